@@ -1,0 +1,309 @@
+// `recall summary`: rebuild each thread's exact call stack from its event stream and total, per
+// function, the calls, inclusive time (counted once per outermost activation, so recursion is
+// not double-counted) and self time (inclusive minus time in callees). Async functions and
+// generators are suspended and resumed by frame serial, so their time is their time on the
+// stack, attributed to the call that started them. Drops and damage are reported, not hidden.
+
+import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
+import type { FunctionEntry } from '../format/manifest.js';
+import type { Trace, TraceThread } from './trace.js';
+
+export interface FunctionSummary {
+  name: string;
+  file: string;
+  line: number;
+  column: number;
+  kind: string;
+  calls: number;
+  totalNs: number;
+  selfNs: number;
+  avgNs: number;
+  throws: number;
+  /** Calls still running when the recording ended (their time runs to the thread's last event). */
+  unfinished: number;
+}
+
+export interface ThreadSummary {
+  id: number;
+  name: string;
+  file: string;
+  events: number;
+  produced: number;
+  written: number;
+  dropped: number;
+  /** Events the manifest says were written but the file no longer holds (truncated/damaged). */
+  lost: number;
+  durationNs: number;
+  maxDepth: number;
+}
+
+export interface Summary {
+  trace: string;
+  status: string;
+  command: string[];
+  clock: { mode: string; precision: string; resolutionNs: number };
+  threads: ThreadSummary[];
+  functions: FunctionSummary[];
+  totals: { events: number; dropped: number; lost: number; durationNs: number; threads: number; functions: number; calls: number };
+  warnings: string[];
+}
+
+export interface SummaryOptions {
+  thread?: number;
+  top?: number;
+}
+
+interface Accumulator {
+  calls: Float64Array;
+  total: Float64Array;
+  self: Float64Array;
+  throws: Float64Array;
+  unfinished: Float64Array;
+}
+
+function accumulator(size: number): Accumulator {
+  return {
+    calls: new Float64Array(size),
+    total: new Float64Array(size),
+    self: new Float64Array(size),
+    throws: new Float64Array(size),
+    unfinished: new Float64Array(size),
+  };
+}
+
+interface SuspendedFrame {
+  fn: number;
+  acc: number;
+}
+
+export interface ThreadWalk {
+  events: number;
+  droppedFromMarkers: number;
+  firstMs: number;
+  lastMs: number;
+  maxDepth: number;
+}
+
+/** Walk one thread's records, adding into `acc` (indexed by function id). Times in ms. */
+export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
+  let capacity = 256;
+  let stackFn = new Int32Array(capacity);
+  let stackStart = new Float64Array(capacity);
+  let stackChild = new Float64Array(capacity);
+  let stackAcc = new Float64Array(capacity);
+  let stackSerial = new Float64Array(capacity);
+  let depth = 0;
+  let maxDepth = 0;
+  const active = new Int32Array(acc.calls.length);
+  const suspended = new Map<number, SuspendedFrame>();
+  let events = 0;
+  let droppedFromMarkers = 0;
+  let firstMs = Infinity;
+  let lastMs = -Infinity;
+  const size = acc.calls.length;
+
+  const push = (fn: number, t: number, serial: number, carried: number): void => {
+    if (depth === capacity) {
+      capacity *= 2;
+      const grow = <T extends Int32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+        const next = make(capacity);
+        next.set(old);
+        return next;
+      };
+      stackFn = grow(stackFn, (n) => new Int32Array(n));
+      stackStart = grow(stackStart, (n) => new Float64Array(n));
+      stackChild = grow(stackChild, (n) => new Float64Array(n));
+      stackAcc = grow(stackAcc, (n) => new Float64Array(n));
+      stackSerial = grow(stackSerial, (n) => new Float64Array(n));
+    }
+    stackFn[depth] = fn;
+    stackStart[depth] = t;
+    stackChild[depth] = 0;
+    stackAcc[depth] = carried;
+    stackSerial[depth] = serial;
+    depth++;
+    if (depth > maxDepth) maxDepth = depth;
+    if (fn < size) active[fn] = (active[fn] as number) + 1;
+  };
+
+  /** Pop the top frame at time t; returns its accumulated time on the stack. */
+  const pop = (t: number): number => {
+    depth--;
+    const fn = stackFn[depth] as number;
+    const segment = t - (stackStart[depth] as number);
+    const frameTotal = (stackAcc[depth] as number) + segment;
+    if (fn < size) {
+      acc.self[fn] = (acc.self[fn] as number) + segment - (stackChild[depth] as number);
+      active[fn] = (active[fn] as number) - 1;
+    }
+    if (depth > 0) stackChild[depth - 1] = (stackChild[depth - 1] as number) + segment;
+    return frameTotal;
+  };
+
+  /** Inclusive time counts once per outermost activation, so recursion is not double-counted. */
+  const finishFrame = (fn: number, frameTotal: number): void => {
+    if (fn < size && active[fn] === 0) acc.total[fn] = (acc.total[fn] as number) + frameTotal;
+  };
+
+  for (const chunk of thread.scan.chunks) {
+    const byteOffset = thread.bytes.byteOffset + chunk.payloadOffset;
+    const u32 = new Uint32Array(thread.bytes.buffer, byteOffset, chunk.count * RECORD_WORDS);
+    const f64 = new Float64Array(thread.bytes.buffer, byteOffset, chunk.count * (RECORD_WORDS >> 1));
+    const n = chunk.count;
+    if (n > 0) {
+      if ((f64[1] as number) < firstMs) firstMs = f64[1] as number;
+      const last = f64[(n - 1) * 2 + 1] as number;
+      if (last > lastMs) lastMs = last;
+    }
+    for (let r = 0; r < n; r++) {
+      const head = u32[r * RECORD_WORDS] as number;
+      const kind = head >>> KIND_SHIFT;
+      const fn = head & FN_MASK;
+      const t = f64[r * 2 + 1] as number;
+      if (kind === EV_ENTER) {
+        events++;
+        if (fn < size) acc.calls[fn] = (acc.calls[fn] as number) + 1;
+        push(fn, t, u32[r * RECORD_WORDS + 1] as number, 0);
+      } else if (kind === EV_EXIT || kind === EV_THROW) {
+        events++;
+        if (kind === EV_THROW && fn < size) acc.throws[fn] = (acc.throws[fn] as number) + 1;
+        if (depth === 0) continue; // its enter was lost (drops) or happened before recording
+        if (stackFn[depth - 1] !== fn) {
+          // Exits were lost: unwind to the matching frame if there is one.
+          let match = depth - 1;
+          while (match >= 0 && stackFn[match] !== fn) match--;
+          if (match < 0) continue;
+          while (depth - 1 > match) finishFrame(stackFn[depth - 1] as number, pop(t));
+        }
+        finishFrame(fn, pop(t));
+      } else if (kind === EV_SUSPEND) {
+        events++;
+        if (depth === 0 || stackFn[depth - 1] !== fn) continue;
+        const serial = stackSerial[depth - 1] as number;
+        const frameTotal = pop(t);
+        suspended.set(serial, { fn, acc: frameTotal });
+      } else if (kind === EV_RESUME) {
+        events++;
+        const serial = u32[r * RECORD_WORDS + 1] as number;
+        const frame = suspended.get(serial);
+        if (frame) suspended.delete(serial);
+        push(fn, t, serial, frame ? frame.acc : 0);
+      } else if (kind === EV_DROPPED) {
+        droppedFromMarkers += u32[r * RECORD_WORDS + 1] as number;
+        // The stack is unknown across the gap: close what is open at the gap, uncounted.
+        while (depth > 0) pop(t);
+      } else {
+        events++;
+      }
+    }
+  }
+  // Frames still open when the recording ended: count them up to the thread's last event.
+  while (depth > 0) {
+    const fn = stackFn[depth - 1] as number;
+    if (fn < size) acc.unfinished[fn] = (acc.unfinished[fn] as number) + 1;
+    finishFrame(fn, pop(lastMs));
+  }
+  for (const frame of suspended.values()) {
+    if (frame.fn < size) {
+      acc.unfinished[frame.fn] = (acc.unfinished[frame.fn] as number) + 1;
+      if (active[frame.fn] === 0) acc.total[frame.fn] = (acc.total[frame.fn] as number) + frame.acc;
+    }
+  }
+  return { events, droppedFromMarkers, firstMs, lastMs, maxDepth };
+}
+
+function functionKey(fn: FunctionEntry): string {
+  return `${fn.file}\0${fn.line}\0${fn.column}\0${fn.name}`;
+}
+
+export function summarize(trace: Trace, options: SummaryOptions = {}): Summary {
+  let maxId = 0;
+  for (const id of trace.functions.keys()) if (id > maxId) maxId = id;
+  const size = maxId + 1;
+  const acc = accumulator(size);
+  const warnings = [...trace.problems];
+  const threads: ThreadSummary[] = [];
+  let firstAbs = Infinity;
+  let lastAbs = -Infinity;
+  const selected = trace.threads.filter((t) => options.thread === undefined || t.info.id === options.thread);
+  for (const thread of selected) {
+    const walk = walkThread(thread, acc);
+    const origin = thread.header?.timeOriginMs ?? thread.info.timeOriginMs;
+    if (walk.events > 0 || walk.droppedFromMarkers > 0) {
+      firstAbs = Math.min(firstAbs, origin + walk.firstMs);
+      lastAbs = Math.max(lastAbs, origin + walk.lastMs);
+    }
+    const reconstructed = trace.manifest.status !== 'complete' && !trace.manifest.threads.some((t) => t.file === thread.info.file);
+    const dropped = reconstructed ? walk.droppedFromMarkers : thread.info.dropped;
+    const written = reconstructed ? walk.events : thread.info.written;
+    const lost = Math.max(0, written - walk.events);
+    threads.push({
+      id: thread.info.id,
+      name: thread.info.name,
+      file: thread.info.file,
+      events: walk.events,
+      produced: reconstructed ? walk.events + dropped : thread.info.produced,
+      written,
+      dropped,
+      lost,
+      durationNs: walk.events > 0 ? Math.round((walk.lastMs - walk.firstMs) * 1e6) : 0,
+      maxDepth: walk.maxDepth,
+    });
+  }
+
+  // Merge function ids that name the same source function (one registration per thread).
+  const merged = new Map<string, FunctionSummary>();
+  for (let id = 0; id < size; id++) {
+    const calls = acc.calls[id] as number;
+    if (calls === 0 && (acc.total[id] as number) === 0) continue;
+    const fn = trace.functions.get(id) ?? { id, name: id === 0 ? '(unregistered)' : `(unknown #${id})`, file: '', line: 0, column: 0, kind: '' };
+    const key = functionKey(fn);
+    let entry = merged.get(key);
+    if (!entry) {
+      entry = { name: fn.name, file: fn.file, line: fn.line, column: fn.column, kind: fn.kind, calls: 0, totalNs: 0, selfNs: 0, avgNs: 0, throws: 0, unfinished: 0 };
+      merged.set(key, entry);
+    }
+    entry.calls += calls;
+    entry.totalNs += (acc.total[id] as number) * 1e6;
+    entry.selfNs += (acc.self[id] as number) * 1e6;
+    entry.throws += acc.throws[id] as number;
+    entry.unfinished += acc.unfinished[id] as number;
+  }
+  const functions = [...merged.values()];
+  for (const fn of functions) {
+    fn.totalNs = Math.round(fn.totalNs);
+    fn.selfNs = Math.max(0, Math.round(fn.selfNs));
+    fn.avgNs = fn.calls > 0 ? Math.round(fn.totalNs / fn.calls) : 0;
+  }
+  functions.sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls || a.name.localeCompare(b.name));
+  const allFunctions = functions.length;
+  const totalCalls = functions.reduce((sum, fn) => sum + fn.calls, 0);
+  const shown = options.top !== undefined ? functions.slice(0, options.top) : functions;
+
+  const totals = {
+    events: threads.reduce((sum, t) => sum + t.events, 0),
+    dropped: threads.reduce((sum, t) => sum + t.dropped, 0),
+    lost: threads.reduce((sum, t) => sum + t.lost, 0),
+    durationNs: Number.isFinite(firstAbs) ? Math.round((lastAbs - firstAbs) * 1e6) : 0,
+    threads: threads.length,
+    functions: allFunctions,
+    calls: totalCalls,
+  };
+  for (const t of threads) {
+    if (t.dropped > 0) warnings.push(`thread ${t.id} (${t.name}) DROPPED ${t.dropped} of ${t.produced} events: its ring was full (raise --ring-size); call counts and times are incomplete`);
+    if (t.lost > 0) warnings.push(`thread ${t.id} (${t.name}): ${t.lost} events the recorder wrote are missing from ${t.file} (truncated or damaged file)`);
+  }
+  if (trace.manifest.threadsUntraced > 0) {
+    warnings.push(`${trace.manifest.threadsUntraced} thread(s) were not recorded: all ${trace.manifest.options.threadSlots} registry slots were taken (raise --threads)`);
+  }
+  return {
+    trace: trace.dir,
+    status: trace.manifest.status,
+    command: trace.manifest.command,
+    clock: { mode: trace.manifest.clock.mode, precision: trace.manifest.clock.precision, resolutionNs: trace.manifest.clock.resolutionNs },
+    threads,
+    functions: shown,
+    totals,
+    warnings,
+  };
+}

@@ -1,0 +1,59 @@
+// Human formatting for the CLI: counts with separators, byte sizes, durations, aligned tables
+// that fit an 80-column terminal, and CSV quoting.
+
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function formatNs(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(ns >= 1e8 ? 0 : 1)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(ns >= 1e5 ? 0 : 1)} µs`;
+  return `${Math.round(ns)} ns`;
+}
+
+export interface Column {
+  title: string;
+  align: 'left' | 'right';
+  /** Columns that may shrink (with an ellipsis) to keep the table within the width. */
+  shrink?: boolean;
+}
+
+function fit(text: string, width: number): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return text.slice(0, width);
+  return text.slice(0, width - 1) + '…';
+}
+
+/** Render rows as an aligned table no wider than `width` (shrinkable columns give way first). */
+export function table(columns: Column[], rows: string[][], width = 80): string {
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
+  for (let i = 0; i < columns.length && total() > width; i++) {
+    if (!columns[i]?.shrink) continue;
+    const excess = total() - width;
+    widths[i] = Math.max(columns[i]!.title.length, 8, (widths[i] as number) - excess);
+  }
+  const render = (cells: string[]): string =>
+    cells
+      .map((cell, i) => {
+        const w = widths[i] as number;
+        const text = fit(cell, w);
+        return columns[i]?.align === 'right' ? text.padStart(w) : text.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd();
+  return [render(columns.map((c) => c.title)), ...rows.map(render)].join('\n');
+}
+
+export function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

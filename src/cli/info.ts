@@ -1,0 +1,87 @@
+// `recall info [trace]`: the manifest in brief — format and recall versions, status, command,
+// clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals,
+// how the recording ended, and any damage found while reading.
+
+import { RecallError } from '../format/errors.js';
+import { openTrace } from '../analysis/trace.js';
+import { parse } from './args.js';
+import { formatBytes, formatCount, formatNs, table } from './format.js';
+
+export const INFO_HELP = `usage: recall info [trace] [--format text|json]
+
+The trace's manifest: versions, command, clock precision, threads and counters, drops.
+`;
+
+const OPTIONS = {
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function infoCommand(args: string[]): number {
+  const { values, positionals } = parse('info', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(INFO_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new RecallError('E_USAGE', `info: expected one trace directory, got ${positionals.length}`);
+  const format = (values.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new RecallError('E_USAGE', `info: --format must be text or json, not '${format}'`);
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const m = trace.manifest;
+  if (format === 'json') {
+    const { functions, ...rest } = m;
+    process.stdout.write(JSON.stringify({ trace: trace.dir, ...rest, functionCount: trace.functions.size, problems: trace.problems }, null, 1) + '\n');
+    return 0;
+  }
+  const lines: string[] = [];
+  const duration = m.endEpochMs !== null ? formatNs((m.endEpochMs - m.startEpochMs) * 1e6) : 'unknown (not finished)';
+  lines.push(`trace          ${trace.dir}`);
+  lines.push(`format         recall-trace version ${m.formatVersion} (written by recall ${m.recallVersion})`);
+  lines.push(`status         ${m.status}${trace.manifestReconstructed ? ' (manifest missing or damaged; read from thread files)' : ''}`);
+  lines.push(`command        ${m.command.join(' ')}`);
+  lines.push(`process        pid ${m.pid}, Node ${m.nodeVersion}, cwd ${m.cwd}`);
+  lines.push(`started        ${m.startedAt}, ran ${duration}`);
+  if (m.shutdown) {
+    const how = m.shutdown.signal ? `${m.shutdown.reason} (${m.shutdown.signal})` : `${m.shutdown.reason}${m.shutdown.exitCode != null ? ` (exit code ${m.shutdown.exitCode})` : ''}`;
+    lines.push(`ended by       ${how}`);
+  }
+  lines.push(`clock          ${m.clock.source}, ${m.clock.precision}`);
+  lines.push(
+    `options        ring ${formatCount(m.options.ringRecords)} events/thread, ${m.options.threadSlots} thread slots, node_modules ${m.options.nodeModules ? 'on' : 'off'}` +
+      (m.options.include.length ? `, include ${m.options.include.join(' ')}` : '') +
+      (m.options.exclude.length ? `, exclude ${m.options.exclude.join(' ')}` : '') +
+      (m.options.durationSeconds ? `, duration ${m.options.durationSeconds}s` : ''),
+  );
+  lines.push(`functions      ${formatCount(trace.functions.size)} instrumented`);
+  lines.push(
+    `totals         ${formatCount(m.totals.produced)} produced = ${formatCount(m.totals.written)} written + ${formatCount(m.totals.dropped)} dropped; ${formatBytes(m.totals.bytes)} in ${formatCount(m.totals.chunks)} chunks`,
+  );
+  if (m.threadsUntraced > 0) lines.push(`WARNING        ${m.threadsUntraced} thread(s) not recorded: no free registry slot (raise --threads)`);
+  lines.push('');
+  lines.push(
+    table(
+      [
+        { title: 'thread', align: 'right' },
+        { title: 'name', align: 'left', shrink: true },
+        { title: 'produced', align: 'right' },
+        { title: 'written', align: 'right' },
+        { title: 'dropped', align: 'right' },
+        { title: 'bytes', align: 'right' },
+        { title: 'file', align: 'left', shrink: true },
+      ],
+      trace.threads.map((t) => [
+        String(t.info.id),
+        t.info.name,
+        formatCount(t.info.produced),
+        formatCount(t.info.written),
+        formatCount(t.info.dropped),
+        formatBytes(t.info.bytes),
+        t.info.file,
+      ]),
+    ),
+  );
+  for (const note of m.notes) lines.push(`note: ${note}`);
+  for (const problem of trace.problems) lines.push(`WARNING: ${problem}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}

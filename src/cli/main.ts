@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The `recall` command: dispatches to run, summary and info. Every failure is one line on
+// stderr ("recall: ...") and a non-zero exit code; recall's own stack traces are shown only
+// with RECALL_DEBUG=1.
+
+import { isRecallError } from '../format/errors.js';
+import { RECALL_VERSION } from '../format/version.js';
+import { infoCommand, INFO_HELP } from './info.js';
+import { runCommand, RUN_HELP } from './run.js';
+import { summaryCommand, SUMMARY_HELP } from './summary.js';
+
+const HELP = `recall ${RECALL_VERSION} — a flight recorder for Node.js programs
+
+usage:
+  recall run [options] -- <command...>   record a program (see recall run --help)
+  recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
+  recall info [trace] [--format text|json]
+
+A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
+./recall-trace alone means the latest one).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'run':
+      return runCommand(args);
+    case 'summary':
+      return summaryCommand(args);
+    case 'info':
+      return infoCommand(args);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h': {
+      const topic = args[0];
+      process.stdout.write(topic === 'run' ? RUN_HELP : topic === 'summary' ? SUMMARY_HELP : topic === 'info' ? INFO_HELP : HELP);
+      return command === undefined ? 2 : 0;
+    }
+    case '--version':
+    case '-v':
+      process.stdout.write(`${RECALL_VERSION}\n`);
+      return 0;
+    default:
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info (recall --help)\n`);
+      return 2;
+  }
+}
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0); // `recall summary | head` closed the pipe
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isRecallError(error)) {
+      process.stderr.write(`recall: ${error.message}\n`);
+      process.exitCode = error.code === 'E_USAGE' ? 2 : 1;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`recall: internal error: ${message} (set RECALL_DEBUG=1 for details; please report it)\n`);
+    if (process.env.RECALL_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,219 @@
+// `recall run [options] -- <command...>`: record a program. Starts the command with recall's
+// preload in NODE_OPTIONS (so the Node process it starts, and its worker threads, are
+// instrumented), passes stdio, signals and the exit code through untouched, and afterwards makes
+// sure the trace has a complete manifest (salvaging one from the thread files if the program
+// was killed before it could write its own).
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import { RecallError } from '../format/errors.js';
+import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
+import { signalNumber } from '../runtime/signals.js';
+import { salvageManifest } from '../analysis/salvage.js';
+import { writeManifestFile } from '../runtime/drain.js';
+import { parse, positiveInteger, stringList } from './args.js';
+import { formatBytes, formatCount } from './format.js';
+
+export const RUN_HELP = `usage: recall run [options] -- <command...>
+
+Record a Node.js program: every call of every instrumented function, per thread.
+
+options:
+  --out DIR           write the trace to DIR (default ./recall-trace/<name>-<time>)
+  --include GLOB      instrument only files matching GLOB (repeatable; relative to cwd)
+  --exclude GLOB      do not instrument files matching GLOB (repeatable)
+  --node-modules      also instrument files under node_modules
+  --duration SECONDS  stop recording after SECONDS; the program runs on untraced
+  --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
+  --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
+  --no-cache          do not use the transform cache
+  --quiet             no status line and no closing line on stderr
+`;
+
+const RUN_OPTIONS = {
+  out: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  'node-modules': { type: 'boolean' },
+  duration: { type: 'string' },
+  threads: { type: 'string' },
+  'ring-size': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function defaultTraceName(command: string[]): string {
+  const script = command.slice(1).find((arg) => !arg.startsWith('-')) ?? command[0] ?? 'trace';
+  const name = basename(script).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'trace';
+  const now = new Date();
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  return `${name}-${stamp}`;
+}
+
+/** Make the trace directory ready: create it, or clear a previous trace out of it. */
+function prepareTraceDir(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new RecallError('E_USAGE', `run: --out ${dir} exists and is not a directory`);
+    const entries = readdirSync(dir);
+    const ours = (name: string): boolean => name === 'manifest.json' || name === 'functions.jsonl' || /\.(idx|det)$/.test(name) || name.startsWith('.manifest.');
+    if (entries.length > 0 && !entries.includes('manifest.json')) {
+      throw new RecallError('E_USAGE', `run: --out ${dir} is a non-empty directory that holds no recall trace; choose an empty or new directory`);
+    }
+    for (const name of entries) if (ours(name)) rmSync(join(dir, name), { force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+}
+
+/** A glob that matches no file under cwd is almost always a typo: say so before running. */
+function checkGlobsMatch(cwd: string, include: string[]): void {
+  for (const glob of include) {
+    const match = picomatch(glob, { dot: true });
+    const absolute = glob.startsWith('/');
+    let found = false;
+    let visited = 0;
+    const walk = (dir: string): void => {
+      if (found || visited > 20000) return;
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        if (found) return;
+        visited++;
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name === '.git' || (entry.name === 'node_modules' && !glob.includes('node_modules'))) continue;
+          walk(full);
+        } else if (match(absolute ? full : relative(cwd, full))) {
+          found = true;
+        }
+      }
+    };
+    walk(cwd);
+    if (!found && visited <= 20000) {
+      throw new RecallError('E_NO_MATCH', `run: --include '${glob}' matches no file under ${cwd}; check the pattern (it is relative to the current directory)`);
+    }
+  }
+}
+
+function defaultCacheDir(cwd: string): string {
+  if (existsSync(join(cwd, 'node_modules'))) return join(cwd, 'node_modules', '.cache', 'recall');
+  let user = 'user';
+  try {
+    user = String(userInfo().uid);
+  } catch {
+    // no passwd entry
+  }
+  return join(tmpdir(), `recall-cache-${user}`);
+}
+
+function updateLatestLink(root: string, dir: string): void {
+  const link = join(root, 'latest');
+  try {
+    if (lstatSync(link, { throwIfNoEntry: false })) unlinkSync(link);
+    symlinkSync(basename(dir), link);
+  } catch {
+    // a filesystem without symlinks only loses the convenience
+  }
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse('run', args, RUN_OPTIONS);
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const command = positionals;
+  if (command.length === 0) throw new RecallError('E_USAGE', 'run: no command given; usage: recall run [options] -- node app.js');
+  const cwd = process.cwd();
+  const include = stringList(values.include);
+  const exclude = stringList(values.exclude);
+  checkGlobsMatch(cwd, include);
+  const ringRecords = positiveInteger('run', '--ring-size', values['ring-size'] as string | undefined, DEFAULT_RING_RECORDS);
+  if ((ringRecords & (ringRecords - 1)) !== 0 || ringRecords < 16 || ringRecords > 1 << 24) {
+    throw new RecallError('E_USAGE', `run: --ring-size must be a power of two between 16 and ${1 << 24}, not ${ringRecords}`);
+  }
+  const threadSlots = positiveInteger('run', '--threads', values.threads as string | undefined, DEFAULT_THREAD_SLOTS);
+  if (threadSlots > 4096) throw new RecallError('E_USAGE', 'run: --threads is at most 4096');
+  let durationSeconds: number | null = null;
+  if (values.duration !== undefined) {
+    durationSeconds = Number(values.duration);
+    if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) {
+      throw new RecallError('E_USAGE', `run: --duration takes a positive number of seconds, not '${String(values.duration)}'`);
+    }
+  }
+  const quiet = values.quiet === true;
+  const outRoot = resolve(cwd, 'recall-trace');
+  const traceDir = values.out ? resolve(cwd, values.out as string) : join(outRoot, defaultTraceName(command));
+  prepareTraceDir(traceDir);
+
+  const preload = new URL('../runtime/preload.js', import.meta.url).href;
+  const added = `--import=${preload} --enable-source-maps`;
+  const config: RecordConfig = {
+    traceDir,
+    cwd,
+    include,
+    exclude,
+    nodeModules: values['node-modules'] === true,
+    ringRecords,
+    threadSlots,
+    durationSeconds,
+    status: !quiet,
+    cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),
+    command,
+    nodeOptionsAdded: added,
+  };
+  const env = { ...process.env };
+  env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;
+  env[CONFIG_ENV] = JSON.stringify(config);
+
+  const [file, ...rest] = command as [string, ...string[]];
+  const child = spawn(file, rest, { stdio: 'inherit', env });
+  const forward = (signal: NodeJS.Signals): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const signal of signals) process.on(signal, forward);
+
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new RecallError(
+          'E_SPAWN',
+          error.code === 'ENOENT' ? `run: cannot start '${file}': command not found` : `run: cannot start '${file}': ${error.message}`,
+        ),
+      );
+    });
+    child.once('exit', (code, signal) => resolvePromise({ code, signal }));
+  }).finally(() => {
+    for (const signal of signals) process.removeListener(signal, forward);
+  });
+
+  const exitCode = outcome.code ?? 128 + signalNumber(outcome.signal ?? 'SIGTERM');
+  const result = salvageManifest(traceDir, outcome.signal);
+  if (result?.salvaged) writeManifestFile(traceDir, result.manifest);
+  if (!values.out) updateLatestLink(outRoot, traceDir);
+  if (!quiet) {
+    const shown = relative(cwd, traceDir) || '.';
+    if (result === null) {
+      process.stderr.write(`recall: no trace was recorded (the command started no traced Node.js process); ${shown} is empty\n`);
+    } else {
+      const { manifest } = result;
+      const threads = manifest.threads.length;
+      const drops = manifest.totals.dropped > 0 ? ` · ${formatCount(manifest.totals.dropped)} DROPPED` : '';
+      const salvaged = manifest.status === 'salvaged' ? ' (salvaged: the program was killed before the trace was finished)' : '';
+      process.stderr.write(
+        `recall: ${formatCount(manifest.totals.written)} events from ${threads} thread${threads === 1 ? '' : 's'}, ${formatBytes(manifest.totals.bytes)}${drops} → ${shown}${salvaged}\n` +
+          `recall: next: recall summary ${shown}\n`,
+      );
+    }
+  }
+  return exitCode;
+}

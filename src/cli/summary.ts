@@ -1,0 +1,127 @@
+// `recall summary [trace]`: the top functions by self time with calls, total, self and average,
+// per-thread event and drop counts, and loud warnings for anything dropped or damaged.
+// Text (fits 80 columns), JSON (one object) or CSV.
+
+import { relative, isAbsolute } from 'node:path';
+import { RecallError } from '../format/errors.js';
+import { openTrace } from '../analysis/trace.js';
+import { summarize, type Summary } from '../analysis/summary.js';
+import { parse, positiveInteger } from './args.js';
+import { csvField, formatCount, formatNs, table } from './format.js';
+
+export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
+
+Top functions by self time: calls, total (inclusive) time, self time, average.
+trace defaults to ./recall-trace (its latest recording).
+
+options:
+  --format F   text (default), json or csv
+  --top N      show the N functions with the most self time (text default 20)
+  --thread ID  only the thread with this id (0 = main thread)
+`;
+
+const OPTIONS = {
+  format: { type: 'string' },
+  top: { type: 'string' },
+  thread: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function location(file: string, line: number, cwd: string): string {
+  if (!file) return '?';
+  const shown = isAbsolute(file) ? relative(cwd, file) : file;
+  return `${shown.startsWith('..') ? file : shown}:${line}`;
+}
+
+export function renderSummaryText(summary: Summary, cwd: string, topRequested: boolean): string {
+  const out: string[] = [];
+  const t = summary.totals;
+  out.push(`recall summary · ${relative(process.cwd(), summary.trace) || '.'}${summary.command.length ? ' · ' + summary.command.join(' ') : ''}`);
+  out.push(
+    `${summary.status} · ${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped · ${formatNs(t.durationNs)} recorded`,
+  );
+  out.push(`timing: ${summary.clock.precision}`);
+  for (const warning of summary.warnings) out.push(`WARNING: ${warning}`);
+  out.push('');
+  out.push(
+    table(
+      [
+        { title: 'thread', align: 'right' },
+        { title: 'name', align: 'left', shrink: true },
+        { title: 'events', align: 'right' },
+        { title: 'dropped', align: 'right' },
+        { title: 'duration', align: 'right' },
+      ],
+      summary.threads.map((th) => [String(th.id), th.name, formatCount(th.events), formatCount(th.dropped), formatNs(th.durationNs)]),
+    ),
+  );
+  out.push('');
+  const shown = summary.functions.length;
+  out.push(
+    shown < t.functions || topRequested
+      ? `top ${shown} of ${t.functions} functions by self time (${formatCount(t.calls)} calls)`
+      : `${t.functions} functions by self time (${formatCount(t.calls)} calls)`,
+  );
+  out.push(
+    table(
+      [
+        { title: 'function', align: 'left', shrink: true },
+        { title: 'location', align: 'left', shrink: true },
+        { title: 'calls', align: 'right' },
+        { title: 'total', align: 'right' },
+        { title: 'self', align: 'right' },
+        { title: 'avg', align: 'right' },
+      ],
+      summary.functions.map((fn) => [
+        fn.name + (fn.throws > 0 ? ` (${formatCount(fn.throws)} threw)` : ''),
+        location(fn.file, fn.line, cwd),
+        formatCount(fn.calls),
+        formatNs(fn.totalNs),
+        formatNs(fn.selfNs),
+        formatNs(fn.avgNs),
+      ]),
+    ),
+  );
+  return out.join('\n') + '\n';
+}
+
+export function renderSummaryCsv(summary: Summary): string {
+  const header = ['name', 'file', 'line', 'column', 'calls', 'totalNs', 'selfNs', 'avgNs', 'throws'];
+  const rows = summary.functions.map((fn) => [fn.name, fn.file, fn.line, fn.column, fn.calls, fn.totalNs, fn.selfNs, fn.avgNs, fn.throws].map(csvField).join(','));
+  return [header.join(','), ...rows].join('\n') + '\n';
+}
+
+export function summaryCommand(args: string[]): number {
+  const { values, positionals } = parse('summary', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(SUMMARY_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new RecallError('E_USAGE', `summary: expected one trace directory, got ${positionals.length}`);
+  const format = (values.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'csv') {
+    throw new RecallError('E_USAGE', `summary: --format must be text, json or csv, not '${format}'`);
+  }
+  const topRequested = values.top !== undefined;
+  const top = positiveInteger('summary', '--top', values.top as string | undefined, format === 'text' ? 20 : Number.MAX_SAFE_INTEGER);
+  let thread: number | undefined;
+  if (values.thread !== undefined) {
+    thread = Number(values.thread);
+    if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `summary: --thread takes a thread id (0 = main), not '${String(values.thread)}'`);
+  }
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  if (thread !== undefined && !trace.threads.some((t) => t.info.id === thread)) {
+    const ids = trace.threads.map((t) => `${t.info.id} (${t.info.name})`).join(', ');
+    throw new RecallError('E_NO_MATCH', `summary: no thread ${thread} in this trace; threads: ${ids || 'none'}`);
+  }
+  const summary = summarize(trace, { thread, top });
+  if (format === 'json') {
+    process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
+  } else if (format === 'csv') {
+    for (const warning of summary.warnings) process.stderr.write(`recall: WARNING: ${warning}\n`);
+    process.stdout.write(renderSummaryCsv(summary));
+  } else {
+    process.stdout.write(renderSummaryText(summary, trace.manifest.cwd || process.cwd(), topRequested));
+  }
+  return 0;
+}

@@ -1,0 +1,27 @@
+// The one error hierarchy of recall. Every failure the user can cause or meet carries a stable
+// string `code` and a message that says what is wrong and what to do instead. The CLI prints
+// `recall: <message>` and exits non-zero; it never prints a stack trace of ours for these.
+
+export type RecallErrorCode =
+  | 'E_USAGE' // unknown flag, missing argument, bad value
+  | 'E_UNKNOWN_COMMAND'
+  | 'E_TRACE_NOT_FOUND' // no such trace directory
+  | 'E_TRACE_UNREADABLE' // exists but cannot be read (permissions, not a directory)
+  | 'E_TRACE_EMPTY' // directory with nothing recall wrote in it
+  | 'E_FORMAT_VERSION' // written by a newer recall
+  | 'E_CORRUPT' // manifest or file header cannot be decoded at all
+  | 'E_NO_MATCH' // a glob or filter that matches nothing
+  | 'E_SPAWN'; // the target command could not be started
+
+export class RecallError extends Error {
+  readonly code: RecallErrorCode;
+  constructor(code: RecallErrorCode, message: string) {
+    super(message);
+    this.name = 'RecallError';
+    this.code = code;
+  }
+}
+
+export function isRecallError(value: unknown): value is RecallError {
+  return value instanceof RecallError;
+}

@@ -1,0 +1,418 @@
+// The instrumenter's AST rewrite: parse a module with oxc-parser and insert probes into every
+// function with magic-string, so that behaviour is unchanged (same results, this, arguments,
+// new.target, exceptions, .length, .name) and stack traces still point at the original
+// file:line:column through a chained, inline source map. TypeScript is first stripped of types
+// with oxc-transform; its source map is chained with ours.
+//
+// What a function becomes (B = the module's function-id base, k = the function's index):
+//   sync:   { [directives] __recall.en(B+k);try{ BODY }catch(e){__recall.th(B+k);throw e}finally{__recall.ex(B+k)} }
+//   async / generator: a frame serial `$f` from __recall.ea, and every await/yield owned by the
+//   function records suspend before and resume after; a flag `$a` makes every catch/finally the
+//   function owns record the resume that a rejected await or gen.throw()/return() skipped.
+// No newline is ever inserted, so lines never move; columns move only after an insertion on the
+// same line, and the source map covers that.
+
+import MagicString from 'magic-string';
+import { parseSync } from 'oxc-parser';
+import { transformSync } from 'oxc-transform';
+import remapping from '@jridgewell/remapping';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { basename } from 'node:path';
+
+export type ModuleFormat = 'module' | 'commonjs';
+
+export interface InstrumentOptions {
+  filename: string; // absolute path
+  format: ModuleFormat;
+  typescript: boolean;
+}
+
+export interface InstrumentResult {
+  code: string;
+  /** Functions instrumented. */
+  functions: number;
+  /** Set when the source could not be parsed: code is then the (type-stripped) input, uninstrumented. */
+  parseError?: string;
+}
+
+/** Identifiers the rewrite introduces; chosen so they cannot collide with sane user code. */
+const R = '__recall';
+const BASE = '__recall$B';
+const FRAME = '__recall$f';
+const AWAITING = '__recall$a';
+const ERR = '__recall$e';
+
+// oxc's ESTree nodes, typed loosely: we read type, start, end and the fields of the kinds we rewrite.
+interface Node {
+  type: string;
+  start: number;
+  end: number;
+  [key: string]: unknown;
+}
+
+interface FnInfo {
+  node: Node;
+  index: number;
+  name: string;
+  kind: string;
+  async: boolean;
+  generator: boolean;
+  /** Position (0-based offset) reported as the function's location. */
+  at: number;
+}
+
+const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
+
+function isNode(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null && typeof (value as Node).type === 'string';
+}
+
+function keyName(key: unknown, computed: boolean, source: string): string {
+  if (!isNode(key)) return '(anonymous)';
+  if (!computed && key.type === 'Identifier') return String(key.name);
+  if (key.type === 'PrivateIdentifier') return '#' + String(key.name);
+  if (key.type === 'Literal') return String(key.value);
+  return '[' + source.slice(key.start, Math.min(key.end, key.start + 40)) + ']';
+}
+
+function memberName(node: unknown, source: string): string {
+  if (!isNode(node)) return '(anonymous)';
+  if (node.type === 'Identifier') return String(node.name);
+  if (node.type === 'MemberExpression') {
+    return memberName(node.object, source) + '.' + keyName(node.property, node.computed === true, source);
+  }
+  if (node.type === 'ThisExpression') return 'this';
+  return source.slice(node.start, Math.min(node.end, node.start + 40));
+}
+
+/** Name a function the way a reader of the source would, from its own id or where it stands. */
+function inferName(fn: Node, parent: Node | null, grand: Node | null, className: string | null, source: string): { name: string; kind: string; at: number } {
+  const id = fn.id;
+  const base = fn.type === 'ArrowFunctionExpression' ? 'arrow' : 'function';
+  if (parent && parent.type === 'MethodDefinition') {
+    const key = keyName(parent.key, parent.computed === true, source);
+    const owner = className ?? '(class)';
+    const kind = String(parent.kind);
+    if (kind === 'constructor') return { name: `${owner}`, kind: 'constructor', at: parent.start };
+    const sep = parent.static === true ? '.' : '.prototype.';
+    const prefix = kind === 'get' ? 'get ' : kind === 'set' ? 'set ' : '';
+    return { name: `${prefix}${owner}${sep}${key}`, kind: kind === 'method' ? 'method' : kind, at: parent.start };
+  }
+  if (parent && parent.type === 'PropertyDefinition' && parent.value === fn) {
+    const key = keyName(parent.key, parent.computed === true, source);
+    return { name: `${className ?? '(class)'}.${key}`, kind: 'field ' + base, at: parent.start };
+  }
+  if (parent && parent.type === 'Property' && parent.value === fn) {
+    const key = keyName(parent.key, parent.computed === true, source);
+    const kind = String(parent.kind);
+    if (kind === 'get' || kind === 'set') return { name: `${kind} ${key}`, kind, at: parent.start };
+    return { name: isNode(id) ? String(id.name) : key, kind: parent.method === true ? 'method' : base, at: parent.method === true ? parent.start : fn.start };
+  }
+  if (isNode(id)) return { name: String(id.name), kind: base, at: fn.start };
+  if (parent && parent.type === 'VariableDeclarator' && isNode(parent.id) && parent.id.type === 'Identifier') {
+    return { name: String(parent.id.name), kind: base, at: fn.start };
+  }
+  if (parent && parent.type === 'AssignmentExpression' && parent.right === fn) {
+    return { name: memberName(parent.left, source), kind: base, at: fn.start };
+  }
+  if (parent && parent.type === 'AssignmentPattern' && parent.right === fn && isNode(parent.left) && parent.left.type === 'Identifier') {
+    return { name: String(parent.left.name), kind: base, at: fn.start };
+  }
+  if (parent && parent.type === 'ExportDefaultDeclaration') return { name: 'default', kind: base, at: fn.start };
+  if (parent && parent.type === 'CallExpression' && grand && parent.callee !== fn) {
+    const callee = memberName(parent.callee, source);
+    return { name: `(anonymous in ${callee.length > 30 ? callee.slice(0, 30) + '…' : callee})`, kind: base, at: fn.start };
+  }
+  return { name: '(anonymous)', kind: base, at: fn.start };
+}
+
+/** Offset just after the `{` of a block body, past its directive prologue ('use strict' etc.). */
+function bodyInsertPoint(body: Node): number {
+  return afterDirectives((body.body as Node[] | undefined) ?? [], body.start + 1);
+}
+
+/** Past a directive prologue; the caller's insertion then starts with ';' when a directive lacks one. */
+function afterDirectives(statements: Node[], from: number): number {
+  let at = from;
+  for (const st of statements) {
+    if (st.type === 'ExpressionStatement' && typeof st.directive === 'string') at = st.end;
+    else break;
+  }
+  return at;
+}
+
+class Rewriter {
+  readonly s: MagicString;
+  readonly fns: FnInfo[] = [];
+  private readonly source: string;
+
+  constructor(source: string) {
+    this.source = source;
+    this.s = new MagicString(source);
+  }
+
+  /** Walk the tree; `owner` is the innermost function whose awaits/yields/catches we are inside. */
+  walk(node: Node, parent: Node | null, grand: Node | null, owner: FnInfo | null, className: string | null): void {
+    let fn: FnInfo | null = null;
+    let cls = className;
+    if (FUNCTION_TYPES.has(node.type)) {
+      const inferred = inferName(node, parent, grand, className, this.source);
+      fn = {
+        node,
+        index: this.fns.length,
+        name: inferred.name,
+        kind: (node.async === true ? 'async ' : '') + (node.generator === true ? 'generator ' : '') + inferred.kind,
+        async: node.async === true,
+        generator: node.generator === true,
+        at: inferred.at,
+      };
+      this.fns.push(fn);
+    } else if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
+      const id = node.id;
+      cls = isNode(id) ? String(id.name) : parent && parent.type === 'VariableDeclarator' && isNode(parent.id) ? String(parent.id.name) : '(class)';
+    }
+    const inner = fn ?? owner;
+    // Children first (post-order), so that insertions at shared offsets nest correctly:
+    // prefixes use prependRight (later = outer = earlier in text), suffixes appendLeft (later = outer = after).
+    for (const key in node) {
+      if (key === 'type' || key === 'start' || key === 'end') continue;
+      const value = node[key];
+      if (Array.isArray(value)) {
+        for (const child of value) if (isNode(child)) this.walk(child, node, parent, inner, cls);
+      } else if (isNode(value)) {
+        this.walk(value, node, parent, inner, cls);
+      }
+    }
+    if (fn) this.rewriteFunction(fn);
+    else if (owner && (owner.async || owner.generator)) this.rewriteSuspendPoint(node, parent, owner);
+  }
+
+  private id(fn: FnInfo): string {
+    return `${BASE}+${fn.index}`;
+  }
+
+  private resumeCheck(fn: FnInfo): string {
+    return `${AWAITING}&&${R}.rr(${this.id(fn)},${FRAME},${AWAITING}=0);`;
+  }
+
+  private rewriteSuspendPoint(node: Node, parent: Node | null, fn: FnInfo): void {
+    const s = this.s;
+    const id = this.id(fn);
+    switch (node.type) {
+      case 'AwaitExpression':
+      case 'YieldExpression': {
+        const arg = node.argument;
+        const keywordEnd = node.type === 'AwaitExpression' ? node.start + 5 : isNode(arg) ? arg.start : node.end;
+        s.prependRight(node.start, `${R}.rs(${id},${FRAME},`);
+        if (isNode(arg)) {
+          s.prependRight(arg.start, `${R}.sp(${id},${FRAME},`);
+          s.appendLeft(arg.end, `,${AWAITING}=1)`);
+        } else {
+          s.appendLeft(keywordEnd, ` ${R}.sp(${id},${FRAME},void 0,${AWAITING}=1)`);
+        }
+        s.appendLeft(node.end, `,${AWAITING}=0)`);
+        return;
+      }
+      case 'CatchClause': {
+        const body = node.body as Node;
+        s.appendLeft(body.start + 1, this.resumeCheck(fn));
+        return;
+      }
+      case 'TryStatement': {
+        const finalizer = node.finalizer;
+        if (isNode(finalizer)) s.appendLeft(finalizer.start + 1, this.resumeCheck(fn));
+        return;
+      }
+      case 'ForOfStatement': {
+        if (node.await !== true) return;
+        const right = node.right as Node;
+        s.prependRight(right.start, `${R}.sp(${id},${FRAME},`);
+        s.appendLeft(right.end, `,${AWAITING}=1)`);
+        const body = node.body as Node;
+        const check = this.resumeCheck(fn);
+        const suspend = `}finally{${R}.sp(${id},${FRAME},0,${AWAITING}=1)}`;
+        if (body.type === 'BlockStatement') {
+          s.appendLeft(body.start + 1, `${check}try{`);
+          s.appendLeft(body.end - 1, suspend);
+        } else {
+          s.prependRight(body.start, `{${check}try{`);
+          s.appendLeft(body.end, `${suspend}}`);
+        }
+        // The statement (with its labels) is wrapped so the resume after the loop's last await is recorded.
+        const outer = parent && parent.type === 'LabeledStatement' ? this.outermostLabel(parent) : node;
+        s.prependRight(outer.start, '{');
+        s.appendLeft(outer.end, `;${check}}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private labelStarts = new Map<number, Node>();
+
+  /** Labels are recorded on the way down (see walkProgram); find the outermost label of a chain. */
+  private outermostLabel(label: Node): Node {
+    return this.labelStarts.get(label.end) ?? label;
+  }
+
+  noteLabels(program: Node): void {
+    // Map each labelled statement's end to the outermost label sharing that end (L1: L2: for await ...).
+    const visit = (node: Node, outerLabel: Node | null): void => {
+      if (node.type === 'LabeledStatement') {
+        const outer = outerLabel ?? node;
+        this.labelStarts.set(node.end, outer);
+        const body = node.body;
+        if (isNode(body)) visit(body, outer);
+        return;
+      }
+      for (const key in node) {
+        if (key === 'type' || key === 'start' || key === 'end') continue;
+        const value = node[key];
+        if (Array.isArray(value)) {
+          for (const child of value) if (isNode(child)) visit(child, null);
+        } else if (isNode(value)) visit(value, null);
+      }
+    };
+    visit(program, null);
+  }
+
+  private rewriteFunction(fn: FnInfo): void {
+    const s = this.s;
+    const node = fn.node;
+    const body = node.body as Node;
+    const id = this.id(fn);
+    const suspending = fn.async || fn.generator;
+    const enter = suspending ? `var ${FRAME}=${R}.ea(${id}),${AWAITING}=0;try{` : `${R}.en(${id});try{`;
+    const check = suspending ? this.resumeCheck(fn) : '';
+    const leave = `}catch(${ERR}){${check}${R}.th(${id});throw ${ERR}}finally{${check}${R}.ex(${id})}`;
+    if (body.type === 'BlockStatement') {
+      const at = bodyInsertPoint(body);
+      s.appendLeft(at, (at > body.start + 1 ? ';' : '') + enter);
+      s.appendLeft(body.end - 1, leave);
+    } else {
+      // Arrow with an expression body: give it a block body that returns the expression.
+      s.prependRight(body.start, `{${enter}return `);
+      s.appendLeft(node.end, `${leave}}`);
+    }
+  }
+}
+
+function lineStarts(source: string): number[] {
+  const starts = [0];
+  for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function positionOf(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - (starts[lo] as number) };
+}
+
+/** Where the module-level registration statement goes: after a hashbang and the directive prologue. */
+function programInsertPoint(program: Node, source: string): number {
+  let at = 0;
+  if (source.startsWith('#!')) {
+    const nl = source.indexOf('\n');
+    at = nl === -1 ? source.length : nl + 1;
+  }
+  return afterDirectives((program.body as Node[]) ?? [], at);
+}
+
+/** Strip TypeScript types; returns JS and the TS→JS source map. */
+function stripTypes(source: string, filename: string): { code: string; map: unknown } {
+  const result = transformSync(filename, source, { sourcemap: true, target: 'esnext' });
+  if (result.errors.length > 0) {
+    const first = result.errors[0];
+    throw new SyntaxError(`${filename}: ${first ? first.message : 'TypeScript transform failed'}`);
+  }
+  return { code: result.code, map: result.map };
+}
+
+type RemapInput = Exclude<Parameters<typeof remapping>[0], unknown[]>;
+
+function inlineMap(map: object): string {
+  return '\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,' + Buffer.from(JSON.stringify(map)).toString('base64');
+}
+
+/**
+ * Instrument one module. Never throws for bad user code: a parse failure returns the source
+ * unchanged (Node then reports the syntax error itself, exactly as untraced).
+ */
+export function instrumentSource(source: string, options: InstrumentOptions): InstrumentResult {
+  const { filename, format } = options;
+  let js = source;
+  let tsMap: unknown = null;
+  if (options.typescript) {
+    try {
+      const stripped = stripTypes(source, filename);
+      js = stripped.code;
+      tsMap = stripped.map;
+    } catch (error) {
+      return { code: source, functions: 0, parseError: (error as Error).message };
+    }
+  }
+  const parsed = parseSync(filename.replace(/\.[cm]?tsx?$/, '.js'), js, { sourceType: format === 'module' ? 'module' : 'commonjs' });
+  if (parsed.errors.length > 0) {
+    const first = parsed.errors[0];
+    const fallback = tsMap ? js + inlineMap(tsMap as object) : source;
+    return { code: fallback, functions: 0, parseError: first ? first.message : 'parse error' };
+  }
+  const program = parsed.program as unknown as Node;
+  const rewriter = new Rewriter(js);
+  rewriter.noteLabels(program);
+  rewriter.walk(program, null, null, null, null);
+  const fns = rewriter.fns;
+  const s = rewriter.s;
+  const file = basename(filename);
+
+  // Function table: [name, line, column, kind] per function, positions in the original source.
+  const starts = lineStarts(js);
+  const tsTrace = tsMap ? new TraceMap(tsMap as ConstructorParameters<typeof TraceMap>[0]) : null;
+  const table = fns.map((fn) => {
+    const pos = positionOf(starts, fn.at);
+    let line = pos.line;
+    let column = pos.column;
+    if (tsTrace) {
+      const original = originalPositionFor(tsTrace, { line, column });
+      if (original.line !== null) {
+        line = original.line;
+        column = original.column ?? 0;
+      }
+    }
+    return [fn.name, line, column + 1, fn.kind];
+  });
+  if (fns.length > 0) {
+    const registration = `var ${BASE}=${R}.m(${JSON.stringify(filename)},${fns.length},${JSON.stringify(JSON.stringify(table))});`;
+    const registrationAt = programInsertPoint(program, js);
+    s.appendLeft(registrationAt, (registrationAt > 0 && js[registrationAt - 1] !== '\n' ? ';' : '') + registration);
+  }
+
+  const ourMap = s.generateMap({ hires: 'boundary', source: file, includeContent: true });
+  const finalMap = tsMap
+    ? remapping([ourMap as unknown as RemapInput, tsMap as RemapInput], () => null)
+    : ourMap;
+  if (tsMap) {
+    finalMap.sources = [file];
+    finalMap.sourcesContent = [source];
+  }
+  return { code: s.toString() + inlineMap(finalMap as object), functions: fns.length };
+}
+
+/** Only strip TypeScript types (for .ts files excluded from instrumentation). */
+export function stripTypesOnly(source: string, filename: string): string {
+  try {
+    const stripped = stripTypes(source, filename);
+    const map = stripped.map as { sources?: string[] };
+    map.sources = [basename(filename)];
+    return stripped.code + inlineMap(map);
+  } catch {
+    return source; // let Node report the syntax error
+  }
+}

@@ -1,0 +1,124 @@
+// The shared memory of one traced process: a single SharedArrayBuffer holding the control block
+// (global words, a thread registry of `slots` lanes with their heads, tails and counters, and a
+// table of thread names) followed by one index ring per slot. Producers (every traced thread)
+// and the consumer (the drain worker) agree on this layout; nothing else crosses threads.
+//
+//   [header: 64 i32] [slot 0: 64 i32] ... [slot n-1] [names: 256 x 32 i32] [ring 0] ... [ring n-1]
+//
+// Each slot keeps producer-written and consumer-written words on separate 64-byte lines so the
+// two sides do not false-share.
+
+import { RECORD_BYTES } from '../format/layout.js';
+
+export const CONTROL_MAGIC = 0x52434c31; // "RCL1"
+
+// Header words (Int32 indexes).
+export const H_MAGIC = 0;
+export const H_SLOTS = 1;
+export const H_RING_RECORDS = 2;
+export const H_NEXT_FUNCTION_ID = 3; // Atomics.add: function id bases
+export const H_DRAIN_WAKE = 4; // futex the drain sleeps on
+export const H_STOPPED = 5; // 1 once recording has stopped: probes turn into no-ops
+export const H_FINALIZE = 6; // reason code (>0) asking the drain to finish the trace
+export const H_FINAL_DONE = 7; // futex: 1 once the trace is complete on disk
+export const H_UNTRACED_THREADS = 8; // threads that found no free slot
+export const H_NAME_COUNT = 9; // Atomics.add: entries used in the names table
+export const H_EXIT_CODE = 10;
+export const H_SIGNAL = 11; // signal number when finishing because of a signal
+export const HEADER_WORDS = 64;
+
+// Finalize reasons (H_FINALIZE).
+export const FIN_EXIT = 1;
+export const FIN_SIGNAL = 2;
+export const FIN_UNCAUGHT = 3;
+export const FIN_DURATION = 4;
+
+// Slot words (relative to the slot base).
+export const SLOT_WORDS = 64;
+export const S_STATE = 0;
+export const S_THREAD_ID = 1;
+export const S_GENERATION = 2;
+export const S_TIME_ORIGIN_F64 = 4; // f64 at words 4-5: epoch ms of the thread's performance.timeOrigin
+export const S_HEAD = 16; // producer line: records put in the ring (wraps as int32)
+export const S_MARKERS = 17; // dropped-marker records put in the ring
+export const S_DROPPED_F64 = 18; // f64 at words 18-19: events lost to a full ring
+export const S_TAIL = 32; // consumer line: records taken by the drain
+
+// Slot states.
+export const SLOT_FREE = 0;
+export const SLOT_CLAIMING = 1;
+export const SLOT_ACTIVE = 2;
+export const SLOT_CLOSING = 3; // the thread ended: drain what is left, then free the slot
+
+// Thread names: written by the parent thread when it starts a worker.
+export const NAME_ENTRIES = 256;
+export const NAME_WORDS = 32; // [threadId, byteLength, 120 bytes of UTF-8]
+export const NAME_MAX_BYTES = (NAME_WORDS - 2) * 4;
+
+export interface ControlLayout {
+  slots: number;
+  ringRecords: number;
+  namesBase: number; // word index
+  ringsByteOffset: number;
+  ringBytes: number;
+  totalBytes: number;
+}
+
+export function layoutFor(slots: number, ringRecords: number): ControlLayout {
+  const namesBase = HEADER_WORDS + slots * SLOT_WORDS;
+  const controlWords = namesBase + NAME_ENTRIES * NAME_WORDS;
+  const ringsByteOffset = controlWords * 4; // a multiple of 256: aligned for Float64Array views
+  const ringBytes = ringRecords * RECORD_BYTES;
+  return { slots, ringRecords, namesBase, ringsByteOffset, ringBytes, totalBytes: ringsByteOffset + slots * ringBytes };
+}
+
+export function slotBase(slot: number): number {
+  return HEADER_WORDS + slot * SLOT_WORDS;
+}
+
+export function createControl(slots: number, ringRecords: number): SharedArrayBuffer {
+  if (!Number.isInteger(Math.log2(ringRecords))) throw new RangeError('ringRecords must be a power of two');
+  const layout = layoutFor(slots, ringRecords);
+  const sab = new SharedArrayBuffer(layout.totalBytes);
+  const ctl = new Int32Array(sab);
+  ctl[H_MAGIC] = CONTROL_MAGIC;
+  ctl[H_SLOTS] = slots;
+  ctl[H_RING_RECORDS] = ringRecords;
+  ctl[H_NEXT_FUNCTION_ID] = 1; // 0 means "unregistered"
+  return sab;
+}
+
+/** Read the layout back from a control block created by createControl. */
+export function layoutOf(sab: SharedArrayBuffer): ControlLayout {
+  const ctl = new Int32Array(sab, 0, HEADER_WORDS);
+  return layoutFor(ctl[H_SLOTS] as number, ctl[H_RING_RECORDS] as number);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Record a thread's display name (called by the thread that creates the worker). */
+export function publishThreadName(sab: SharedArrayBuffer, threadId: number, name: string): void {
+  const layout = layoutOf(sab);
+  const ctl = new Int32Array(sab);
+  const entry = Atomics.add(ctl, H_NAME_COUNT, 1);
+  if (entry >= NAME_ENTRIES) return;
+  const base = layout.namesBase + entry * NAME_WORDS;
+  const bytes = new Uint8Array(sab, (base + 2) * 4, NAME_MAX_BYTES);
+  const { written } = encoder.encodeInto(name, bytes);
+  ctl[base + 1] = written ?? 0;
+  Atomics.store(ctl, base, threadId + 1); // +1: 0 marks an entry not yet filled
+}
+
+export function lookupThreadName(sab: SharedArrayBuffer, threadId: number): string | null {
+  const layout = layoutOf(sab);
+  const ctl = new Int32Array(sab);
+  const count = Math.min(Atomics.load(ctl, H_NAME_COUNT), NAME_ENTRIES);
+  for (let entry = count - 1; entry >= 0; entry--) {
+    const base = layout.namesBase + entry * NAME_WORDS;
+    if (Atomics.load(ctl, base) !== threadId + 1) continue;
+    const length = ctl[base + 1] as number;
+    return decoder.decode(new Uint8Array(sab, (base + 2) * 4, length).slice());
+  }
+  return null;
+}

@@ -1,0 +1,13 @@
+// Entry point of the drain worker thread started by the preload: runs the Drain until the
+// trace is finalized. It is started with execArgv [] so it is never itself instrumented.
+import { workerData } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import { Drain } from './drain.js';
+import type { DrainWorkerData } from './preload.js';
+
+const data = workerData as DrainWorkerData;
+try {
+  new Drain(data.sab, data.config, data.manifest).run();
+} catch (error) {
+  writeSync(2, `recall: the trace writer failed: ${(error as Error).message}\n`);
+}

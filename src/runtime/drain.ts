@@ -1,0 +1,321 @@
+// The drain: the consumer side of every lane. It visits all active slots round-robin, copies
+// what each ring holds into that thread's chunk buffer, advances the ring tail, and writes full
+// (or idle) chunks to the thread's file in the trace directory. It sleeps on a futex when every
+// ring is empty. On a finalize request it drains all lanes one last time, closes every file and
+// writes the complete manifest, then signals the waiting main thread.
+
+import { closeSync, openSync, readFileSync, renameSync, writeSync, writeFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { join } from 'node:path';
+import { CHUNK_HEADER_BYTES, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
+import { parseFunctionsJsonl } from '../format/functions.js';
+import type { Manifest, ManifestThread, ShutdownInfo } from '../format/manifest.js';
+import {
+  FIN_DURATION,
+  FIN_SIGNAL,
+  FIN_UNCAUGHT,
+  H_DRAIN_WAKE,
+  H_EXIT_CODE,
+  H_FINALIZE,
+  H_FINAL_DONE,
+  H_SIGNAL,
+  H_UNTRACED_THREADS,
+  S_DROPPED_F64,
+  S_GENERATION,
+  S_HEAD,
+  S_MARKERS,
+  S_STATE,
+  S_TAIL,
+  S_THREAD_ID,
+  S_TIME_ORIGIN_F64,
+  SLOT_ACTIVE,
+  SLOT_CLOSING,
+  SLOT_FREE,
+  layoutOf,
+  lookupThreadName,
+  slotBase,
+  type ControlLayout,
+} from './control.js';
+import type { RecordConfig } from './config.js';
+import { signalName } from './signals.js';
+
+/** Records per chunk: 64 Ki records = 1 MiB of payload. */
+export const CHUNK_RECORDS = 1 << 16;
+/** A partial chunk is written once it is this old, so a killed process loses little. */
+const FLUSH_AFTER_MS = 250;
+const IDLE_WAIT_MS = 4;
+const STATUS_EVERY_MS = 500;
+
+class LaneFile {
+  readonly fd: number;
+  readonly file: string;
+  readonly buffer: Uint8Array;
+  readonly header = new Uint8Array(CHUNK_HEADER_BYTES);
+  readonly times: Float64Array;
+  filled = 0;
+  seq = 0;
+  /** Records taken from the ring (events + dropped markers). */
+  records = 0;
+  bytes = 0;
+  firstFillAt = 0;
+  tail = 0;
+
+  constructor(
+    readonly dir: string,
+    readonly slot: number,
+    readonly generation: number,
+    readonly threadId: number,
+    readonly name: string,
+    readonly timeOriginMs: number,
+    pid: number,
+  ) {
+    this.file = `p${pid}-t${threadId}.idx`;
+    this.fd = openSync(join(dir, this.file), 'w');
+    const header = encodeFileHeader({ formatVersion: 1, lane: 'index', pid, threadId, slot, name, timeOriginMs }, LANE_INDEX);
+    writeSync(this.fd, header);
+    this.bytes = header.byteLength;
+    this.buffer = new Uint8Array(CHUNK_RECORDS * RECORD_BYTES);
+    this.times = new Float64Array(this.buffer.buffer);
+  }
+
+  flush(): void {
+    if (this.filled === 0) return;
+    const payload = this.buffer.subarray(0, this.filled * RECORD_BYTES);
+    const first = this.times[1] as number;
+    const last = this.times[(this.filled - 1) * 2 + 1] as number;
+    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0);
+    writeSync(this.fd, this.header);
+    writeSync(this.fd, payload);
+    this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    this.seq++;
+    this.filled = 0;
+  }
+}
+
+export class Drain {
+  private readonly ctl: Int32Array;
+  private readonly ctlF64: Float64Array;
+  private readonly ring: Uint8Array;
+  private readonly layout: ControlLayout;
+  private readonly lanes: (LaneFile | null)[];
+  private readonly finished: ManifestThread[] = [];
+  private lastStatusAt = 0;
+  private lastStatusRecords = 0;
+  private recordsTotal = 0;
+  private readonly showStatus: boolean;
+
+  constructor(
+    private readonly sab: SharedArrayBuffer,
+    private readonly config: RecordConfig,
+    private readonly manifest: Manifest,
+  ) {
+    this.ctl = new Int32Array(sab);
+    this.ctlF64 = new Float64Array(sab, 0, this.ctl.length >> 1);
+    this.layout = layoutOf(sab);
+    this.ring = new Uint8Array(sab, this.layout.ringsByteOffset, this.layout.slots * this.layout.ringBytes);
+    this.lanes = new Array<LaneFile | null>(this.layout.slots).fill(null);
+    this.showStatus = config.status && isatty(2);
+  }
+
+  /** Run until finalized. */
+  run(): void {
+    try {
+      for (;;) {
+        const reason = Atomics.load(this.ctl, H_FINALIZE);
+        if (reason !== 0) {
+          this.finish(reason);
+          return;
+        }
+        const moved = this.pass(CHUNK_RECORDS);
+        const now = Date.now();
+        if (moved === 0) {
+          this.flushStale(now);
+          Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
+        }
+        if (this.showStatus && now - this.lastStatusAt >= STATUS_EVERY_MS) this.status(now);
+      }
+    } finally {
+      Atomics.store(this.ctl, H_FINAL_DONE, 1);
+      Atomics.notify(this.ctl, H_FINAL_DONE);
+    }
+  }
+
+  /** One round over every slot, taking at most `limit` records from each. Returns records moved. */
+  pass(limit: number): number {
+    let moved = 0;
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      const base = slotBase(slot);
+      const state = Atomics.load(this.ctl, base + S_STATE);
+      if (state !== SLOT_ACTIVE && state !== SLOT_CLOSING) continue;
+      const lane = this.laneFor(slot, base);
+      const head = Atomics.load(this.ctl, base + S_HEAD);
+      const available = (head - lane.tail) | 0;
+      const take = available < limit ? available : limit;
+      if (take > 0) {
+        this.copy(lane, slot, take);
+        moved += take;
+      }
+      if (state === SLOT_CLOSING && take === available) this.closeLane(slot, true);
+    }
+    this.recordsTotal += moved;
+    return moved;
+  }
+
+  private laneFor(slot: number, base: number): LaneFile {
+    const generation = Atomics.load(this.ctl, base + S_GENERATION);
+    let lane = this.lanes[slot];
+    if (lane && lane.generation === generation) return lane;
+    if (lane) this.closeLane(slot, false);
+    const threadId = this.ctl[base + S_THREAD_ID] as number;
+    const name = threadId === 0 ? 'main' : lookupThreadName(this.sab, threadId) ?? `worker ${threadId}`;
+    const timeOrigin = this.ctlF64[(base + S_TIME_ORIGIN_F64) >> 1] as number;
+    lane = new LaneFile(this.config.traceDir, slot, generation, threadId, name, timeOrigin, this.manifest.pid);
+    this.lanes[slot] = lane;
+    return lane;
+  }
+
+  private copy(lane: LaneFile, slot: number, count: number): void {
+    const mask = this.layout.ringRecords - 1;
+    const ringStart = slot * this.layout.ringBytes;
+    let remaining = count;
+    let tail = lane.tail;
+    if (lane.filled === 0) lane.firstFillAt = Date.now();
+    while (remaining > 0) {
+      const index = tail & mask;
+      const contiguous = Math.min(remaining, this.layout.ringRecords - index, CHUNK_RECORDS - lane.filled);
+      const from = ringStart + index * RECORD_BYTES;
+      lane.buffer.set(this.ring.subarray(from, from + contiguous * RECORD_BYTES), lane.filled * RECORD_BYTES);
+      lane.filled += contiguous;
+      tail = (tail + contiguous) | 0;
+      remaining -= contiguous;
+      if (lane.filled === CHUNK_RECORDS) {
+        lane.flush();
+        lane.firstFillAt = Date.now();
+      }
+    }
+    lane.records += count;
+    lane.tail = tail;
+    Atomics.store(this.ctl, slotBase(slot) + S_TAIL, tail);
+  }
+
+  private flushStale(now: number): void {
+    for (const lane of this.lanes) {
+      if (lane && lane.filled > 0 && now - lane.firstFillAt >= FLUSH_AFTER_MS) lane.flush();
+    }
+  }
+
+  private closeLane(slot: number, release: boolean): void {
+    const lane = this.lanes[slot];
+    if (!lane) return;
+    const base = slotBase(slot);
+    lane.flush();
+    closeSync(lane.fd);
+    const markers = this.ctl[base + S_MARKERS] as number;
+    const dropped = this.ctlF64[(base + S_DROPPED_F64) >> 1] as number;
+    const written = lane.records - markers;
+    this.finished.push({
+      id: lane.threadId,
+      name: lane.name,
+      slot,
+      file: lane.file,
+      timeOriginMs: lane.timeOriginMs,
+      produced: written + dropped,
+      written,
+      dropped,
+      bytes: lane.bytes,
+      chunks: lane.seq,
+      closed: release,
+    });
+    this.lanes[slot] = null;
+    if (release) {
+      Atomics.store(this.ctl, base + S_HEAD, 0);
+      Atomics.store(this.ctl, base + S_TAIL, 0);
+      Atomics.store(this.ctl, base + S_STATE, SLOT_FREE);
+    }
+  }
+
+  private finish(reason: number): void {
+    // Threads still running keep producing until they notice the stop; take what reached the
+    // rings by now, in a bounded number of rounds.
+    for (let round = 0; round < 64; round++) {
+      if (this.pass(Number.MAX_SAFE_INTEGER) === 0) break;
+    }
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      if (this.lanes[slot]) this.closeLane(slot, true);
+    }
+    if (this.showStatus) writeSync(2, '\r\x1b[2K');
+    this.writeManifest(reason);
+  }
+
+  private status(now: number): void {
+    const seconds = (now - this.lastStatusAt) / 1000;
+    const rate = this.lastStatusAt === 0 ? 0 : (this.recordsTotal - this.lastStatusRecords) / seconds;
+    let bytes = 0;
+    let dropped = 0;
+    for (const t of this.finished) bytes += t.bytes;
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      const lane = this.lanes[slot];
+      if (lane) bytes += lane.bytes;
+      dropped += this.ctlF64[(slotBase(slot) + S_DROPPED_F64) >> 1] as number;
+    }
+    const line = `recall: ${formatCount(rate)} events/s · ${(bytes / 1048576).toFixed(1)} MB · ${formatCount(dropped)} dropped`;
+    writeSync(2, `\r\x1b[2K${line}`);
+    this.lastStatusAt = now;
+    this.lastStatusRecords = this.recordsTotal;
+  }
+
+  private writeManifest(reason: number): void {
+    const dir = this.config.traceDir;
+    let functionsText = '';
+    try {
+      functionsText = readFileSync(join(dir, this.manifest.functionsFile), 'utf8');
+    } catch {
+      // no instrumented module was loaded
+    }
+    const threads = [...this.finished].sort((a, b) => a.id - b.id || a.slot - b.slot);
+    const totals = { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 };
+    for (const t of threads) {
+      totals.produced += t.produced;
+      totals.written += t.written;
+      totals.dropped += t.dropped;
+      totals.bytes += t.bytes;
+      totals.chunks += t.chunks;
+    }
+    const exitCode = this.ctl[H_EXIT_CODE] as number;
+    const signal = this.ctl[H_SIGNAL] as number;
+    const shutdown: ShutdownInfo =
+      reason === FIN_SIGNAL
+        ? { reason: 'signal', signal: signalName(signal), exitCode: null }
+        : reason === FIN_UNCAUGHT
+          ? { reason: 'uncaught-exception', exitCode }
+          : reason === FIN_DURATION
+            ? { reason: 'duration', exitCode: null }
+            : { reason: 'exit', exitCode };
+    const manifest: Manifest = {
+      ...this.manifest,
+      status: 'complete',
+      endEpochMs: Date.now(),
+      threads,
+      threadsUntraced: this.ctl[H_UNTRACED_THREADS] as number,
+      functions: parseFunctionsJsonl(functionsText).functions,
+      totals,
+      shutdown,
+    };
+    writeManifestFile(dir, manifest);
+  }
+}
+
+/** Write manifest.json atomically (temp file + rename), so readers never see half of one. */
+export function writeManifestFile(dir: string, manifest: Manifest): void {
+  const tmp = join(dir, `.manifest.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(manifest, null, 1) + '\n');
+  renameSync(tmp, join(dir, 'manifest.json'));
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e9) return (n / 1e9).toFixed(1) + 'G';
+  if (n >= 1e6) return (n / 1e6).toFixed(1) + 'M';
+  if (n >= 1e3) return (n / 1e3).toFixed(1) + 'k';
+  return String(Math.round(n));
+}

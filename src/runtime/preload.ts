@@ -1,0 +1,186 @@
+// The code `recall run` injects into the traced process (node --import). In the main thread it
+// reads RECALL_CONFIG, creates the shared control block and rings, writes the first manifest,
+// starts the drain worker and installs the shutdown paths. In every thread (workers get the
+// session through worker_threads environment data) it installs this thread's Recorder as
+// globalThis.__recall, the ES module hooks and the CommonJS hook, and a Worker wrapper that
+// names new threads and notices when they end. A process started without RECALL_CONFIG (or
+// a child of the traced process) is left untouched.
+
+import { createRequire, register, syncBuiltinESMExports } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as threads from 'node:worker_threads';
+import { FORMAT_VERSION } from '../format/layout.js';
+import type { Manifest } from '../format/manifest.js';
+import { RECALL_VERSION } from '../format/version.js';
+import { createFilter } from '../instrument/filter.js';
+import { installCommonJsHook } from '../instrument/cjs-hook.js';
+import type { HookData } from '../instrument/esm-hooks.js';
+import { measureClock } from './clock.js';
+import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
+import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
+import { noopProbes, Recorder, type Probes } from './recorder.js';
+import { installShutdown } from './shutdown.js';
+
+interface Session {
+  config: RecordConfig;
+  sab: SharedArrayBuffer;
+}
+
+export interface DrainWorkerData {
+  recallDrain: true;
+  sab: SharedArrayBuffer;
+  config: RecordConfig;
+  manifest: Manifest;
+}
+
+const SESSION_KEY = 'recall:session';
+const FUNCTIONS_FILE = 'functions.jsonl';
+
+type Global = typeof globalThis & { __recall?: Probes };
+
+function mainThreadSession(): Session | null {
+  const raw = process.env[CONFIG_ENV];
+  if (!raw) return null;
+  const config = parseConfig(raw);
+  // Children of the traced program run untraced: take our settings out of the inherited env.
+  delete process.env[CONFIG_ENV];
+  const nodeOptions = process.env.NODE_OPTIONS;
+  if (nodeOptions && config.nodeOptionsAdded) {
+    const rest = nodeOptions.replace(config.nodeOptionsAdded, '').trim();
+    if (rest) process.env.NODE_OPTIONS = rest;
+    else delete process.env.NODE_OPTIONS;
+  }
+  const session: Session = { config, sab: createControl(config.threadSlots, config.ringRecords) };
+  threads.setEnvironmentData(SESSION_KEY, session as unknown as threads.Serializable);
+  return session;
+}
+
+function workerThreadSession(): Session | null {
+  const data = threads.workerData as { recallDrain?: boolean } | null;
+  if (data && typeof data === 'object' && data.recallDrain === true) return null;
+  const session = threads.getEnvironmentData(SESSION_KEY) as Session | undefined;
+  return session ?? null;
+}
+
+function initialManifest(config: RecordConfig): Manifest {
+  const clock = measureClock();
+  return {
+    format: 'recall-trace',
+    formatVersion: FORMAT_VERSION,
+    recallVersion: RECALL_VERSION,
+    status: 'recording',
+    command: config.command,
+    cwd: config.cwd,
+    pid: process.pid,
+    nodeVersion: process.version,
+    startedAt: new Date().toISOString(),
+    startEpochMs: Date.now(),
+    endEpochMs: null,
+    clock: {
+      source: 'performance.now',
+      mode: 'exact',
+      resolutionNs: clock.resolutionNs,
+      readCostNs: clock.readCostNs,
+      precision: `exact: every event timestamped by performance.now() (resolution ${clock.resolutionNs} ns, read cost ${clock.readCostNs} ns)`,
+    },
+    options: {
+      ringRecords: config.ringRecords,
+      threadSlots: config.threadSlots,
+      include: config.include,
+      exclude: config.exclude,
+      nodeModules: config.nodeModules,
+      durationSeconds: config.durationSeconds,
+    },
+    threads: [],
+    threadsUntraced: 0,
+    functionsFile: FUNCTIONS_FILE,
+    functions: [],
+    totals: { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 },
+    shutdown: null,
+    notes: [],
+  };
+}
+
+function startDrain(session: Session, manifest: Manifest): void {
+  const data: DrainWorkerData = { recallDrain: true, sab: session.sab, config: session.config, manifest };
+  const drain = new threads.Worker(new URL('./drain-worker.js', import.meta.url), {
+    workerData: data,
+    execArgv: [],
+    name: 'recall drain',
+  });
+  drain.unref();
+  drain.on('error', (error) => {
+    process.stderr.write(`recall: the trace writer stopped: ${error.message}\n`);
+  });
+}
+
+/** Find the slot a thread holds and mark it closing (the thread ended without saying so). */
+function markThreadEnded(sab: SharedArrayBuffer, threadId: number): void {
+  const ctl = new Int32Array(sab);
+  const { slots } = layoutOf(sab);
+  for (let slot = 0; slot < slots; slot++) {
+    const base = slotBase(slot);
+    if (ctl[base + S_THREAD_ID] === threadId && Atomics.compareExchange(ctl, base + S_STATE, SLOT_ACTIVE, SLOT_CLOSING) === SLOT_ACTIVE) {
+      Atomics.notify(ctl, H_DRAIN_WAKE);
+      return;
+    }
+  }
+}
+
+/** Wrap worker_threads.Worker so new threads get a display name and their end is noticed. */
+function wrapWorker(sab: SharedArrayBuffer): void {
+  const require = createRequire(import.meta.url);
+  const exports = require('node:worker_threads') as typeof threads;
+  const Original = exports.Worker;
+  const Wrapped = class Worker extends Original {
+    constructor(filename: string | URL, options?: threads.WorkerOptions) {
+      super(filename, options);
+      const where = options?.eval === true ? 'eval' : basename(filename instanceof URL ? fileURLToPath(filename) : String(filename));
+      publishThreadName(sab, this.threadId, options?.name ? `${options.name} (${where})` : where);
+      const id = this.threadId;
+      this.once('exit', () => markThreadEnded(sab, id));
+    }
+  };
+  exports.Worker = Wrapped;
+  syncBuiltinESMExports();
+}
+
+function installThread(session: Session): Recorder | null {
+  const { config, sab } = session;
+  const ctl = new Int32Array(sab);
+  const g = globalThis as Global;
+  if (Atomics.load(ctl, H_STOPPED) === 1) {
+    g.__recall = noopProbes;
+    return null;
+  }
+  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE) });
+  g.__recall = recorder;
+  const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
+  const hookData: HookData = { filter, cacheDir: config.cacheDir };
+  register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
+  installCommonJsHook(createFilter(filter), config.cacheDir);
+  wrapWorker(sab);
+  return recorder;
+}
+
+function main(): void {
+  if (threads.isMainThread) {
+    const session = mainThreadSession();
+    if (!session) return;
+    mkdirSync(session.config.traceDir, { recursive: true });
+    const manifest = initialManifest(session.config);
+    writeFileSync(join(session.config.traceDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+    startDrain(session, manifest);
+    const recorder = installThread(session);
+    if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);
+    return;
+  }
+  const session = workerThreadSession();
+  if (!session) return;
+  const recorder = installThread(session);
+  if (recorder) process.on('exit', () => recorder.close());
+}
+
+main();

@@ -1,0 +1,278 @@
+// The probes: what instrumented code calls on every function entry and exit. One Recorder per
+// thread, installed as globalThis.__recall. The hot path (put) is a few typed-array stores into
+// this thread's lane of the shared ring plus one clock read; it never allocates, never blocks
+// and never throws. A full ring drops the event and counts it exactly; when room returns, a
+// DROPPED marker record carrying the count is written in-band so readers know where the gap is.
+// When recording stops (duration reached, process finishing, no free slot) the thread's
+// __recall is swapped for a shared no-op object of the same shape, so "off" costs nothing.
+
+import { openSync, writeSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import {
+  EV_DROPPED,
+  EV_ENTER,
+  EV_EXIT,
+  EV_RESUME,
+  EV_SUSPEND,
+  EV_THROW,
+  KIND_SHIFT,
+  RECORD_WORDS,
+} from '../format/layout.js';
+import {
+  H_DRAIN_WAKE,
+  H_NEXT_FUNCTION_ID,
+  H_STOPPED,
+  H_UNTRACED_THREADS,
+  S_DROPPED_F64,
+  S_GENERATION,
+  S_HEAD,
+  S_MARKERS,
+  S_STATE,
+  S_TAIL,
+  S_THREAD_ID,
+  S_TIME_ORIGIN_F64,
+  SLOT_ACTIVE,
+  SLOT_CLAIMING,
+  SLOT_CLOSING,
+  SLOT_FREE,
+  layoutOf,
+  slotBase,
+} from './control.js';
+
+const ENTER = EV_ENTER << KIND_SHIFT;
+const EXIT = EV_EXIT << KIND_SHIFT;
+const THROW = EV_THROW << KIND_SHIFT;
+const SUSPEND = EV_SUSPEND << KIND_SHIFT;
+const RESUME = EV_RESUME << KIND_SHIFT;
+const DROPPED = EV_DROPPED << KIND_SHIFT;
+
+const perf = performance;
+
+/** The probe surface emitted code calls. Both the recorder and the no-op implement it. */
+export interface Probes {
+  m(file: string, count: number, table: string): number;
+  en(id: number): void;
+  ex(id: number): void;
+  th(id: number): void;
+  ea(id: number): number;
+  sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
+  rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
+  rr(id: number, frame: number, _flag?: unknown): void;
+}
+
+/** The shared no-op: installed when this thread is not (or no longer) recorded. */
+export const noopProbes: Probes = {
+  m: () => 0,
+  en: () => {},
+  ex: () => {},
+  th: () => {},
+  ea: () => 0,
+  sp: (_id, _frame, value) => value,
+  rs: (_id, _frame, value) => value,
+  rr: () => {},
+};
+
+export interface RecorderOptions {
+  sab: SharedArrayBuffer;
+  functionsFile: string;
+}
+
+type Global = typeof globalThis & { __recall?: Probes };
+
+export class Recorder implements Probes {
+  private readonly sab: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly ctlF64: Float64Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
+  private readonly mask: number;
+  private readonly capacity: number;
+  /** Records put in this lane (a JS number: never wraps; stored to the ring head as int32). */
+  private h = 0;
+  /** put() takes the fast path while h < lim. */
+  private lim = -1;
+  private slot = -1;
+  private headIndex = 0;
+  private tailIndex = 0;
+  private dropped = 0;
+  private pendingDrops = 0;
+  private markers = 0;
+  /** Set by th(): the finally that follows a throw must not also record an exit. */
+  private thrown = false;
+  private serial = 0;
+  private functionsFd = -1;
+  private readonly functionsFile: string;
+
+  constructor(options: RecorderOptions) {
+    this.sab = options.sab;
+    this.functionsFile = options.functionsFile;
+    this.ctl = new Int32Array(this.sab);
+    this.ctlF64 = new Float64Array(this.sab, 0, this.ctl.length >> 1);
+    const layout = layoutOf(this.sab);
+    this.capacity = layout.ringRecords;
+    this.mask = layout.ringRecords - 1;
+    this.u32 = new Uint32Array(0);
+    this.f64 = new Float64Array(0);
+  }
+
+  // ---- hot path -------------------------------------------------------------------------
+
+  private put(head: number, aux: number): void {
+    if (this.h >= this.lim && !this.makeRoom()) return;
+    const h = this.h;
+    const i = (h & this.mask) * RECORD_WORDS;
+    this.u32[i] = head;
+    this.u32[i + 1] = aux;
+    this.f64[(i >> 1) + 1] = perf.now();
+    this.h = h + 1;
+    this.ctl[this.headIndex] = h + 1;
+  }
+
+  en(id: number): void {
+    this.put(ENTER | id, 0);
+  }
+
+  ex(id: number): void {
+    if (this.thrown) {
+      this.thrown = false;
+      return;
+    }
+    this.put(EXIT | id, 0);
+  }
+
+  th(id: number): void {
+    this.put(THROW | id, 0);
+    this.thrown = true;
+  }
+
+  ea(id: number): number {
+    const frame = ++this.serial;
+    this.put(ENTER | id, frame);
+    return frame;
+  }
+
+  sp<T>(id: number, frame: number, value: T): T {
+    this.put(SUSPEND | id, frame);
+    return value;
+  }
+
+  rs<T>(id: number, frame: number, value: T): T {
+    this.put(RESUME | id, frame);
+    return value;
+  }
+
+  rr(id: number, frame: number): void {
+    this.put(RESUME | id, frame);
+  }
+
+  // ---- slow path ------------------------------------------------------------------------
+
+  /** Called when the cached room is used up: claim a slot, re-read the tail, or drop. */
+  private makeRoom(): boolean {
+    const ctl = this.ctl;
+    if (this.slot < 0) {
+      if (!this.claim()) return false;
+    }
+    if (Atomics.load(ctl, 0 + H_STOPPED) === 1) {
+      this.stop();
+      return false;
+    }
+    const tail = Atomics.load(ctl, this.tailIndex);
+    const used = ((this.h | 0) - tail) | 0;
+    let free = this.capacity - used;
+    if (used >= this.capacity >> 1) Atomics.notify(ctl, H_DRAIN_WAKE);
+    if (this.pendingDrops > 0) {
+      if (free < 2) return this.drop();
+      // Room again: write the marker that says how many events were lost here.
+      const h = this.h;
+      const i = (h & this.mask) * RECORD_WORDS;
+      this.u32[i] = DROPPED;
+      this.u32[i + 1] = this.pendingDrops;
+      this.f64[(i >> 1) + 1] = perf.now();
+      this.h = h + 1;
+      this.markers++;
+      ctl[this.headIndex + (S_MARKERS - S_HEAD)] = this.markers;
+      ctl[this.headIndex] = h + 1;
+      this.pendingDrops = 0;
+      free--;
+    }
+    if (free < 1) return this.drop();
+    // Come back here after a quarter ring at most, to wake the drain early if it is behind.
+    this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 2));
+    return true;
+  }
+
+  private drop(): boolean {
+    this.dropped++;
+    this.pendingDrops++;
+    this.ctlF64[(slotBase(this.slot) + S_DROPPED_F64) >> 1] = this.dropped;
+    this.lim = this.h; // keep taking the slow path until the drain makes room
+    return false;
+  }
+
+  private claim(): boolean {
+    const ctl = this.ctl;
+    const slots = ctl[1] as number;
+    for (let slot = 0; slot < slots; slot++) {
+      const base = slotBase(slot);
+      if (Atomics.compareExchange(ctl, base + S_STATE, SLOT_FREE, SLOT_CLAIMING) !== SLOT_FREE) continue;
+      ctl[base + S_THREAD_ID] = threadId;
+      this.ctlF64[(base + S_TIME_ORIGIN_F64) >> 1] = perf.timeOrigin;
+      this.ctlF64[(base + S_DROPPED_F64) >> 1] = 0;
+      ctl[base + S_MARKERS] = 0;
+      Atomics.store(ctl, base + S_HEAD, 0);
+      Atomics.store(ctl, base + S_TAIL, 0);
+      Atomics.add(ctl, base + S_GENERATION, 1);
+      const layout = layoutOf(this.sab);
+      const offset = layout.ringsByteOffset + slot * layout.ringBytes;
+      this.u32 = new Uint32Array(this.sab, offset, layout.ringRecords * RECORD_WORDS);
+      this.f64 = new Float64Array(this.sab, offset, layout.ringRecords * (RECORD_WORDS >> 1));
+      this.slot = slot;
+      this.headIndex = base + S_HEAD;
+      this.tailIndex = base + S_TAIL;
+      this.h = 0;
+      Atomics.store(ctl, base + S_STATE, SLOT_ACTIVE);
+      Atomics.notify(ctl, H_DRAIN_WAKE);
+      return true;
+    }
+    Atomics.add(ctl, H_UNTRACED_THREADS, 1);
+    this.stop();
+    return false;
+  }
+
+  /** Stop recording in this thread: from now on every probe is the shared no-op. */
+  stop(): void {
+    this.lim = -1;
+    this.slot = this.slot < 0 ? -2 : this.slot; // -2: never claim again
+    (globalThis as Global).__recall = noopProbes;
+  }
+
+  /** The thread is ending: let the drain finish this lane and free the slot. */
+  close(): void {
+    if (this.slot < 0) return;
+    const base = slotBase(this.slot);
+    Atomics.compareExchange(this.ctl, base + S_STATE, SLOT_ACTIVE, SLOT_CLOSING);
+    Atomics.notify(this.ctl, H_DRAIN_WAKE);
+    this.slot = -2;
+    this.lim = -1;
+    (globalThis as Global).__recall = noopProbes;
+  }
+
+  // ---- module registration ----------------------------------------------------------------
+
+  /**
+   * Register an instrumented module's function table; returns the base of its function ids.
+   * The table is appended to functions.jsonl synchronously, so it is on disk before any event
+   * that uses it (a SIGKILLed trace still has names).
+   */
+  m(file: string, count: number, table: string): number {
+    if (this.slot === -2) return 0;
+    if (this.slot < 0 && !this.claim()) return 0;
+    const base = Atomics.add(this.ctl, H_NEXT_FUNCTION_ID, count);
+    const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+    if (this.functionsFd < 0) this.functionsFd = openSync(this.functionsFile, 'a');
+    writeSync(this.functionsFd, `{"base":${base},"thread":${threadId},"file":${JSON.stringify(path)},"fns":${table}}\n`);
+    return base;
+  }
+}

@@ -190,8 +190,12 @@ export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
         push(fn, t, serial, frame ? frame.acc : 0);
       } else if (kind === EV_DROPPED) {
         droppedFromMarkers += u32[r * RECORD_WORDS + 1] as number;
-        // The stack is unknown across the gap: close what is open at the gap, uncounted.
-        while (depth > 0) pop(t);
+        // The stack is unknown across the gap: forget the open frames without crediting any time.
+        while (depth > 0) {
+          depth--;
+          const open = stackFn[depth] as number;
+          if (open < size) active[open] = (active[open] as number) - 1;
+        }
       } else {
         events++;
       }

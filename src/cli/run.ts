@@ -169,6 +169,7 @@ export async function runCommand(args: string[]): Promise<number> {
     cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),
     command,
     nodeOptionsAdded: added,
+    userSourceMaps: /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '') || command.includes('--enable-source-maps'),
   };
   const env = { ...process.env };
   env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;

@@ -9,8 +9,21 @@ import { join } from 'node:path';
 import { RECALL_VERSION } from '../format/version.js';
 import { instrumentSource, type InstrumentOptions } from './transform.js';
 
-/** Bump when the emitted code changes shape, so old cache entries are not reused. */
-export const TRANSFORM_REVISION = 1;
+/**
+ * Fingerprint of the instrumenter itself (its compiled files), so that any change to what it
+ * emits invalidates old cache entries without anyone having to remember to bump a number.
+ */
+const TRANSFORM_FINGERPRINT = (() => {
+  const hash = createHash('sha256');
+  for (const file of ['transform.js', 'markers.js']) {
+    try {
+      hash.update(readFileSync(new URL(`./${file}`, import.meta.url)));
+    } catch {
+      hash.update(file);
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
+})();
 
 export interface CachedTransform {
   code: string;
@@ -19,7 +32,7 @@ export interface CachedTransform {
 
 export function cacheKey(source: string, options: InstrumentOptions): string {
   return createHash('sha256')
-    .update(`${RECALL_VERSION}\0${TRANSFORM_REVISION}\0${options.filename}\0${options.format}\0${options.typescript}\0`)
+    .update(`${RECALL_VERSION}\0${TRANSFORM_FINGERPRINT}\0${options.filename}\0${options.format}\0${options.typescript}\0`)
     .update(source)
     .digest('hex');
 }

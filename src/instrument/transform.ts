@@ -18,6 +18,7 @@ import { transformSync } from 'oxc-transform';
 import remapping from '@jridgewell/remapping';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { basename } from 'node:path';
+import { PROBES_GLOBAL, RECALL_MAP_MARKER } from './markers.js';
 
 export type ModuleFormat = 'module' | 'commonjs';
 
@@ -36,7 +37,7 @@ export interface InstrumentResult {
 }
 
 /** Identifiers the rewrite introduces; chosen so they cannot collide with sane user code. */
-const R = '__recall';
+const R = PROBES_GLOBAL;
 const BASE = '__recall$B';
 const FRAME = '__recall$f';
 const AWAITING = '__recall$a';
@@ -86,7 +87,7 @@ function memberName(node: unknown, source: string): string {
 }
 
 /** Name a function the way a reader of the source would, from its own id or where it stands. */
-function inferName(fn: Node, parent: Node | null, grand: Node | null, className: string | null, source: string): { name: string; kind: string; at: number } {
+function inferName(fn: Node, parent: Node | null, className: string | null, source: string): { name: string; kind: string; at: number } {
   const id = fn.id;
   const base = fn.type === 'ArrowFunctionExpression' ? 'arrow' : 'function';
   if (parent && parent.type === 'MethodDefinition') {
@@ -119,9 +120,10 @@ function inferName(fn: Node, parent: Node | null, grand: Node | null, className:
     return { name: String(parent.left.name), kind: base, at: fn.start };
   }
   if (parent && parent.type === 'ExportDefaultDeclaration') return { name: 'default', kind: base, at: fn.start };
-  if (parent && parent.type === 'CallExpression' && grand && parent.callee !== fn) {
+  if (parent && (parent.type === 'CallExpression' || parent.type === 'NewExpression') && parent.callee !== fn) {
     const callee = memberName(parent.callee, source);
-    return { name: `(anonymous in ${callee.length > 30 ? callee.slice(0, 30) + '…' : callee})`, kind: base, at: fn.start };
+    const shown = callee.length > 30 ? callee.slice(0, 30) + '…' : callee;
+    return { name: `(anonymous in ${parent.type === 'NewExpression' ? 'new ' : ''}${shown})`, kind: base, at: fn.start };
   }
   return { name: '(anonymous)', kind: base, at: fn.start };
 }
@@ -152,11 +154,11 @@ class Rewriter {
   }
 
   /** Walk the tree; `owner` is the innermost function whose awaits/yields/catches we are inside. */
-  walk(node: Node, parent: Node | null, grand: Node | null, owner: FnInfo | null, className: string | null): void {
+  walk(node: Node, parent: Node | null, owner: FnInfo | null, className: string | null): void {
     let fn: FnInfo | null = null;
     let cls = className;
     if (FUNCTION_TYPES.has(node.type)) {
-      const inferred = inferName(node, parent, grand, className, this.source);
+      const inferred = inferName(node, parent, className, this.source);
       fn = {
         node,
         index: this.fns.length,
@@ -178,9 +180,9 @@ class Rewriter {
       if (key === 'type' || key === 'start' || key === 'end') continue;
       const value = node[key];
       if (Array.isArray(value)) {
-        for (const child of value) if (isNode(child)) this.walk(child, node, parent, inner, cls);
+        for (const child of value) if (isNode(child)) this.walk(child, node, inner, cls);
       } else if (isNode(value)) {
-        this.walk(value, node, parent, inner, cls);
+        this.walk(value, node, inner, cls);
       }
     }
     if (fn) this.rewriteFunction(fn);
@@ -367,7 +369,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
   const program = parsed.program as unknown as Node;
   const rewriter = new Rewriter(js);
   rewriter.noteLabels(program);
-  rewriter.walk(program, null, null, null, null);
+  rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;
   const s = rewriter.s;
   const file = basename(filename);
@@ -402,6 +404,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     finalMap.sources = [file];
     finalMap.sourcesContent = [source];
   }
+  (finalMap as unknown as Record<string, unknown>)[RECALL_MAP_MARKER] = true;
   return { code: s.toString() + inlineMap(finalMap as object), functions: fns.length };
 }
 

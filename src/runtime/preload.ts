@@ -22,6 +22,7 @@ import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { noopProbes, Recorder, type Probes } from './recorder.js';
 import { installShutdown } from './shutdown.js';
+import { installStackTraceMapping } from './stack-traces.js';
 
 interface Session {
   config: RecordConfig;
@@ -157,6 +158,7 @@ function installThread(session: Session): Recorder | null {
   }
   const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE) });
   g.__recall = recorder;
+  if (!config.userSourceMaps) installStackTraceMapping();
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
   const hookData: HookData = { filter, cacheDir: config.cacheDir };
   register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });

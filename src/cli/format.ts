@@ -24,28 +24,37 @@ export interface Column {
   align: 'left' | 'right';
   /** Columns that may shrink (with an ellipsis) to keep the table within the width. */
   shrink?: boolean;
+  /** Cut a shrunk cell at its start instead of its end (paths: the file name matters most). */
+  keepEnd?: boolean;
 }
 
-function fit(text: string, width: number): string {
+function fit(text: string, width: number, keepEnd: boolean): string {
   if (text.length <= width) return text;
   if (width <= 1) return text.slice(0, width);
-  return text.slice(0, width - 1) + '…';
+  return keepEnd ? '…' + text.slice(text.length - width + 1) : text.slice(0, width - 1) + '…';
 }
 
-/** Render rows as an aligned table no wider than `width` (shrinkable columns give way first). */
+const MIN_SHRUNK_WIDTH = 12;
+
+/** Render rows as an aligned table no wider than `width`; shrinkable columns share the cut. */
 export function table(columns: Column[], rows: string[][], width = 80): string {
   const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => (r[i] ?? '').length)));
   const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
-  for (let i = 0; i < columns.length && total() > width; i++) {
-    if (!columns[i]?.shrink) continue;
-    const excess = total() - width;
-    widths[i] = Math.max(columns[i]!.title.length, 8, (widths[i] as number) - excess);
+  // Take one character at a time from the widest shrinkable column until the table fits.
+  while (total() > width) {
+    let widest = -1;
+    for (let i = 0; i < columns.length; i++) {
+      if (!columns[i]?.shrink || (widths[i] as number) <= MIN_SHRUNK_WIDTH) continue;
+      if (widest < 0 || (widths[i] as number) > (widths[widest] as number)) widest = i;
+    }
+    if (widest < 0) break;
+    widths[widest] = (widths[widest] as number) - 1;
   }
   const render = (cells: string[]): string =>
     cells
       .map((cell, i) => {
         const w = widths[i] as number;
-        const text = fit(cell, w);
+        const text = fit(cell, w, columns[i]?.keepEnd === true);
         return columns[i]?.align === 'right' ? text.padStart(w) : text.padEnd(w);
       })
       .join('  ')

@@ -33,7 +33,7 @@ export function location(file: string, line: number, cwd: string): string {
   return `${shown.startsWith('..') ? file : shown}:${line}`;
 }
 
-export function renderSummaryText(summary: Summary, cwd: string, topRequested: boolean): string {
+export function renderSummaryText(summary: Summary, cwd: string): string {
   const out: string[] = [];
   const t = summary.totals;
   out.push(`recall summary · ${relative(process.cwd(), summary.trace) || '.'}${summary.command.length ? ' · ' + summary.command.join(' ') : ''}`);
@@ -58,7 +58,7 @@ export function renderSummaryText(summary: Summary, cwd: string, topRequested: b
   out.push('');
   const shown = summary.functions.length;
   out.push(
-    shown < t.functions || topRequested
+    shown < t.functions
       ? `top ${shown} of ${t.functions} functions by self time (${formatCount(t.calls)} calls)`
       : `${t.functions} functions by self time (${formatCount(t.calls)} calls)`,
   );
@@ -66,7 +66,7 @@ export function renderSummaryText(summary: Summary, cwd: string, topRequested: b
     table(
       [
         { title: 'function', align: 'left', shrink: true },
-        { title: 'location', align: 'left', shrink: true },
+        { title: 'location', align: 'left', shrink: true, keepEnd: true },
         { title: 'calls', align: 'right' },
         { title: 'total', align: 'right' },
         { title: 'self', align: 'right' },
@@ -82,6 +82,7 @@ export function renderSummaryText(summary: Summary, cwd: string, topRequested: b
       ]),
     ),
   );
+  out.push('total includes callees; async functions and generators: time on the stack only');
   return out.join('\n') + '\n';
 }
 
@@ -102,7 +103,6 @@ export function summaryCommand(args: string[]): number {
   if (format !== 'text' && format !== 'json' && format !== 'csv') {
     throw new RecallError('E_USAGE', `summary: --format must be text, json or csv, not '${format}'`);
   }
-  const topRequested = values.top !== undefined;
   const top = positiveInteger('summary', '--top', values.top as string | undefined, format === 'text' ? 20 : Number.MAX_SAFE_INTEGER);
   let thread: number | undefined;
   if (values.thread !== undefined) {
@@ -121,7 +121,7 @@ export function summaryCommand(args: string[]): number {
     for (const warning of summary.warnings) process.stderr.write(`recall: WARNING: ${warning}\n`);
     process.stdout.write(renderSummaryCsv(summary));
   } else {
-    process.stdout.write(renderSummaryText(summary, trace.manifest.cwd || process.cwd(), topRequested));
+    process.stdout.write(renderSummaryText(summary, trace.manifest.cwd || process.cwd()));
   }
   return 0;
 }

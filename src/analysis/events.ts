@@ -1,0 +1,105 @@
+// Event-level access to a trace: decode each thread's records in order, with function names
+// resolved and times converted to nanoseconds since the trace started. For views that need
+// individual events (call trees, tests); summary walks the typed arrays directly instead.
+
+import { EV_DROPPED, FN_MASK, KIND_NAMES, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
+import type { Trace, TraceThread } from './trace.js';
+
+export interface TraceEvent {
+  kind: string; // enter | exit | throw | suspend | resume | dropped | mark
+  fn: number;
+  name: string;
+  /** Frame serial for async/generator events; count for 'dropped'. */
+  aux: number;
+  /** Nanoseconds since the trace's start. */
+  ns: number;
+}
+
+export function* threadEvents(trace: Trace, thread: TraceThread): Generator<TraceEvent> {
+  const origin = thread.header?.timeOriginMs ?? thread.info.timeOriginMs;
+  const start = trace.manifest.startEpochMs || origin;
+  for (const chunk of thread.scan.chunks) {
+    const offset = thread.bytes.byteOffset + chunk.payloadOffset;
+    const u32 = new Uint32Array(thread.bytes.buffer, offset, chunk.count * RECORD_WORDS);
+    const f64 = new Float64Array(thread.bytes.buffer, offset, chunk.count * (RECORD_WORDS >> 1));
+    for (let r = 0; r < chunk.count; r++) {
+      const head = u32[r * RECORD_WORDS] as number;
+      const kindCode = head >>> KIND_SHIFT;
+      const fn = kindCode === EV_DROPPED ? 0 : head & FN_MASK;
+      yield {
+        kind: KIND_NAMES[kindCode] ?? `kind${kindCode}`,
+        fn,
+        name: kindCode === EV_DROPPED ? '' : trace.functions.get(fn)?.name ?? `#${fn}`,
+        aux: u32[r * RECORD_WORDS + 1] as number,
+        ns: Math.round((origin + (f64[r * 2 + 1] as number) - start) * 1e6),
+      };
+    }
+  }
+}
+
+export interface CallNode {
+  name: string;
+  children: CallNode[];
+  threw: boolean;
+  /** Async/generator frames: how many times the frame suspended. */
+  suspends: number;
+}
+
+/**
+ * Rebuild the logical call tree of one thread: a resumed async/generator frame continues the
+ * node of the call that started it (matched by frame serial), so awaits do not split calls.
+ */
+export function callTree(trace: Trace, thread: TraceThread): CallNode {
+  const root: CallNode = { name: '(root)', children: [], threw: false, suspends: 0 };
+  const stack: CallNode[] = [root];
+  const suspended = new Map<number, CallNode>();
+  const serials = new Map<CallNode, number>();
+  for (const event of threadEvents(trace, thread)) {
+    const top = stack[stack.length - 1] as CallNode;
+    switch (event.kind) {
+      case 'enter': {
+        const node: CallNode = { name: event.name, children: [], threw: false, suspends: 0 };
+        top.children.push(node);
+        stack.push(node);
+        if (event.aux !== 0) serials.set(node, event.aux);
+        break;
+      }
+      case 'exit':
+      case 'throw':
+        if (stack.length > 1) {
+          if (event.kind === 'throw') top.threw = true;
+          stack.pop();
+        }
+        break;
+      case 'suspend':
+        if (stack.length > 1) {
+          top.suspends++;
+          suspended.set(event.aux, top);
+          stack.pop();
+        }
+        break;
+      case 'resume': {
+        const node = suspended.get(event.aux);
+        if (node) {
+          suspended.delete(event.aux);
+          stack.push(node);
+        } else {
+          const orphan: CallNode = { name: event.name, children: [], threw: false, suspends: 0 };
+          top.children.push(orphan);
+          stack.push(orphan);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return root;
+}
+
+/** Compact text form of a call tree, e.g. "main(a(b) c)"; "!" marks a throw, "~" a suspension. */
+export function treeShape(node: CallNode): string {
+  const mark = (node.threw ? '!' : '') + (node.suspends > 0 ? '~'.repeat(node.suspends) : '');
+  if (node.children.length === 0) return node.name + mark;
+  return `${node.name}${mark}(${node.children.map(treeShape).join(' ')})`;
+}

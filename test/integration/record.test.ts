@@ -1,0 +1,80 @@
+// End-to-end recording of real programs: exact call counts, worker threads as their own
+// threads, and exact accounting when a tiny ring forces drops.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { callsOf, record, recall, summaryJson, untraced } from '../helpers.js';
+import type { Manifest } from '../../src/format/manifest.js';
+
+function manifestOf(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+test('fib(25) records exactly 242785 calls of fib and drops nothing', () => {
+  const { dir, result } = record('fib.js');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('fib.js').stdout);
+  const summary = summaryJson(dir);
+  assert.equal(callsOf(summary, 'fib'), 242785);
+  assert.equal(summary.totals.dropped, 0);
+  assert.equal(summary.totals.events, 2 * 242785);
+  const fib = summary.functions.find((fn) => fn.name === 'fib');
+  assert.ok(fib && fib.file.endsWith('fib.js') && fib.line === 2, 'fib is located at fib.js:2');
+  assert.ok(fib.totalNs > 0 && fib.selfNs > 0 && fib.selfNs <= fib.totalNs * 1.0001);
+  const manifest = manifestOf(dir);
+  assert.equal(manifest.status, 'complete');
+  assert.equal(manifest.totals.produced, manifest.totals.written + manifest.totals.dropped);
+});
+
+test('three workers are three threads with exactly 200000 calls each, no drops at default ring size', () => {
+  const { dir, result } = record('workers.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('workers.mjs').stdout);
+  const summary = summaryJson(dir);
+  const workers = summary.threads.filter((t) => t.id !== 0);
+  assert.equal(workers.length, 3, `threads: ${JSON.stringify(summary.threads)}`);
+  assert.deepEqual(workers.map((t) => t.name.replace(/ \(.*\)$/, '')).sort(), ['cruncher-0', 'cruncher-1', 'cruncher-2']);
+  for (const worker of workers) {
+    assert.equal(worker.dropped, 0, `thread ${worker.id} dropped events`);
+    const perThread = summaryJson(dir, ['--thread', String(worker.id)]);
+    assert.equal(callsOf(perThread, 'work'), 200000, `thread ${worker.id}`);
+  }
+  assert.equal(callsOf(summary, 'work'), 600000);
+  assert.equal(summary.totals.dropped, 0);
+});
+
+test('a tiny ring drops events with exact accounting, and summary warns', () => {
+  const n = 200000;
+  const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64'] });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), String(n / 2));
+  const manifest = manifestOf(dir);
+  const main = manifest.threads.find((t) => t.id === 0);
+  assert.ok(main);
+  // The program made main(), loop() and n leaf() calls: 2 events each. Nothing else is instrumented.
+  assert.equal(main.produced, 2 * (n + 2));
+  assert.ok(main.dropped > 0, 'a 64-event ring must overflow');
+  for (const t of manifest.threads) assert.equal(t.written + t.dropped, t.produced, `thread ${t.id}`);
+  const summary = summaryJson(dir);
+  const thread = summary.threads.find((t) => t.id === 0);
+  assert.ok(thread);
+  // What the reader finds in the file is exactly what the drain says it wrote.
+  assert.equal(thread.events, main.written);
+  assert.equal(thread.dropped, main.dropped);
+  assert.ok(summary.warnings.some((w) => /DROPPED/.test(w)), 'summary warns about drops');
+  const text = recall(['summary', dir]);
+  assert.equal(text.status, 0);
+  assert.match(text.stdout, /WARNING: thread 0 \(main\) DROPPED/);
+});
+
+test('--include limits instrumentation to matching files and a glob matching nothing is an error', () => {
+  const { dir, result } = record('fib.js', { flags: ['--include', 'counted.js'] });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(summaryJson(dir).totals.events, 0);
+  const bad = recall(['run', '--include', 'no-such-dir/**', '--', process.execPath, 'fib.js']);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /^recall: run: --include 'no-such-dir\/\*\*' matches no file/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});

@@ -1,0 +1,42 @@
+// Stack traces in traced code show the same frames (file:line:column) as untraced, for
+// CommonJS, ES modules and TypeScript (where "untraced" means the positions in the .ts source).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, record, untraced } from '../helpers.js';
+
+for (const fixture of ['stack.cjs', 'stack.mjs']) {
+  test(`Error.stack of ${fixture} is identical traced and untraced`, () => {
+    const plain = untraced(fixture);
+    const { result } = record(fixture);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(plain.stdout, /at /);
+    assert.equal(result.stdout, plain.stdout);
+  });
+}
+
+test('Error.stack of a TypeScript module points at the .ts source', () => {
+  const source = readFileSync(join(FIXTURES, 'stack.ts'), 'utf8').split('\n');
+  const position = (needle: string): string => {
+    const index = source.findIndex((line) => line.includes(needle));
+    assert.ok(index >= 0, needle);
+    return `${index + 1}:${(source[index] as string).indexOf(needle) + 1}`;
+  };
+  const { result } = record('stack.ts');
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.equal(lines[0], 'Error: item 2 has no name');
+  assert.match(lines[1] ?? '', new RegExp(`at requireName \\(.*stack\\.ts:${position('new Error')}\\)$`));
+  assert.match(lines[2] ?? '', new RegExp(`stack\\.ts:${position('requireName(item))')}\\)?$`));
+});
+
+test('an uncaught error prints the original source line, as untraced', () => {
+  const { result } = record('shutdown.js', { args: ['uncaught'] });
+  const plain = untraced('shutdown.js', ['uncaught']);
+  assert.equal(result.status, plain.status);
+  const firstLines = (text: string): string => text.split('\n').slice(0, 3).join('\n');
+  assert.equal(firstLines(result.stderr), firstLines(plain.stderr));
+  assert.doesNotMatch(result.stderr, /__recall/);
+});

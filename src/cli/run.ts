@@ -104,6 +104,8 @@ function checkGlobsMatch(cwd: string, include: string[]): void {
 }
 
 function defaultCacheDir(cwd: string): string {
+  const configured = process.env.RECALL_CACHE_DIR;
+  if (configured) return resolve(cwd, configured);
   if (existsSync(join(cwd, 'node_modules'))) return join(cwd, 'node_modules', '.cache', 'recall');
   let user = 'user';
   try {
@@ -202,7 +204,8 @@ export async function runCommand(args: string[]): Promise<number> {
   if (result?.salvaged) writeManifestFile(traceDir, result.manifest);
   if (!values.out) updateLatestLink(outRoot, traceDir);
   if (!quiet) {
-    const shown = relative(cwd, traceDir) || '.';
+    const rel = relative(cwd, traceDir);
+    const shown = rel === '' ? '.' : rel.startsWith('..') ? traceDir : rel;
     if (result === null) {
       process.stderr.write(`recall: no trace was recorded (the command started no traced Node.js process); ${shown} is empty\n`);
     } else {

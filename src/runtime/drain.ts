@@ -249,8 +249,13 @@ export class Drain {
   }
 
   private status(now: number): void {
-    const seconds = (now - this.lastStatusAt) / 1000;
-    const rate = this.lastStatusAt === 0 ? 0 : (this.recordsTotal - this.lastStatusRecords) / seconds;
+    if (this.lastStatusAt === 0) {
+      // First call: only set the baseline for the rate.
+      this.lastStatusAt = now;
+      this.lastStatusRecords = this.recordsTotal;
+      return;
+    }
+    const rate = (this.recordsTotal - this.lastStatusRecords) / ((now - this.lastStatusAt) / 1000);
     let bytes = 0;
     let dropped = 0;
     for (const t of this.finished) bytes += t.bytes;

@@ -3,9 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { callsOf, record, recall, summaryJson, untraced } from '../helpers.js';
+import { callsOf, record, recall, summaryJson, tempDir, untraced } from '../helpers.js';
 import type { Manifest } from '../../src/format/manifest.js';
 
 function manifestOf(dir: string): Manifest {
@@ -77,4 +77,37 @@ test('--include limits instrumentation to matching files and a glob matching not
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /^recall: run: --include 'no-such-dir\/\*\*' matches no file/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
+
+test('threads beyond --threads run untraced, are counted, and summary warns', () => {
+  const { dir, result } = record('workers.mjs', { flags: ['--threads', '2'] });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('workers.mjs').stdout);
+  const manifest = manifestOf(dir);
+  // main + 3 workers compete for 2 slots: main and one worker are recorded (slots are freed only when a thread ends).
+  assert.ok(manifest.threads.length >= 2 && manifest.threadsUntraced >= 1, JSON.stringify({ threads: manifest.threads.length, untraced: manifest.threadsUntraced }));
+  assert.equal(manifest.threads.length + manifest.threadsUntraced, 4);
+  const summary = summaryJson(dir);
+  assert.ok(summary.warnings.some((w) => /not recorded: all 2 registry slots were taken/.test(w)));
+});
+
+test('a second run of the same program is served from the transform cache', () => {
+  const cache = tempDir();
+  const env = { ...process.env, RECALL_CACHE_DIR: cache };
+  const first = record('fib.js', { args: ['5'], spawn: { env } });
+  assert.equal(first.result.status, 0, first.result.stderr);
+  const listing = (): string[] =>
+    readdirSync(cache, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => {
+        const file = join(entry.parentPath ?? entry.path, entry.name);
+        return `${file}@${statSync(file).mtimeMs}`;
+      })
+      .sort();
+  const before = listing();
+  assert.equal(before.length, 1, 'one instrumented module cached');
+  const second = record('fib.js', { args: ['5'], spawn: { env } });
+  assert.equal(second.result.stdout, first.result.stdout);
+  assert.deepEqual(listing(), before, 'the cache entry was read, not rewritten');
+  assert.equal(callsOf(summaryJson(second.dir), 'fib'), 15);
 });

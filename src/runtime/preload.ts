@@ -16,6 +16,7 @@ import type { Manifest } from '../format/manifest.js';
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
 import { installCommonJsHook } from '../instrument/cjs-hook.js';
+import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
 import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
@@ -160,9 +161,14 @@ function installThread(session: Session): Recorder | null {
   g.__recall = recorder;
   if (!config.userSourceMaps) installStackTraceMapping();
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
-  const hookData: HookData = { filter, cacheDir: config.cacheDir };
-  register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
-  installCommonJsHook(createFilter(filter), config.cacheDir);
+  if (syncHooksAvailable()) {
+    // Newer Node: one set of in-thread hooks covers import and require.
+    installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir });
+  } else {
+    const hookData: HookData = { filter, cacheDir: config.cacheDir };
+    register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
+    installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir });
+  }
   wrapWorker(sab);
   return recorder;
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { RecallError } from '../format/errors.js';
 import { scanThreadFile, type ThreadFileHeader, type ThreadFileScan } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
-import { FORMAT_VERSION } from '../format/layout.js';
+import { FORMAT_VERSION, LANE_INDEX } from '../format/layout.js';
 import { validateManifest, type FunctionEntry, type Manifest, type ManifestThread } from '../format/manifest.js';
 
 export interface TraceThread {
@@ -104,7 +104,15 @@ function readManifest(dir: string, problems: string[], hasThreadFiles: boolean):
     problems.push('manifest.json is damaged (not valid JSON): thread files were read on their own');
     return { manifest: emptyManifest(dir), reconstructed: true };
   }
-  return { manifest: validateManifest(parsed, path), reconstructed: false };
+  try {
+    return { manifest: validateManifest(parsed, path), reconstructed: false };
+  } catch (error) {
+    // A newer format is a whole-trace failure; a manifest that is JSON but not a usable one is
+    // not, when the thread files can be read without it.
+    if (!(error instanceof RecallError) || error.code !== 'E_CORRUPT' || !hasThreadFiles) throw error;
+    problems.push(`${error.message.replace(path, 'manifest.json')}; thread files were read on their own`);
+    return { manifest: emptyManifest(dir), reconstructed: true };
+  }
 }
 
 function threadFromHeader(file: string, header: ThreadFileHeader | null, scan: ThreadFileScan, size: number): ManifestThread {
@@ -128,12 +136,15 @@ export function openTrace(path: string, options: OpenOptions = {}): Trace {
   const problems: string[] = [];
   const files = listThreadFiles(dir);
   const { manifest, reconstructed } = readManifest(dir, problems, files.length > 0);
-  if (manifest.status === 'recording') {
+  if (manifest.status === 'recording' && !reconstructed) {
     problems.push('the recording did not finish (manifest status "recording"): counters come from the thread files');
   }
   const listed = new Map(manifest.threads.map((t) => [t.file, t]));
   const names = manifest.status === 'recording' || reconstructed ? [...new Set([...listed.keys(), ...files])] : [...listed.keys()];
   const threads: TraceThread[] = [];
+  /** Thread files in a newer format, and files in a format this recall reads. */
+  const newer: string[] = [];
+  let readable = 0;
   for (const file of names) {
     let bytes: Uint8Array;
     try {
@@ -143,15 +154,27 @@ export function openTrace(path: string, options: OpenOptions = {}): Trace {
       problems.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); its events are lost`);
       continue;
     }
-    const scan = scanThreadFile(bytes, options.verify !== false);
-    for (const problem of scan.problems) {
-      if (problem.kind === 'newer-version' && !scan.header) {
-        throw new RecallError('E_FORMAT_VERSION', `${file}: ${problem.message}: upgrade recall to read this trace`);
-      }
-      problems.push(`${file}: ${problem.message}`);
+    let scan = scanThreadFile(bytes, options.verify !== false);
+    if (scan.version > FORMAT_VERSION) {
+      newer.push(`${file}: written by trace format version ${scan.version}; this recall reads up to ${FORMAT_VERSION}`);
+    } else if (scan.version >= 1) {
+      readable++;
+    }
+    // A newer thread file in a trace whose manifest this recall reads is damage (a version field
+    // hit by corruption), not a reason to refuse the whole trace.
+    const advice =
+      scan.version <= FORMAT_VERSION ? '' : reconstructed ? ': upgrade recall to read it' : ` (the manifest says ${manifest.formatVersion}: the file is damaged); its events are lost`;
+    for (const problem of scan.problems) problems.push(`${file}: ${problem.message}${advice}`);
+    if (scan.lane !== LANE_INDEX && scan.chunks.length > 0) {
+      // Only index-lane records can be walked; a .idx file of another lane is not used.
+      problems.push(`${file}: is not an index-lane file (lane ${scan.lane}); its chunks are not read`);
+      scan = { ...scan, chunks: [], records: 0 };
     }
     const info = listed.get(file) ?? threadFromHeader(file, scan.header, scan, bytes.byteLength);
     threads.push({ info, header: scan.header, bytes, scan });
+  }
+  if (reconstructed && readable === 0 && newer.length > 0) {
+    throw new RecallError('E_FORMAT_VERSION', `${newer[0]}: upgrade recall to read this trace`);
   }
   const functions = new Map<number, FunctionEntry>();
   let table = manifest.functions;

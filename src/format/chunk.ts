@@ -21,6 +21,8 @@ import {
   FILE_MAGIC,
   FILE_PREAMBLE_BYTES,
   FORMAT_VERSION,
+  LANE_DETAIL,
+  LANE_INDEX,
   RECORD_BYTES,
 } from './layout.js';
 
@@ -59,6 +61,10 @@ export interface FileProblem {
 
 export interface ThreadFileScan {
   header: ThreadFileHeader | null;
+  /** Format version from the file preamble (0 when the preamble is unreadable). */
+  version: number;
+  /** Lane code the chunks were read as (LANE_INDEX or LANE_DETAIL; 0 when unknown). */
+  lane: number;
   chunks: ChunkInfo[];
   problems: FileProblem[];
   /** Records in the valid chunks. */
@@ -134,41 +140,127 @@ function chunkChecksum(header: Uint8Array, payload: Uint8Array): number {
   return h;
 }
 
-/** Read the preamble and JSON header. Returns null header with a problem when unreadable. */
-export function decodeFileHeader(bytes: Uint8Array): { header: ThreadFileHeader | null; end: number; problem?: FileProblem } {
+/** What the preamble and JSON header of a thread file say, and where its chunks begin. */
+export interface FileHeaderDecode {
+  /** The JSON header; null when it is missing, damaged or fails its checksum. */
+  header: ThreadFileHeader | null;
+  /** Format version from the preamble (0 when the preamble is unreadable). */
+  version: number;
+  /** Lane code the chunks are read as (LANE_INDEX or LANE_DETAIL); 0 when unknown. */
+  lane: number;
+  /** Offset where chunks begin (8-aligned); -1 when the chunks must not be read. */
+  chunksAt: number;
+  problems: FileProblem[];
+}
+
+function isLaneCode(code: number): boolean {
+  return code === LANE_INDEX || code === LANE_DETAIL;
+}
+
+function laneCodeOf(name: unknown): number {
+  return name === 'index' ? LANE_INDEX : name === 'detail' ? LANE_DETAIL : 0;
+}
+
+function parseHeaderJson(bytes: Uint8Array, length: number, expected: number): ThreadFileHeader | 'checksum' | 'invalid' {
+  if (checksumWords(checksumInit(), wordsOf(bytes, FILE_PREAMBLE_BYTES, length)) !== expected) return 'checksum';
+  try {
+    const parsed = JSON.parse(textDecoder.decode(bytes.subarray(FILE_PREAMBLE_BYTES, FILE_PREAMBLE_BYTES + length))) as ThreadFileHeader;
+    if (typeof parsed !== 'object' || parsed === null || typeof parsed.threadId !== 'number' || typeof parsed.timeOriginMs !== 'number') return 'invalid';
+    return parsed;
+  } catch {
+    return 'invalid';
+  }
+}
+
+/**
+ * Read the preamble and JSON header. A wrong magic, an unknown (older or newer) version or a
+ * file too short for its preamble makes the whole file unreadable (chunksAt -1). A damaged JSON
+ * header only loses the header: the chunks are self-describing and are still read.
+ */
+export function decodeFileHeader(bytes: Uint8Array): FileHeaderDecode {
+  const problems: FileProblem[] = [];
+  const unreadable = (problem: FileProblem, version = 0): FileHeaderDecode => ({ header: null, version, lane: 0, chunksAt: -1, problems: [problem] });
   if (bytes.byteLength < FILE_PREAMBLE_BYTES) {
-    return { header: null, end: 0, problem: { kind: 'truncated', offset: 0, message: 'file ends inside its preamble', recordsLost: 0 } };
+    return unreadable({ kind: 'truncated', offset: 0, message: 'file ends inside its preamble', recordsLost: 0 });
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== FILE_MAGIC) {
-    return { header: null, end: 0, problem: { kind: 'bad-magic', offset: 0, message: 'not a recall thread file (wrong magic)', recordsLost: 0 } };
+    return unreadable({ kind: 'bad-magic', offset: 0, message: 'not a recall thread file (wrong magic)', recordsLost: 0 });
   }
   const version = view.getUint16(4, true);
   if (version > FORMAT_VERSION) {
-    return {
-      header: null,
-      end: 0,
-      problem: { kind: 'newer-version', offset: 4, message: `written by trace format version ${version}; this recall reads up to ${FORMAT_VERSION}`, recordsLost: 0 },
-    };
+    return unreadable(
+      { kind: 'newer-version', offset: 4, message: `written by trace format version ${version}; this recall reads up to ${FORMAT_VERSION}`, recordsLost: 0 },
+      version,
+    );
   }
-  const jsonBytes = view.getUint32(8, true);
-  const end = FILE_PREAMBLE_BYTES + jsonBytes;
-  if ((jsonBytes & 7) !== 0 || end > bytes.byteLength) {
-    return { header: null, end: 0, problem: { kind: 'truncated', offset: FILE_PREAMBLE_BYTES, message: 'file ends inside its JSON header', recordsLost: 0 } };
+  if (version < 1) {
+    return unreadable({ kind: 'bad-header', offset: 4, message: `thread file preamble has no valid format version (${version})`, recordsLost: 0 }, version);
   }
+  const preambleLane = view.getUint16(6, true);
   const expected = view.getUint32(12, true);
-  if (checksumWords(checksumInit(), wordsOf(bytes, FILE_PREAMBLE_BYTES, jsonBytes)) !== expected) {
-    return { header: null, end, problem: { kind: 'checksum', offset: FILE_PREAMBLE_BYTES, message: 'thread header checksum mismatch', recordsLost: 0 } };
+  const jsonBytes = view.getUint32(8, true);
+  const stated = (jsonBytes & 7) === 0 && FILE_PREAMBLE_BYTES + jsonBytes <= bytes.byteLength;
+  let header: ThreadFileHeader | null = null;
+  const statedEnd = stated ? FILE_PREAMBLE_BYTES + jsonBytes : -1;
+  let chunksAt = statedEnd;
+  let failure: 'checksum' | 'invalid' | null = null;
+  if (stated) {
+    const parsed = parseHeaderJson(bytes, jsonBytes, expected);
+    if (typeof parsed === 'object') header = parsed;
+    else failure = parsed;
   }
-  try {
-    const parsed = JSON.parse(textDecoder.decode(bytes.subarray(FILE_PREAMBLE_BYTES, end))) as ThreadFileHeader;
-    if (typeof parsed !== 'object' || parsed === null || typeof parsed.threadId !== 'number' || typeof parsed.timeOriginMs !== 'number') {
-      throw new Error('fields');
+  if (!header) {
+    // The length field may be damaged: the header ends where the first chunk begins, so try
+    // that length against the checksum.
+    const first = resync(view, FILE_PREAMBLE_BYTES);
+    if (first >= 0 && first !== statedEnd) {
+      const parsed = parseHeaderJson(bytes, first - FILE_PREAMBLE_BYTES, expected);
+      if (typeof parsed === 'object') {
+        header = parsed;
+        chunksAt = first;
+        problems.push({ kind: 'bad-header', offset: 8, message: `thread file preamble has a wrong header length (${jsonBytes}); header recovered`, recordsLost: 0 });
+      }
     }
-    return { header: parsed, end };
-  } catch {
-    return { header: null, end, problem: { kind: 'bad-header', offset: FILE_PREAMBLE_BYTES, message: 'thread header is not valid JSON', recordsLost: 0 } };
+    // Header lost: read chunks from where they should begin, or from the first chunk magic if
+    // that comes earlier (a scan from the stated end reports a damaged first chunk).
+    if (!header && first >= 0 && (chunksAt < 0 || first < chunksAt)) chunksAt = first;
+    if (!header) {
+      if (chunksAt < 0) {
+        return unreadable({ kind: 'truncated', offset: FILE_PREAMBLE_BYTES, message: 'file ends inside its JSON header', recordsLost: 0 }, version);
+      }
+      problems.push(
+        failure === 'invalid'
+          ? { kind: 'bad-header', offset: FILE_PREAMBLE_BYTES, message: 'thread header is not valid JSON (header ignored; chunks still read)', recordsLost: 0 }
+          : failure === 'checksum'
+            ? { kind: 'checksum', offset: FILE_PREAMBLE_BYTES, message: 'thread header checksum mismatch (header ignored; chunks still read)', recordsLost: 0 }
+            : { kind: 'bad-header', offset: 8, message: `thread file preamble has a bad header length (${jsonBytes}); header lost, chunks read from byte ${chunksAt}`, recordsLost: 0 },
+      );
+    }
   }
+  // The lane: the checksummed JSON header is trusted over the preamble's bare lane code; with
+  // neither, the first chunk header says (chunk headers are checksummed too).
+  let lane = laneCodeOf(header?.lane);
+  let source = 'its header says';
+  if (lane === 0 && isLaneCode(preambleLane)) lane = preambleLane;
+  if (lane === 0 && chunksAt >= 0) {
+    const first = resync(view, chunksAt);
+    const firstLane = first < 0 ? 0 : view.getUint16(first + CH_LANE, true);
+    if (isLaneCode(firstLane)) {
+      lane = firstLane;
+      source = 'its first chunk says';
+    }
+  }
+  if (lane !== preambleLane) {
+    problems.push({
+      kind: 'bad-header',
+      offset: 6,
+      message: `thread file preamble has lane code ${preambleLane}` + (lane === 0 ? '; the chunks cannot be read' : `; read as lane ${lane} as ${source}`),
+      recordsLost: 0,
+    });
+    if (lane === 0) chunksAt = -1;
+  }
+  return { header, version, lane, chunksAt, problems };
 }
 
 /** Find the next 8-aligned chunk magic at or after `from`; -1 if none. */
@@ -181,73 +273,88 @@ function resync(view: DataView, from: number): number {
 
 /**
  * Scan a whole thread file: header, then every chunk, verifying checksums when `verify`.
- * Damaged chunks are skipped (and reported); scanning resumes at the next chunk magic.
+ * Never throws. Damaged chunks are skipped (and reported); scanning resumes at the next chunk
+ * magic. Every chunk returned lies inside `bytes`, starts 8-aligned, belongs to the file's lane
+ * (index lane: payloadBytes = count * 16) and, when `verify`, matches its checksum.
  */
 export function scanThreadFile(bytes: Uint8Array, verify = true): ThreadFileScan {
-  const problems: FileProblem[] = [];
   const chunks: ChunkInfo[] = [];
   const head = decodeFileHeader(bytes);
-  if (head.problem) problems.push(head.problem);
-  if (!head.header) return { header: null, chunks, problems, records: 0, validBytes: 0 };
+  const problems: FileProblem[] = head.problems;
+  const base = { header: head.header, version: head.version, lane: head.lane };
+  if (head.chunksAt < 0) return { ...base, chunks, problems, records: 0, validBytes: 0 };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = head.end;
-  let validBytes = head.end;
+  const length = bytes.byteLength;
+  let at = head.chunksAt;
+  let validBytes = head.chunksAt;
   let records = 0;
   let expectSeq = 0;
-  while (at < bytes.byteLength) {
-    if (at + CHUNK_HEADER_BYTES > bytes.byteLength) {
-      problems.push({ kind: 'truncated', offset: at, message: `file ends inside a chunk header at byte ${at}`, recordsLost: 0 });
-      break;
-    }
-    if (view.getUint32(at + CH_MAGIC, true) !== CHUNK_MAGIC) {
-      const next = resync(view, at + 8);
-      problems.push({
-        kind: 'bad-magic',
-        offset: at,
-        message: `no chunk magic at byte ${at}` + (next < 0 ? '; nothing readable after it' : `; resumed at byte ${next}`),
-        recordsLost: 0,
-      });
-      if (next < 0) break;
-      at = next;
-      continue;
-    }
-    const version = view.getUint16(at + CH_VERSION, true);
-    const count = view.getUint32(at + CH_COUNT, true);
-    const payloadBytes = view.getUint32(at + CH_PAYLOAD_BYTES, true);
-    const seq = view.getUint32(at + CH_SEQ, true);
-    const plausible = payloadBytes === count * RECORD_BYTES || view.getUint16(at + CH_LANE, true) !== 1;
-    const payloadOffset = at + CHUNK_HEADER_BYTES;
-    if (!plausible || (payloadBytes & 3) !== 0 || version > FORMAT_VERSION) {
-      const next = resync(view, at + 8);
-      problems.push({
-        kind: version > FORMAT_VERSION ? 'newer-version' : 'bad-header',
-        offset: at,
-        message: `chunk header at byte ${at} is inconsistent` + (next < 0 ? '' : `; resumed at byte ${next}`),
-        recordsLost: 0,
-      });
-      if (next < 0) break;
-      at = next;
-      continue;
-    }
-    if (payloadOffset + payloadBytes > bytes.byteLength) {
+  /** Skip a damaged chunk header: resume at the next chunk magic, or stop. */
+  const skip = (kind: ProblemKind, message: string, recordsLost: number): boolean => {
+    const next = resync(view, at + 8);
+    problems.push({ kind, offset: at, message: message + (next < 0 ? '; nothing readable after it' : `; resumed at byte ${next}`), recordsLost });
+    if (next < 0) return false;
+    at = next;
+    return true;
+  };
+  while (at < length) {
+    if (at + CHUNK_HEADER_BYTES > length) {
+      // Name the records lost when the cut header still shows them.
+      let lost = 0;
+      if (at + CH_COUNT + 4 <= length && view.getUint32(at + CH_MAGIC, true) === CHUNK_MAGIC) lost = view.getUint32(at + CH_COUNT, true);
       problems.push({
         kind: 'truncated',
         offset: at,
-        message: `file ends inside chunk ${seq} (${count} records lost)`,
-        recordsLost: count,
+        message: `file ends inside a chunk header at byte ${at}` + (lost > 0 ? ` (${lost} records lost)` : ''),
+        recordsLost: lost,
       });
       break;
     }
-    const headerBytes = bytes.subarray(at, payloadOffset);
-    const payload = bytes.subarray(payloadOffset, payloadOffset + payloadBytes);
-    if (verify && chunkChecksum(headerBytes, payload) !== view.getUint32(at + CH_CHECKSUM, true)) {
-      problems.push({ kind: 'checksum', offset: at, message: `chunk ${seq} at byte ${at} fails its checksum (${count} records skipped)`, recordsLost: count });
-      at = payloadOffset + payloadBytes;
+    if (view.getUint32(at + CH_MAGIC, true) !== CHUNK_MAGIC) {
+      if (!skip('bad-magic', `no chunk magic at byte ${at}`, 0)) break;
+      continue;
+    }
+    const version = view.getUint16(at + CH_VERSION, true);
+    const lane = view.getUint16(at + CH_LANE, true);
+    const seq = view.getUint32(at + CH_SEQ, true);
+    const count = view.getUint32(at + CH_COUNT, true);
+    const payloadBytes = view.getUint32(at + CH_PAYLOAD_BYTES, true);
+    const payloadOffset = at + CHUNK_HEADER_BYTES;
+    if (version > FORMAT_VERSION) {
+      if (!skip('newer-version', `chunk at byte ${at} is in trace format version ${version}; this recall reads up to ${FORMAT_VERSION}`, 0)) break;
+      continue;
+    }
+    const plausible =
+      version >= 1 &&
+      lane === head.lane &&
+      (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
+    if (!plausible) {
+      if (!skip('bad-header', `chunk header at byte ${at} is inconsistent`, 0)) break;
+      continue;
+    }
+    const end = payloadOffset + payloadBytes;
+    if (end > length) {
+      // A cut file, unless a chunk follows (then the length fields were damaged).
+      if (resync(view, at + 8) < 0) {
+        problems.push({ kind: 'truncated', offset: at, message: `file ends inside chunk ${seq} at byte ${at} (${count} records lost)`, recordsLost: count });
+        break;
+      }
+      if (!skip('bad-header', `chunk header at byte ${at} claims ${payloadBytes} bytes, past the end of the file`, 0)) break;
+      continue;
+    }
+    if (verify && chunkChecksum(bytes.subarray(at, payloadOffset), bytes.subarray(payloadOffset, end)) !== view.getUint32(at + CH_CHECKSUM, true)) {
       expectSeq = seq + 1;
+      // Trust the damaged chunk's length only when it leads to the end or to another chunk.
+      if (end === length || (end + 4 <= length && view.getUint32(end, true) === CHUNK_MAGIC)) {
+        problems.push({ kind: 'checksum', offset: at, message: `chunk ${seq} at byte ${at} fails its checksum (${count} records skipped)`, recordsLost: count });
+        at = end;
+        continue;
+      }
+      if (!skip('checksum', `chunk ${seq} at byte ${at} fails its checksum (${count} records skipped)`, count)) break;
       continue;
     }
     if (seq !== expectSeq) {
-      problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq}`, recordsLost: 0 });
+      problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
     }
     expectSeq = seq + 1;
     chunks.push({
@@ -261,8 +368,8 @@ export function scanThreadFile(bytes: Uint8Array, verify = true): ThreadFileScan
       flags: view.getUint32(at + CH_FLAGS, true),
     });
     records += count;
-    at = payloadOffset + payloadBytes;
+    at = end;
     validBytes = at;
   }
-  return { header: head.header, chunks, problems, records, validBytes };
+  return { ...base, chunks, problems, records, validBytes };
 }

@@ -90,12 +90,48 @@ export interface Manifest {
   notes: string[];
 }
 
-/** Validate a parsed manifest.json. Throws RecallError for what cannot be used at all. */
+/**
+ * True for a plain file name inside the trace directory: not empty, no directory separators,
+ * not "." or "..", no NUL. Thread and function files are always written at the top level.
+ */
+export function isTraceFileName(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function num(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function str(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function counters(value: unknown): ThreadCounters {
+  const c = isRecord(value) ? value : {};
+  const written = num(c.written, 0);
+  const dropped = num(c.dropped, 0);
+  return { produced: num(c.produced, written + dropped), written, dropped, bytes: num(c.bytes, 0), chunks: num(c.chunks, 0) };
+}
+
+/**
+ * Validate a parsed manifest.json. Throws RecallError for what cannot be used at all: not an
+ * object, not a recall manifest, a newer format version (E_FORMAT_VERSION), missing core fields,
+ * or a thread file outside the trace directory. Optional fields that are missing or of the wrong
+ * type are filled with neutral defaults, so readers can use every field without checking it.
+ */
 export function validateManifest(value: unknown, where: string): Manifest {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new RecallError('E_CORRUPT', `${where} is not a recall manifest (expected a JSON object)`);
   }
-  const m = value as Partial<Manifest>;
+  const m = value;
   if (m.format !== 'recall-trace') {
     throw new RecallError('E_CORRUPT', `${where} is not a recall manifest (no "format": "recall-trace")`);
   }
@@ -105,21 +141,81 @@ export function validateManifest(value: unknown, where: string): Manifest {
   if (m.formatVersion > FORMAT_VERSION) {
     throw new RecallError(
       'E_FORMAT_VERSION',
-      `${where} was written in trace format ${m.formatVersion} by recall ${String(m.recallVersion)}; this recall reads format ${FORMAT_VERSION}: upgrade recall to read it`,
+      `${where} was written in trace format ${m.formatVersion} by recall ${str(m.recallVersion, 'unknown')}; this recall reads format ${FORMAT_VERSION}: upgrade recall to read it`,
     );
   }
   if (!Array.isArray(m.threads) || typeof m.pid !== 'number' || typeof m.startEpochMs !== 'number') {
     throw new RecallError('E_CORRUPT', `${where} is missing required fields (threads, pid, startEpochMs)`);
   }
-  for (const t of m.threads) {
-    if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.id !== 'number') {
+  const threads: ManifestThread[] = [];
+  for (const t of m.threads as unknown[]) {
+    if (!isRecord(t) || typeof t.file !== 'string' || typeof t.id !== 'number') {
       throw new RecallError('E_CORRUPT', `${where} has a malformed thread entry`);
     }
-    if (t.file.includes('..') || t.file.startsWith('/')) {
-      throw new RecallError('E_CORRUPT', `${where} names a thread file outside the trace directory: ${t.file}`);
+    if (!isTraceFileName(t.file)) {
+      throw new RecallError('E_CORRUPT', `${where} names a thread file outside the trace directory: ${JSON.stringify(t.file)}`);
     }
+    threads.push({
+      ...counters(t),
+      id: t.id,
+      name: str(t.name, `thread ${t.id}`),
+      slot: num(t.slot, -1),
+      file: t.file,
+      timeOriginMs: num(t.timeOriginMs, 0),
+      closed: t.closed === true,
+    });
   }
-  if (!Array.isArray(m.functions)) m.functions = [];
-  if (!Array.isArray(m.notes)) m.notes = [];
-  return m as Manifest;
+  const functionsFile = m.functionsFile === undefined ? 'functions.jsonl' : m.functionsFile;
+  if (!isTraceFileName(functionsFile)) {
+    throw new RecallError('E_CORRUPT', `${where} names a function table outside the trace directory: ${JSON.stringify(functionsFile)}`);
+  }
+  const clock = isRecord(m.clock) ? m.clock : {};
+  const options = isRecord(m.options) ? m.options : {};
+  const shutdown = isRecord(m.shutdown) ? (m.shutdown as unknown as ShutdownInfo) : null;
+  const status: ManifestStatus = m.status === 'complete' || m.status === 'salvaged' ? m.status : 'recording';
+  const functions = Array.isArray(m.functions)
+    ? (m.functions as unknown[]).filter((f): f is FunctionEntry => isRecord(f) && typeof f.id === 'number').map((f) => ({
+        id: f.id,
+        name: str(f.name, `#${f.id}`),
+        file: str(f.file, ''),
+        line: num(f.line, 0),
+        column: num(f.column, 0),
+        kind: str(f.kind, 'function'),
+      }))
+    : [];
+  return {
+    format: 'recall-trace',
+    formatVersion: m.formatVersion,
+    recallVersion: str(m.recallVersion, 'unknown'),
+    status,
+    command: strings(m.command),
+    cwd: str(m.cwd, ''),
+    pid: m.pid,
+    nodeVersion: str(m.nodeVersion, 'unknown'),
+    startedAt: str(m.startedAt, ''),
+    startEpochMs: m.startEpochMs,
+    endEpochMs: typeof m.endEpochMs === 'number' && Number.isFinite(m.endEpochMs) ? m.endEpochMs : null,
+    clock: {
+      source: 'performance.now',
+      mode: 'exact',
+      resolutionNs: num(clock.resolutionNs, 0),
+      readCostNs: num(clock.readCostNs, 0),
+      precision: str(clock.precision, 'unknown'),
+    },
+    options: {
+      ringRecords: num(options.ringRecords, 0),
+      threadSlots: num(options.threadSlots, 0),
+      include: strings(options.include),
+      exclude: strings(options.exclude),
+      nodeModules: options.nodeModules === true,
+      durationSeconds: typeof options.durationSeconds === 'number' ? options.durationSeconds : null,
+    },
+    threads,
+    threadsUntraced: num(m.threadsUntraced, 0),
+    functionsFile,
+    functions,
+    totals: counters(m.totals),
+    shutdown,
+    notes: strings(m.notes),
+  };
 }

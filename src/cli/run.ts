@@ -13,7 +13,7 @@ import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
 import { salvageManifest } from '../analysis/salvage.js';
-import { writeManifestFile } from '../runtime/drain.js';
+import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { formatBytes, formatCount } from './format.js';
 

@@ -1,5 +1,5 @@
 // The trace manifest (manifest.json): what was recorded, how, and what was lost. Written by the
-// recorder at start ("recording"), refreshed while running, and completed at shutdown
+// recorder at start ("recording") and completed at shutdown
 // ("complete"); `recall run` salvages it from the thread files when the target was killed
 // ("salvaged"). This file holds the types and the validation of manifests read from disk.
 

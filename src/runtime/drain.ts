@@ -4,7 +4,8 @@
 // ring is empty. On a finalize request it drains all lanes one last time, closes every file and
 // writes the complete manifest, then signals the waiting main thread.
 
-import { closeSync, openSync, readFileSync, renameSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { CHUNK_HEADER_BYTES, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
@@ -309,13 +310,6 @@ export class Drain {
     };
     writeManifestFile(dir, manifest);
   }
-}
-
-/** Write manifest.json atomically (temp file + rename), so readers never see half of one. */
-export function writeManifestFile(dir: string, manifest: Manifest): void {
-  const tmp = join(dir, `.manifest.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(manifest, null, 1) + '\n');
-  renameSync(tmp, join(dir, 'manifest.json'));
 }
 
 function formatCount(n: number): string {

@@ -7,7 +7,7 @@
 // a child of the traced process) is left untouched.
 
 import { createRequire, register, syncBuiltinESMExports } from 'node:module';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as threads from 'node:worker_threads';
@@ -23,6 +23,7 @@ import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { noopProbes, Recorder, type Probes } from './recorder.js';
 import { installShutdown } from './shutdown.js';
+import { writeManifestFile } from './manifest-file.js';
 import { installStackTraceMapping } from './stack-traces.js';
 
 interface Session {
@@ -179,7 +180,7 @@ function main(): void {
     if (!session) return;
     mkdirSync(session.config.traceDir, { recursive: true });
     const manifest = initialManifest(session.config);
-    writeFileSync(join(session.config.traceDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+    writeManifestFile(session.config.traceDir, manifest);
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);

@@ -9,8 +9,15 @@
 //   async / generator: a frame serial `$f` from __recall.ea, and every await/yield owned by the
 //   function records suspend before and resume after; a flag `$a` makes every catch/finally the
 //   function owns record the resume that a rejected await or gen.throw()/return() skipped.
-// No newline is ever inserted, so lines never move; columns move only after an insertion on the
-// same line, and the source map covers that.
+// The try block makes a body's top-level function declarations block-scoped. Where that could
+// show (a var or parameter of the same name, duplicates, Annex B, direct eval: see
+// functionLevelPlan) they are moved in front of the try, back to function level; where even
+// that could show, the function alone is left uninstrumented.
+// The module registers its function table at the top (`var B=...`). In an ES module a top-level
+// function declaration can be called through an import cycle before that line runs, so those
+// functions' entry probes register on demand: `(B??__recall$r())+k`.
+// No newline is ever inserted, so lines never move (except where declarations are moved);
+// columns move only after an insertion on the same line, and the source map covers that.
 
 import MagicString from 'magic-string';
 import { parseSync } from 'oxc-parser';
@@ -39,6 +46,7 @@ export interface InstrumentResult {
 /** Identifiers the rewrite introduces; chosen so they cannot collide with sane user code. */
 const R = PROBES_GLOBAL;
 const BASE = '__recall$B';
+const REGISTER = '__recall$r';
 const FRAME = '__recall$f';
 const AWAITING = '__recall$a';
 const ERR = '__recall$e';
@@ -60,6 +68,10 @@ interface FnInfo {
   generator: boolean;
   /** Position (0-based offset) reported as the function's location. */
   at: number;
+  /** Can run before the module body does (see Rewriter.walk): its ids register the module on demand. */
+  early: boolean;
+  /** See functionLevelPlan: null for the usual wrapping; 'skip' leaves the function as it is. */
+  plan: FunctionLevelPlan | 'skip' | null;
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
@@ -68,12 +80,17 @@ function isNode(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && typeof (value as Node).type === 'string';
 }
 
+/** A short piece of source for a name, on one line. */
+function snippet(source: string, node: Node): string {
+  return source.slice(node.start, Math.min(node.end, node.start + 40)).replace(/\s+/g, ' ');
+}
+
 function keyName(key: unknown, computed: boolean, source: string): string {
   if (!isNode(key)) return '(anonymous)';
   if (!computed && key.type === 'Identifier') return String(key.name);
   if (key.type === 'PrivateIdentifier') return '#' + String(key.name);
   if (key.type === 'Literal') return String(key.value);
-  return '[' + source.slice(key.start, Math.min(key.end, key.start + 40)) + ']';
+  return '[' + snippet(source, key) + ']';
 }
 
 function memberName(node: unknown, source: string): string {
@@ -83,7 +100,7 @@ function memberName(node: unknown, source: string): string {
     return memberName(node.object, source) + '.' + keyName(node.property, node.computed === true, source);
   }
   if (node.type === 'ThisExpression') return 'this';
-  return source.slice(node.start, Math.min(node.end, node.start + 40));
+  return snippet(source, node);
 }
 
 /** Name a function the way a reader of the source would, from its own id or where it stands. */
@@ -143,20 +160,163 @@ function afterDirectives(statements: Node[], from: number): number {
   return at;
 }
 
+function isDirective(st: Node): boolean {
+  return st.type === 'ExpressionStatement' && typeof st.directive === 'string';
+}
+
+/** A statement that declares a function at the top level of a body: `function g(){}`, also labelled. */
+function hoistedFunctionName(st: Node): string | null {
+  let node: unknown = st;
+  while (isNode(node) && node.type === 'LabeledStatement') node = node.body;
+  if (!isNode(node) || node.type !== 'FunctionDeclaration' || !isNode(node.id)) return null;
+  return String(node.id.name);
+}
+
+/** Names a binding pattern (parameter or declarator) binds. */
+function boundNames(pattern: unknown, out: Set<string>): void {
+  if (!isNode(pattern)) return;
+  switch (pattern.type) {
+    case 'Identifier':
+      out.add(String(pattern.name));
+      return;
+    case 'AssignmentPattern':
+      boundNames(pattern.left, out);
+      return;
+    case 'RestElement':
+      boundNames(pattern.argument, out);
+      return;
+    case 'ArrayPattern':
+      for (const element of (pattern.elements as unknown[]) ?? []) boundNames(element, out);
+      return;
+    case 'ObjectPattern':
+      for (const property of (pattern.properties as Node[]) ?? []) boundNames(property.type === 'Property' ? property.value : property, out);
+      return;
+    default:
+      return;
+  }
+}
+
+interface FunctionLevelPlan {
+  /** Where `try{` goes: the first statement that is not a function declaration (or the body's end). */
+  tryAt: number;
+  /** Function declarations after that statement, moved in front of the try. */
+  moved: Node[];
+}
+
+/**
+ * The wrapping try block turns a body's top-level function declarations from function-scoped
+ * into block-scoped ones. Usually nobody can tell, but some programs can: a `var` of the same
+ * name (a SyntaxError in a block), two declarations of one name (a SyntaxError in a strict
+ * block), a parameter of that name (sloppy `arguments` no longer sees the function), a sloppy
+ * block-level function of that name (Annex B no longer assigns it), a direct eval declaring it.
+ * For those bodies the declarations are moved in front of the try, back to function level
+ * (where their position is immaterial: they are instantiated on entry). But there they no
+ * longer see the body's top-level let/const/class, which stay inside the try: when one of the
+ * declarations mentions such a name, the function is left uninstrumented ('skip') rather than
+ * changed. Returns where the try starts and what to move, 'skip', or null when the body needs
+ * nothing moved.
+ */
+function functionLevelPlan(fn: Node, statements: Node[], bodyEnd: number): FunctionLevelPlan | 'skip' | null {
+  const names: string[] = [];
+  let first = -1; // the first statement that is neither a directive nor a function declaration
+  for (let i = 0; i < statements.length; i++) {
+    const st = statements[i] as Node;
+    if (first < 0 && isDirective(st)) continue;
+    const name = hoistedFunctionName(st);
+    if (name !== null) names.push(name);
+    else if (first < 0) first = i;
+  }
+  if (names.length === 0) return null;
+  const declared = new Set(names);
+  let conflict = declared.size !== names.length;
+  if (!conflict) {
+    const others = new Set<string>();
+    for (const param of (fn.params as unknown[]) ?? []) boundNames(param, others);
+    // The body's own code: var names, nested function declarations, direct eval.
+    const visit = (node: Node, top: boolean): void => {
+      if (conflict) return;
+      if (node.type === 'VariableDeclaration' && node.kind === 'var') {
+        for (const declarator of (node.declarations as Node[]) ?? []) boundNames(declarator.id, others);
+      } else if (node.type === 'FunctionDeclaration') {
+        if (!top && isNode(node.id)) others.add(String(node.id.name));
+        return;
+      } else if (FUNCTION_TYPES.has(node.type) || node.type === 'StaticBlock') {
+        return;
+      } else if (node.type === 'CallExpression' && isNode(node.callee) && node.callee.type === 'Identifier' && node.callee.name === 'eval') {
+        conflict = true;
+        return;
+      }
+      for (const key in node) {
+        if (key === 'type' || key === 'start' || key === 'end') continue;
+        const value = node[key];
+        if (Array.isArray(value)) {
+          for (const child of value) if (isNode(child)) visit(child, false);
+        } else if (isNode(value)) visit(value, false);
+      }
+    };
+    for (const st of statements) {
+      let node: Node = st;
+      while (node.type === 'LabeledStatement' && isNode(node.body)) node = node.body;
+      visit(node, true);
+    }
+    for (const name of declared) if (others.has(name)) conflict = true;
+  }
+  if (!conflict) return null;
+  const lexical = new Set<string>();
+  for (const st of statements) {
+    if (st.type === 'VariableDeclaration' && st.kind !== 'var') {
+      for (const declarator of (st.declarations as Node[]) ?? []) boundNames(declarator.id, lexical);
+    } else if (st.type === 'ClassDeclaration' && isNode(st.id)) {
+      lexical.add(String(st.id.name));
+    }
+  }
+  if (lexical.size > 0) {
+    // Any mention counts (shadowing is ignored): being cautious only costs instrumentation.
+    const mentions = (node: Node): boolean => {
+      if (node.type === 'Identifier' && lexical.has(String(node.name))) return true;
+      for (const key in node) {
+        if (key === 'type' || key === 'start' || key === 'end') continue;
+        const value = node[key];
+        if (Array.isArray(value)) {
+          for (const child of value) if (isNode(child) && mentions(child)) return true;
+        } else if (isNode(value) && mentions(value)) return true;
+      }
+      return false;
+    };
+    if (statements.some((st) => hoistedFunctionName(st) !== null && mentions(st))) return 'skip';
+  }
+  const rest = first < 0 ? [] : statements.slice(first + 1);
+  return {
+    tryAt: first < 0 ? bodyEnd - 1 : (statements[first] as Node).start,
+    moved: rest.filter((st) => hoistedFunctionName(st) !== null),
+  };
+}
+
 class Rewriter {
   readonly s: MagicString;
   readonly fns: FnInfo[] = [];
+  /** Some function can run before the module body: registration must be possible on demand. */
+  anyEarly = false;
   private readonly source: string;
+  private readonly format: ModuleFormat;
 
-  constructor(source: string) {
+  constructor(source: string, format: ModuleFormat) {
     this.source = source;
+    this.format = format;
     this.s = new MagicString(source);
   }
 
-  /** Walk the tree; `owner` is the innermost function whose awaits/yields/catches we are inside. */
-  walk(node: Node, parent: Node | null, owner: FnInfo | null, className: string | null): void {
+  /**
+   * Walk the tree; `owner` is the innermost function whose awaits/yields/catches we are inside.
+   * `early`: inside a top-level function declaration of an ES module, which a module earlier in
+   * an import cycle can call before this module's body (and its registration) has run.
+   */
+  walk(node: Node, parent: Node | null, owner: FnInfo | null, className: string | null, early = false): void {
     let fn: FnInfo | null = null;
     let cls = className;
+    if (!early && node.type === 'FunctionDeclaration' && this.format === 'module' && parent) {
+      early = parent.type === 'Program' || parent.type === 'ExportNamedDeclaration' || parent.type === 'ExportDefaultDeclaration';
+    }
     if (FUNCTION_TYPES.has(node.type)) {
       const inferred = inferName(node, parent, className, this.source);
       fn = {
@@ -167,7 +327,10 @@ class Rewriter {
         async: node.async === true,
         generator: node.generator === true,
         at: inferred.at,
+        early,
+        plan: isNode(node.body) && node.body.type === 'BlockStatement' ? functionLevelPlan(node, (node.body.body as Node[] | undefined) ?? [], node.body.end) : null,
       };
+      if (early) this.anyEarly = true;
       this.fns.push(fn);
     } else if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
       const id = node.id;
@@ -180,17 +343,21 @@ class Rewriter {
       if (key === 'type' || key === 'start' || key === 'end') continue;
       const value = node[key];
       if (Array.isArray(value)) {
-        for (const child of value) if (isNode(child)) this.walk(child, node, inner, cls);
+        for (const child of value) if (isNode(child)) this.walk(child, node, inner, cls, early);
       } else if (isNode(value)) {
-        this.walk(value, node, inner, cls);
+        this.walk(value, node, inner, cls, early);
       }
     }
-    if (fn) this.rewriteFunction(fn);
-    else if (owner && (owner.async || owner.generator)) this.rewriteSuspendPoint(node, parent, owner);
+    if (fn) {
+      if (fn.plan !== 'skip') this.rewriteFunction(fn);
+    } else if (owner && (owner.async || owner.generator) && owner.plan !== 'skip') {
+      this.rewriteSuspendPoint(node, parent, owner);
+    }
   }
 
-  private id(fn: FnInfo): string {
-    return `${BASE}+${fn.index}`;
+  /** The function's id; on entry, an early function registers the module if nothing has yet. */
+  private id(fn: FnInfo, entry = false): string {
+    return entry && fn.early ? `(${BASE}??${REGISTER}())+${fn.index}` : `${BASE}+${fn.index}`;
   }
 
   private resumeCheck(fn: FnInfo): string {
@@ -232,7 +399,9 @@ class Rewriter {
         s.appendLeft(right.end, `,${AWAITING}=1)`);
         const body = node.body as Node;
         const check = this.resumeCheck(fn);
-        const suspend = `}finally{${R}.sp(${id},${FRAME},0,${AWAITING}=1)}`;
+        // The finally records the resume an abrupt exit skipped (rejected await, gen.return()
+        // at a yield in the body) before the suspend of the loop's next step or iterator close.
+        const suspend = `}finally{${check}${R}.sp(${id},${FRAME},0,${AWAITING}=1)}`;
         if (body.type === 'BlockStatement') {
           s.appendLeft(body.start + 1, `${check}try{`);
           s.appendLeft(body.end - 1, suspend);
@@ -285,13 +454,29 @@ class Rewriter {
     const body = node.body as Node;
     const id = this.id(fn);
     const suspending = fn.async || fn.generator;
-    const enter = suspending ? `var ${FRAME}=${R}.ea(${id}),${AWAITING}=0;try{` : `${R}.en(${id});try{`;
+    const entryId = this.id(fn, true);
+    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0;` : `${R}.en(${entryId});`;
+    const enter = `${entered}try{`;
     const check = suspending ? this.resumeCheck(fn) : '';
     const leave = `}catch(${ERR}){${check}${R}.th(${id});throw ${ERR}}finally{${check}${R}.ex(${id})}`;
     if (body.type === 'BlockStatement') {
       const at = bodyInsertPoint(body);
-      s.appendLeft(at, (at > body.start + 1 ? ';' : '') + enter);
-      s.appendLeft(body.end - 1, leave);
+      const plan = fn.plan;
+      if (plan && plan !== 'skip') {
+        // { [directives] enter; [declarations, moved here] try{ BODY }catch...finally... }
+        // The leave goes to the right of body.end-1 so that it stays put when the body's last
+        // statement is moved; moved chunks land after the enter and before the `try{`.
+        s.appendLeft(at, (at > body.start + 1 ? ';' : '') + entered);
+        s.prependRight(body.end - 1, leave);
+        for (const declaration of plan.moved) {
+          s.appendLeft(declaration.start, ';'); // what stood on either side must not join up
+          s.move(declaration.start, declaration.end, plan.tryAt);
+        }
+        s.prependRight(plan.tryAt, 'try{');
+      } else {
+        s.appendLeft(at, (at > body.start + 1 ? ';' : '') + enter);
+        s.appendLeft(body.end - 1, leave);
+      }
     } else {
       // Arrow with an expression body: give it a block body that returns the expression.
       s.prependRight(body.start, `{${enter}return `);
@@ -367,7 +552,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     return { code: fallback, functions: 0, parseError: first ? first.message : 'parse error' };
   }
   const program = parsed.program as unknown as Node;
-  const rewriter = new Rewriter(js);
+  const rewriter = new Rewriter(js, format);
   rewriter.noteLabels(program);
   rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;
@@ -391,7 +576,11 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     return [fn.name, line, column + 1, fn.kind];
   });
   if (fns.length > 0) {
-    const registration = `var ${BASE}=${R}.m(${JSON.stringify(filename)},${fns.length},${JSON.stringify(JSON.stringify(table))});`;
+    const register = `${R}.m(${JSON.stringify(filename)},${fns.length},${JSON.stringify(JSON.stringify(table))})`;
+    // With early functions, a hoisted function registers on first use, whichever comes first.
+    const registration = rewriter.anyEarly
+      ? `var ${BASE}=${BASE}??${REGISTER}();function ${REGISTER}(){return ${BASE}=${register}}`
+      : `var ${BASE}=${register};`;
     const registrationAt = programInsertPoint(program, js);
     s.appendLeft(registrationAt, (registrationAt > 0 && js[registrationAt - 1] !== '\n' ? ';' : '') + registration);
   }

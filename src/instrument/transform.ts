@@ -5,7 +5,10 @@
 // with oxc-transform; its source map is chained with ours.
 //
 // What a function becomes (B = the module's function-id base, k = the function's index):
-//   sync:   { [directives] __recall.en(B+k);try{ BODY }catch(e){__recall.th(B+k);throw e}finally{__recall.ex(B+k)} }
+//   sync:   { [directives] var $x=1,$v;__recall.en(B+k);try{ BODY ;$x=0}finally{__recall.ex(B+k,$x)} }
+//           with every `return X` of the function as `return $v=(X),$x=0,$v`: $x says whether the
+//           frame ended by a throw, without a catch-and-rethrow (which would change where V8
+//           reports an uncaught error as coming from).
 //   async / generator: a frame serial `$f` from __recall.ea, and every await/yield owned by the
 //   function records suspend before and resume after; a flag `$a` makes every catch/finally the
 //   function owns record the resume that a rejected await or gen.throw()/return() skipped.
@@ -50,6 +53,12 @@ const REGISTER = '__recall$r';
 const FRAME = '__recall$f';
 const AWAITING = '__recall$a';
 const ERR = '__recall$e';
+/** 1 until the function completes normally: the finally then records exit or throw. */
+const THREW = '__recall$x';
+/** A return value, held while THREW is cleared. */
+const VALUE = '__recall$v';
+/** Prefix of the per-finally save of THREW. */
+const SAVED = '__recall$s';
 
 // oxc's ESTree nodes, typed loosely: we read type, start, end and the fields of the kinds we rewrite.
 interface Node {
@@ -350,8 +359,9 @@ class Rewriter {
     }
     if (fn) {
       if (fn.plan !== 'skip') this.rewriteFunction(fn);
-    } else if (owner && (owner.async || owner.generator) && owner.plan !== 'skip') {
-      this.rewriteSuspendPoint(node, parent, owner);
+    } else if (owner && owner.plan !== 'skip') {
+      if (!owner.generator) this.rewriteCompletion(node);
+      if (owner.async || owner.generator) this.rewriteSuspendPoint(node, parent, owner);
     }
   }
 
@@ -362,6 +372,34 @@ class Rewriter {
 
   private resumeCheck(fn: FnInfo): string {
     return `${AWAITING}&&${R}.rr(${this.id(fn)},${FRAME},${AWAITING}=0);`;
+  }
+
+  private finallyCount = 0;
+
+  /**
+   * Non-generator functions tell a normal exit from a throw without catching (a rethrow would
+   * move V8's idea of where an uncaught error came from): THREW starts at 1 and every way of
+   * completing normally clears it. `return X` becomes `return V=(X),THREW=0,V` (X is evaluated
+   * first, so a throwing X still counts as a throw). A user's finally block may replace the
+   * completion in flight (throw, return, break), so it sets THREW while it runs and restores
+   * it if it completes normally.
+   */
+  private rewriteCompletion(node: Node): void {
+    const s = this.s;
+    if (node.type === 'ReturnStatement') {
+      const arg = node.argument;
+      if (isNode(arg)) {
+        s.prependRight(arg.start, `${VALUE}=(`);
+        s.appendLeft(arg.end, `),${THREW}=0,${VALUE}`);
+      } else {
+        s.appendLeft(node.start + 'return'.length, ` ${THREW}=0,void 0`);
+      }
+    } else if (node.type === 'TryStatement' && isNode(node.finalizer)) {
+      const finalizer = node.finalizer;
+      const saved = `${SAVED}${this.finallyCount++}`;
+      s.appendLeft(finalizer.start + 1, `var ${saved}=${THREW};${THREW}=1;`);
+      s.appendLeft(finalizer.end - 1, `;${THREW}=${saved}`);
+    }
   }
 
   private rewriteSuspendPoint(node: Node, parent: Node | null, fn: FnInfo): void {
@@ -455,10 +493,15 @@ class Rewriter {
     const id = this.id(fn);
     const suspending = fn.async || fn.generator;
     const entryId = this.id(fn, true);
-    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0;` : `${R}.en(${entryId});`;
+    const locals = fn.generator ? `${THREW}=0` : `${THREW}=1,${VALUE}`;
+    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals};${R}.en(${entryId});`;
     const enter = `${entered}try{`;
     const check = suspending ? this.resumeCheck(fn) : '';
-    const leave = `}catch(${ERR}){${check}${R}.th(${id});throw ${ERR}}finally{${check}${R}.ex(${id})}`;
+    // Generators can end by gen.return() at a yield, which no return statement sees: they keep
+    // a catch that marks throws. Every other function marks normal completion instead.
+    const leave = fn.generator
+      ? `}catch(${ERR}){${check}${THREW}=1;throw ${ERR}}finally{${check}${R}.ex(${id},${THREW})}`
+      : `;${THREW}=0}finally{${check}${R}.ex(${id},${THREW})}`;
     if (body.type === 'BlockStatement') {
       const at = bodyInsertPoint(body);
       const plan = fn.plan;
@@ -479,8 +522,8 @@ class Rewriter {
       }
     } else {
       // Arrow with an expression body: give it a block body that returns the expression.
-      s.prependRight(body.start, `{${enter}return `);
-      s.appendLeft(node.end, `${leave}}`);
+      s.prependRight(body.start, `{${enter}return ${VALUE}=(`);
+      s.appendLeft(node.end, `),${THREW}=0,${VALUE}${leave}}`);
     }
   }
 }

@@ -53,8 +53,7 @@ const perf = performance;
 export interface Probes {
   m(file: string, count: number, table: string): number;
   en(id: number): void;
-  ex(id: number): void;
-  th(id: number): void;
+  ex(id: number, threw: number): void;
   ea(id: number): number;
   sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
   rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
@@ -66,7 +65,6 @@ export const noopProbes: Probes = {
   m: () => 0,
   en: () => {},
   ex: () => {},
-  th: () => {},
   ea: () => 0,
   sp: (_id, _frame, value) => value,
   rs: (_id, _frame, value) => value,
@@ -98,8 +96,6 @@ export class Recorder implements Probes {
   private dropped = 0;
   private pendingDrops = 0;
   private markers = 0;
-  /** Set by th(): the finally that follows a throw must not also record an exit. */
-  private thrown = false;
   private serial = 0;
   private functionsFd = -1;
   private readonly functionsFile: string;
@@ -133,17 +129,9 @@ export class Recorder implements Probes {
     this.put(ENTER | id, 0);
   }
 
-  ex(id: number): void {
-    if (this.thrown) {
-      this.thrown = false;
-      return;
-    }
-    this.put(EXIT | id, 0);
-  }
-
-  th(id: number): void {
-    this.put(THROW | id, 0);
-    this.thrown = true;
+  /** The frame of `id` ended: normally, or (threw = 1) by an exception. */
+  ex(id: number, threw: number): void {
+    this.put(threw === 0 ? EXIT | id : THROW | id, 0);
   }
 
   ea(id: number): number {

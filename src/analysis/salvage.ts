@@ -2,7 +2,7 @@
 // loss), rebuild a manifest from what is on disk — the thread files up to their last complete
 // chunk and functions.jsonl — with status "salvaged" and notes on what was lost.
 
-import type { Manifest } from '../format/manifest.js';
+import { sumCounters, type Manifest } from '../format/manifest.js';
 import { openTrace } from './trace.js';
 import { summarize } from './summary.js';
 
@@ -29,14 +29,7 @@ export function salvageManifest(dir: string, signal: string | null): { manifest:
       closed: false,
     };
   });
-  const totals = { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 };
-  for (const t of threads) {
-    totals.produced += t.produced;
-    totals.written += t.written;
-    totals.dropped += t.dropped;
-    totals.bytes += t.bytes;
-    totals.chunks += t.chunks;
-  }
+  const totals = sumCounters(threads);
   const manifest: Manifest = {
     ...trace.manifest,
     status: 'salvaged',

@@ -219,3 +219,16 @@ export function validateManifest(value: unknown, where: string): Manifest {
     notes: strings(m.notes),
   };
 }
+
+/** Totals over threads' counters. */
+export function sumCounters(threads: readonly ThreadCounters[]): ThreadCounters {
+  const totals: ThreadCounters = { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 };
+  for (const t of threads) {
+    totals.produced += t.produced;
+    totals.written += t.written;
+    totals.dropped += t.dropped;
+    totals.bytes += t.bytes;
+    totals.chunks += t.chunks;
+  }
+  return totals;
+}

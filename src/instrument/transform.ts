@@ -89,6 +89,17 @@ function isNode(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && typeof (value as Node).type === 'string';
 }
 
+/** Call `visit` on each child node of `node`, in source order. */
+function forEachChild(node: Node, visit: (child: Node) => void): void {
+  for (const key in node) {
+    if (key === 'type' || key === 'start' || key === 'end') continue;
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const child of value) if (isNode(child)) visit(child);
+    } else if (isNode(value)) visit(value);
+  }
+}
+
 /** A short piece of source for a name, on one line. */
 function snippet(source: string, node: Node): string {
   return source.slice(node.start, Math.min(node.end, node.start + 40)).replace(/\s+/g, ' ');
@@ -255,13 +266,7 @@ function functionLevelPlan(fn: Node, statements: Node[], bodyEnd: number): Funct
         conflict = true;
         return;
       }
-      for (const key in node) {
-        if (key === 'type' || key === 'start' || key === 'end') continue;
-        const value = node[key];
-        if (Array.isArray(value)) {
-          for (const child of value) if (isNode(child)) visit(child, false);
-        } else if (isNode(value)) visit(value, false);
-      }
+      forEachChild(node, (child) => visit(child, false));
     };
     for (const st of statements) {
       let node: Node = st;
@@ -348,15 +353,7 @@ class Rewriter {
     const inner = fn ?? owner;
     // Children first (post-order), so that insertions at shared offsets nest correctly:
     // prefixes use prependRight (later = outer = earlier in text), suffixes appendLeft (later = outer = after).
-    for (const key in node) {
-      if (key === 'type' || key === 'start' || key === 'end') continue;
-      const value = node[key];
-      if (Array.isArray(value)) {
-        for (const child of value) if (isNode(child)) this.walk(child, node, inner, cls, early);
-      } else if (isNode(value)) {
-        this.walk(value, node, inner, cls, early);
-      }
-    }
+    forEachChild(node, (child) => this.walk(child, node, inner, cls, early));
     if (fn) {
       if (fn.plan !== 'skip') this.rewriteFunction(fn);
     } else if (owner && owner.plan !== 'skip') {
@@ -475,13 +472,7 @@ class Rewriter {
         if (isNode(body)) visit(body, outer);
         return;
       }
-      for (const key in node) {
-        if (key === 'type' || key === 'start' || key === 'end') continue;
-        const value = node[key];
-        if (Array.isArray(value)) {
-          for (const child of value) if (isNode(child)) visit(child, null);
-        } else if (isNode(value)) visit(value, null);
-      }
+      forEachChild(node, (child) => visit(child, null));
     };
     visit(program, null);
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CHUNK_HEADER_BYTES, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
-import type { Manifest, ManifestThread, ShutdownInfo } from '../format/manifest.js';
+import { sumCounters, type Manifest, type ManifestThread, type ShutdownInfo } from '../format/manifest.js';
 import {
   FIN_DURATION,
   FIN_SIGNAL,
@@ -280,14 +280,7 @@ export class Drain {
       // no instrumented module was loaded
     }
     const threads = [...this.finished].sort((a, b) => a.id - b.id || a.slot - b.slot);
-    const totals = { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 };
-    for (const t of threads) {
-      totals.produced += t.produced;
-      totals.written += t.written;
-      totals.dropped += t.dropped;
-      totals.bytes += t.bytes;
-      totals.chunks += t.chunks;
-    }
+    const totals = sumCounters(threads);
     const exitCode = this.ctl[H_EXIT_CODE] as number;
     const signal = this.ctl[H_SIGNAL] as number;
     const shutdown: ShutdownInfo =

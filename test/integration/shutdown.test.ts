@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, FIXTURES, callsOf, record, summaryJson, tempDir } from '../helpers.js';
@@ -67,19 +67,25 @@ test('--duration stops recording and the program runs on untraced', () => {
   assert.ok(callsOf(summaryJson(dir), 'tick') > 1000);
 });
 
+/** Record `shutdown.js wait` and resolve once the program says it is ready. */
+async function startWaiting(dir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--', process.execPath, join(FIXTURES, 'shutdown.js'), 'wait'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  await new Promise<void>((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('ready')) resolve();
+    });
+  });
+  return child;
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} sent to recall reaches the program, which dies of it with a complete trace`, async () => {
     const dir = join(tempDir(), 'trace');
-    const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--', process.execPath, join(FIXTURES, 'shutdown.js'), 'wait'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('ready')) resolve();
-      });
-    });
+    const child = await startWaiting(dir);
     await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill(signal);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -92,16 +98,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 test('SIGKILL: recall salvages a readable trace from the chunks on disk', async () => {
   const dir = join(tempDir(), 'trace');
-  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--', process.execPath, join(FIXTURES, 'shutdown.js'), 'wait'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('ready')) resolve();
-    });
-  });
+  const child = await startWaiting(dir);
   // Let the drain flush at least one chunk (it writes partial chunks after 250 ms).
   await new Promise((resolve) => setTimeout(resolve, 700));
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;

@@ -2,7 +2,7 @@
 // resolved and times converted to nanoseconds since the trace started. For views that need
 // individual events (call trees, tests); summary walks the typed arrays directly instead.
 
-import { EV_DROPPED, FN_MASK, KIND_NAMES, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
+import { EV_DROPPED, FN_MASK, KIND_MASK, KIND_NAMES, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
 import type { Trace, TraceThread } from './trace.js';
 
 export interface TraceEvent {
@@ -11,8 +11,10 @@ export interface TraceEvent {
   name: string;
   /** Frame serial for async/generator events; count for 'dropped'. */
   aux: number;
-  /** Nanoseconds since the trace's start. */
+  /** Nanoseconds since the trace's start (for untimed events: of the thread's last clock read). */
   ns: number;
+  /** The time is not a clock read of this event's own (adaptive or count-only timing). */
+  untimed: boolean;
 }
 
 export function* threadEvents(trace: Trace, thread: TraceThread): Generator<TraceEvent> {
@@ -24,7 +26,7 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
     const f64 = new Float64Array(thread.bytes.buffer, offset, chunk.count * (RECORD_WORDS >> 1));
     for (let r = 0; r < chunk.count; r++) {
       const head = u32[r * RECORD_WORDS] as number;
-      const kindCode = head >>> KIND_SHIFT;
+      const kindCode = (head >>> KIND_SHIFT) & KIND_MASK;
       const fn = kindCode === EV_DROPPED ? 0 : head & FN_MASK;
       yield {
         kind: KIND_NAMES[kindCode] ?? `kind${kindCode}`,
@@ -32,6 +34,7 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
         name: kindCode === EV_DROPPED ? '' : trace.functions.get(fn)?.name ?? `#${fn}`,
         aux: u32[r * RECORD_WORDS + 1] as number,
         ns: Math.round((origin + (f64[r * 2 + 1] as number) - start) * 1e6),
+        untimed: head >>> 31 === 1,
       };
     }
   }

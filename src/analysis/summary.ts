@@ -4,7 +4,7 @@
 // generators are suspended and resumed by frame serial, so their time is their time on the
 // stack, attributed to the call that started them. Drops and damage are reported, not hidden.
 
-import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
+import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import type { Trace, TraceThread } from './trace.js';
 
@@ -21,6 +21,10 @@ export interface FunctionSummary {
   throws: number;
   /** Calls still running when the recording ended (their time runs to the thread's last event). */
   unfinished: number;
+  /** Calls recorded without timestamps (adaptive or count-only timing). */
+  untimedCalls: number;
+  /** The part of totalNs/selfNs that is estimated for those calls rather than measured. */
+  estimatedNs: number;
 }
 
 export interface ThreadSummary {
@@ -41,7 +45,7 @@ export interface Summary {
   trace: string;
   status: string;
   command: string[];
-  clock: { mode: string; precision: string; resolutionNs: number };
+  clock: { mode: 'adaptive' | 'exact' | 'none'; precision: string; resolutionNs: number };
   threads: ThreadSummary[];
   functions: FunctionSummary[];
   totals: { events: number; dropped: number; lost: number; durationNs: number; threads: number; functions: number; calls: number };
@@ -59,6 +63,12 @@ interface Accumulator {
   self: Float64Array;
   throws: Float64Array;
   unfinished: Float64Array;
+  /** Calls recorded without timestamps, and the time estimated for them (ms). */
+  untimed: Float64Array;
+  estimated: Float64Array;
+  /** Fully timed, completed frames and their summed self time (ms): the basis of estimates. */
+  timedCalls: Float64Array;
+  timedSum: Float64Array;
 }
 
 function accumulator(size: number): Accumulator {
@@ -68,6 +78,10 @@ function accumulator(size: number): Accumulator {
     self: new Float64Array(size),
     throws: new Float64Array(size),
     unfinished: new Float64Array(size),
+    untimed: new Float64Array(size),
+    estimated: new Float64Array(size),
+    timedCalls: new Float64Array(size),
+    timedSum: new Float64Array(size),
   };
 }
 
@@ -92,6 +106,8 @@ export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
   let stackChild = new Float64Array(capacity);
   let stackAcc = new Float64Array(capacity);
   let stackSerial = new Float64Array(capacity);
+  /** 1 when an untimed frame ran beneath this one: its self time rests on estimates. */
+  let stackEstimated = new Uint8Array(capacity);
   let depth = 0;
   let maxDepth = 0;
   const active = new Int32Array(acc.calls.length);
@@ -105,7 +121,7 @@ export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
   const push = (fn: number, t: number, serial: number, carried: number): void => {
     if (depth === capacity) {
       capacity *= 2;
-      const grow = <T extends Int32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, make: (n: number) => T): T => {
         const next = make(capacity);
         next.set(old);
         return next;
@@ -115,27 +131,51 @@ export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
       stackChild = grow(stackChild, (n) => new Float64Array(n));
       stackAcc = grow(stackAcc, (n) => new Float64Array(n));
       stackSerial = grow(stackSerial, (n) => new Float64Array(n));
+      stackEstimated = grow(stackEstimated, (n) => new Uint8Array(n));
     }
     stackFn[depth] = fn;
     stackStart[depth] = t;
     stackChild[depth] = 0;
     stackAcc[depth] = carried;
     stackSerial[depth] = serial;
+    stackEstimated[depth] = 0;
     depth++;
     if (depth > maxDepth) maxDepth = depth;
     if (fn < size) active[fn] = (active[fn] as number) + 1;
   };
 
-  /** Pop the top frame at time t; returns its accumulated time on the stack. */
+  /**
+   * Pop the top frame at time t; returns its accumulated time on the stack. A frame entered
+   * without a timestamp (start NaN) is given its callees' time plus its function's mean self
+   * time over fully timed calls (frames with no untimed frame beneath them), counted as estimated.
+   */
   const pop = (t: number): number => {
     depth--;
     const fn = stackFn[depth] as number;
-    const segment = t - (stackStart[depth] as number);
+    const start = stackStart[depth] as number;
+    const child = stackChild[depth] as number;
+    const timed = start === start;
+    let segment: number;
+    let self: number;
+    if (timed) {
+      segment = t - start;
+      self = segment - child;
+    } else {
+      const samples = fn < size ? (acc.timedCalls[fn] as number) : 0;
+      self = samples > 0 ? Math.max(0, (acc.timedSum[fn] as number) / samples) : 0;
+      segment = child + self;
+      if (fn < size) acc.estimated[fn] = (acc.estimated[fn] as number) + self;
+    }
     const frameTotal = (stackAcc[depth] as number) + segment;
     if (fn < size) {
-      acc.self[fn] = (acc.self[fn] as number) + segment - (stackChild[depth] as number);
+      acc.self[fn] = (acc.self[fn] as number) + self;
       active[fn] = (active[fn] as number) - 1;
+      if (timed && stackEstimated[depth] === 0) {
+        acc.timedCalls[fn] = (acc.timedCalls[fn] as number) + 1;
+        acc.timedSum[fn] = (acc.timedSum[fn] as number) + self;
+      }
     }
+    if (depth > 0 && (!timed || stackEstimated[depth] === 1)) stackEstimated[depth - 1] = 1;
     if (depth > 0) stackChild[depth - 1] = (stackChild[depth - 1] as number) + segment;
     return frameTotal;
   };
@@ -157,13 +197,17 @@ export function walkThread(thread: TraceThread, acc: Accumulator): ThreadWalk {
     }
     for (let r = 0; r < n; r++) {
       const head = u32[r * RECORD_WORDS] as number;
-      const kind = head >>> KIND_SHIFT;
+      const kind = (head >>> KIND_SHIFT) & KIND_MASK;
       const fn = head & FN_MASK;
       const t = f64[r * 2 + 1] as number;
       if (kind === EV_ENTER) {
         events++;
-        if (fn < size) acc.calls[fn] = (acc.calls[fn] as number) + 1;
-        push(fn, t, u32[r * RECORD_WORDS + 1] as number, 0);
+        const untimed = head >>> 31 === 1;
+        if (fn < size) {
+          acc.calls[fn] = (acc.calls[fn] as number) + 1;
+          if (untimed) acc.untimed[fn] = (acc.untimed[fn] as number) + 1;
+        }
+        push(fn, untimed ? NaN : t, u32[r * RECORD_WORDS + 1] as number, 0);
       } else if (kind === EV_EXIT || kind === EV_THROW) {
         events++;
         if (kind === EV_THROW && fn < size) acc.throws[fn] = (acc.throws[fn] as number) + 1;
@@ -264,7 +308,7 @@ export function summarize(trace: Trace, options: SummaryOptions = {}): Summary {
     const key = functionKey(fn);
     let entry = merged.get(key);
     if (!entry) {
-      entry = { name: fn.name, file: fn.file, line: fn.line, column: fn.column, kind: fn.kind, calls: 0, totalNs: 0, selfNs: 0, avgNs: 0, throws: 0, unfinished: 0 };
+      entry = { name: fn.name, file: fn.file, line: fn.line, column: fn.column, kind: fn.kind, calls: 0, totalNs: 0, selfNs: 0, avgNs: 0, throws: 0, unfinished: 0, untimedCalls: 0, estimatedNs: 0 };
       merged.set(key, entry);
     }
     entry.calls += calls;
@@ -272,12 +316,16 @@ export function summarize(trace: Trace, options: SummaryOptions = {}): Summary {
     entry.selfNs += (acc.self[id] as number) * 1e6;
     entry.throws += acc.throws[id] as number;
     entry.unfinished += acc.unfinished[id] as number;
+    entry.untimedCalls += acc.untimed[id] as number;
+    entry.estimatedNs += (acc.estimated[id] as number) * 1e6;
   }
   const functions = [...merged.values()];
   for (const fn of functions) {
     fn.totalNs = Math.round(fn.totalNs);
-    fn.selfNs = Math.max(0, Math.round(fn.selfNs));
+    // Estimates can overshoot what was measured around them; self never exceeds total.
+    fn.selfNs = Math.min(fn.totalNs, Math.max(0, Math.round(fn.selfNs)));
     fn.avgNs = fn.calls > 0 ? Math.round(fn.totalNs / fn.calls) : 0;
+    fn.estimatedNs = Math.round(fn.estimatedNs);
   }
   functions.sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls || a.name.localeCompare(b.name));
   const allFunctions = functions.length;

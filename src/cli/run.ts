@@ -27,6 +27,9 @@ options:
   --exclude GLOB      do not instrument files matching GLOB (repeatable)
   --node-modules      also instrument files under node_modules
   --duration SECONDS  stop recording after SECONDS; the program runs on untraced
+  --timing MODE       adaptive (default): tiny hot functions stop paying for timestamps
+                      after a warm-up (counts and call structure stay exact); exact: every
+                      event timestamped; none: counts and call structure only
   --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
   --no-cache          do not use the transform cache
@@ -41,6 +44,7 @@ const RUN_OPTIONS = {
   duration: { type: 'string' },
   threads: { type: 'string' },
   'ring-size': { type: 'string' },
+  timing: { type: 'string' },
   'no-cache': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -151,6 +155,10 @@ export async function runCommand(args: string[]): Promise<number> {
       throw new RecallError('E_USAGE', `run: --duration takes a positive number of seconds, not '${String(values.duration)}'`);
     }
   }
+  const timing = (values.timing as string | undefined) ?? 'adaptive';
+  if (timing !== 'adaptive' && timing !== 'exact' && timing !== 'none') {
+    throw new RecallError('E_USAGE', `run: --timing must be adaptive, exact or none, not '${timing}'`);
+  }
   const quiet = values.quiet === true;
   const outRoot = resolve(cwd, 'recall-trace');
   const traceDir = values.out ? resolve(cwd, values.out as string) : join(outRoot, defaultTraceName(command));
@@ -166,6 +174,7 @@ export async function runCommand(args: string[]): Promise<number> {
     nodeModules: values['node-modules'] === true,
     ringRecords,
     threadSlots,
+    timing,
     durationSeconds,
     status: !quiet,
     cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),

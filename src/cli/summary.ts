@@ -5,7 +5,7 @@
 import { relative, isAbsolute } from 'node:path';
 import { RecallError } from '../format/errors.js';
 import { openTrace } from '../analysis/trace.js';
-import { summarize, type Summary } from '../analysis/summary.js';
+import { summarize, type FunctionSummary, type Summary } from '../analysis/summary.js';
 import { parse, positiveInteger } from './args.js';
 import { csvField, formatCount, formatNs, table } from './format.js';
 
@@ -62,33 +62,46 @@ export function renderSummaryText(summary: Summary, cwd: string): string {
       ? `top ${shown} of ${t.functions} functions by self time (${formatCount(t.calls)} calls)`
       : `${t.functions} functions by self time (${formatCount(t.calls)} calls)`,
   );
+  const timed = summary.clock.mode !== 'none';
+  const mark = (fn: FunctionSummary, text: string): string => (fn.untimedCalls > 0 ? '~' + text : text);
   out.push(
     table(
       [
         { title: 'function', align: 'left', shrink: true },
         { title: 'location', align: 'left', shrink: true, keepEnd: true },
         { title: 'calls', align: 'right' },
-        { title: 'total', align: 'right' },
-        { title: 'self', align: 'right' },
-        { title: 'avg', align: 'right' },
+        ...(timed
+          ? ([
+              { title: 'total', align: 'right' },
+              { title: 'self', align: 'right' },
+              { title: 'avg', align: 'right' },
+            ] as const)
+          : []),
       ],
       summary.functions.map((fn) => [
         fn.name + (fn.throws > 0 ? ` (${formatCount(fn.throws)} threw)` : ''),
         location(fn.file, fn.line, cwd),
         formatCount(fn.calls),
-        formatNs(fn.totalNs),
-        formatNs(fn.selfNs),
-        formatNs(fn.avgNs),
+        ...(timed ? [mark(fn, formatNs(fn.totalNs)), mark(fn, formatNs(fn.selfNs)), mark(fn, formatNs(fn.avgNs))] : []),
       ]),
     ),
   );
+  if (!timed) {
+    out.push('recorded with --timing none: calls and call structure only');
+    return out.join('\n') + '\n';
+  }
+  if (summary.functions.some((fn) => fn.untimedCalls > 0)) {
+    out.push('~ includes time estimated for calls recorded without timestamps (adaptive)');
+  }
   out.push('total includes callees; async functions and generators: time on the stack only');
   return out.join('\n') + '\n';
 }
 
 export function renderSummaryCsv(summary: Summary): string {
-  const header = ['name', 'file', 'line', 'column', 'calls', 'totalNs', 'selfNs', 'avgNs', 'throws'];
-  const rows = summary.functions.map((fn) => [fn.name, fn.file, fn.line, fn.column, fn.calls, fn.totalNs, fn.selfNs, fn.avgNs, fn.throws].map(csvField).join(','));
+  const header = ['name', 'file', 'line', 'column', 'calls', 'totalNs', 'selfNs', 'avgNs', 'throws', 'untimedCalls', 'estimatedNs'];
+  const rows = summary.functions.map((fn) =>
+    [fn.name, fn.file, fn.line, fn.column, fn.calls, fn.totalNs, fn.selfNs, fn.avgNs, fn.throws, fn.untimedCalls, fn.estimatedNs].map(csvField).join(','),
+  );
   return [header.join(','), ...rows].join('\n') + '\n';
 }
 

@@ -18,3 +18,35 @@ export function checksumWords(state: number, words: Uint32Array): number {
 export function checksumInit(): number {
   return FNV_OFFSET;
 }
+
+/**
+ * Continue a checksum over a payload in four interleaved FNV-1a lanes (word i goes to lane
+ * i mod 4, lane k starting at FNV_OFFSET + k), then fold the four lane values into `state`
+ * with FNV-1a. Four independent multiply chains run about four times faster than one. A change
+ * to any single word changes exactly one input of the fold (`state` or one lane), and every
+ * step is a bijection, so it always changes the result.
+ */
+export function checksumWords4(state: number, words: Uint32Array): number {
+  let a = FNV_OFFSET | 0;
+  let b = (FNV_OFFSET + 1) | 0;
+  let c = (FNV_OFFSET + 2) | 0;
+  let d = (FNV_OFFSET + 3) | 0;
+  const n = words.length;
+  const whole = n & ~3;
+  let i = 0;
+  for (; i < whole; i += 4) {
+    a = Math.imul(a ^ (words[i] as number), FNV_PRIME);
+    b = Math.imul(b ^ (words[i + 1] as number), FNV_PRIME);
+    c = Math.imul(c ^ (words[i + 2] as number), FNV_PRIME);
+    d = Math.imul(d ^ (words[i + 3] as number), FNV_PRIME);
+  }
+  if (i < n) a = Math.imul(a ^ (words[i] as number), FNV_PRIME);
+  if (i + 1 < n) b = Math.imul(b ^ (words[i + 1] as number), FNV_PRIME);
+  if (i + 2 < n) c = Math.imul(c ^ (words[i + 2] as number), FNV_PRIME);
+  let h = state | 0;
+  h = Math.imul(h ^ a, FNV_PRIME);
+  h = Math.imul(h ^ b, FNV_PRIME);
+  h = Math.imul(h ^ c, FNV_PRIME);
+  h = Math.imul(h ^ d, FNV_PRIME);
+  return h >>> 0;
+}

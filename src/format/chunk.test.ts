@@ -117,13 +117,21 @@ function sampleRecords(count: number, startMs: number): Rec[] {
   return out;
 }
 
-/** The checksum recomputed from scratch (independent of chunk.ts): LE words, header minus its checksum field, then the payload. */
+/**
+ * The checksum recomputed from scratch (independent of chunk.ts and of checksumWords4): h =
+ * FNV-1a over the header's LE words minus its checksum field; the payload's words in four FNV-1a
+ * lanes (word i in lane i mod 4, lane k from 0x811c9dc5 + k); then FNV-1a from h over the lanes.
+ */
 function independentChecksum(bytes: Uint8Array, offset: number, payloadBytes: number): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const words: number[] = [];
-  for (let at = 0; at < CHUNK_HEADER_BYTES; at += 4) if (at !== CH_CHECKSUM) words.push(view.getUint32(offset + at, true));
-  for (let at = 0; at + 4 <= payloadBytes; at += 4) words.push(view.getUint32(offset + CHUNK_HEADER_BYTES + at, true));
-  return checksumWords(checksumInit(), Uint32Array.from(words));
+  const fnv = (h: number, w: number): number => Math.imul(h ^ w, 0x01000193);
+  let h = 0x811c9dc5;
+  for (let at = 0; at < CHUNK_HEADER_BYTES; at += 4) if (at !== CH_CHECKSUM) h = fnv(h, view.getUint32(offset + at, true));
+  const lanes = [0, 1, 2, 3].map((k) => (0x811c9dc5 + k) | 0);
+  for (let at = 0, i = 0; at + 4 <= payloadBytes; at += 4, i++) lanes[i % 4] = fnv(lanes[i % 4] as number, view.getUint32(offset + CHUNK_HEADER_BYTES + at, true));
+  let out = h;
+  for (const lane of lanes) out = fnv(out, lane);
+  return out >>> 0;
 }
 
 function copy(bytes: Uint8Array): Uint8Array {

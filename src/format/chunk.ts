@@ -3,7 +3,7 @@
 // share it without Node-only imports. Decoding never throws on bad bytes: it returns what it
 // could read and a list of problems (truncation, checksum mismatch, bad magic, sequence gaps).
 
-import { checksumInit, checksumWords } from './checksum.js';
+import { checksumInit, checksumWords, checksumWords4 } from './checksum.js';
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_MAGIC,
@@ -136,7 +136,7 @@ function chunkChecksum(header: Uint8Array, payload: Uint8Array): number {
   let h = checksumInit();
   h = checksumWords(h, wordsOf(header, 0, CH_CHECKSUM));
   h = checksumWords(h, wordsOf(header, CH_CHECKSUM + 4, CHUNK_HEADER_BYTES - CH_CHECKSUM - 4));
-  h = checksumWords(h, wordsOf(payload, 0, payload.byteLength & ~3));
+  h = checksumWords4(h, wordsOf(payload, 0, payload.byteLength & ~3));
   return h;
 }
 

@@ -7,8 +7,15 @@ export const FORMAT_VERSION = 1;
 export const RECORD_BYTES = 16;
 export const RECORD_WORDS = 4;
 
-/** head = kind << KIND_SHIFT | functionId. */
+/** head = [untimed:1][kind:3][functionId:28]: kind << KIND_SHIFT | functionId, plus UNTIMED_FLAG. */
 export const KIND_SHIFT = 28;
+export const KIND_MASK = 7;
+/**
+ * Set on enter/exit/throw records whose time is not a clock read of their own (adaptive timing
+ * demoted the function, or --timing none): the time field then repeats the thread's last clock
+ * read (0 when there was none), and readers estimate or omit the call's duration.
+ */
+export const UNTIMED_FLAG = 0x80000000;
 export const FN_MASK = 0x0fffffff;
 export const MAX_FUNCTION_ID = FN_MASK;
 

@@ -8,11 +8,16 @@ import { FORMAT_VERSION } from './layout.js';
 
 export type ManifestStatus = 'recording' | 'complete' | 'salvaged';
 
+export type TimingMode = 'adaptive' | 'exact' | 'none';
+
 export interface ClockInfo {
   /** Where timestamps come from. */
   source: 'performance.now';
-  /** Timing mode: 'exact' = every event timestamped. */
-  mode: 'exact';
+  /**
+   * Timing mode: 'exact' = every event timestamped; 'adaptive' = functions whose calls prove
+   * tiny stop being timestamped (their records carry UNTIMED_FLAG); 'none' = no timestamps.
+   */
+  mode: TimingMode;
   /** Smallest non-zero difference between two clock reads seen at start-up, in ns. */
   resolutionNs: number;
   /** Mean cost of one clock read measured at start-up, in ns. */
@@ -72,6 +77,7 @@ export interface Manifest {
   endEpochMs: number | null;
   clock: ClockInfo;
   options: {
+    timing?: TimingMode;
     ringRecords: number;
     threadSlots: number;
     include: string[];
@@ -197,7 +203,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
     endEpochMs: typeof m.endEpochMs === 'number' && Number.isFinite(m.endEpochMs) ? m.endEpochMs : null,
     clock: {
       source: 'performance.now',
-      mode: 'exact',
+      mode: clock.mode === 'adaptive' || clock.mode === 'none' ? clock.mode : 'exact',
       resolutionNs: num(clock.resolutionNs, 0),
       readCostNs: num(clock.readCostNs, 0),
       precision: str(clock.precision, 'unknown'),

@@ -5,7 +5,7 @@
 // with oxc-transform; its source map is chained with ours.
 //
 // What a function becomes (B = the module's function-id base, k = the function's index):
-//   sync:   { [directives] var $x=1,$v;__recall.en(B+k);try{ BODY ;$x=0}finally{__recall.ex(B+k,$x)} }
+//   sync:   { [directives] var $x=1,$v,$t=__recall.en(B+k);try{ BODY ;$x=0}finally{__recall.ex(B+k,$x,$t)} }
 //           with every `return X` of the function as `return $v=(X),$x=0,$v`: $x says whether the
 //           frame ended by a throw, without a catch-and-rethrow (which would change where V8
 //           reports an uncaught error as coming from).
@@ -55,6 +55,8 @@ const AWAITING = '__recall$a';
 const ERR = '__recall$e';
 /** 1 until the function completes normally: the finally then records exit or throw. */
 const THREW = '__recall$x';
+/** The enter time of a sync call, or -1 when it is not timed. */
+const ENTERED = '__recall$t';
 /** A return value, held while THREW is cleared. */
 const VALUE = '__recall$v';
 /** Prefix of the per-finally save of THREW. */
@@ -485,14 +487,15 @@ class Rewriter {
     const suspending = fn.async || fn.generator;
     const entryId = this.id(fn, true);
     const locals = fn.generator ? `${THREW}=0` : `${THREW}=1,${VALUE}`;
-    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals};${R}.en(${entryId});`;
+    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals},${ENTERED}=${R}.en(${entryId});`;
+    const exit = suspending ? `${R}.xa(${id},${THREW})` : `${R}.ex(${id},${THREW},${ENTERED})`;
     const enter = `${entered}try{`;
     const check = suspending ? this.resumeCheck(fn) : '';
     // Generators can end by gen.return() at a yield, which no return statement sees: they keep
     // a catch that marks throws. Every other function marks normal completion instead.
     const leave = fn.generator
-      ? `}catch(${ERR}){${check}${THREW}=1;throw ${ERR}}finally{${check}${R}.ex(${id},${THREW})}`
-      : `;${THREW}=0}finally{${check}${R}.ex(${id},${THREW})}`;
+      ? `}catch(${ERR}){${check}${THREW}=1;throw ${ERR}}finally{${check}${exit}}`
+      : `;${THREW}=0}finally{${check}${exit}}`;
     if (body.type === 'BlockStatement') {
       const at = bodyInsertPoint(body);
       const plan = fn.plan;

@@ -1,6 +1,8 @@
 // What `recall run` tells the traced process: passed as JSON in RECALL_CONFIG to the first
 // process, then to its worker threads through worker_threads environment data.
 
+import type { TimingMode } from '../format/manifest.js';
+
 export const CONFIG_ENV = 'RECALL_CONFIG';
 
 export interface RecordConfig {
@@ -13,6 +15,7 @@ export interface RecordConfig {
   nodeModules: boolean;
   ringRecords: number;
   threadSlots: number;
+  timing: TimingMode;
   durationSeconds: number | null;
   /** Show the live status line on stderr (only when it is a terminal). */
   status: boolean;
@@ -25,8 +28,12 @@ export interface RecordConfig {
   userSourceMaps: boolean;
 }
 
-/** 2^18 events x 16 bytes = 4 MiB per thread: ~40 ms of a thread producing 6 M events/s. */
-export const DEFAULT_RING_RECORDS = 1 << 18;
+/**
+ * 2^20 events x 16 bytes = 16 MiB per thread: ~40 ms of a thread producing 25 M events/s, so a
+ * busy thread rides out a drain that loses its core for a while. Memory is touched only by
+ * threads that run (64 slots reserve 1 GiB of address space, not of RAM).
+ */
+export const DEFAULT_RING_RECORDS = 1 << 20;
 export const DEFAULT_THREAD_SLOTS = 64;
 
 export function parseConfig(raw: string): RecordConfig {

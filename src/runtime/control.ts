@@ -25,6 +25,7 @@ export const H_UNTRACED_THREADS = 8; // threads that found no free slot
 export const H_NAME_COUNT = 9; // Atomics.add: entries used in the names table
 export const H_EXIT_CODE = 10;
 export const H_SIGNAL = 11; // signal number when finishing because of a signal
+export const H_DRAIN_READY = 12; // futex: 1 once the drain worker runs
 export const HEADER_WORDS = 64;
 
 // Finalize reasons (H_FINALIZE).

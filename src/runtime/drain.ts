@@ -4,7 +4,7 @@
 // ring is empty. On a finalize request it drains all lanes one last time, closes every file and
 // writes the complete manifest, then signals the waiting main thread.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs';
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   FIN_DURATION,
   FIN_SIGNAL,
   FIN_UNCAUGHT,
+  H_DRAIN_READY,
   H_DRAIN_WAKE,
   H_EXIT_CODE,
   H_FINALIZE,
@@ -45,7 +46,7 @@ import { signalName } from './signals.js';
 export const CHUNK_RECORDS = 1 << 16;
 /** A partial chunk is written once it is this old, so a killed process loses little. */
 const FLUSH_AFTER_MS = 250;
-const IDLE_WAIT_MS = 4;
+const IDLE_WAIT_MS = 1;
 const STATUS_EVERY_MS = 500;
 
 class LaneFile {
@@ -86,8 +87,7 @@ class LaneFile {
     const first = this.times[1] as number;
     const last = this.times[(this.filled - 1) * 2 + 1] as number;
     encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0);
-    writeSync(this.fd, this.header);
-    writeSync(this.fd, payload);
+    writevSync(this.fd, [this.header, payload]);
     this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
     this.seq++;
     this.filled = 0;
@@ -121,6 +121,8 @@ export class Drain {
 
   /** Run until finalized. */
   run(): void {
+    Atomics.store(this.ctl, H_DRAIN_READY, 1);
+    Atomics.notify(this.ctl, H_DRAIN_READY);
     try {
       for (;;) {
         const reason = Atomics.load(this.ctl, H_FINALIZE);

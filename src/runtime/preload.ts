@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as threads from 'node:worker_threads';
 import { FORMAT_VERSION } from '../format/layout.js';
-import type { Manifest } from '../format/manifest.js';
+import type { Manifest, TimingMode } from '../format/manifest.js';
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
 import { installCommonJsHook } from '../instrument/cjs-hook.js';
@@ -20,8 +20,8 @@ import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.j
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
 import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
-import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
-import { noopProbes, Recorder, type Probes } from './recorder.js';
+import { H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
+import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
 import { installStackTraceMapping } from './stack-traces.js';
@@ -39,6 +39,7 @@ export interface DrainWorkerData {
 }
 
 const SESSION_KEY = 'recall:session';
+const DRAIN_READY_TIMEOUT_MS = 5000;
 const FUNCTIONS_FILE = 'functions.jsonl';
 
 type Global = typeof globalThis & { __recall?: Probes };
@@ -67,6 +68,17 @@ function workerThreadSession(): Session | null {
   return session ?? null;
 }
 
+/** What the trace's times are worth, in words, for the manifest and `recall info`. */
+function precisionStatement(timing: TimingMode, resolutionNs: number, readCostNs: number): string {
+  const clock = `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns`;
+  if (timing === 'none') return 'none: calls and call structure only, no timestamps (--timing none)';
+  if (timing === 'exact') return `exact: every event timestamped (${clock})`;
+  return (
+    `adaptive: every event timestamped (${clock}) except calls of functions whose last ${ADAPTIVE_WINDOW_CALLS} timed calls ` +
+    `averaged under ${ADAPTIVE_DEMOTE_BELOW_MS * 1e6} ns; those are counted exactly and their time is estimated from their timed calls`
+  );
+}
+
 function initialManifest(config: RecordConfig): Manifest {
   const clock = measureClock();
   return {
@@ -83,12 +95,13 @@ function initialManifest(config: RecordConfig): Manifest {
     endEpochMs: null,
     clock: {
       source: 'performance.now',
-      mode: 'exact',
+      mode: config.timing,
       resolutionNs: clock.resolutionNs,
       readCostNs: clock.readCostNs,
-      precision: `exact: every event timestamped by performance.now() (resolution ${clock.resolutionNs} ns, read cost ${clock.readCostNs} ns)`,
+      precision: precisionStatement(config.timing, clock.resolutionNs, clock.readCostNs),
     },
     options: {
+      timing: config.timing,
       ringRecords: config.ringRecords,
       threadSlots: config.threadSlots,
       include: config.include,
@@ -110,7 +123,7 @@ function startDrain(session: Session, manifest: Manifest): void {
   const data: DrainWorkerData = { recallDrain: true, sab: session.sab, config: session.config, manifest };
   const drain = new threads.Worker(new URL('./drain-worker.js', import.meta.url), {
     workerData: data,
-    execArgv: [],
+    execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
     name: 'recall drain',
   });
   drain.unref();
@@ -158,7 +171,7 @@ function installThread(session: Session): Recorder | null {
     g.__recall = noopProbes;
     return null;
   }
-  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE) });
+  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE), timing: config.timing });
   g.__recall = recorder;
   if (!config.userSourceMaps) installStackTraceMapping();
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
@@ -184,6 +197,9 @@ function main(): void {
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);
+    // A program starts producing at once; a ring holds only milliseconds of a busy thread, so
+    // wait for the drain to run before the program does (a worker boots in tens of ms).
+    Atomics.wait(new Int32Array(session.sab), H_DRAIN_READY, 0, DRAIN_READY_TIMEOUT_MS);
     return;
   }
   const session = workerThreadSession();

@@ -18,7 +18,9 @@ import {
   EV_THROW,
   KIND_SHIFT,
   RECORD_WORDS,
+  UNTIMED_FLAG,
 } from '../format/layout.js';
+import type { TimingMode } from '../format/manifest.js';
 import {
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
@@ -47,13 +49,22 @@ const SUSPEND = EV_SUSPEND << KIND_SHIFT;
 const RESUME = EV_RESUME << KIND_SHIFT;
 const DROPPED = EV_DROPPED << KIND_SHIFT;
 
+/** Adaptive timing: a function is judged on each window of this many timed calls... */
+export const ADAPTIVE_WINDOW_CALLS = 64;
+/** ...and stops paying for timestamps when their mean duration was below this (ms). */
+export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
+
+
 const perf = performance;
 
 /** The probe surface emitted code calls. Both the recorder and the no-op implement it. */
 export interface Probes {
   m(file: string, count: number, table: string): number;
-  en(id: number): void;
-  ex(id: number, threw: number): void;
+  /** Enter; returns the enter time, or -1 when this call is not timed. */
+  en(id: number): number;
+  ex(id: number, threw: number, enteredAt: number): void;
+  /** Exit of an async function or generator frame. */
+  xa(id: number, threw: number): void;
   ea(id: number): number;
   sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
   rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
@@ -63,8 +74,9 @@ export interface Probes {
 /** The shared no-op: installed when this thread is not (or no longer) recorded. */
 export const noopProbes: Probes = {
   m: () => 0,
-  en: () => {},
+  en: () => -1,
   ex: () => {},
+  xa: () => {},
   ea: () => 0,
   sp: (_id, _frame, value) => value,
   rs: (_id, _frame, value) => value,
@@ -74,6 +86,7 @@ export const noopProbes: Probes = {
 export interface RecorderOptions {
   sab: SharedArrayBuffer;
   functionsFile: string;
+  timing: TimingMode;
 }
 
 type Global = typeof globalThis & { __recall?: Probes };
@@ -99,10 +112,21 @@ export class Recorder implements Probes {
   private serial = 0;
   private functionsFd = -1;
   private readonly functionsFile: string;
+  /** Timing: per function id of this thread, 1 = calls are timestamped. */
+  private timed: Uint8Array = new Uint8Array(0);
+  /** Adaptive timing: timed calls and their summed duration (ms) in the current window. */
+  private samples: Uint8Array = new Uint8Array(0);
+  private sums: Float64Array = new Float64Array(0);
+  private readonly adaptive: boolean;
+  private readonly clock: boolean;
+  /** The thread's last clock read: the time untimed records carry. */
+  private last = 0;
 
   constructor(options: RecorderOptions) {
     this.sab = options.sab;
     this.functionsFile = options.functionsFile;
+    this.adaptive = options.timing === 'adaptive';
+    this.clock = options.timing !== 'none';
     this.ctl = new Int32Array(this.sab);
     this.ctlF64 = new Float64Array(this.sab, 0, this.ctl.length >> 1);
     const layout = layoutOf(this.sab);
@@ -114,44 +138,84 @@ export class Recorder implements Probes {
 
   // ---- hot path -------------------------------------------------------------------------
 
-  private put(head: number, aux: number): void {
+  private put(head: number, aux: number, time: number): void {
     if (this.h >= this.lim && !this.makeRoom()) return;
     const h = this.h;
     const i = (h & this.mask) * RECORD_WORDS;
     this.u32[i] = head;
     this.u32[i + 1] = aux;
-    this.f64[(i >> 1) + 1] = perf.now();
+    this.f64[(i >> 1) + 1] = time;
     this.h = h + 1;
     this.ctl[this.headIndex] = h + 1;
   }
 
-  en(id: number): void {
-    this.put(ENTER | id, 0);
+  /** A clock read (or, with --timing none, the last one: 0). */
+  private now(): number {
+    if (!this.clock) return this.last;
+    const t = perf.now();
+    this.last = t;
+    return t;
+  }
+
+  en(id: number): number {
+    if (this.timed[id] === 1) {
+      const t = perf.now();
+      this.last = t;
+      this.put(ENTER | id, 0, t);
+      return t;
+    }
+    this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
+    return -1;
   }
 
   /** The frame of `id` ended: normally, or (threw = 1) by an exception. */
-  ex(id: number, threw: number): void {
-    this.put(threw === 0 ? EXIT | id : THROW | id, 0);
+  ex(id: number, threw: number, enteredAt: number): void {
+    if (enteredAt >= 0) {
+      const t = perf.now();
+      this.last = t;
+      this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
+      if (this.adaptive) this.learn(id, t - enteredAt);
+    } else {
+      this.put((threw === 0 ? EXIT : THROW) | UNTIMED_FLAG | id, 0, this.last);
+    }
+  }
+
+  xa(id: number, threw: number): void {
+    this.put(threw === 0 ? EXIT | id : THROW | id, 0, this.now());
   }
 
   ea(id: number): number {
     const frame = ++this.serial;
-    this.put(ENTER | id, frame);
+    this.put(ENTER | id, frame, this.now());
     return frame;
   }
 
   sp<T>(id: number, frame: number, value: T): T {
-    this.put(SUSPEND | id, frame);
+    this.put(SUSPEND | id, frame, this.now());
     return value;
   }
 
   rs<T>(id: number, frame: number, value: T): T {
-    this.put(RESUME | id, frame);
+    this.put(RESUME | id, frame, this.now());
     return value;
   }
 
   rr(id: number, frame: number): void {
-    this.put(RESUME | id, frame);
+    this.put(RESUME | id, frame, this.now());
+  }
+
+  /** Adaptive timing: demote a function whose timed calls are consistently tiny. */
+  private learn(id: number, duration: number): void {
+    const n = (this.samples[id] as number) + 1;
+    const sum = (this.sums[id] as number) + duration;
+    if (n < ADAPTIVE_WINDOW_CALLS) {
+      this.samples[id] = n;
+      this.sums[id] = sum;
+      return;
+    }
+    if (sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS) this.timed[id] = 0;
+    this.samples[id] = 0;
+    this.sums[id] = 0;
   }
 
   // ---- slow path ------------------------------------------------------------------------
@@ -169,7 +233,7 @@ export class Recorder implements Probes {
     const tail = Atomics.load(ctl, this.tailIndex);
     const used = ((this.h | 0) - tail) | 0;
     let free = this.capacity - used;
-    if (used >= this.capacity >> 1) Atomics.notify(ctl, H_DRAIN_WAKE);
+    if (used >= this.capacity >> 2) Atomics.notify(ctl, H_DRAIN_WAKE);
     if (this.pendingDrops > 0) {
       if (free < 2) return this.drop();
       // Room again: write the marker that says how many events were lost here.
@@ -177,7 +241,7 @@ export class Recorder implements Probes {
       const i = (h & this.mask) * RECORD_WORDS;
       this.u32[i] = DROPPED;
       this.u32[i + 1] = this.pendingDrops;
-      this.f64[(i >> 1) + 1] = perf.now();
+      this.f64[(i >> 1) + 1] = this.last;
       this.h = h + 1;
       this.markers++;
       ctl[this.headIndex + (S_MARKERS - S_HEAD)] = this.markers;
@@ -186,8 +250,8 @@ export class Recorder implements Probes {
       free--;
     }
     if (free < 1) return this.drop();
-    // Come back here after a quarter ring at most, to wake the drain early if it is behind.
-    this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 2));
+    // Come back here after an eighth of the ring at most, to wake the drain early if it is behind.
+    this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 3));
     return true;
   }
 
@@ -247,6 +311,23 @@ export class Recorder implements Probes {
     (globalThis as Global).__recall = noopProbes;
   }
 
+  /** Make room in the per-function timing arrays for ids below `size`; new functions start timed. */
+  private growTiming(size: number): void {
+    const old = this.timed.length;
+    if (size <= old) return;
+    const capacity = Math.max(1024, 1 << Math.ceil(Math.log2(size)));
+    const timed = new Uint8Array(capacity);
+    timed.set(this.timed);
+    if (this.clock) timed.fill(1, old);
+    this.timed = timed;
+    const samples = new Uint8Array(capacity);
+    samples.set(this.samples);
+    this.samples = samples;
+    const sums = new Float64Array(capacity);
+    sums.set(this.sums);
+    this.sums = sums;
+  }
+
   // ---- module registration ----------------------------------------------------------------
 
   /**
@@ -258,6 +339,7 @@ export class Recorder implements Probes {
     if (this.slot === -2) return 0;
     if (this.slot < 0 && !this.claim()) return 0;
     const base = Atomics.add(this.ctl, H_NEXT_FUNCTION_ID, count);
+    this.growTiming(base + count);
     const path = file.startsWith('file:') ? fileURLToPath(file) : file;
     if (this.functionsFd < 0) this.functionsFd = openSync(this.functionsFile, 'a');
     writeSync(this.functionsFd, `{"base":${base},"thread":${threadId},"file":${JSON.stringify(path)},"fns":${table}}\n`);

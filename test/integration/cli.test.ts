@@ -69,7 +69,7 @@ test('summary: text fits 80 columns; json has the documented fields; csv has a h
   for (const key of ['name', 'file', 'line', 'calls', 'totalNs', 'selfNs']) assert.ok(key in (functions[0] ?? {}), `functions[].${key}`);
   for (const key of ['events', 'dropped', 'durationNs']) assert.ok(key in totals, `totals.${key}`);
   const csv = recall(['summary', dir, '--format', 'csv']).stdout.split('\n');
-  assert.equal(csv[0], 'name,file,line,column,calls,totalNs,selfNs,avgNs,throws');
+  assert.equal(csv[0], 'name,file,line,column,calls,totalNs,selfNs,avgNs,throws,untimedCalls,estimatedNs');
   assert.match(csv.find((line) => line.startsWith('work,')) ?? '', /^work,.*workers\.mjs,5,1,600000,/);
   const top = JSON.parse(recall(['summary', dir, '--format', 'json', '--top', '1']).stdout) as { functions: unknown[] };
   assert.equal(top.functions.length, 1);
@@ -82,7 +82,7 @@ test('info shows versions, counters and the clock precision', () => {
   assert.equal(info.status, 0);
   assert.match(info.stdout, /recall-trace version 1/);
   assert.match(info.stdout, /status\s+complete/);
-  assert.match(info.stdout, /exact: every event timestamped/);
+  assert.match(info.stdout, /adaptive: every event timestamped/);
   assert.match(info.stdout, /354 produced = 354 written \+ 0 dropped/);
   const json = JSON.parse(recall(['info', dir, '--format', 'json']).stdout) as { formatVersion: number; functionCount: number };
   assert.equal(json.formatVersion, 1);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanThreadFile, type ThreadFileScan } from '../../src/format/chunk.js';
-import { EV_ENTER, FN_MASK, KIND_SHIFT, RECORD_BYTES } from '../../src/format/layout.js';
+import { EV_ENTER, FN_MASK, KIND_MASK, KIND_SHIFT, RECORD_BYTES } from '../../src/format/layout.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { callsOf, record, recall, tempDir, type Result } from '../helpers.js';
@@ -84,7 +84,7 @@ function entersOf(name: string, chunks: ThreadFileScan['chunks']): number {
   for (const chunk of chunks) {
     for (let r = 0; r < chunk.count; r++) {
       const head = bytes.readUInt32LE(chunk.payloadOffset + r * RECORD_BYTES);
-      if (head >>> KIND_SHIFT === EV_ENTER && ids.has(head & FN_MASK)) n++;
+      if (((head >>> KIND_SHIFT) & KIND_MASK) === EV_ENTER && ids.has(head & FN_MASK)) n++;
     }
   }
   return n;

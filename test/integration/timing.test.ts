@@ -1,0 +1,71 @@
+// Timing modes change what the clock is asked for, never what is recorded: exact call counts
+// and identical call trees in --timing exact, adaptive and none. Adaptive demotes tiny hot
+// functions (their records carry the untimed flag and summary marks their time as estimated);
+// none records no time at all.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTrace } from '../../src/analysis/trace.js';
+import { callTree, threadEvents, treeShape } from '../../src/analysis/events.js';
+import { callsOf, record, recall, summaryJson, untraced } from '../helpers.js';
+
+const MODES = ['exact', 'adaptive', 'none'] as const;
+
+function mainTree(dir: string): string {
+  const trace = openTrace(dir);
+  const main = trace.threads.find((t) => t.info.id === 0);
+  assert.ok(main);
+  return treeShape(callTree(trace, main));
+}
+
+test('fib(25): 242785 calls and the same call tree in every timing mode', () => {
+  const trees = new Set<string>();
+  for (const mode of MODES) {
+    const { dir, result } = record('fib.js', { flags: ['--timing', mode] });
+    assert.equal(result.status, 0, result.stderr);
+    const summary = summaryJson(dir);
+    assert.equal(summary.clock.mode, mode);
+    assert.equal(summary.totals.dropped, 0, mode);
+    assert.equal(callsOf(summary, 'fib'), 242785, mode);
+    trees.add(mainTree(dir));
+    const fib = summary.functions.find((fn) => fn.name === 'fib');
+    assert.ok(fib);
+    if (mode === 'exact') assert.equal(fib.untimedCalls, 0);
+    if (mode === 'none') assert.equal(fib.untimedCalls, 242785);
+    // fib's calls are tiny: adaptive timing stops timestamping most of them after a warm-up.
+    if (mode === 'adaptive') assert.ok(fib.untimedCalls > 200000 && fib.estimatedNs > 0, JSON.stringify(fib));
+  }
+  assert.equal(trees.size, 1, 'one call tree across modes');
+});
+
+test('async call trees, worker counts and output do not depend on the timing mode', () => {
+  const trees = new Set<string>();
+  for (const mode of MODES) {
+    const { dir, result } = record('semantics/async.mjs', { flags: ['--timing', mode] });
+    assert.equal(result.stdout, untraced('semantics/async.mjs').stdout, mode);
+    trees.add(mainTree(dir));
+    const workers = record('workers.mjs', { flags: ['--timing', mode] });
+    const summary = summaryJson(workers.dir);
+    assert.equal(callsOf(summary, 'work'), 600000, mode);
+    assert.equal(summary.totals.dropped, 0, mode);
+  }
+  assert.equal(trees.size, 1, 'one async call tree across modes');
+});
+
+test('--timing none writes no clock reads; adaptive keeps slow functions timed', () => {
+  const none = record('fib.js', { args: ['12'], flags: ['--timing', 'none'] });
+  const trace = openTrace(none.dir);
+  const sync = [...threadEvents(trace, trace.threads[0]!)].filter((e) => e.kind === 'enter' || e.kind === 'exit');
+  assert.ok(sync.length > 0 && sync.every((e) => e.untimed), 'every call untimed');
+  const text = recall(['summary', none.dir]);
+  assert.match(text.stdout, /--timing none: calls and call structure only/);
+  assert.doesNotMatch(text.stdout, /\btotal\b.*\bself\b/);
+
+  const adaptive = record('shutdown.js', { args: ['normal'], flags: ['--timing', 'adaptive'] });
+  const summary = summaryJson(adaptive.dir);
+  assert.match(summary.clock.precision, /^adaptive: /);
+  assert.equal(callsOf(summary, 'tick'), 1000);
+  const info = recall(['info', adaptive.dir]);
+  assert.match(info.stdout, /adaptive: every event timestamped/);
+  assert.notEqual(recall(['run', '--timing', 'sometimes', '--', 'node', 'fib.js']).status, 0);
+});

@@ -1,0 +1,376 @@
+#!/usr/bin/env node
+// `npm run bench`: measures recall against the bar in ../shared/PRODUCT.md, as ratios taken
+// side by side in one run, and prints one table (also written to bench/RESULTS.md). Never part
+// of the test suite: machines are noisy, so tests assert behaviour and this measures.
+//
+// Rows: tsc compiling a fixed project with all of TypeScript instrumented (untraced, each
+// timing mode, and node --cpu-prof as the peer), the probe hot path against a bare typed-array
+// store loop, drain throughput with 2 producer threads, `recall summary` on a ~1 GiB trace
+// against reading the files, instrumenter throughput cold and start-up with a warm cache, and
+// peak RSS. Options: --quick (fewer rounds, smaller trace), --rounds N.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { cpus, tmpdir, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const TSC_PROJECT = join(ROOT, 'bench', 'fixtures', 'tsc-project');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const roundsFlag = args.indexOf('--rounds');
+const ROUNDS = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : quick ? 3 : 5;
+const TRACE_BYTES = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024;
+const hasGnuTime = existsSync('/usr/bin/time');
+
+const rows = [];
+function row(what, measured, bar, verdict) {
+  rows.push({ what, measured, bar, verdict });
+  process.stderr.write(`  ${what}: ${measured}${bar ? `  (bar ${bar}: ${verdict})` : ''}\n`);
+}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const fmt = (n, digits = 2) => n.toFixed(digits);
+
+/** Run a command; returns wall ms and, with GNU time, peak RSS in KB of the process tree's largest. */
+function timed(command, commandArgs, options = {}) {
+  const wrapped = hasGnuTime ? ['/usr/bin/time', ['-f', '%M', command, ...commandArgs]] : [command, commandArgs];
+  const start = process.hrtime.bigint();
+  const result = spawnSync(wrapped[0], wrapped[1], { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.error) throw result.error;
+  const rssLine = hasGnuTime ? result.stderr.trim().split('\n').pop() : '';
+  return { ms, status: result.status, rssKB: Number(rssLine) || 0, stdout: result.stdout, stderr: result.stderr };
+}
+
+function recall(commandArgs, options) {
+  return timed(process.execPath, [CLI, ...commandArgs], options);
+}
+
+// ---- 1. tsc -------------------------------------------------------------------------------
+
+function benchTsc() {
+  process.stderr.write('tsc on bench/fixtures/tsc-project (all of TypeScript instrumented)\n');
+  if (!existsSync(join(TSC_PROJECT, 'node_modules', 'typescript'))) {
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: TSC_PROJECT, stdio: 'inherit' });
+    if (install.status !== 0) throw new Error('npm install in bench/fixtures/tsc-project failed');
+  }
+  const tsc = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'tsc.js');
+  const out = mkdtempSync(join(tmpdir(), 'recall-bench-tsc-'));
+  const cacheDir = join(out, 'cache');
+  const env = { ...process.env, RECALL_CACHE_DIR: cacheDir };
+  const variants = {
+    untraced: () => timed(process.execPath, [tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT }),
+    'cpu-prof': () => timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'prof')}`, tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT }),
+  };
+  for (const mode of ['exact', 'adaptive', 'none']) {
+    variants[mode] = () =>
+      recall(['run', '--quiet', '--node-modules', '--timing', mode, '--out', join(out, `trace-${mode}`), '--', process.execPath, tsc, '-p', TSC_PROJECT], {
+        cwd: TSC_PROJECT,
+        env,
+      });
+  }
+  // Warm the transform cache (and the OS file cache) once; not counted.
+  for (const run of Object.values(variants)) run();
+  const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  const rss = Object.fromEntries(Object.keys(variants).map((k) => [k, 0]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of Object.entries(variants)) {
+      const r = run();
+      if (r.status !== 0) throw new Error(`tsc ${name} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+      samples[name].push(r.ms);
+      rss[name] = Math.max(rss[name], r.rssKB);
+    }
+  }
+  const base = median(samples.untraced);
+  const manifest = JSON.parse(readFileSync(join(out, 'trace-adaptive', 'manifest.json'), 'utf8'));
+  row('tsc untraced, median wall', `${fmt(base / 1000)} s`);
+  const bars = { exact: ['≤ 3×', 3], adaptive: ['≤ 1.5×', 1.5], none: ['≤ 1.1×', 1.1] };
+  for (const mode of ['adaptive', 'exact', 'none']) {
+    const ratio = median(samples[mode]) / base;
+    const [bar, limit] = bars[mode];
+    row(`tsc --timing ${mode} / untraced`, `${fmt(ratio)}× (${fmt(median(samples[mode]) / 1000)} s)`, bar, ratio <= limit ? 'met' : 'MISSED');
+  }
+  row('tsc node --cpu-prof / untraced (peer)', `${fmt(median(samples['cpu-prof']) / base)}×`);
+  row('tsc events recorded (adaptive)', `${(manifest.totals.written / 1e6).toFixed(1)} M, ${manifest.totals.dropped} dropped`);
+  if (hasGnuTime) row('tsc peak RSS untraced → adaptive', `${Math.round(rss.untraced / 1024)} MB → ${Math.round(rss.adaptive / 1024)} MB`);
+  rmSync(out, { recursive: true, force: true });
+}
+
+// ---- 2. hot path --------------------------------------------------------------------------
+
+async function benchHotPath() {
+  process.stderr.write('probe hot path\n');
+  const { createControl } = await import(join(ROOT, 'dist/src/runtime/control.js'));
+  const { Recorder } = await import(join(ROOT, 'dist/src/runtime/recorder.js'));
+  const control = await import(join(ROOT, 'dist/src/runtime/control.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-hot-'));
+  const RING = 1 << 16;
+  const N = 20_000_000;
+  const sab = createControl(1, RING);
+  const ctl = new Int32Array(sab);
+  const tailIndex = control.slotBase(0) + control.S_TAIL;
+  const measure = (timing) => {
+    const recorder = new Recorder({ sab, functionsFile: join(dir, `functions-${timing}.jsonl`), timing });
+    globalThis.__recall = recorder;
+    const base = recorder.m('/bench/hot.js', 1, '[["f",1,1,"function"]]');
+    const run = () => {
+      const start = performance.now();
+      for (let i = 0; i < N; i += 2) {
+        const t = recorder.en(base);
+        recorder.ex(base, 0, t);
+        // Play the consumer: keep the ring empty so only the producer is measured.
+        if ((i & 0x3fff) === 0) Atomics.store(ctl, tailIndex, Atomics.load(ctl, control.slotBase(0) + control.S_HEAD));
+      }
+      return ((performance.now() - start) * 1e6) / N;
+    };
+    run();
+    const ns = median([run(), run(), run()]);
+    recorder.close();
+    // free the slot again for the next measurement
+    ctl[control.slotBase(0) + control.S_STATE] = control.SLOT_FREE;
+    ctl[control.slotBase(0) + control.S_HEAD] = 0;
+    ctl[tailIndex] = 0;
+    return ns;
+  };
+  // The bare loop: the same stores into a power-of-two ring, no probe, no clock.
+  const bare = () => {
+    const u32 = new Uint32Array(RING * 4);
+    const f64 = new Float64Array(u32.buffer);
+    const mask = RING - 1;
+    let h = 0;
+    const start = performance.now();
+    for (let i = 0; i < N; i++) {
+      const at = (h & mask) * 4;
+      u32[at] = 0x10000001;
+      u32[at + 1] = 0;
+      f64[(at >> 1) + 1] = i;
+      h++;
+    }
+    const ns = ((performance.now() - start) * 1e6) / N;
+    if (u32[0] === 42) console.log('unreachable');
+    return ns;
+  };
+  bare();
+  const bareNs = median([bare(), bare(), bare()]);
+  const clock = () => {
+    let x = 0;
+    const start = performance.now();
+    for (let i = 0; i < N / 4; i++) x += performance.now();
+    const ns = ((performance.now() - start) * 1e6) / (N / 4);
+    if (x === 42) console.log('unreachable');
+    return ns;
+  };
+  clock();
+  const clockNs = median([clock(), clock(), clock()]);
+  const untimed = measure('none');
+  const timedNs = measure('exact');
+  row('bare typed-array store loop, per event', `${fmt(bareNs)} ns`);
+  row('probe per event, untimed (adaptive-demoted / none)', `${fmt(untimed)} ns = ${fmt(untimed / bareNs, 1)}× bare`, '≤ 3× bare', untimed / bareNs <= 3 ? 'met' : 'MISSED');
+  row('probe per event, timestamped (exact)', `${fmt(timedNs)} ns = ${fmt(timedNs / bareNs, 1)}× bare`);
+  row('performance.now() per read', `${fmt(clockNs)} ns`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- 3. drain throughput ------------------------------------------------------------------
+
+function benchDrain() {
+  process.stderr.write('drain throughput, 2 producer threads\n');
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-drain-'));
+  const program = join(dir, 'producers.mjs');
+  const CALLS = quick ? 5_000_000 : 15_000_000;
+  writeFileSync(
+    program,
+    `import { Worker, isMainThread } from 'node:worker_threads';
+function tiny(i) { return i & 1; }
+if (isMainThread) { for (let k = 0; k < 2; k++) new Worker(new URL(import.meta.url)); }
+else { let s = 0; for (let i = 0; i < ${CALLS}; i++) s += tiny(i); if (s < 0) console.log(s); }
+`,
+  );
+  const out = join(dir, 'trace');
+  const r = recall(['run', '--quiet', '--timing', 'none', '--out', out, '--', process.execPath, program], { cwd: dir });
+  if (r.status !== 0) throw new Error(`drain bench failed: ${r.stderr}`);
+  const summary = JSON.parse(recall(['summary', out, '--format', 'json']).stdout);
+  const workers = summary.threads.filter((t) => t.id !== 0);
+  const events = workers.reduce((sum, t) => sum + t.events, 0);
+  const dropped = workers.reduce((sum, t) => sum + t.dropped, 0);
+  // With --timing none the events carry no time; measure the drained rate over the run's wall time.
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  const seconds = (manifest.endEpochMs - manifest.startEpochMs) / 1000;
+  const rate = (events + dropped) / seconds;
+  row(
+    'drain, 2 producers at full speed (whole run incl. start-up)',
+    `${fmt(rate / 1e6, 1)} M events/s produced+written, ${dropped} dropped of ${events + dropped}`,
+    '≥ 20 M/s, 0 drops',
+    rate >= 20e6 && dropped === 0 ? 'met' : 'MISSED',
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- 4. summary on a large trace ------------------------------------------------------------
+
+async function benchSummary() {
+  process.stderr.write(`recall summary on a generated ${TRACE_BYTES >> 20} MiB trace\n`);
+  const { encodeChunkHeader, encodeFileHeader } = await import(join(ROOT, 'dist/src/format/chunk.js'));
+  const layout = await import(join(ROOT, 'dist/src/format/layout.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-summary-'));
+  const CHUNK = 1 << 16;
+  const threads = 2;
+  const recordsPerThread = Math.floor(TRACE_BYTES / threads / layout.RECORD_BYTES / CHUNK) * CHUNK;
+  const payload = new Uint8Array(CHUNK * layout.RECORD_BYTES);
+  const u32 = new Uint32Array(payload.buffer);
+  const f64 = new Float64Array(payload.buffer);
+  const header = new Uint8Array(layout.CHUNK_HEADER_BYTES);
+  const functions = [];
+  for (let id = 1; id <= 64; id++) functions.push({ id, name: `fn${id}`, file: '/bench/generated.js', line: id, column: 1, kind: 'function' });
+  const manifestThreads = [];
+  let t = 0;
+  for (let thread = 0; thread < threads; thread++) {
+    const file = `p1-t${thread}.idx`;
+    const fd = openSync(join(dir, file), 'w');
+    writeSync(fd, encodeFileHeader({ formatVersion: 1, lane: 'index', pid: 1, threadId: thread, slot: thread, name: `t${thread}`, timeOriginMs: 0 }, layout.LANE_INDEX));
+    // A call tree 8 deep: enter 1..8, exit 8..1, repeated, functions varying by round.
+    let depth = 0;
+    let round = 0;
+    let bytes = 0;
+    for (let chunk = 0; chunk < recordsPerThread / CHUNK; chunk++) {
+      for (let r = 0; r < CHUNK; r++) {
+        const entering = depth < 8 && (round & 1) === 0;
+        const fn = 1 + ((depth + round * 3) & 63);
+        u32[r * 4] = ((entering ? layout.EV_ENTER : layout.EV_EXIT) << layout.KIND_SHIFT) | (entering ? fn : 1 + ((depth - 1 + (round - 1) * 3) & 63));
+        u32[r * 4 + 1] = 0;
+        f64[r * 2 + 1] = t;
+        t += 0.0001;
+        if (entering) {
+          depth++;
+          if (depth === 8) round++;
+        } else {
+          depth--;
+          if (depth === 0) round++;
+        }
+      }
+      encodeChunkHeader(header, layout.LANE_INDEX, chunk, CHUNK, payload, f64[1], f64[(CHUNK - 1) * 2 + 1], 0);
+      writeSync(fd, header);
+      writeSync(fd, payload);
+      bytes += header.byteLength + payload.byteLength;
+    }
+    closeSync(fd);
+    manifestThreads.push({ id: thread, name: `t${thread}`, slot: thread, file, timeOriginMs: 0, produced: recordsPerThread, written: recordsPerThread, dropped: 0, bytes, chunks: recordsPerThread / CHUNK, closed: true });
+  }
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      format: 'recall-trace',
+      formatVersion: 1,
+      recallVersion: 'bench',
+      status: 'complete',
+      command: ['generated'],
+      cwd: dir,
+      pid: 1,
+      nodeVersion: process.version,
+      startedAt: new Date().toISOString(),
+      startEpochMs: 0,
+      endEpochMs: 1,
+      clock: { source: 'performance.now', mode: 'exact', resolutionNs: 0, readCostNs: 0, precision: 'generated' },
+      options: { ringRecords: 0, threadSlots: 2, include: [], exclude: [], nodeModules: false, durationSeconds: null },
+      threads: manifestThreads,
+      threadsUntraced: 0,
+      functionsFile: 'functions.jsonl',
+      functions,
+      totals: { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 },
+      shutdown: { reason: 'exit', exitCode: 0 },
+      notes: [],
+    }),
+  );
+  const files = readdirSync(dir).filter((f) => f.endsWith('.idx')).map((f) => join(dir, f));
+  const totalBytes = files.reduce((sum, f) => sum + readFileSync(f).byteLength, 0);
+  const cat = () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]).ms;
+  const summary = () => {
+    const r = recall(['summary', dir, '--format', 'json', '--top', '5']);
+    if (r.status !== 0) throw new Error(`summary failed: ${r.stderr}`);
+    return r.ms;
+  };
+  cat();
+  summary();
+  const catMs = median([cat(), cat(), cat()]);
+  const summaryMs = median([summary(), summary(), summary()]);
+  const gib = totalBytes / (1 << 30);
+  row(
+    `recall summary on ${fmt(gib)} GiB (${((threads * recordsPerThread) / 1e6).toFixed(0)} M events)`,
+    `${fmt(summaryMs / 1000)} s = ${fmt(gib / (summaryMs / 1000))} GiB/s; ${fmt(summaryMs / catMs, 1)}× reading the files to /dev/null (${fmt(catMs / 1000)} s)`,
+    '≤ 1 s/GiB and ≤ 3× /dev/null',
+    summaryMs / 1000 / gib <= 1 && summaryMs / catMs <= 3 ? 'met' : 'MISSED',
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- 5. instrumenter ------------------------------------------------------------------------
+
+async function benchInstrumenter() {
+  process.stderr.write('instrumenter\n');
+  const { instrumentSource } = await import(join(ROOT, 'dist/src/instrument/transform.js'));
+  const file = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'typescript.js');
+  const source = readFileSync(file, 'utf8');
+  const once = () => {
+    const start = performance.now();
+    instrumentSource(source, { filename: file, format: 'commonjs', typescript: false });
+    return performance.now() - start;
+  };
+  once();
+  const ms = median([once(), once(), once()]);
+  const mb = Buffer.byteLength(source) / 1e6;
+  row(`instrument typescript.js (${fmt(mb, 1)} MB), in process`, `${fmt(mb / (ms / 1000), 1)} MB/s`, '≥ 20 MB/s', mb / (ms / 1000) >= 20 ? 'met' : 'MISSED');
+
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-start-'));
+  const hello = join(dir, 'hello.js');
+  writeFileSync(hello, "function greet(name) { return 'hello ' + name; }\nconsole.log(greet('bench'));\n");
+  const env = { ...process.env, RECALL_CACHE_DIR: join(dir, 'cache') };
+  const untraced = () => timed(process.execPath, [hello]).ms;
+  const traced = () => recall(['run', '--quiet', '--out', join(dir, 'trace'), '--', process.execPath, hello], { env }).ms;
+  traced();
+  const u = [];
+  const w = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    u.push(untraced());
+    w.push(traced());
+  }
+  row('start-up, tiny program, warm cache: traced vs untraced', `${fmt(median(w), 0)} ms vs ${fmt(median(u), 0)} ms (+${fmt(median(w) - median(u), 0)} ms)`, '≈ untraced', median(w) <= median(u) * 1.5 ? 'met' : 'MISSED');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(CLI)) throw new Error('build first: npm run build');
+  const started = Date.now();
+  await benchHotPath();
+  benchDrain();
+  await benchSummary();
+  await benchInstrumenter();
+  benchTsc();
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# recall benchmark results',
+    '',
+    `Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}.`,
+    `Run: ${new Date(started).toISOString()}, ${Math.round((Date.now() - started) / 1000)} s, ${ROUNDS} rounds${quick ? ' (--quick)' : ''}; medians of alternating runs.`,
+    '',
+    '| what | measured | bar | |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.what} | ${r.measured} | ${r.bar ?? ''} | ${r.verdict ?? ''} |`),
+    '',
+  ];
+  const text = lines.join('\n');
+  process.stdout.write(text);
+  if (!quick) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), text);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -123,6 +123,7 @@ function startDrain(session: Session, manifest: Manifest): void {
   const data: DrainWorkerData = { recallDrain: true, sab: session.sab, config: session.config, manifest };
   const drain = new threads.Worker(new URL('./drain-worker.js', import.meta.url), {
     workerData: data,
+    // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
     execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
     name: 'recall drain',
   });

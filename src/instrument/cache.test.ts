@@ -6,14 +6,15 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instrumentCached, cacheKey } from './cache.js';
+import { instrumentSource } from './transform.js';
 
 const source = 'function add(a, b) { return a + b; }\nconsole.log(add(1, 2));\n';
 const options = { filename: '/project/add.js', format: 'commonjs' as const, typescript: false };
 
 test('second transform of the same source comes from the cache, byte-identical', () => {
   const dir = mkdtempSync(join(tmpdir(), 'recall-cache-'));
-  const first = instrumentCached(source, options, dir);
-  const second = instrumentCached(source, options, dir);
+  const first = instrumentCached(source, options, dir, instrumentSource);
+  const second = instrumentCached(source, options, dir, instrumentSource);
   assert.equal(first.fromCache, false);
   assert.equal(second.fromCache, true);
   assert.equal(second.code, first.code);
@@ -31,7 +32,7 @@ test('the key changes with the source, the file name and the format', () => {
 test('an unusable cache directory still transforms', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'recall-cache-')), 'not-a-dir');
   writeFileSync(file, 'x');
-  const result = instrumentCached(source, options, file);
+  const result = instrumentCached(source, options, file, instrumentSource);
   assert.equal(result.fromCache, false);
   assert.match(result.code, /__recall\.en\(/);
 });
@@ -39,6 +40,6 @@ test('an unusable cache directory still transforms', () => {
 test('sources that do not parse are not cached', () => {
   const dir = mkdtempSync(join(tmpdir(), 'recall-cache-'));
   const broken = 'function (';
-  assert.equal(instrumentCached(broken, options, dir).code, broken);
+  assert.equal(instrumentCached(broken, options, dir, instrumentSource).code, broken);
   assert.deepEqual(readdirSync(dir), []);
 });

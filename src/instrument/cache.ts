@@ -1,13 +1,15 @@
 // The content-hash transform cache: instrumented output keyed by recall version, transform
 // revision, file name, module format and source text, so a second run of the same code reads
 // one small file instead of parsing and rewriting. Writes are atomic (temp file + rename);
-// any cache failure falls back to transforming, never to an error.
+// any cache failure falls back to transforming, never to an error. It does not load the
+// instrumenter itself (the parser is tens of milliseconds of start-up): callers hand it in,
+// and the ES module hooks load it only on a cache miss.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RECALL_VERSION } from '../format/version.js';
-import { instrumentSource, type InstrumentOptions } from './transform.js';
+import type { InstrumentOptions, InstrumentResult } from './transform.js';
 
 /**
  * Fingerprint of the instrumenter itself (its compiled files), so that any change to what it
@@ -37,26 +39,41 @@ export function cacheKey(source: string, options: InstrumentOptions): string {
     .digest('hex');
 }
 
-export function instrumentCached(source: string, options: InstrumentOptions, cacheDir: string | null): CachedTransform {
-  if (!cacheDir) return { code: instrumentSource(source, options).code, fromCache: false };
-  const key = cacheKey(source, options);
-  const dir = join(cacheDir, key.slice(0, 2));
-  const file = join(dir, key.slice(2) + '.js');
+function entryPath(cacheDir: string, key: string): string {
+  return join(cacheDir, key.slice(0, 2), key.slice(2) + '.js');
+}
+
+/** The cached instrumented code for `key`, or null. */
+export function readCache(cacheDir: string | null, key: string): string | null {
+  if (!cacheDir) return null;
   try {
-    return { code: readFileSync(file, 'utf8'), fromCache: true };
+    return readFileSync(entryPath(cacheDir, key), 'utf8');
   } catch {
-    // miss
+    return null;
   }
-  const result = instrumentSource(source, options);
-  if (result.parseError === undefined) {
-    try {
-      mkdirSync(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      writeFileSync(tmp, result.code);
-      renameSync(tmp, file);
-    } catch {
-      // a read-only or full disk only costs the next run a transform
-    }
+}
+
+export function writeCache(cacheDir: string | null, key: string, code: string): void {
+  if (!cacheDir) return;
+  const file = entryPath(cacheDir, key);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+  } catch {
+    // a read-only or full disk only costs the next run a transform
   }
+}
+
+export type Instrument = (source: string, options: InstrumentOptions) => InstrumentResult;
+
+export function instrumentCached(source: string, options: InstrumentOptions, cacheDir: string | null, instrument: Instrument): CachedTransform {
+  const key = cacheKey(source, options);
+  const cached = readCache(cacheDir, key);
+  if (cached !== null) return { code: cached, fromCache: true };
+  const result = instrument(source, options);
+  // Sources that do not parse are not cached: Node reports their syntax error each time.
+  if (result.parseError === undefined) writeCache(cacheDir, key, result.code);
   return { code: result.code, fromCache: false };
 }

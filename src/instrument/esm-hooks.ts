@@ -1,23 +1,30 @@
 // ES module customization hooks for module.register (Node 20: they run on Node's hooks
-// thread). `load` instruments every ES module the filter accepts and compiles TypeScript;
-// `resolve` adds the TypeScript naming conventions. TypeScript that compiles to CommonJS is
-// handed to the CommonJS loader, where cjs-hook.ts compiles it.
+// thread, and the main thread waits for that thread to start). `load` instruments every ES
+// module the filter accepts and compiles TypeScript; `resolve` adds the TypeScript naming
+// conventions. The instrumenter (oxc, magic-string, source maps) is loaded only when the
+// transform cache misses, so a warm start does not pay for it. TypeScript that compiles to
+// CommonJS is handed to the CommonJS loader, where cjs-hook.ts compiles it.
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { createFilter, type FilterOptions } from './filter.js';
-import { instrumentLoaded, isModuleNotFound, isTypeScript, loadTypeScript, resolveTypeScript, type LoadSettings } from './loading.js';
+import { cacheKey, readCache, writeCache } from './cache.js';
+import { createFilter, TYPESCRIPT_EXTENSIONS, type FilterOptions } from './filter.js';
+import { ALREADY_INSTRUMENTED } from './markers.js';
 import { typescriptFormat } from './module-format.js';
+import { isModuleNotFound, resolveTypeScript } from './resolve-typescript.js';
+import type { InstrumentOptions } from './transform.js';
 
 export interface HookData {
   filter: FilterOptions;
   cacheDir: string | null;
 }
 
-let settings: LoadSettings = { accept: () => false, cacheDir: null };
+let accept: (filename: string) => boolean = () => false;
+let cacheDir: string | null = null;
 
 export function initialize(data: HookData): void {
-  settings = { accept: createFilter(data.filter), cacheDir: data.cacheDir };
+  accept = createFilter(data.filter);
+  cacheDir = data.cacheDir;
 }
 
 type NextResolve = (specifier: string, context: unknown) => Promise<{ url: string; format?: string | null }>;
@@ -33,18 +40,34 @@ export async function resolve(specifier: string, context: { parentURL?: string }
   }
 }
 
+/** Instrumented code for a source: from the cache, or by loading the instrumenter and running it. */
+async function instrument(source: string, options: InstrumentOptions): Promise<string> {
+  const key = cacheKey(source, options);
+  const cached = readCache(cacheDir, key);
+  if (cached !== null) return cached;
+  const { instrumentSource } = await import('./transform.js');
+  const result = instrumentSource(source, options);
+  if (result.parseError === undefined) writeCache(cacheDir, key, result.code);
+  return result.code;
+}
+
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<unknown> {
   if (!url.startsWith('file:')) return nextLoad(url, context);
   const filename = fileURLToPath(url);
-  if (isTypeScript(filename)) {
+  if (TYPESCRIPT_EXTENSIONS.test(filename)) {
     const text = await readFile(filename, 'utf8');
+    const format = typescriptFormat(filename, text);
     // CommonJS TypeScript is compiled by the CommonJS loader (cjs-hook.ts registers .ts there).
-    if (typescriptFormat(filename, text) === 'commonjs') return { format: 'commonjs', shortCircuit: true };
-    return { ...loadTypeScript(filename, settings, text), shortCircuit: true };
+    if (format === 'commonjs') return { format: 'commonjs', shortCircuit: true };
+    const source = accept(filename)
+      ? await instrument(text, { filename, format, typescript: true })
+      : (await import('./transform.js')).stripTypesOnly(text, filename);
+    return { format, source, shortCircuit: true };
   }
   const result = await nextLoad(url, context);
-  if (result.format !== 'module' || result.source == null) return result;
+  if (result.format !== 'module' || result.source == null || !accept(filename)) return result;
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
-  const code = instrumentLoaded(source, filename, 'module', settings);
-  return code === null ? result : { ...result, source: code };
+  // Hooks can be chained twice (e.g. inherited by a worker and registered again): instrument once.
+  if (source.includes(ALREADY_INSTRUMENTED)) return result;
+  return { ...result, source: await instrument(source, { filename, format: 'module', typescript: false }) };
 }

@@ -60,6 +60,8 @@ function benchTsc() {
     const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: TSC_PROJECT, stdio: 'inherit' });
     if (install.status !== 0) throw new Error('npm install in bench/fixtures/tsc-project failed');
   }
+  const generate = spawnSync(process.execPath, [join(TSC_PROJECT, 'generate.mjs')], { stdio: 'inherit' });
+  if (generate.status !== 0) throw new Error('generating bench/fixtures/tsc-project/src failed');
   const tsc = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'tsc.js');
   const out = mkdtempSync(join(tmpdir(), 'recall-bench-tsc-'));
   const cacheDir = join(out, 'cache');

@@ -70,7 +70,7 @@ function workerThreadSession(): Session | null {
 
 /** What the trace's times are worth, in words, for the manifest and `recall info`. */
 function precisionStatement(timing: TimingMode, resolutionNs: number, readCostNs: number): string {
-  const clock = `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns`;
+  const clock = `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns measured at start-up`;
   if (timing === 'none') return 'none: calls and call structure only, no timestamps (--timing none)';
   if (timing === 'exact') return `exact: every event timestamped (${clock})`;
   return (

@@ -2,12 +2,22 @@
 // loss), rebuild a manifest from what is on disk — the thread files up to their last complete
 // chunk and functions.jsonl — with status "salvaged" and notes on what was lost.
 
-import { sumCounters, type Manifest } from '../format/manifest.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sumCounters, validateManifest, type Manifest } from '../format/manifest.js';
 import { openTrace } from './trace.js';
 import { summarize } from './summary.js';
 
 /** The completed manifest of a trace, or a salvaged one to be written; null when there is no trace. */
 export function salvageManifest(dir: string, signal: string | null): { manifest: Manifest; salvaged: boolean } | null {
+  // The usual case, a finished trace, needs only its manifest (not gigabytes of thread files).
+  try {
+    const path = join(dir, 'manifest.json');
+    const manifest = validateManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+    if (manifest.status === 'complete') return { manifest, salvaged: false };
+  } catch {
+    // missing or damaged: salvage from the thread files below
+  }
   let trace;
   try {
     trace = openTrace(dir);

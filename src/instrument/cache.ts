@@ -53,14 +53,24 @@ export function readCache(cacheDir: string | null, key: string): string | null {
   }
 }
 
-export function writeCache(cacheDir: string | null, key: string, code: string): void {
+/** Where a module's out-of-line source map is kept (see InstrumentOptions.mapKey). */
+export function mapPath(cacheDir: string, key: string): string {
+  return join(cacheDir, key.slice(0, 2), key.slice(2) + '.map');
+}
+
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Keep an instrumented result; its out-of-line map first, so code never names a missing map. */
+export function writeCache(cacheDir: string | null, key: string, result: InstrumentResult): void {
   if (!cacheDir) return;
-  const file = entryPath(cacheDir, key);
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, file);
+    if (result.map !== undefined) writeAtomically(mapPath(cacheDir, key), result.map);
+    writeAtomically(entryPath(cacheDir, key), result.code);
   } catch {
     // a read-only or full disk only costs the next run a transform
   }
@@ -72,8 +82,9 @@ export function instrumentCached(source: string, options: InstrumentOptions, cac
   const key = cacheKey(source, options);
   const cached = readCache(cacheDir, key);
   if (cached !== null) return { code: cached, fromCache: true };
-  const result = instrument(source, options);
+  // Out-of-line maps live in the cache, so they are only asked for when there is one.
+  const result = instrument(source, cacheDir ? { ...options, mapKey: key } : options);
   // Sources that do not parse are not cached: Node reports their syntax error each time.
-  if (result.parseError === undefined) writeCache(cacheDir, key, result.code);
+  if (result.parseError === undefined) writeCache(cacheDir, key, result);
   return { code: result.code, fromCache: false };
 }

@@ -46,8 +46,8 @@ async function instrument(source: string, options: InstrumentOptions): Promise<s
   const cached = readCache(cacheDir, key);
   if (cached !== null) return cached;
   const { instrumentSource } = await import('./transform.js');
-  const result = instrumentSource(source, options);
-  if (result.parseError === undefined) writeCache(cacheDir, key, result.code);
+  const result = instrumentSource(source, cacheDir ? { ...options, mapKey: key } : options);
+  if (result.parseError === undefined) writeCache(cacheDir, key, result);
   return result.code;
 }
 

@@ -36,7 +36,16 @@ export interface InstrumentOptions {
   filename: string; // absolute path
   format: ModuleFormat;
   typescript: boolean;
+  /**
+   * The transform-cache key of this source. Given one, a large module's source map is returned
+   * in `map` for the cache to keep beside the code, instead of inline: Node would otherwise
+   * decode the whole map at load (hundreds of MB for a bundle like typescript.js).
+   */
+  mapKey?: string;
 }
+
+/** Sources larger than this (UTF-16 units) get their source map out of line when they can. */
+export const INLINE_MAP_LIMIT = 1 << 20;
 
 export interface InstrumentResult {
   code: string;
@@ -44,6 +53,8 @@ export interface InstrumentResult {
   functions: number;
   /** Set when the source could not be parsed: code is then the (type-stripped) input, uninstrumented. */
   parseError?: string;
+  /** The source map (JSON), when it is kept out of line (see InstrumentOptions.mapKey). */
+  map?: string;
 }
 
 /** Identifiers the rewrite introduces; chosen so they cannot collide with sane user code. */
@@ -612,8 +623,10 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     }
     return [fn.name, line, column + 1, fn.kind];
   });
+  const external = options.mapKey !== undefined && source.length > INLINE_MAP_LIMIT;
   if (fns.length > 0) {
-    const register = `${R}.m(${JSON.stringify(filename)},${fns.length},${JSON.stringify(JSON.stringify(table))})`;
+    const mapKey = external ? `,${JSON.stringify(options.mapKey)}` : '';
+    const register = `${R}.m(${JSON.stringify(filename)},${fns.length},${JSON.stringify(JSON.stringify(table))}${mapKey})`;
     // With early functions, a hoisted function registers on first use, whichever comes first.
     const registration = rewriter.anyEarly
       ? `var ${BASE}=${BASE}??${REGISTER}();function ${REGISTER}(){return ${BASE}=${register}}`
@@ -622,15 +635,16 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     s.appendLeft(registrationAt, (registrationAt > 0 && js[registrationAt - 1] !== '\n' ? ';' : '') + registration);
   }
 
-  const ourMap = s.generateMap({ hires: 'boundary', source: file, includeContent: true });
+  const ourMap = s.generateMap({ hires: 'boundary', source: file, includeContent: !external });
   const finalMap = tsMap
     ? remapping([ourMap as unknown as RemapInput, tsMap as RemapInput], () => null)
     : ourMap;
   if (tsMap) {
     finalMap.sources = [file];
-    finalMap.sourcesContent = [source];
+    finalMap.sourcesContent = external ? [] : [source];
   }
   (finalMap as unknown as Record<string, unknown>)[RECALL_MAP_MARKER] = true;
+  if (external && fns.length > 0) return { code: s.toString(), map: JSON.stringify(finalMap), functions: fns.length };
   return { code: s.toString() + inlineMap(finalMap as object), functions: fns.length };
 }
 

@@ -174,7 +174,7 @@ function installThread(session: Session): Recorder | null {
   }
   const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE), timing: config.timing });
   g.__recall = recorder;
-  if (!config.userSourceMaps) installStackTraceMapping();
+  if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
   if (syncHooksAvailable()) {
     // Newer Node: one set of in-thread hooks covers import and require.

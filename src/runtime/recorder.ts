@@ -21,6 +21,7 @@ import {
   UNTIMED_FLAG,
 } from '../format/layout.js';
 import type { TimingMode } from '../format/manifest.js';
+import { noteExternalMap } from './stack-traces.js';
 import {
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
@@ -59,7 +60,7 @@ const perf = performance;
 
 /** The probe surface emitted code calls. Both the recorder and the no-op implement it. */
 export interface Probes {
-  m(file: string, count: number, table: string): number;
+  m(file: string, count: number, table: string, mapKey?: string): number;
   /** Enter; returns the enter time, or -1 when this call is not timed. */
   en(id: number): number;
   ex(id: number, threw: number, enteredAt: number): void;
@@ -73,7 +74,11 @@ export interface Probes {
 
 /** The shared no-op: installed when this thread is not (or no longer) recorded. */
 export const noopProbes: Probes = {
-  m: () => 0,
+  m: (file, _count, _table, mapKey) => {
+    // Stack traces still need the maps of modules loaded after recording stopped.
+    if (mapKey !== undefined) noteExternalMap(file, mapKey);
+    return 0;
+  },
   en: () => -1,
   ex: () => {},
   xa: () => {},
@@ -335,7 +340,8 @@ export class Recorder implements Probes {
    * The table is appended to functions.jsonl synchronously, so it is on disk before any event
    * that uses it (a SIGKILLed trace still has names).
    */
-  m(file: string, count: number, table: string): number {
+  m(file: string, count: number, table: string, mapKey?: string): number {
+    if (mapKey !== undefined) noteExternalMap(file, mapKey);
     if (this.slot === -2) return 0;
     if (this.slot < 0 && !this.claim()) return 0;
     const base = Atomics.add(this.ctl, H_NEXT_FUNCTION_ID, count);

@@ -1,27 +1,64 @@
 // Keeps Error.stack in instrumented code identical to an untraced run. The probes shift columns
 // on lines where they are inserted; this maps each stack frame of an instrumented file back
-// through the inline source map recall wrote (module.findSourceMap, which --enable-source-maps
-// provides) and otherwise formats exactly like Node's default: Error.prototype.toString of the
-// error, then "\n    at " + each V8 CallSite's own toString(). Frames of other files, and
-// programs that install their own Error.prepareStackTrace, are left as they are.
+// through the source map recall wrote — inline (module.findSourceMap, which --enable-source-maps
+// provides), or, for large modules, out of line in the transform cache, decoded only when a
+// frame of that module is first formatted — and otherwise formats exactly like Node's default:
+// Error.prototype.toString of the error, then "\n    at " + each V8 CallSite's own toString().
+// Frames of other files, and programs that install their own Error.prepareStackTrace, are left
+// as they are.
 
-import { findSourceMap, type SourceMap } from 'node:module';
+import { createRequire, findSourceMap } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { mapPath } from '../instrument/cache.js';
 import { RECALL_MAP_MARKER } from '../instrument/markers.js';
 
-const maps = new Map<string, SourceMap | null>();
+/** Original 1-based line and column for a generated one, or null. */
+type Mapper = (line: number, column: number) => { line: number; column: number } | null;
 
-function recallMapFor(file: string): SourceMap | null {
-  let map = maps.get(file);
-  if (map !== undefined) return map;
-  map = null;
+const mappers = new Map<string, Mapper | null>();
+/** Modules whose map is out of line: file (path and URL) → transform-cache key. */
+const externalMaps = new Map<string, string>();
+let cacheDir: string | null = null;
+
+/** Called when an instrumented module registers with an out-of-line map. */
+export function noteExternalMap(path: string, key: string): void {
+  externalMaps.set(path, key);
+  externalMaps.set(pathToFileURL(path).href, key);
+}
+
+function inlineMapper(file: string): Mapper | null {
+  const found = findSourceMap(file);
+  if (!found || (found.payload as unknown as Record<string, unknown>)[RECALL_MAP_MARKER] !== true) return null;
+  return (line, column) => {
+    const entry = found.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
+    if (entry.originalLine === undefined || entry.originalColumn === undefined) return null;
+    return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
+  };
+}
+
+function externalMapper(file: string): Mapper | null {
+  const key = externalMaps.get(file);
+  if (key === undefined || cacheDir === null) return null;
+  const traceMapping = createRequire(import.meta.url)('@jridgewell/trace-mapping') as typeof import('@jridgewell/trace-mapping');
+  const map = new traceMapping.TraceMap(readFileSync(mapPath(cacheDir, key), 'utf8'));
+  return (line, column) => {
+    const original = traceMapping.originalPositionFor(map, { line, column: column - 1 });
+    if (original.line === null || original.column === null) return null;
+    return { line: original.line, column: original.column + 1 };
+  };
+}
+
+function mapperFor(file: string): Mapper | null {
+  let mapper = mappers.get(file);
+  if (mapper !== undefined) return mapper;
   try {
-    const found = findSourceMap(file);
-    if (found && (found.payload as unknown as Record<string, unknown>)[RECALL_MAP_MARKER] === true) map = found;
+    mapper = inlineMapper(file) ?? externalMapper(file);
   } catch {
-    // no map: leave the frame as V8 wrote it
+    mapper = null; // no usable map: leave the frame as V8 wrote it
   }
-  maps.set(file, map);
-  return map;
+  mappers.set(file, mapper);
+  return mapper;
 }
 
 function formatCallSite(site: NodeJS.CallSite): string {
@@ -30,14 +67,12 @@ function formatCallSite(site: NodeJS.CallSite): string {
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
   if (!file || line === null || column === null) return text;
-  const map = recallMapFor(file);
-  if (!map) return text;
-  const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
-  if (entry.originalLine === undefined || entry.originalColumn === undefined) return text;
+  const original = mapperFor(file)?.(line, column);
+  if (!original) return text;
   const position = `${file}:${line}:${column}`;
   const at = text.lastIndexOf(position);
   if (at < 0) return text;
-  return `${text.slice(0, at)}${file}:${entry.originalLine + 1}:${entry.originalColumn + 1}${text.slice(at + position.length)}`;
+  return `${text.slice(0, at)}${file}:${original.line}:${original.column}${text.slice(at + position.length)}`;
 }
 
 function errorHeader(error: unknown): string {
@@ -48,7 +83,8 @@ function errorHeader(error: unknown): string {
   }
 }
 
-export function installStackTraceMapping(): void {
+export function installStackTraceMapping(transformCacheDir: string | null): void {
+  cacheDir = transformCacheDir;
   // Node 20.x exposes its own default as Error.prepareStackTrace; anything else was put there
   // by a --require'd module of the program's, and stays in charge.
   const current = Error.prepareStackTrace;

@@ -3,9 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, record, untraced } from '../helpers.js';
+import { FIXTURES, record, recall, run, tempDir, untraced } from '../helpers.js';
+import { INLINE_MAP_LIMIT } from '../../src/instrument/transform.js';
 
 for (const fixture of ['stack.cjs', 'stack.mjs']) {
   test(`Error.stack of ${fixture} is identical traced and untraced`, () => {
@@ -41,4 +42,28 @@ test('an uncaught error prints the original source line, as untraced', () => {
   const firstLines = (text: string): string => text.replace(/^file:\/\//, '').split('\n').slice(0, 2).join('\n');
   assert.equal(firstLines(result.stderr), firstLines(plain.stderr));
   assert.doesNotMatch(result.stderr, /__recall/);
+});
+
+test('a large module keeps its source map out of line in the cache, and Error.stack still matches', () => {
+  const dir = tempDir();
+  const lines = ["'use strict';", 'const pad = ['];
+  for (let i = 0; i < 60000; i++) lines.push(`  "${'x'.repeat(12)}${i}",`);
+  lines.push('];');
+  lines.push('function inner(v) { if (v > 1) { throw new RangeError("big " + v); } return v; }');
+  lines.push('function outer(list) { return list.map((v) => inner(v)); }');
+  lines.push('try { outer([1, 2]); } catch (e) { console.log(e.stack.split("\\n").slice(0, 4).join("\\n")); }');
+  const file = join(dir, 'big.cjs');
+  writeFileSync(file, lines.join('\n'));
+  assert.ok(statSync(file).size > INLINE_MAP_LIMIT);
+  const cache = join(dir, 'cache');
+  const plain = run(process.execPath, [file]);
+  assert.match(plain.stdout, /at inner \(.*big\.cjs:60004:40\)/);
+  for (const pass of ['cold', 'warm']) {
+    const traced = recall(['run', '--quiet', '--out', join(dir, 'trace'), '--', process.execPath, file], { env: { ...process.env, RECALL_CACHE_DIR: cache } });
+    assert.equal(traced.stdout, plain.stdout, pass);
+  }
+  const cached = readdirSync(cache, { recursive: true }).map(String);
+  const code = cached.find((name) => name.endsWith('.js'));
+  assert.ok(code && cached.some((name) => name.endsWith('.map')), `code and map in the cache: ${cached.join(', ')}`);
+  assert.doesNotMatch(readFileSync(join(cache, code), 'utf8'), /sourceMappingURL=data:/);
 });

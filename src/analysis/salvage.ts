@@ -24,7 +24,6 @@ export function salvageManifest(dir: string, signal: string | null): { manifest:
   } catch {
     return null;
   }
-  if (trace.manifest.status === 'complete') return { manifest: trace.manifest, salvaged: false };
   if (trace.threads.length === 0 && trace.manifestReconstructed) return null;
   const summary = summarize(trace);
   const threads = trace.threads.map((t, index) => {

@@ -55,7 +55,6 @@ export const ADAPTIVE_WINDOW_CALLS = 64;
 /** ...and stops paying for timestamps when their mean duration was below this (ms). */
 export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
 
-
 const perf = performance;
 
 /** The probe surface emitted code calls. Both the recorder and the no-op implement it. */

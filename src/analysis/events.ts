@@ -2,15 +2,19 @@
 // resolved and times converted to nanoseconds since the trace started. For views that need
 // individual events (call trees, tests); summary walks the typed arrays directly instead.
 
-import { EV_DROPPED, FN_MASK, KIND_MASK, KIND_NAMES, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
+import { EV_DROPPED, EV_EXT, EXT_CATCH, EXT_NAMES, FN_MASK, KIND_MASK, KIND_NAMES, KIND_SHIFT, RECORD_WORDS } from '../format/layout.js';
 import type { Trace, TraceThread } from './trace.js';
 
 export interface TraceEvent {
-  kind: string; // enter | exit | throw | suspend | resume | dropped | mark
+  /** enter | exit | throw | suspend | resume | dropped, or a runtime event's name (EXT_NAMES: catch, spawn, ...). */
+  kind: string;
+  /** The function; for 'catch' the function whose catch clause ran; 0 for other runtime events. */
   fn: number;
   name: string;
-  /** Frame serial for async/generator events; count for 'dropped'. */
+  /** Frame serial for async/generator events; count for 'dropped'; a runtime event's argument. */
   aux: number;
+  /** The raw EXT_* type of a runtime event, else 0. */
+  ext: number;
   /** Nanoseconds since the trace's start (for untimed events: of the thread's last clock read). */
   ns: number;
   /** The time is not a clock read of this event's own (adaptive or count-only timing). */
@@ -27,12 +31,15 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
     for (let r = 0; r < chunk.count; r++) {
       const head = u32[r * RECORD_WORDS] as number;
       const kindCode = (head >>> KIND_SHIFT) & KIND_MASK;
-      const fn = kindCode === EV_DROPPED ? 0 : head & FN_MASK;
+      const aux = u32[r * RECORD_WORDS + 1] as number;
+      const ext = kindCode === EV_EXT ? head & FN_MASK : 0;
+      const fn = kindCode === EV_DROPPED ? 0 : ext === 0 ? head & FN_MASK : ext === EXT_CATCH ? aux : 0;
       yield {
-        kind: KIND_NAMES[kindCode] ?? `kind${kindCode}`,
+        kind: ext !== 0 ? EXT_NAMES[ext] ?? `ext${ext}` : KIND_NAMES[kindCode] ?? `kind${kindCode}`,
         fn,
-        name: kindCode === EV_DROPPED ? '' : trace.functions.get(fn)?.name ?? `#${fn}`,
-        aux: u32[r * RECORD_WORDS + 1] as number,
+        name: fn === 0 ? (ext === EXT_CATCH ? '(module)' : '') : trace.functions.get(fn)?.name ?? `#${fn}`,
+        aux,
+        ext,
         ns: Math.round((origin + (f64[r * 2 + 1] as number) - start) * 1e6),
         untimed: head >>> 31 === 1,
       };

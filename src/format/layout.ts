@@ -26,7 +26,45 @@ export const EV_THROW = 3; // fn's frame ended by an exception
 export const EV_SUSPEND = 4; // async fn / generator frame suspended at await or yield; aux = frame serial
 export const EV_RESUME = 5; // that frame resumed; aux = frame serial
 export const EV_DROPPED = 6; // the ring was full: aux = number of events lost just before this record
-export const EV_MARK = 7; // explicit marker (detail lane issue); aux = marker id
+export const EV_EXT = 7; // a runtime event: the function-id field holds its EXT_* type, aux its argument
+
+/**
+ * Runtime event types (EV_EXT records): head = EV_EXT << KIND_SHIFT | type, aux = argument.
+ * Always timed (a clock read of their own) unless the trace is --timing none.
+ */
+export const EXT_MARK = 1; // recall.mark(label, data): aux = serial of its detail record
+export const EXT_CATCH = 2; // a catch clause of an instrumented function began: aux = that function's id (0: module top level)
+export const EXT_DETAIL = 3; // a detail-lane snapshot belongs here: aux = its serial (detail records, FORMAT.md section 7)
+export const EXT_SCHEDULE = 4; // the running call scheduled a callback (timer, immediate, nextTick, microtask): aux = link id
+export const EXT_CALLBACK = 5; // a scheduled callback begins: aux = the link id of its EXT_SCHEDULE
+export const EXT_CALLBACK_END = 6; // that callback returned or threw: aux = link id
+export const EXT_MSG_SEND = 7; // postMessage: aux = message id (see FORMAT.md)
+export const EXT_MSG_RECV = 8; // a message was delivered to a listener: aux = message id
+export const EXT_WORKER_START = 9; // this thread started a worker: aux = its threadId
+export const EXT_WORKER_EXIT = 10; // a worker this thread started ended: aux = its threadId
+export const EXT_SPAWN = 11; // this thread started a child process: aux = its pid
+export const EXT_SPAN_BEGIN = 12; // a runtime span (http request, fetch, ...) began: aux = serial of the detail record naming it
+export const EXT_SPAN_END = 13; // that span ended: aux = the same serial
+export const EXT_GC = 14; // a garbage collection ended: aux = its duration in microseconds
+export const EXT_NOTE = 15; // a point runtime event described by a detail record: aux = its serial
+
+export const EXT_NAMES: Record<number, string> = {
+  [EXT_MARK]: 'mark',
+  [EXT_CATCH]: 'catch',
+  [EXT_DETAIL]: 'detail',
+  [EXT_SCHEDULE]: 'schedule',
+  [EXT_CALLBACK]: 'callback',
+  [EXT_CALLBACK_END]: 'callback-end',
+  [EXT_MSG_SEND]: 'message-send',
+  [EXT_MSG_RECV]: 'message-receive',
+  [EXT_WORKER_START]: 'worker-start',
+  [EXT_WORKER_EXIT]: 'worker-exit',
+  [EXT_SPAWN]: 'spawn',
+  [EXT_SPAN_BEGIN]: 'span-begin',
+  [EXT_SPAN_END]: 'span-end',
+  [EXT_GC]: 'gc',
+  [EXT_NOTE]: 'note',
+};
 
 export const KIND_NAMES: Record<number, string> = {
   [EV_ENTER]: 'enter',
@@ -35,7 +73,7 @@ export const KIND_NAMES: Record<number, string> = {
   [EV_SUSPEND]: 'suspend',
   [EV_RESUME]: 'resume',
   [EV_DROPPED]: 'dropped',
-  [EV_MARK]: 'mark',
+  [EV_EXT]: 'ext',
 };
 
 /** Thread file: 16-byte preamble then a JSON header padded to 8 bytes, then chunks. */

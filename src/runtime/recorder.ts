@@ -13,6 +13,7 @@ import {
   EV_DROPPED,
   EV_ENTER,
   EV_EXIT,
+  EV_EXT,
   EV_RESUME,
   EV_SUSPEND,
   EV_THROW,
@@ -49,6 +50,7 @@ const THROW = EV_THROW << KIND_SHIFT;
 const SUSPEND = EV_SUSPEND << KIND_SHIFT;
 const RESUME = EV_RESUME << KIND_SHIFT;
 const DROPPED = EV_DROPPED << KIND_SHIFT;
+const EXT = EV_EXT << KIND_SHIFT;
 
 /** Adaptive timing: a function is judged on each window of this many timed calls... */
 export const ADAPTIVE_WINDOW_CALLS = 64;
@@ -69,6 +71,8 @@ export interface Probes {
   sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
   rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
   rr(id: number, frame: number, _flag?: unknown): void;
+  /** A runtime event (EXT_* type from format/layout) with its argument, timed. */
+  ext(type: number, aux: number): void;
 }
 
 /** The shared no-op: installed when this thread is not (or no longer) recorded. */
@@ -85,6 +89,7 @@ export const noopProbes: Probes = {
   sp: (_id, _frame, value) => value,
   rs: (_id, _frame, value) => value,
   rr: () => {},
+  ext: () => {},
 };
 
 export interface RecorderOptions {
@@ -206,6 +211,10 @@ export class Recorder implements Probes {
 
   rr(id: number, frame: number): void {
     this.put(RESUME | id, frame, this.now());
+  }
+
+  ext(type: number, aux: number): void {
+    this.put(EXT | type, aux >>> 0, this.now());
   }
 
   /** Adaptive timing: demote a function whose timed calls are consistently tiny. */

@@ -8,6 +8,9 @@ import { RECALL_VERSION } from '../format/version.js';
 import { infoCommand, INFO_HELP } from './info.js';
 import { runCommand, RUN_HELP } from './run.js';
 import { summaryCommand, SUMMARY_HELP } from './summary.js';
+import { exceptionsCommand, EXCEPTIONS_HELP } from './exceptions.js';
+import { stackCommand, STACK_HELP } from './stack.js';
+import { treeCommand, TREE_HELP } from './tree.js';
 
 const HELP = `recall ${RECALL_VERSION} — a flight recorder for Node.js programs
 
@@ -15,6 +18,9 @@ usage:
   recall run [options] -- <command...>   record a program (see recall run --help)
   recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
   recall info [trace] [--format text|json]
+  recall exceptions [trace] [--thread ID]   every throw: error, stack with values, where caught
+  recall stack [trace] --at WHEN            the call stack (sync + async) at a time/event/exception
+  recall tree [trace] [--thread ID] [--depth N] [--min-time D]   the exact call tree
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -29,12 +35,19 @@ async function main(argv: string[]): Promise<number> {
       return summaryCommand(args);
     case 'info':
       return infoCommand(args);
+    case 'exceptions':
+      return exceptionsCommand(args);
+    case 'stack':
+      return stackCommand(args);
+    case 'tree':
+      return treeCommand(args);
     case undefined:
     case 'help':
     case '--help':
     case '-h': {
       const topic = args[0];
-      process.stdout.write(topic === 'run' ? RUN_HELP : topic === 'summary' ? SUMMARY_HELP : topic === 'info' ? INFO_HELP : HELP);
+      const topics: Record<string, string> = { run: RUN_HELP, summary: SUMMARY_HELP, info: INFO_HELP, exceptions: EXCEPTIONS_HELP, stack: STACK_HELP, tree: TREE_HELP };
+      process.stdout.write((topic !== undefined ? topics[topic] : undefined) ?? HELP);
       return command === undefined ? 2 : 0;
     }
     case '--version':
@@ -42,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree (recall --help)\n`);
       return 2;
   }
 }

@@ -15,6 +15,7 @@ import { signalNumber } from '../runtime/signals.js';
 import { salvageManifest } from '../analysis/salvage.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
+import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
 import { formatBytes, formatCount } from './format.js';
 
 export const RUN_HELP = `usage: recall run [options] -- <command...>
@@ -34,7 +35,8 @@ options:
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
   --no-cache          do not use the transform cache
   --quiet             no status line and no closing line on stderr
-`;
+
+${DETAIL_HELP}`;
 
 const RUN_OPTIONS = {
   out: { type: 'string' },
@@ -48,6 +50,7 @@ const RUN_OPTIONS = {
   'no-cache': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...DETAIL_OPTIONS,
 } as const;
 
 function defaultTraceName(command: string[]): string {
@@ -162,6 +165,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const quiet = values.quiet === true;
   const outRoot = resolve(cwd, 'recall-trace');
   const traceDir = values.out ? resolve(cwd, values.out as string) : join(outRoot, defaultTraceName(command));
+  const detail = detailConfig(values);
   prepareTraceDir(traceDir);
 
   const preload = new URL('../runtime/preload.js', import.meta.url).href;
@@ -181,6 +185,7 @@ export async function runCommand(args: string[]): Promise<number> {
     command,
     nodeOptionsAdded: added,
     userSourceMaps: /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '') || command.includes('--enable-source-maps'),
+    detail,
   };
   const env = { ...process.env };
   env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;

@@ -1,5 +1,5 @@
 // The function table. Each traced thread appends one JSON line per instrumented module it loads
-// to functions.jsonl ({base, thread, file, fns: [[name, line, column, kind], ...]}); function id
+// to functions.jsonl ({base, thread, file, fns: [[name, line, column, kind, params], ...]}); function id
 // = base + index. This turns those lines into entries, tolerating a torn last line (a process
 // killed mid-write) and skipping lines that do not parse.
 
@@ -29,7 +29,7 @@ export function parseFunctionsJsonl(text: string): FunctionTableParse {
     }
     entry.fns.forEach((fn: unknown, index: number) => {
       if (!Array.isArray(fn)) return;
-      const [name, line, column, kind] = fn as [unknown, unknown, unknown, unknown];
+      const [name, line, column, kind, params] = fn as [unknown, unknown, unknown, unknown, unknown];
       functions.push({
         id: (entry.base as number) + index,
         name: String(name),
@@ -37,6 +37,7 @@ export function parseFunctionsJsonl(text: string): FunctionTableParse {
         line: Number(line) || 0,
         column: Number(column) || 0,
         kind: String(kind ?? 'function'),
+        ...(Array.isArray(params) ? { params: params.map(String) } : {}),
       });
     });
   }

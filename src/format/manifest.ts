@@ -46,6 +46,43 @@ export interface ManifestThread extends ThreadCounters {
   timeOriginMs: number;
   /** True when the thread ended (or the recording stopped) and its file was closed cleanly. */
   closed: boolean;
+  /** The thread's detail-lane file, when any window persisted values on it. */
+  detail?: ManifestDetailFile | null;
+}
+
+export interface ManifestDetailFile {
+  file: string; // relative to the trace directory
+  records: number;
+  bytes: number;
+  chunks: number;
+  /** Committed detail records lost to a full detail ring. */
+  dropped: number;
+}
+
+/** A detail window: a trigger fired on a thread and values around it were persisted. */
+export interface ManifestWindow {
+  thread: number;
+  id: number; // per thread
+  trigger: string; // throw | slow | fn | mark | uncaught
+  /** Function id of the triggering call (0: none). */
+  fn: number;
+  /** Nanoseconds since the trace's start: when the trigger fired, and the window's span. */
+  atNs: number;
+  fromNs: number;
+  toNs: number;
+  records: number;
+}
+
+/** The detail lane's settings as recorded (null: --no-detail). */
+export interface ManifestDetailSettings {
+  triggers: string[];
+  capture: string[];
+  preRollMs: number;
+  postRollMs: number;
+  postRollCalls: number;
+  limits: Record<string, number>;
+  redact: { enabled: boolean; keys: string[] };
+  maxWindowsPerSecond: number;
 }
 
 export interface FunctionEntry {
@@ -55,6 +92,8 @@ export interface FunctionEntry {
   line: number; // 1-based
   column: number; // 1-based
   kind: string;
+  /** Parameter names in order (destructured parameters contribute each name); detail args align with them. */
+  params?: string[];
 }
 
 export interface ShutdownInfo {
@@ -94,6 +133,10 @@ export interface Manifest {
   shutdown: ShutdownInfo | null;
   /** Problems found while salvaging (status "salvaged"). */
   notes: string[];
+  /** Detail-lane settings (absent in traces written without a detail lane). */
+  detail?: ManifestDetailSettings | null;
+  /** Every window persisted, ordered by atNs. */
+  windows?: ManifestWindow[];
 }
 
 /**
@@ -169,6 +212,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
       file: t.file,
       timeOriginMs: num(t.timeOriginMs, 0),
       closed: t.closed === true,
+      detail: detailFile(t.detail, where),
     });
   }
   const functionsFile = m.functionsFile === undefined ? 'functions.jsonl' : m.functionsFile;
@@ -187,6 +231,19 @@ export function validateManifest(value: unknown, where: string): Manifest {
         line: num(f.line, 0),
         column: num(f.column, 0),
         kind: str(f.kind, 'function'),
+        ...(Array.isArray(f.params) ? { params: strings(f.params) } : {}),
+      }))
+    : [];
+  const windows = Array.isArray(m.windows)
+    ? (m.windows as unknown[]).filter(isRecord).map((w) => ({
+        thread: num(w.thread, 0),
+        id: num(w.id, 0),
+        trigger: str(w.trigger, 'unknown'),
+        fn: num(w.fn, 0),
+        atNs: num(w.atNs, 0),
+        fromNs: num(w.fromNs, 0),
+        toNs: num(w.toNs, 0),
+        records: num(w.records, 0),
       }))
     : [];
   return {
@@ -223,7 +280,17 @@ export function validateManifest(value: unknown, where: string): Manifest {
     totals: counters(m.totals),
     shutdown,
     notes: strings(m.notes),
+    detail: isRecord(m.detail) ? (m.detail as unknown as ManifestDetailSettings) : null,
+    windows,
   };
+}
+
+function detailFile(value: unknown, where: string): ManifestDetailFile | null {
+  if (!isRecord(value) || typeof value.file !== 'string') return null;
+  if (!isTraceFileName(value.file)) {
+    throw new RecallError('E_CORRUPT', `${where} names a detail file outside the trace directory: ${JSON.stringify(value.file)}`);
+  }
+  return { file: value.file, records: num(value.records, 0), bytes: num(value.bytes, 0), chunks: num(value.chunks, 0), dropped: num(value.dropped, 0) };
 }
 
 /** Totals over threads' counters. */

@@ -19,6 +19,12 @@
 // The module registers its function table at the top (`var B=...`). In an ES module a top-level
 // function declaration can be called through an import cycle before that line runs, so those
 // functions' entry probes register on demand: `(B??__recall$r())+k`.
+// Values for the detail lane: the exit probe returns 1 when the runtime wants this call's values
+// (it threw, it was slow, a window is open), and only then does `&&__recall.dv(id,how,value,this,
+// [params])` run: the parameter array is built on that path alone, so an untriggered call pays a
+// branch. A catch clause calls `__recall.ca(id,error)` (where an exception was caught) the same
+// way; `throw X` becomes `throw __recall.th(X)` so the thrown value is known where it starts.
+// Functions whose names match InstrumentOptions.capture also capture their arguments on entry.
 // No newline is ever inserted, so lines never move (except where declarations are moved);
 // columns move only after an insertion on the same line, and the source map covers that.
 
@@ -28,6 +34,7 @@ import { transformSync } from 'oxc-transform';
 import remapping from '@jridgewell/remapping';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { basename } from 'node:path';
+import picomatch from 'picomatch';
 import { PROBES_GLOBAL, RECALL_MAP_MARKER } from './markers.js';
 
 export type ModuleFormat = 'module' | 'commonjs';
@@ -42,6 +49,8 @@ export interface InstrumentOptions {
    * decode the whole map at load (hundreds of MB for a bundle like typescript.js).
    */
   mapKey?: string;
+  /** Function-name globs whose calls capture their arguments on entry (detail lane). */
+  capture?: readonly string[];
 }
 
 /** Sources larger than this (UTF-16 units) get their source map out of line when they can. */
@@ -94,6 +103,14 @@ interface FnInfo {
   early: boolean;
   /** See functionLevelPlan: null for the usual wrapping; 'skip' leaves the function as it is. */
   plan: FunctionLevelPlan | 'skip' | null;
+  /** Names the parameters bind, in order (destructured parameters contribute each name). */
+  params: string[];
+  /** What the detail probes get as `this`: 'this', or 'void 0' (arrows; derived constructors, where `this` can be unbound). */
+  self: string;
+  /** Parameters a catch clause may name: those no block inside the function redeclares (a shadow or its TDZ would show). */
+  catchParams: string[] | null;
+  /** Arguments are captured on entry (InstrumentOptions.capture matched the name). */
+  capture: boolean;
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
@@ -206,7 +223,7 @@ function hoistedFunctionName(st: Node): string | null {
 }
 
 /** Names a binding pattern (parameter or declarator) binds. */
-function boundNames(pattern: unknown, out: Set<string>): void {
+function boundNames(pattern: unknown, out: { add(name: string): unknown }): void {
   if (!isNode(pattern)) return;
   switch (pattern.type) {
     case 'Identifier':
@@ -227,6 +244,52 @@ function boundNames(pattern: unknown, out: Set<string>): void {
     default:
       return;
   }
+}
+
+/** A function's parameter names in order, without duplicates. */
+function parameterNames(fn: Node): string[] {
+  const names: string[] = [];
+  const seen = new Set<string>();
+  const add = (name: string): void => {
+    if (!seen.has(name)) {
+      seen.add(name);
+      names.push(name);
+    }
+  };
+  for (const param of (fn.params as unknown[]) ?? []) boundNames(param, { add });
+  return names;
+}
+
+/**
+ * Names declared in some block inside the function body (not its top level, not nested
+ * functions): let/const/class, block-level function declarations and catch parameters. A catch
+ * clause that mentioned a parameter of such a name could see the shadow, or its temporal dead zone.
+ */
+function blockScopedNames(fn: Node): Set<string> {
+  const names = new Set<string>();
+  const body = fn.body;
+  if (!isNode(body) || body.type !== 'BlockStatement') return names;
+  const visit = (node: Node, top: boolean): void => {
+    if (FUNCTION_TYPES.has(node.type)) {
+      if (node.type === 'FunctionDeclaration' && !top && isNode(node.id)) names.add(String(node.id.name));
+      return;
+    }
+    if (node.type === 'VariableDeclaration' && node.kind !== 'var') {
+      for (const declarator of (node.declarations as Node[]) ?? []) boundNames(declarator.id, names);
+    } else if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && isNode(node.id)) {
+      names.add(String(node.id.name));
+    } else if (node.type === 'CatchClause') {
+      boundNames(node.param, names);
+    }
+    forEachChild(node, (child) => visit(child, false));
+  };
+  for (const st of (body.body as Node[]) ?? []) {
+    // Top-level let/const/class of the body cannot share a parameter's name (a SyntaxError).
+    if (st.type === 'FunctionDeclaration') continue;
+    forEachChild(st, (child) => visit(child, false));
+    if (st.type === 'ClassDeclaration' && isNode(st.id)) names.add(String(st.id.name));
+  }
+  return names;
 }
 
 interface FunctionLevelPlan {
@@ -326,11 +389,15 @@ class Rewriter {
   anyEarly = false;
   private readonly source: string;
   private readonly format: ModuleFormat;
+  private readonly capture: ((name: string) => boolean) | null;
+  /** Inside the body of a class that extends another (its constructor's `this` may be unbound). */
+  private derivedClass = false;
 
-  constructor(source: string, format: ModuleFormat) {
+  constructor(source: string, format: ModuleFormat, capture: readonly string[] = []) {
     this.source = source;
     this.format = format;
     this.s = new MagicString(source);
+    this.capture = capture.length > 0 ? picomatch(capture as string[]) : null;
   }
 
   /**
@@ -346,8 +413,17 @@ class Rewriter {
     }
     if (FUNCTION_TYPES.has(node.type)) {
       const inferred = inferName(node, parent, className, this.source);
+      const arrow = node.type === 'ArrowFunctionExpression';
+      const derivedConstructor = inferred.kind === 'constructor' && this.derivedClass;
+      const params = parameterNames(node);
+      const shadowed = params.length > 0 ? blockScopedNames(node) : null;
+      const shortName = inferred.name.slice(inferred.name.lastIndexOf('.') + 1);
       fn = {
         node,
+        params,
+        self: arrow || derivedConstructor ? 'void 0' : 'this',
+        catchParams: shadowed ? params.filter((name) => !shadowed.has(name)) : params,
+        capture: this.capture !== null && (this.capture(inferred.name) || this.capture(shortName)),
         index: this.fns.length,
         name: inferred.name,
         kind: (node.async === true ? 'async ' : '') + (node.generator === true ? 'generator ' : '') + inferred.kind,
@@ -364,14 +440,39 @@ class Rewriter {
       cls = isNode(id) ? String(id.name) : parent && parent.type === 'VariableDeclarator' && isNode(parent.id) ? String(parent.id.name) : '(class)';
     }
     const inner = fn ?? owner;
+    const wasDerived = this.derivedClass;
+    if (node.type === 'ClassBody' && parent) this.derivedClass = isNode(parent.superClass);
     // Children first (post-order), so that insertions at shared offsets nest correctly:
     // prefixes use prependRight (later = outer = earlier in text), suffixes appendLeft (later = outer = after).
     forEachChild(node, (child) => this.walk(child, node, inner, cls, early));
+    this.derivedClass = wasDerived;
     if (fn) {
       if (fn.plan !== 'skip') this.rewriteFunction(fn);
     } else if (owner && owner.plan !== 'skip') {
       if (!owner.generator) this.rewriteCompletion(node);
       if (owner.async || owner.generator) this.rewriteSuspendPoint(node, parent, owner);
+      this.rewriteExceptionPoint(node, owner);
+    }
+  }
+
+  /** The detail probes' arguments after the id: `this` and the parameters as an array. */
+  private values(fn: FnInfo, params = fn.params): string {
+    return `${fn.self},[${params.join(',')}]`;
+  }
+
+  /** Catch clauses say where an exception was caught; `throw X` hands X to the runtime. */
+  private rewriteExceptionPoint(node: Node, owner: FnInfo): void {
+    const s = this.s;
+    if (node.type === 'CatchClause') {
+      const body = node.body as Node;
+      const param = isNode(node.param) && node.param.type === 'Identifier' ? String(node.param.name) : 'void 0';
+      const params = (owner.catchParams ?? []).filter((name) => name !== param);
+      const id = this.id(owner);
+      // After the resume check an async owner inserted at the same point.
+      s.appendLeft(body.start + 1, `${R}.ca(${id},${param})&&${R}.dv(${id},2,${param},${this.values(owner, params)});`);
+    } else if (node.type === 'ThrowStatement' && isNode(node.argument)) {
+      s.prependRight(node.argument.start, `${R}.th(`);
+      s.appendLeft(node.argument.end, ')');
     }
   }
 
@@ -498,8 +599,11 @@ class Rewriter {
     const suspending = fn.async || fn.generator;
     const entryId = this.id(fn, true);
     const locals = fn.generator ? `${THREW}=0` : `${THREW}=1,${VALUE}`;
-    const entered = suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals},${ENTERED}=${R}.en(${entryId});`;
-    const exit = suspending ? `${R}.xa(${id},${THREW})` : `${R}.ex(${id},${THREW},${ENTERED})`;
+    const captureEntry = fn.capture ? `${R}.de(${id},${this.values(fn)});` : '';
+    const entered = (suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals},${ENTERED}=${R}.en(${entryId});`) + captureEntry;
+    const detail = `&&${R}.dv(${id},${THREW},${fn.generator ? 'void 0' : VALUE},${this.values(fn)})`;
+    // Async frames pass their serial (the slow trigger times them); generators' lifetimes are not calls.
+    const exit = (suspending ? `${R}.xa(${id},${THREW},${fn.generator ? 0 : FRAME})` : `${R}.ex(${id},${THREW},${ENTERED})`) + detail;
     const enter = `${entered}try{`;
     const check = suspending ? this.resumeCheck(fn) : '';
     // Generators can end by gen.return() at a yield, which no return statement sees: they keep
@@ -600,14 +704,14 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     return { code: fallback, functions: 0, parseError: first ? first.message : 'parse error' };
   }
   const program = parsed.program as unknown as Node;
-  const rewriter = new Rewriter(js, format);
+  const rewriter = new Rewriter(js, format, options.capture);
   rewriter.noteLabels(program);
   rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;
   const s = rewriter.s;
   const file = basename(filename);
 
-  // Function table: [name, line, column, kind] per function, positions in the original source.
+  // Function table: [name, line, column, kind, params] per function, positions in the original source.
   const starts = lineStarts(js);
   const tsTrace = tsMap ? new TraceMap(tsMap as ConstructorParameters<typeof TraceMap>[0]) : null;
   const table = fns.map((fn) => {
@@ -621,7 +725,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
         column = original.column ?? 0;
       }
     }
-    return [fn.name, line, column + 1, fn.kind];
+    return [fn.name, line, column + 1, fn.kind, fn.params];
   });
   const external = options.mapKey !== undefined && source.length > INLINE_MAP_LIMIT;
   if (fns.length > 0) {

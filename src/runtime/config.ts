@@ -1,7 +1,32 @@
 // What `recall run` tells the traced process: passed as JSON in RECALL_CONFIG to the first
 // process, then to its worker threads through worker_threads environment data.
 
-import type { TimingMode } from '../format/manifest.js';
+import type { ManifestDetailSettings, TimingMode } from '../format/manifest.js';
+import type { SnapshotLimits } from './snapshot.js';
+
+/** The detail lane: which moments persist values, how much around them, how values are bounded. */
+export interface DetailConfig {
+  /** Any exception thrown through (or caught in) an instrumented function opens a window. */
+  onThrow: boolean;
+  /** Calls slower than this (ms) open a window; null = off. */
+  slowMs: number | null;
+  /** Function-name globs: every call opens a window (their arguments are captured on entry). */
+  fn: string[];
+  /** recall.mark() opens a window (marks are recorded either way). */
+  onMark: boolean;
+  /** Function-name globs whose arguments are captured on entry into the flight ring (pre-roll material). */
+  capture: string[];
+  preRollMs: number;
+  postRollMs: number;
+  /** A window also ends after this many calls' values were captured in its post-roll. */
+  postRollCalls: number;
+  limits: SnapshotLimits;
+  redact: { enabled: boolean; keys: string[] };
+  /** Bytes of each thread's detail ring in shared memory (a power of two). */
+  ringBytes: number;
+  /** New windows per second per thread, at most (a burst of triggers beyond it is counted, not captured). */
+  maxWindowsPerSecond: number;
+}
 
 export const CONFIG_ENV = 'RECALL_CONFIG';
 
@@ -26,6 +51,8 @@ export interface RecordConfig {
   nodeOptionsAdded: string;
   /** The program runs with --enable-source-maps of its own: Node's source-mapped stacks stay as they are. */
   userSourceMaps: boolean;
+  /** The detail lane's settings; null = off (--no-detail). */
+  detail: DetailConfig | null;
 }
 
 /**
@@ -36,10 +63,37 @@ export interface RecordConfig {
 export const DEFAULT_RING_RECORDS = 1 << 20;
 export const DEFAULT_THREAD_SLOTS = 64;
 
+export const DEFAULT_DETAIL_RING_BYTES = 1 << 20;
+export const DEFAULT_SLOW_MS = 100;
+export const DEFAULT_PRE_ROLL_MS = 100;
+export const DEFAULT_POST_ROLL_MS = 20;
+export const DEFAULT_POST_ROLL_CALLS = 100;
+export const DEFAULT_MAX_WINDOWS_PER_SECOND = 20;
+
 export function parseConfig(raw: string): RecordConfig {
   const value = JSON.parse(raw) as RecordConfig;
   if (typeof value.traceDir !== 'string' || typeof value.ringRecords !== 'number') {
     throw new Error('RECALL_CONFIG is not a recall configuration');
   }
   return value;
+}
+
+/** How the manifest states the detail settings. */
+export function detailSettings(config: DetailConfig | null): ManifestDetailSettings | null {
+  if (config === null) return null;
+  const triggers: string[] = [];
+  if (config.onThrow) triggers.push('throw');
+  if (config.slowMs !== null) triggers.push(`slow=${config.slowMs}ms`);
+  for (const glob of config.fn) triggers.push(`fn=${glob}`);
+  if (config.onMark) triggers.push('mark');
+  return {
+    triggers,
+    capture: config.capture,
+    preRollMs: config.preRollMs,
+    postRollMs: config.postRollMs,
+    postRollCalls: config.postRollCalls,
+    limits: { ...config.limits },
+    redact: config.redact,
+    maxWindowsPerSecond: config.maxWindowsPerSecond,
+  };
 }

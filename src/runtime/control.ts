@@ -1,9 +1,11 @@
 // The shared memory of one traced process: a single SharedArrayBuffer holding the control block
 // (global words, a thread registry of `slots` lanes with their heads, tails and counters, and a
-// table of thread names) followed by one index ring per slot. Producers (every traced thread)
+// table of thread names) followed by one index ring per slot, then one detail ring per slot
+// (bytes of framed detail records, format/detail.ts). Producers (every traced thread)
 // and the consumer (the drain worker) agree on this layout; nothing else crosses threads.
 //
 //   [header: 64 i32] [slot 0: 64 i32] ... [slot n-1] [names: 256 x 32 i32] [ring 0] ... [ring n-1]
+//   [detail ring 0] ... [detail ring n-1]
 //
 // Each slot keeps producer-written and consumer-written words on separate 64-byte lines so the
 // two sides do not false-share.
@@ -26,6 +28,7 @@ export const H_NAME_COUNT = 9; // Atomics.add: entries used in the names table
 export const H_EXIT_CODE = 10;
 export const H_SIGNAL = 11; // signal number when finishing because of a signal
 export const H_DRAIN_READY = 12; // futex: 1 once the drain worker runs
+export const H_DETAIL_BYTES = 13; // bytes of each detail ring (a power of two), 0 = no detail lane
 export const HEADER_WORDS = 64;
 
 // Finalize reasons (H_FINALIZE).
@@ -43,7 +46,10 @@ export const S_TIME_ORIGIN_F64 = 4; // f64 at words 4-5: epoch ms of the thread'
 export const S_HEAD = 16; // producer line: records put in the ring (wraps as int32)
 export const S_MARKERS = 17; // dropped-marker records put in the ring
 export const S_DROPPED_F64 = 18; // f64 at words 18-19: events lost to a full ring
+export const S_DETAIL_HEAD = 20; // producer: bytes put in the detail ring (wraps as int32)
+export const S_DETAIL_DROPPED = 21; // producer: detail records lost to a full detail ring
 export const S_TAIL = 32; // consumer line: records taken by the drain
+export const S_DETAIL_TAIL = 33; // consumer: detail bytes taken
 
 // Slot states.
 export const SLOT_FREE = 0;
@@ -62,37 +68,42 @@ export interface ControlLayout {
   namesBase: number; // word index
   ringsByteOffset: number;
   ringBytes: number;
+  detailByteOffset: number;
+  detailBytes: number;
   totalBytes: number;
 }
 
-export function layoutFor(slots: number, ringRecords: number): ControlLayout {
+export function layoutFor(slots: number, ringRecords: number, detailBytes = 0): ControlLayout {
   const namesBase = HEADER_WORDS + slots * SLOT_WORDS;
   const controlWords = namesBase + NAME_ENTRIES * NAME_WORDS;
   const ringsByteOffset = controlWords * 4; // a multiple of 256: aligned for Float64Array views
   const ringBytes = ringRecords * RECORD_BYTES;
-  return { slots, ringRecords, namesBase, ringsByteOffset, ringBytes, totalBytes: ringsByteOffset + slots * ringBytes };
+  const detailByteOffset = ringsByteOffset + slots * ringBytes;
+  return { slots, ringRecords, namesBase, ringsByteOffset, ringBytes, detailByteOffset, detailBytes, totalBytes: detailByteOffset + slots * detailBytes };
 }
 
 export function slotBase(slot: number): number {
   return HEADER_WORDS + slot * SLOT_WORDS;
 }
 
-export function createControl(slots: number, ringRecords: number): SharedArrayBuffer {
+export function createControl(slots: number, ringRecords: number, detailBytes = 0): SharedArrayBuffer {
   if (!Number.isInteger(Math.log2(ringRecords))) throw new RangeError('ringRecords must be a power of two');
-  const layout = layoutFor(slots, ringRecords);
+  if (detailBytes !== 0 && !Number.isInteger(Math.log2(detailBytes))) throw new RangeError('detailBytes must be a power of two');
+  const layout = layoutFor(slots, ringRecords, detailBytes);
   const sab = new SharedArrayBuffer(layout.totalBytes);
   const ctl = new Int32Array(sab);
   ctl[H_MAGIC] = CONTROL_MAGIC;
   ctl[H_SLOTS] = slots;
   ctl[H_RING_RECORDS] = ringRecords;
   ctl[H_NEXT_FUNCTION_ID] = 1; // 0 means "unregistered"
+  ctl[H_DETAIL_BYTES] = detailBytes;
   return sab;
 }
 
 /** Read the layout back from a control block created by createControl. */
 export function layoutOf(sab: SharedArrayBuffer): ControlLayout {
   const ctl = new Int32Array(sab, 0, HEADER_WORDS);
-  return layoutFor(ctl[H_SLOTS] as number, ctl[H_RING_RECORDS] as number);
+  return layoutFor(ctl[H_SLOTS] as number, ctl[H_RING_RECORDS] as number, ctl[H_DETAIL_BYTES] as number);
 }
 
 const encoder = new TextEncoder();

@@ -8,10 +8,11 @@ import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:f
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
-import { CHUNK_HEADER_BYTES, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
-import { sumCounters, type Manifest, type ManifestThread, type ShutdownInfo } from '../format/manifest.js';
+import { sumCounters, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
 import {
   FIN_DURATION,
   FIN_SIGNAL,
@@ -23,6 +24,9 @@ import {
   H_FINAL_DONE,
   H_SIGNAL,
   H_UNTRACED_THREADS,
+  S_DETAIL_DROPPED,
+  S_DETAIL_HEAD,
+  S_DETAIL_TAIL,
   S_DROPPED_F64,
   S_GENERATION,
   S_HEAD,
@@ -44,6 +48,8 @@ import { signalName } from './signals.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
+/** Bytes of a detail chunk buffer (records are far smaller: snapshots are bounded). */
+const DETAIL_CHUNK_BYTES = 1 << 18;
 /** A partial chunk is written once it is this old, so a killed process loses little. */
 const FLUSH_AFTER_MS = 250;
 const IDLE_WAIT_MS = 1;
@@ -62,6 +68,8 @@ class LaneFile {
   bytes = 0;
   firstFillAt = 0;
   tail = 0;
+  detailTail = 0;
+  detail: DetailFile | null = null;
 
   constructor(
     readonly dir: string,
@@ -94,6 +102,74 @@ class LaneFile {
   }
 }
 
+/** The detail-lane file of one thread: created when its first committed record arrives. */
+class DetailFile {
+  readonly fd: number;
+  readonly file: string;
+  readonly buffer = new Uint8Array(DETAIL_CHUNK_BYTES);
+  readonly view = new DataView(this.buffer.buffer);
+  readonly header = new Uint8Array(CHUNK_HEADER_BYTES);
+  filled = 0;
+  count = 0;
+  firstTime = 0;
+  lastTime = 0;
+  seq = 0;
+  records = 0;
+  bytes = 0;
+  firstFillAt = 0;
+  /** The last record of each window id. */
+  readonly windows = new Map<number, WindowBody>();
+
+  constructor(dir: string, lane: LaneFile, pid: number) {
+    this.file = `p${pid}-t${lane.threadId}.det`;
+    this.fd = openSync(join(dir, this.file), 'w');
+    const header = encodeFileHeader({ formatVersion: 1, lane: 'detail', pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs }, LANE_DETAIL);
+    writeSync(this.fd, header);
+    this.bytes = header.byteLength;
+  }
+
+  /** Append whole records (already framed); flushes first when they do not fit. */
+  append(records: Uint8Array): void {
+    if (this.filled + records.byteLength > this.buffer.length) this.flush();
+    if (records.byteLength > this.buffer.length) return; // cannot happen: records are bounded
+    if (this.filled === 0) this.firstFillAt = Date.now();
+    this.buffer.set(records, this.filled);
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    let at = 0;
+    while (at + DETAIL_HEADER_BYTES <= records.byteLength) {
+      const header = decodeDetailHeader(view, at);
+      if (header.length < DETAIL_HEADER_BYTES || at + header.length > records.byteLength) break;
+      if (this.count === 0) this.firstTime = header.time;
+      this.lastTime = header.time;
+      this.count++;
+      if (header.type === DT_WINDOW) {
+        try {
+          const window = JSON.parse(textDecoder.decode(records.subarray(at + DETAIL_HEADER_BYTES, at + header.length))) as WindowBody;
+          this.windows.set(window.id, window);
+        } catch {
+          // a damaged window record only costs the manifest its entry
+        }
+      }
+      at += header.length;
+    }
+    this.filled += records.byteLength;
+  }
+
+  flush(): void {
+    if (this.filled === 0) return;
+    const payload = this.buffer.subarray(0, this.filled);
+    encodeChunkHeader(this.header, LANE_DETAIL, this.seq, this.count, payload, this.firstTime, this.lastTime, 0);
+    writevSync(this.fd, [this.header, payload]);
+    this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    this.records += this.count;
+    this.seq++;
+    this.filled = 0;
+    this.count = 0;
+  }
+}
+
+const textDecoder = new TextDecoder();
+
 export class Drain {
   private readonly ctl: Int32Array;
   private readonly ctlF64: Float64Array;
@@ -101,6 +177,9 @@ export class Drain {
   private readonly layout: ControlLayout;
   private readonly lanes: (LaneFile | null)[];
   private readonly finished: ManifestThread[] = [];
+  private readonly windows: ManifestWindow[] = [];
+  private readonly detailRing: Uint8Array;
+  private detailScratch = new Uint8Array(0);
   private lastStatusAt = 0;
   private lastStatusRecords = 0;
   private recordsTotal = 0;
@@ -116,6 +195,7 @@ export class Drain {
     this.layout = layoutOf(sab);
     this.ring = new Uint8Array(sab, this.layout.ringsByteOffset, this.layout.slots * this.layout.ringBytes);
     this.lanes = new Array<LaneFile | null>(this.layout.slots).fill(null);
+    this.detailRing = new Uint8Array(sab, this.layout.detailByteOffset, this.layout.slots * this.layout.detailBytes);
     this.showStatus = config.status && isatty(2);
   }
 
@@ -158,6 +238,12 @@ export class Drain {
       if (take > 0) {
         this.copy(lane, slot, take);
         moved += take;
+      }
+      if (this.layout.detailBytes > 0) {
+        const detailHead = Atomics.load(this.ctl, base + S_DETAIL_HEAD);
+        if (detailHead !== lane.detailTail) {
+          this.copyDetail(lane, slot, detailHead);
+        }
       }
       if (state === SLOT_CLOSING && take === available) this.closeLane(slot, true);
     }
@@ -202,9 +288,40 @@ export class Drain {
     Atomics.store(this.ctl, slotBase(slot) + S_TAIL, tail);
   }
 
+  /** Move the committed detail records of a slot into its detail file. */
+  private copyDetail(lane: LaneFile, slot: number, head: number): void {
+    const size = this.layout.detailBytes;
+    const bytes = (head - lane.detailTail) | 0;
+    if (bytes <= 0 || bytes > size) return;
+    if (this.detailScratch.length < bytes) this.detailScratch = new Uint8Array(size);
+    const start = slot * size;
+    const at = lane.detailTail & (size - 1);
+    const first = Math.min(bytes, size - at);
+    this.detailScratch.set(this.detailRing.subarray(start + at, start + at + first), 0);
+    if (first < bytes) this.detailScratch.set(this.detailRing.subarray(start, start + bytes - first), first);
+    lane.detail ??= new DetailFile(this.config.traceDir, lane, this.manifest.pid);
+    // Append in pieces that fit a chunk, on record boundaries.
+    const view = new DataView(this.detailScratch.buffer, 0, bytes);
+    let from = 0;
+    let at2 = 0;
+    while (at2 + DETAIL_HEADER_BYTES <= bytes) {
+      const length = view.getUint32(at2, true);
+      if (length < DETAIL_HEADER_BYTES || at2 + length > bytes) break;
+      if (at2 + length - from > DETAIL_CHUNK_BYTES >> 1) {
+        if (at2 > from) lane.detail.append(this.detailScratch.subarray(from, at2));
+        from = at2;
+      }
+      at2 += length;
+    }
+    if (at2 > from) lane.detail.append(this.detailScratch.subarray(from, at2));
+    lane.detailTail = head;
+    Atomics.store(this.ctl, slotBase(slot) + S_DETAIL_TAIL, head);
+  }
+
   private flushStale(now: number): void {
     for (const lane of this.lanes) {
       if (lane && lane.filled > 0 && now - lane.firstFillAt >= FLUSH_AFTER_MS) lane.flush();
+      if (lane?.detail && lane.detail.filled > 0 && now - lane.detail.firstFillAt >= FLUSH_AFTER_MS) lane.detail.flush();
     }
   }
 
@@ -217,6 +334,17 @@ export class Drain {
     const markers = this.ctl[base + S_MARKERS] as number;
     const dropped = this.ctlF64[(base + S_DROPPED_F64) >> 1] as number;
     const written = lane.records - markers;
+    const detail = lane.detail;
+    if (detail) {
+      detail.flush();
+      closeSync(detail.fd);
+      const origin = lane.timeOriginMs;
+      const start = this.manifest.startEpochMs;
+      const ns = (ms: number): number => Math.round((origin + ms - start) * 1e6);
+      for (const w of detail.windows.values()) {
+        this.windows.push({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records });
+      }
+    }
     this.finished.push({
       id: lane.threadId,
       name: lane.name,
@@ -229,6 +357,9 @@ export class Drain {
       bytes: lane.bytes,
       chunks: lane.seq,
       closed: release,
+      detail: detail
+        ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: this.ctl[base + S_DETAIL_DROPPED] as number }
+        : null,
     });
     this.lanes[slot] = null;
     if (release) {
@@ -302,6 +433,7 @@ export class Drain {
       functions: parseFunctionsJsonl(functionsText).functions,
       totals,
       shutdown,
+      windows: this.windows.sort((a, b) => a.atNs - b.atNs),
     };
     writeManifestFile(dir, manifest);
   }

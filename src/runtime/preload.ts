@@ -19,7 +19,7 @@ import { installCommonJsHook } from '../instrument/cjs-hook.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
-import { CONFIG_ENV, parseConfig, type RecordConfig } from './config.js';
+import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, detailSettings, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installShutdown } from './shutdown.js';
@@ -56,7 +56,8 @@ function mainThreadSession(): Session | null {
     if (rest) process.env.NODE_OPTIONS = rest;
     else delete process.env.NODE_OPTIONS;
   }
-  const session: Session = { config, sab: createControl(config.threadSlots, config.ringRecords) };
+  // The detail ring exists even with --no-detail: runtime notes (spans, messages) travel in it.
+  const session: Session = { config, sab: createControl(config.threadSlots, config.ringRecords, config.detail?.ringBytes ?? DEFAULT_DETAIL_RING_BYTES) };
   threads.setEnvironmentData(SESSION_KEY, session as unknown as threads.Serializable);
   return session;
 }
@@ -116,6 +117,8 @@ function initialManifest(config: RecordConfig): Manifest {
     totals: { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 },
     shutdown: null,
     notes: [],
+    detail: detailSettings(config.detail),
+    windows: [],
   };
 }
 
@@ -172,18 +175,21 @@ function installThread(session: Session): Recorder | null {
     g.__recall = noopProbes;
     return null;
   }
-  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE), timing: config.timing });
+  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE), timing: config.timing, detail: config.detail });
   g.__recall = recorder;
   if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
+  // Functions whose arguments are captured on entry: --capture and --trigger fn= globs.
+  const capture = config.detail ? [...config.detail.capture, ...config.detail.fn] : [];
   if (syncHooksAvailable()) {
     // Newer Node: one set of in-thread hooks covers import and require.
-    installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir });
+    installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir, capture });
   } else {
-    const hookData: HookData = { filter, cacheDir: config.cacheDir };
+    const hookData: HookData = { filter, cacheDir: config.cacheDir, capture };
     register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
-    installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir });
+    installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir, capture });
   }
+  process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);
   return recorder;
 }

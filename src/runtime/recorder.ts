@@ -10,6 +10,9 @@ import { openSync, writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import {
+  EXT_CATCH,
+  EXT_DETAIL,
+  EXT_MARK,
   EV_DROPPED,
   EV_ENTER,
   EV_EXIT,
@@ -23,6 +26,8 @@ import {
 } from '../format/layout.js';
 import type { TimingMode } from '../format/manifest.js';
 import { noteExternalMap } from './stack-traces.js';
+import type { DetailConfig } from './config.js';
+import { DetailLane, type FunctionFacts } from './detail.js';
 import {
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
@@ -52,6 +57,28 @@ const RESUME = EV_RESUME << KIND_SHIFT;
 const DROPPED = EV_DROPPED << KIND_SHIFT;
 const EXT = EV_EXT << KIND_SHIFT;
 
+/** Why an exit probe asked for values (Recorder.why). */
+const WHY_WINDOW = 0;
+const WHY_SLOW = 1;
+/** Start times of async frames, by frame serial modulo this (a power of two). */
+const ASYNC_STARTS = 1 << 14;
+
+/** The detail lane with every trigger off (--no-detail): notes and marks still work. */
+export const DETAIL_OFF: DetailConfig = {
+  onThrow: false,
+  slowMs: null,
+  fn: [],
+  onMark: false,
+  capture: [],
+  preRollMs: 0,
+  postRollMs: 0,
+  postRollCalls: 0,
+  limits: { depth: 4, keys: 32, items: 32, string: 256, bytes: 4096 },
+  redact: { enabled: true, keys: [] },
+  ringBytes: 0,
+  maxWindowsPerSecond: 0,
+};
+
 /** Adaptive timing: a function is judged on each window of this many timed calls... */
 export const ADAPTIVE_WINDOW_CALLS = 64;
 /** ...and stops paying for timestamps when their mean duration was below this (ms). */
@@ -64,9 +91,22 @@ export interface Probes {
   m(file: string, count: number, table: string, mapKey?: string): number;
   /** Enter; returns the enter time, or -1 when this call is not timed. */
   en(id: number): number;
-  ex(id: number, threw: number, enteredAt: number): void;
-  /** Exit of an async function or generator frame. */
-  xa(id: number, threw: number): void;
+  /** Exit; returns 1 when the runtime wants this call's values (then the code calls dv). */
+  ex(id: number, threw: number, enteredAt: number): number;
+  /** Exit of an async function (frame > 0) or generator (frame 0) frame; returns like ex. */
+  xa(id: number, threw: number, frame?: number): number;
+  /** The values of the call that just ended (how 0: returned `value`, 1: threw) or caught `value` (how 2). */
+  dv(id: number, how: number, value: unknown, self: unknown, args: ArrayLike<unknown>): void;
+  /** A catch clause of `id` began; returns 1 when the runtime wants the values (then dv with how 2). */
+  ca(id: number, error: unknown): number;
+  /** `throw X`: returns X. */
+  th<T>(value: T): T;
+  /** Entry of an armed function: capture its arguments. */
+  de(id: number, self: unknown, args: ArrayLike<unknown>): void;
+  /** recall.mark(label, data). */
+  mk(label: string, data?: unknown): void;
+  /** A runtime event (EXT_* type) described by a detail note (always persisted); returns its serial. */
+  note(type: number, body: Record<string, unknown>): number;
   ea(id: number): number;
   sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
   rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
@@ -83,8 +123,14 @@ export const noopProbes: Probes = {
     return 0;
   },
   en: () => -1,
-  ex: () => {},
-  xa: () => {},
+  ex: () => 0,
+  xa: () => 0,
+  dv: () => {},
+  ca: () => 0,
+  th: (value) => value,
+  de: () => {},
+  mk: () => {},
+  note: () => 0,
   ea: () => 0,
   sp: (_id, _frame, value) => value,
   rs: (_id, _frame, value) => value,
@@ -96,6 +142,7 @@ export interface RecorderOptions {
   sab: SharedArrayBuffer;
   functionsFile: string;
   timing: TimingMode;
+  detail: DetailConfig | null;
 }
 
 type Global = typeof globalThis & { __recall?: Probes };
@@ -130,6 +177,16 @@ export class Recorder implements Probes {
   private readonly clock: boolean;
   /** The thread's last clock read: the time untimed records carry. */
   private last = 0;
+  /** Detail lane: 1 while a window is open (mirrors detail.open), the slow threshold, throws wanted. */
+  private win = 0;
+  private readonly slowMs: number;
+  private readonly onThrow: number;
+  private why = WHY_WINDOW;
+  private slowBy = 0;
+  private readonly asyncStarts = new Float64Array(ASYNC_STARTS);
+  readonly detail: DetailLane;
+  /** Function tables of the modules this thread registered, for the detail lane's parameter names. */
+  private readonly modules: { base: number; count: number; table: string; fns: unknown[] | null }[] = [];
 
   constructor(options: RecorderOptions) {
     this.sab = options.sab;
@@ -143,6 +200,10 @@ export class Recorder implements Probes {
     this.mask = layout.ringRecords - 1;
     this.u32 = new Uint32Array(0);
     this.f64 = new Float64Array(0);
+    const detail = options.detail ?? DETAIL_OFF;
+    this.detail = new DetailLane(this.sab, detail, (id) => this.functionFacts(id));
+    this.slowMs = detail.slowMs ?? Infinity;
+    this.onThrow = detail.onThrow ? 1 : 0;
   }
 
   // ---- hot path -------------------------------------------------------------------------
@@ -177,26 +238,128 @@ export class Recorder implements Probes {
     return -1;
   }
 
-  /** The frame of `id` ended: normally, or (threw = 1) by an exception. */
-  ex(id: number, threw: number, enteredAt: number): void {
+  /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
+  ex(id: number, threw: number, enteredAt: number): number {
     if (enteredAt >= 0) {
       const t = perf.now();
       this.last = t;
       this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
-      if (this.adaptive) this.learn(id, t - enteredAt);
+      const duration = t - enteredAt;
+      if (this.adaptive) this.learn(id, duration);
+      if (threw !== 0) return this.onThrow | this.win;
+      if (duration > this.slowMs) {
+        this.why = WHY_SLOW;
+        this.slowBy = duration;
+        return 1;
+      }
     } else {
       this.put((threw === 0 ? EXIT : THROW) | UNTIMED_FLAG | id, 0, this.last);
+      if (threw !== 0) return this.onThrow | this.win;
     }
+    if (this.win === 0) return 0;
+    this.why = WHY_WINDOW;
+    return 1;
   }
 
-  xa(id: number, threw: number): void {
-    this.put(threw === 0 ? EXIT | id : THROW | id, 0, this.now());
+  xa(id: number, threw: number, frame = 0): number {
+    const t = this.now();
+    this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
+    if (threw !== 0) return this.onThrow | this.win;
+    if (frame > 0 && this.clock) {
+      const duration = t - (this.asyncStarts[frame & (ASYNC_STARTS - 1)] as number);
+      if (duration > this.slowMs) {
+        this.why = WHY_SLOW;
+        this.slowBy = duration;
+        return 1;
+      }
+    }
+    if (this.win === 0) return 0;
+    this.why = WHY_WINDOW;
+    return 1;
   }
 
   ea(id: number): number {
     const frame = ++this.serial;
-    this.put(ENTER | id, frame, this.now());
+    const t = this.now();
+    this.put(ENTER | id, frame, t);
+    this.asyncStarts[frame & (ASYNC_STARTS - 1)] = t;
     return frame;
+  }
+
+  // ---- detail lane (slow paths: run only when a probe above asked) ------------------------
+
+  dv(id: number, how: number, value: unknown, self: unknown, args: ArrayLike<unknown>): void {
+    const detail = this.detail;
+    const time = perf.now();
+    let serial: number;
+    if (how === 2) serial = detail.caught(id, this.h - 1, time, value, self, args);
+    else if (how === 1) serial = this.onThrow === 1 ? detail.throwExit(id, this.h - 1, time, self, args) : detail.callExit(id, time, true, undefined, self, args);
+    else if (this.why === WHY_SLOW) serial = detail.slowExit(id, time, this.slowBy, value, self, args);
+    else serial = detail.callExit(id, time, false, value, self, args);
+    this.why = WHY_WINDOW;
+    if (serial !== 0) {
+      this.put(EXT | EXT_DETAIL, serial, time);
+      if (how !== 0) detail.noteChainEnd(this.h);
+    }
+    this.win = detail.open;
+  }
+
+  ca(id: number, _error: unknown): number {
+    this.put(EXT | EXT_CATCH, id, this.now());
+    return this.onThrow | this.win;
+  }
+
+  th<T>(value: T): T {
+    this.detail.thrownValue(value);
+    return value;
+  }
+
+  de(id: number, self: unknown, args: ArrayLike<unknown>): void {
+    const time = perf.now();
+    const serial = this.detail.entry(id, time, self, args);
+    if (serial !== 0) this.put(EXT | EXT_DETAIL, serial, time);
+    this.win = this.detail.open;
+  }
+
+  mk(label: string, data?: unknown): void {
+    const time = perf.now();
+    const serial = this.detail.mark(label, data, time);
+    this.put(EXT | EXT_MARK, serial, time);
+    this.win = this.detail.open;
+  }
+
+  note(type: number, body: Record<string, unknown>): number {
+    const time = perf.now();
+    const serial = this.detail.note(body, time);
+    this.put(EXT | type, serial, time);
+    return serial;
+  }
+
+  /** An uncaught exception is ending the process (called by the shutdown path before the final drain). */
+  uncaught(error: unknown): void {
+    if (this.slot < 0) return;
+    const time = perf.now();
+    const serial = this.detail.uncaught(error, time);
+    this.put(EXT | EXT_DETAIL, serial, time);
+  }
+
+  /** Name and parameter names of a function this thread registered. */
+  private functionFacts(id: number): FunctionFacts | null {
+    for (const module of this.modules) {
+      if (id < module.base || id >= module.base + module.count) continue;
+      if (module.fns === null) {
+        try {
+          module.fns = JSON.parse(module.table) as unknown[];
+        } catch {
+          module.fns = [];
+        }
+      }
+      const entry = module.fns[id - module.base];
+      if (!Array.isArray(entry)) return null;
+      const params = Array.isArray(entry[4]) ? (entry[4] as unknown[]).map(String) : [];
+      return { name: String(entry[0]), params };
+    }
+    return null;
   }
 
   sp<T>(id: number, frame: number, value: T): T {
@@ -294,6 +457,7 @@ export class Recorder implements Probes {
       this.u32 = new Uint32Array(this.sab, offset, layout.ringRecords * RECORD_WORDS);
       this.f64 = new Float64Array(this.sab, offset, layout.ringRecords * (RECORD_WORDS >> 1));
       this.slot = slot;
+      this.detail.bind(slot);
       this.headIndex = base + S_HEAD;
       this.tailIndex = base + S_TAIL;
       this.h = 0;
@@ -354,6 +518,7 @@ export class Recorder implements Probes {
     if (this.slot < 0 && !this.claim()) return 0;
     const base = Atomics.add(this.ctl, H_NEXT_FUNCTION_ID, count);
     this.growTiming(base + count);
+    this.modules.push({ base, count, table, fns: null });
     const path = file.startsWith('file:') ? fileURLToPath(file) : file;
     if (this.functionsFd < 0) this.functionsFd = openSync(this.functionsFile, 'a');
     writeSync(this.functionsFd, `{"base":${base},"thread":${threadId},"file":${JSON.stringify(path)},"fns":${table}}\n`);

@@ -1,0 +1,300 @@
+// The logical call model of one thread, rebuilt from its index lane and joined with its detail
+// lane: every call with its caller, times, outcome, awaits (async hops) and the value snapshots
+// that belong to it; every exception with the frames it went through and where it was caught.
+// A resumed async frame continues the call that started it, so a throw on a later tick sits
+// under the caller that awaited it. The views (tree, stack, exceptions) are built on this.
+
+import type { ValueDesc } from '../format/values.js';
+import { threadDetail, type DetailEntry } from './detail.js';
+import { threadEvents } from './events.js';
+import type { Trace, TraceThread } from './trace.js';
+
+export interface Hop {
+  suspendNs: number;
+  resumeNs: number | null;
+}
+
+export interface Call {
+  fn: number;
+  name: string;
+  parent: Call | null;
+  children: Call[];
+  depth: number;
+  enterNs: number;
+  exitNs: number | null;
+  /** Both ends carry clock reads of their own (adaptive timing may leave tiny calls untimed). */
+  timed: boolean;
+  outcome: 'return' | 'throw' | null;
+  /** Async/generator frame serial (0: a plain call). */
+  frame: number;
+  hops: Hop[];
+  snapshots: DetailEntry[];
+  /** Event index of the enter record (per thread, counting every record). */
+  enterEvent: number;
+  exitEvent: number | null;
+  /** Catch clauses that ran in this call. */
+  catches: { ns: number; event: number; exception: Exception | null }[];
+  /** An exception a child threw that this call has not dealt with yet. */
+  pending: Exception | null;
+  /** The exception this call ended by. */
+  raised: Exception | null;
+}
+
+export interface Exception {
+  id: number;
+  thread: number;
+  /** The frame that threw first, then every frame the exception went through, innermost first;
+   *  empty when the catching call's own code (or untraced code it called) threw it. */
+  frames: Call[];
+  thrownNs: number;
+  thrownEvent: number;
+  caughtBy: Call | null;
+  caughtNs: number | null;
+  /** caught: a catch clause of traced code; uncaught: it ended the process or thread;
+   *  handled: a traced caller went on without a catch (a promise handler, or ignored);
+   *  unknown: the trace ends before it was dealt with. */
+  outcome: 'caught' | 'uncaught' | 'handled' | 'unknown';
+  error: ValueDesc | null;
+  snapshots: DetailEntry[];
+}
+
+export interface ThreadCalls {
+  thread: TraceThread;
+  root: Call;
+  exceptions: Exception[];
+  /** Events walked. */
+  events: number;
+  /** The running call at the moment WalkOptions named (else at the end; the root when none), and the async frames awaiting then. */
+  top: Call;
+  awaiting: Call[];
+  /** The last event at or before that moment, and its time. */
+  lastEvent: number;
+  lastNs: number;
+  /** Marks and runtime notes: (ns, detail body) in order. */
+  marks: { ns: number; event: number; call: Call; body: Record<string, unknown> }[];
+  problems: string[];
+}
+
+export interface WalkOptions {
+  /**
+   * Note the running call and the awaiting ones (ThreadCalls.top/awaiting/lastEvent/lastNs) after
+   * this event index, or before the first event later than this time (ns since the trace's
+   * start). The walk goes on to the end, so values recorded later (at exits) still attach.
+   */
+  atEvent?: number;
+  atNs?: number;
+  /** Keep children arrays (the tree view); stack and exceptions do not need them. */
+  keepChildren?: boolean;
+}
+
+function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
+  return {
+    fn,
+    name,
+    parent,
+    children: [],
+    depth: parent ? parent.depth + 1 : 0,
+    enterNs: ns,
+    exitNs: null,
+    timed,
+    outcome: null,
+    frame,
+    hops: [],
+    snapshots: [],
+    enterEvent: event,
+    exitEvent: null,
+    catches: [],
+    pending: null,
+    raised: null,
+  };
+}
+
+export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOptions = {}): ThreadCalls {
+  const detail = threadDetail(trace, thread);
+  const root = newCall(0, '(root)', null, 0, -1, 0, false);
+  root.depth = -1;
+  const stack: Call[] = [root];
+  const suspended = new Map<number, Call>();
+  const exceptions: Exception[] = [];
+  const marks: ThreadCalls['marks'] = [];
+  const keep = options.keepChildren === true;
+  let event = -1;
+  let lastEnded: Call | null = null;
+  let lastKind = '';
+  let lastNs = 0;
+  const atEvent = options.atEvent ?? Infinity;
+  const atNs = options.atNs ?? Infinity;
+  let moment: { top: Call; awaiting: Call[]; event: number; ns: number } | null = null;
+
+  const attach = (call: Call, entry: DetailEntry): void => {
+    call.snapshots.push(entry);
+    const body = entry.body;
+    const exception = body.k === 'throw' ? call.raised : body.k === 'catch' ? (call.catches[call.catches.length - 1]?.exception ?? null) : null;
+    if (exception) {
+      exception.snapshots.push(entry);
+      if (exception.error === null && body.error !== undefined) exception.error = body.error as ValueDesc;
+    }
+  };
+
+  for (const ev of threadEvents(trace, thread)) {
+    event++;
+    if (moment === null && (event > atEvent || ev.ns > atNs)) {
+      moment = { top: stack[stack.length - 1] as Call, awaiting: [...suspended.values()], event: event - 1, ns: lastNs };
+    }
+    lastNs = ev.ns;
+    const top = stack[stack.length - 1] as Call;
+    switch (ev.kind) {
+      case 'enter': {
+        const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
+        if (keep) top.children.push(call);
+        stack.push(call);
+        break;
+      }
+      case 'exit':
+      case 'throw': {
+        if (stack.length <= 1) break;
+        stack.pop();
+        top.exitNs = ev.ns;
+        top.exitEvent = event;
+        top.timed = top.timed && !ev.untimed;
+        top.outcome = ev.kind === 'throw' ? 'throw' : 'return';
+        if (top.frame !== 0) suspended.delete(top.frame);
+        if (ev.kind === 'throw') {
+          let exception = top.pending;
+          if (exception) exception.frames.push(top);
+          else {
+            exception = {
+              id: exceptions.length + 1,
+              thread: thread.info.id,
+              frames: [top],
+              thrownNs: ev.ns,
+              thrownEvent: event,
+              caughtBy: null,
+              caughtNs: null,
+              outcome: 'unknown',
+              error: null,
+              snapshots: [],
+            };
+            exceptions.push(exception);
+          }
+          top.pending = null;
+          top.raised = exception;
+          // The logical caller (for an async frame, the call that started it) receives it.
+          const parent = top.parent;
+          if (parent && parent !== root) parent.pending = exception;
+          else exception.outcome = 'uncaught';
+        } else if (top.pending) {
+          top.pending.outcome = 'handled';
+          top.pending = null;
+        }
+        lastEnded = top;
+        break;
+      }
+      case 'suspend': {
+        if (stack.length <= 1) break;
+        stack.pop();
+        top.hops.push({ suspendNs: ev.ns, resumeNs: null });
+        suspended.set(ev.aux, top);
+        break;
+      }
+      case 'resume': {
+        const call = suspended.get(ev.aux);
+        if (call) {
+          suspended.delete(ev.aux);
+          const hop = call.hops[call.hops.length - 1];
+          if (hop && hop.resumeNs === null) hop.resumeNs = ev.ns;
+          stack.push(call);
+        } else {
+          // Resumed without a recorded start (recording began mid-flight): a call of its own.
+          const orphan = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, false);
+          if (keep) top.children.push(orphan);
+          stack.push(orphan);
+        }
+        break;
+      }
+      case 'catch': {
+        // No traced frame threw it: it came from this call's own code or from untraced code it called.
+        const exception: Exception = top.pending ?? {
+          id: exceptions.length + 1,
+          thread: thread.info.id,
+          frames: [],
+          thrownNs: ev.ns,
+          thrownEvent: event,
+          caughtBy: null,
+          caughtNs: null,
+          outcome: 'caught',
+          error: null,
+          snapshots: [],
+        };
+        if (!top.pending) exceptions.push(exception);
+        top.catches.push({ ns: ev.ns, event, exception });
+        exception.caughtBy = top;
+        exception.caughtNs = ev.ns;
+        exception.outcome = 'caught';
+        top.pending = null;
+        break;
+      }
+      case 'detail': {
+        const entry = detail.records.get(ev.aux);
+        if (!entry) break;
+        // A snapshot right after an exit belongs to the call that ended; otherwise to the running call.
+        const owner = (lastKind === 'exit' || lastKind === 'throw') && lastEnded ? lastEnded : top;
+        if (entry.body.k === 'uncaught') {
+          const last = exceptions[exceptions.length - 1];
+          if (last) {
+            last.outcome = 'uncaught';
+            if (entry.body.error !== undefined) last.error = entry.body.error as ValueDesc;
+            last.snapshots.push(entry);
+          }
+        } else attach(owner, entry);
+        break;
+      }
+      case 'mark':
+      case 'note':
+      case 'span-begin':
+      case 'span-end': {
+        const entry = detail.records.get(ev.aux);
+        if (entry) marks.push({ ns: ev.ns, event, call: top, body: entry.body });
+        break;
+      }
+      default:
+        break;
+    }
+    lastKind = ev.kind;
+  }
+  return {
+    thread,
+    root,
+    exceptions,
+    events: event + 1,
+    top: moment?.top ?? (stack[stack.length - 1] as Call),
+    awaiting: moment?.awaiting ?? [...suspended.values()],
+    lastEvent: moment?.event ?? event,
+    lastNs: moment?.ns ?? lastNs,
+    marks,
+    problems: detail.problems,
+  };
+}
+
+/** The logical stack of a call, innermost first (the root excluded). */
+export function logicalStack(call: Call): Call[] {
+  const frames: Call[] = [];
+  for (let c: Call | null = call; c && c.depth >= 0; c = c.parent) frames.push(c);
+  return frames;
+}
+
+/** The snapshot with a call's arguments, preferring the one taken closest to its start. */
+export function argumentsOf(call: Call): DetailEntry | null {
+  const order = ['entry', 'throw', 'catch', 'slow', 'call'];
+  for (const k of order) {
+    const found = call.snapshots.find((s) => s.body.k === k && Array.isArray(s.body.args));
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The return value snapshot of a call, when one was taken. */
+export function returnOf(call: Call): ValueDesc | undefined {
+  for (const s of call.snapshots) if ((s.body.k === 'call' || s.body.k === 'slow') && 'ret' in s.body) return s.body.ret as ValueDesc;
+  return undefined;
+}

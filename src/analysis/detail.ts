@@ -1,0 +1,69 @@
+// Reading a thread's detail lane: the snapshots and windows its .det file holds, by serial,
+// with times in nanoseconds since the trace's start (the index lane's time base). A missing
+// file means no window persisted values on that thread; a damaged one yields what is readable
+// and a problem line.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanThreadFile } from '../format/chunk.js';
+import { DT_WINDOW, decodeDetailPayload, type DetailRecord } from '../format/detail.js';
+import { LANE_DETAIL } from '../format/layout.js';
+import type { Trace, TraceThread } from './trace.js';
+
+export interface DetailEntry {
+  serial: number;
+  type: number;
+  ns: number;
+  body: Record<string, unknown>;
+}
+
+export interface ThreadDetail {
+  /** Snapshot and note records by serial (a window record's serial is its trigger's). */
+  records: Map<number, DetailEntry>;
+  /** The last record of each window id. */
+  windows: Map<number, DetailEntry>;
+  problems: string[];
+}
+
+const cache = new WeakMap<TraceThread, ThreadDetail>();
+
+/** The detail file name of a thread: from the manifest, else beside its index file. */
+function detailFileOf(thread: TraceThread): string {
+  return thread.info.detail?.file ?? thread.info.file.replace(/\.idx$/, '.det');
+}
+
+export function threadDetail(trace: Trace, thread: TraceThread): ThreadDetail {
+  const known = cache.get(thread);
+  if (known) return known;
+  const result: ThreadDetail = { records: new Map(), windows: new Map(), problems: [] };
+  cache.set(thread, result);
+  const file = detailFileOf(thread);
+  let bytes: Uint8Array;
+  try {
+    const buffer = readFileSync(join(trace.dir, file));
+    bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+  } catch {
+    return result; // no window persisted values on this thread
+  }
+  const scan = scanThreadFile(bytes);
+  for (const problem of scan.problems) result.problems.push(`${file}: ${problem.message}`);
+  if (scan.lane !== LANE_DETAIL) {
+    if (scan.chunks.length > 0) result.problems.push(`${file}: is not a detail-lane file`);
+    return result;
+  }
+  const origin = scan.header?.timeOriginMs ?? thread.info.timeOriginMs;
+  const start = trace.manifest.startEpochMs || origin;
+  for (const chunk of scan.chunks) {
+    const records: DetailRecord[] = decodeDetailPayload(bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes));
+    for (const record of records) {
+      if (record.body === null) {
+        result.problems.push(`${file}: a damaged detail record (serial ${record.serial}) was skipped`);
+        continue;
+      }
+      const entry: DetailEntry = { serial: record.serial, type: record.type, ns: Math.round((origin + record.time - start) * 1e6), body: record.body };
+      if (record.type === DT_WINDOW) result.windows.set(Number(record.body.id), entry);
+      else result.records.set(record.serial, entry);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,123 @@
+// `recall exceptions [trace]`: every exception the traced code threw or caught, with the error,
+// the logical stack of traced calls at the throw (arguments and `this` where the detail lane
+// recorded them), the frames it went through and where it was caught — or that it was not.
+
+import { openTrace } from '../analysis/trace.js';
+import { logicalStack, walkCalls, type Exception } from '../analysis/calls.js';
+import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
+import { parse, positiveInteger } from './args.js';
+import { callJson, callSignature, errorText, whereOf } from './call-text.js';
+import { formatNs } from './format.js';
+import { formatOption, pickThreads, printJson } from './view-common.js';
+import type { Trace } from '../analysis/trace.js';
+
+export const EXCEPTIONS_HELP = `usage: recall exceptions [trace] [--thread ID] [--limit N] [--format text|json]
+
+Every exception thrown through or caught in traced code: the error, the stack of traced calls
+at the throw with their arguments (where a detail window recorded them), and where it was caught.
+
+options:
+  --thread ID  only this thread (default: all)
+  --limit N    at most N exceptions (default 50 in text, all in JSON)
+  --format F   text (default) or json
+`;
+
+const OPTIONS = {
+  thread: { type: 'string' },
+  limit: { type: 'string' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function origin(exception: Exception) {
+  return exception.frames[0] ?? exception.caughtBy;
+}
+
+export function exceptionJson(trace: Trace, exception: Exception): unknown {
+  const first = origin(exception);
+  return {
+    id: exception.id,
+    thread: exception.thread,
+    error: exception.error,
+    message: errorText(exception.error),
+    thrownNs: exception.thrownNs,
+    outcome: exception.outcome,
+    thrownIn: exception.frames.length > 0 ? callJson(trace, exception.frames[0]!) : null,
+    thrownByUntracedCodeIn: exception.frames.length === 0 && exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
+    through: exception.frames.map((call) => callJson(trace, call)),
+    caughtBy: exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
+    caughtNs: exception.caughtNs,
+    caughtValues: exception.snapshots.find((s) => s.body.k === 'catch')?.body ?? null,
+    stack: first ? logicalStack(first).map((call) => callJson(trace, call)) : [],
+  };
+}
+
+function exceptionText(trace: Trace, exception: Exception): string {
+  const lines: string[] = [];
+  const thread = trace.threads.find((t) => t.info.id === exception.thread);
+  const outcome =
+    exception.outcome === 'caught'
+      ? `caught in ${exception.caughtBy?.name ?? '?'}`
+      : exception.outcome === 'uncaught'
+        ? 'UNCAUGHT'
+        : exception.outcome === 'handled'
+          ? 'not caught by a catch clause (a promise handler took it, or it was ignored)'
+          : 'still in flight when the trace ends';
+  lines.push(`#${exception.id}  ${errorText(exception.error)}`);
+  lines.push(`    thread ${exception.thread} ${thread?.info.name ?? ''} · at ${formatNs(exception.thrownNs)} · ${outcome}`);
+  const first = origin(exception);
+  if (!first) return lines.join('\n');
+  const through = new Set(exception.frames);
+  for (const call of logicalStack(first)) {
+    let mark = '';
+    if (call === exception.frames[0]) mark = '✗ threw here';
+    else if (through.has(call)) mark = '✗ passed it on';
+    if (call === exception.caughtBy) mark = exception.frames.length === 0 ? '✗ thrown by its own or untraced code, ✓ caught here' : '✓ caught here';
+    const async = call.frame !== 0 && call.hops.length > 0 ? ' (async)' : '';
+    lines.push(`    at ${callSignature(trace, call, 90)}${async}  ${whereOf(trace, call.fn)}${mark ? '  ' + mark : ''}`);
+    if (call === exception.caughtBy) {
+      const caught = exception.snapshots.find((s) => s.body.k === 'catch');
+      if (caught && Array.isArray(caught.body.args) && (caught.body.args as unknown[]).length > 0 && !call.snapshots.some((s) => s.body.k === 'entry')) {
+        lines.push(`       values when caught: ${renderArgs(trace.functions.get(call.fn)?.params ?? [], caught.body.args as ValueDesc[], 90)}`);
+      }
+    }
+  }
+  const thrown = exception.snapshots.find((s) => s.body.k === 'throw' && s.body.this !== undefined);
+  if (thrown) lines.push(`    this: ${renderValue(thrown.body.this as ValueDesc, 100)}`);
+  return lines.join('\n');
+}
+
+export function exceptionsCommand(args: string[]): number {
+  const { values, positionals } = parse('exceptions', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(EXCEPTIONS_HELP);
+    return 0;
+  }
+  const format = formatOption('exceptions', values.format);
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const threads = pickThreads('exceptions', trace, values.thread, 'all');
+  const all: Exception[] = [];
+  const problems = [...trace.problems];
+  for (const thread of threads) {
+    const calls = walkCalls(trace, thread);
+    problems.push(...calls.problems);
+    all.push(...calls.exceptions);
+  }
+  all.sort((a, b) => a.thrownNs - b.thrownNs);
+  all.forEach((exception, index) => {
+    exception.id = index + 1;
+  });
+  const limit = positiveInteger('exceptions', '--limit', values.limit as string | undefined, format === 'json' ? Number.MAX_SAFE_INTEGER : 50);
+  const shown = all.slice(0, limit);
+  if (format === 'json') {
+    printJson({ trace: trace.dir, total: all.length, exceptions: shown.map((x) => exceptionJson(trace, x)), problems });
+    return 0;
+  }
+  const out: string[] = [];
+  for (const problem of problems) out.push(`WARNING: ${problem}`);
+  if (all.length === 0) out.push('no exceptions were thrown through or caught in traced code');
+  else out.push(`${all.length} exception${all.length === 1 ? '' : 's'}${shown.length < all.length ? ` (first ${shown.length}; --limit N for more)` : ''}`);
+  for (const exception of shown) out.push('', exceptionText(trace, exception));
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}

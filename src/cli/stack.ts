@@ -1,0 +1,114 @@
+// `recall stack [trace] --at T`: the call stack of a thread at a moment — a time since the
+// trace started (12.5ms), an event number (e1234) or an exception (x3: where it was thrown) —
+// as the logical chain of callers, async ones included (a frame resumed after an await still
+// has the call that started it as its caller), with values where the detail lane recorded them.
+
+import { RecallError } from '../format/errors.js';
+import { openTrace, type Trace, type TraceThread } from '../analysis/trace.js';
+import { logicalStack, walkCalls, type Call, type Exception } from '../analysis/calls.js';
+import { durationMs, parse } from './args.js';
+import { callJson, callSignature, whereOf } from './call-text.js';
+import { formatNs } from './format.js';
+import { formatOption, pickThreads, printJson } from './view-common.js';
+
+export const STACK_HELP = `usage: recall stack [trace] --at WHEN [--thread ID] [--format text|json]
+
+The call stack (synchronous and async callers) at a moment, with arguments where recorded.
+
+  --at WHEN    a time since the trace started (12.5ms, 1.2s, 800us), an event
+               number of the thread (e1234), or an exception (x3, as numbered by
+               recall exceptions: the stack where it was thrown)
+  --thread ID  the thread (default: main; for x<N>, the exception's thread)
+  --format F   text (default) or json
+`;
+
+const OPTIONS = {
+  at: { type: 'string' },
+  thread: { type: 'string' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** All exceptions of a trace, numbered as `recall exceptions` numbers them. */
+export function numberedExceptions(trace: Trace): Exception[] {
+  const all: Exception[] = [];
+  for (const thread of trace.threads) all.push(...walkCalls(trace, thread).exceptions);
+  all.sort((a, b) => a.thrownNs - b.thrownNs);
+  all.forEach((exception, index) => {
+    exception.id = index + 1;
+  });
+  return all;
+}
+
+export function stackCommand(args: string[]): number {
+  const { values, positionals } = parse('stack', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(STACK_HELP);
+    return 0;
+  }
+  const format = formatOption('stack', values.format);
+  const at = values.at as string | undefined;
+  if (at === undefined) throw new RecallError('E_USAGE', 'stack: --at is required: a time (12.5ms), an event (e1234) or an exception (x1)');
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  let thread: TraceThread;
+  let walk: ReturnType<typeof walkCalls>;
+  let what: string;
+  const exceptionRef = /^x(\d+)$/.exec(at);
+  const eventRef = /^[e#](\d+)$/.exec(at);
+  if (exceptionRef) {
+    const id = Number(exceptionRef[1]);
+    const exception = numberedExceptions(trace).find((x) => x.id === id);
+    if (!exception) throw new RecallError('E_USAGE', `stack: there is no exception x${id} in this trace (see recall exceptions)`);
+    thread = trace.threads.find((t) => t.info.id === exception.thread) as TraceThread;
+    walk = walkCalls(trace, thread, { atEvent: exception.thrownEvent - 1 });
+    what = `where exception x${id} was thrown`;
+  } else {
+    const picked = pickThreads('stack', trace, values.thread, 'main')[0];
+    if (!picked) throw new RecallError('E_TRACE_EMPTY', 'stack: the trace has no threads');
+    thread = picked;
+    if (eventRef) {
+      walk = walkCalls(trace, thread, { atEvent: Number(eventRef[1]) });
+      what = `after event e${eventRef[1]}`;
+    } else {
+      const ms = durationMs(at);
+      if (ms === null) throw new RecallError('E_USAGE', `stack: --at takes a time (12.5ms), an event (e1234) or an exception (x1), not '${at}'`);
+      walk = walkCalls(trace, thread, { atNs: ms * 1e6 });
+      what = `at ${formatNs(ms * 1e6)}`;
+    }
+  }
+  const frames = logicalStack(walk.top);
+  if (format === 'json') {
+    printJson({
+      trace: trace.dir,
+      thread: thread.info.id,
+      at,
+      lastEvent: walk.lastEvent,
+      lastEventNs: walk.lastNs,
+      frames: frames.map((call) => ({ ...callJson(trace, call), resumedAfterAwait: call.frame !== 0 && call.hops.length > 0 })),
+      awaiting: walk.awaiting.map((call) => ({ ...callJson(trace, call), stack: logicalStack(call).slice(1).map((c) => c.name) })),
+    });
+    return 0;
+  }
+  const out: string[] = [];
+  out.push(`thread ${thread.info.id} ${thread.info.name} · ${what} · last event e${walk.lastEvent} at ${formatNs(walk.lastNs)}`);
+  if (frames.length === 0) out.push('  no traced call was running');
+  for (const call of frames) {
+    const since = `entered ${formatNs(call.enterNs)}`;
+    out.push(`  ${callSignature(trace, call, 90)}  ${whereOf(trace, call.fn)}  ${since}`);
+    if (call.frame !== 0 && call.hops.length > 0 && call.parent && call.parent.depth >= 0) {
+      out.push(`    ⤷ resumed after ${call.hops.length} await${call.hops.length === 1 ? '' : 's'}; started by:`);
+    }
+  }
+  if (walk.awaiting.length > 0) {
+    out.push('', `awaiting then (${walk.awaiting.length} async call${walk.awaiting.length === 1 ? '' : 's'} suspended):`);
+    for (const call of walk.awaiting.slice(0, 20)) out.push(`  ${awaitingLine(trace, call)}`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+function awaitingLine(trace: Trace, call: Call): string {
+  const hop = call.hops[call.hops.length - 1];
+  const chain = logicalStack(call).slice(1, 4).map((c) => c.name);
+  return `${callSignature(trace, call, 70)}  ${whereOf(trace, call.fn)}  since ${hop ? formatNs(hop.suspendNs) : '?'}${chain.length ? '  ← ' + chain.join(' ← ') : ''}`;
+}

@@ -1,0 +1,161 @@
+// `recall tree [trace]`: the exact call tree of a thread, in order, with durations, arguments and
+// return values where the detail lane recorded them, and async hops (awaits) in place: an async
+// call's work after an await stays under that call. Runs of the same leaf call are folded into
+// one line, calls shorter than --min-time into a count, and --depth cuts the tree.
+
+import { openTrace, type Trace } from '../analysis/trace.js';
+import { walkCalls, type Call } from '../analysis/calls.js';
+import { duration, parse, positiveInteger } from './args.js';
+import { callJson, callLine, durationOf, whereOf, type CallJson } from './call-text.js';
+import { formatCount, formatNs } from './format.js';
+import { formatOption, pickThreads, printJson } from './view-common.js';
+
+export const TREE_HELP = `usage: recall tree [trace] [--thread ID] [--depth N] [--min-time D] [--max-lines N] [--format text|json]
+
+The exact call tree of a thread, with durations, values where recorded and awaits in place.
+
+options:
+  --thread ID     the thread (default: main)
+  --depth N       show N levels (default: all)
+  --min-time D    fold calls shorter than D (e.g. 1ms) into a count
+  --max-lines N   text lines at most (default 400)
+  --format F      text (default) or json
+`;
+
+const OPTIONS = {
+  thread: { type: 'string' },
+  depth: { type: 'string' },
+  'min-time': { type: 'string' },
+  'max-lines': { type: 'string' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface TreeJson extends CallJson {
+  children: TreeJson[];
+  /** Calls left out below this one (depth or min-time). */
+  omitted: number;
+}
+
+function countCalls(call: Call): number {
+  let n = 0;
+  const stack = [...call.children];
+  while (stack.length > 0) {
+    const c = stack.pop() as Call;
+    n++;
+    for (const child of c.children) stack.push(child);
+  }
+  return n;
+}
+
+function treeJson(trace: Trace, call: Call, depth: number, maxDepth: number, minNs: number): TreeJson {
+  const children: TreeJson[] = [];
+  let omitted = 0;
+  for (const child of call.children) {
+    const d = durationOf(child);
+    if (depth + 1 > maxDepth || (minNs > 0 && d !== null && d < minNs)) omitted += 1 + countCalls(child);
+    else children.push(treeJson(trace, child, depth + 1, maxDepth, minNs));
+  }
+  return { ...callJson(trace, call), children, omitted };
+}
+
+export function treeCommand(args: string[]): number {
+  const { values, positionals } = parse('tree', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(TREE_HELP);
+    return 0;
+  }
+  const format = formatOption('tree', values.format);
+  const maxDepth = positiveInteger('tree', '--depth', values.depth as string | undefined, Number.MAX_SAFE_INTEGER);
+  const minNs = duration('tree', '--min-time', values['min-time'] as string | undefined, 0) * 1e6;
+  const maxLines = positiveInteger('tree', '--max-lines', values['max-lines'] as string | undefined, 400);
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const threads = pickThreads('tree', trace, values.thread, 'main');
+  if (format === 'json') {
+    printJson({
+      trace: trace.dir,
+      threads: threads.map((thread) => {
+        const walk = walkCalls(trace, thread, { keepChildren: true });
+        return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)) };
+      }),
+    });
+    return 0;
+  }
+  const out: string[] = [];
+  let truncated = false;
+  const emit = (line: string): boolean => {
+    if (out.length >= maxLines) {
+      truncated = true;
+      return false;
+    }
+    out.push(line);
+    return true;
+  };
+  const render = (call: Call, indent: string, depth: number): void => {
+    if (!emit(`${indent}${callLine(trace, call)}`)) return;
+    const inner = indent + '  ';
+    if (depth >= maxDepth) {
+      const n = countCalls(call);
+      if (n > 0) emit(`${inner}… ${formatCount(n)} calls below (--depth)`);
+      return;
+    }
+    renderChildren(call, inner, depth);
+  };
+  const renderChildren = (call: Call, indent: string, depth: number): void => {
+    const hops = [...call.hops];
+    let folded = 0;
+    let foldedNs = 0;
+    const flushFolded = (): void => {
+      if (folded > 0) emit(`${indent}… ${formatCount(folded)} call${folded === 1 ? '' : 's'} under ${formatNs(minNs)} (${formatNs(foldedNs)} in all)`);
+      folded = 0;
+      foldedNs = 0;
+    };
+    const children = call.children;
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i] as Call;
+      while (hops.length > 0 && (hops[0] as { suspendNs: number }).suspendNs <= child.enterNs) emitHop(hops.shift()!, indent);
+      const d = durationOf(child);
+      if (minNs > 0 && d !== null && d < minNs) {
+        folded += 1 + countCalls(child);
+        foldedNs += d;
+        continue;
+      }
+      flushFolded();
+      // Fold a run of the same leaf call without values: "name ×N".
+      let run = 1;
+      while (
+        child.children.length === 0 &&
+        child.snapshots.length === 0 &&
+        i + run < children.length &&
+        (children[i + run] as Call).fn === child.fn &&
+        (children[i + run] as Call).children.length === 0 &&
+        (children[i + run] as Call).snapshots.length === 0 &&
+        (children[i + run] as Call).outcome === child.outcome
+      ) {
+        run++;
+      }
+      if (run > 1) {
+        let total = 0;
+        for (let k = 0; k < run; k++) total += durationOf(children[i + k] as Call) ?? 0;
+        if (!emit(`${indent}${child.name} ×${formatCount(run)}  ${formatNs(total)} in all  ${whereOf(trace, child.fn)}`)) return;
+        i += run - 1;
+        continue;
+      }
+      render(child, indent, depth + 1);
+      if (truncated) return;
+    }
+    flushFolded();
+    for (const hop of hops) emitHop(hop, indent);
+  };
+  const emitHop = (hop: { suspendNs: number; resumeNs: number | null }, indent: string): void => {
+    emit(`${indent}⏸ await${hop.resumeNs === null ? ' (never resumed)' : ` ${formatNs(hop.resumeNs - hop.suspendNs)}`}`);
+  };
+  for (const thread of threads) {
+    const walk = walkCalls(trace, thread, { keepChildren: true });
+    emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls`);
+    renderChildren(walk.root, '  ', 0);
+  }
+  if (truncated) out.push(`… (--max-lines ${maxLines} reached; use --depth, --min-time or --max-lines)`);
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}

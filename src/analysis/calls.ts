@@ -52,8 +52,9 @@ export interface Exception {
   caughtNs: number | null;
   /** caught: a catch clause of traced code; uncaught: it ended the process or thread;
    *  handled: a traced caller went on without a catch (a promise handler, or ignored);
-   *  unknown: the trace ends before it was dealt with. */
-  outcome: 'caught' | 'uncaught' | 'handled' | 'unknown';
+   *  escaped: it left traced code at the top of a stack (top-level code, an event-loop callback
+   *  or a promise) and did not end the process; unknown: the trace ends before it was dealt with. */
+  outcome: 'caught' | 'uncaught' | 'handled' | 'escaped' | 'unknown';
   error: ValueDesc | null;
   snapshots: DetailEntry[];
 }
@@ -179,10 +180,10 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
           }
           top.pending = null;
           top.raised = exception;
-          // The logical caller (for an async frame, the call that started it) receives it.
-          const parent = top.parent;
-          if (parent && parent !== root) parent.pending = exception;
-          else exception.outcome = 'uncaught';
+          // The logical caller (for an async frame, the call that started it) receives it; at the
+          // top, the top-level code (a catch there has function id 0) or nobody.
+          const parent = top.parent ?? root;
+          parent.pending = exception;
         } else if (top.pending) {
           top.pending.outcome = 'handled';
           top.pending = null;
@@ -261,7 +262,13 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         break;
     }
     lastKind = ev.kind;
+    // Whatever reached the top and was not caught there by the next event escaped traced code.
+    if (root.pending && ev.kind !== 'throw' && ev.kind !== 'catch' && ev.kind !== 'detail') {
+      if (root.pending.outcome === 'unknown') root.pending.outcome = 'escaped';
+      root.pending = null;
+    }
   }
+  if (root.pending && root.pending.outcome === 'unknown') root.pending.outcome = 'escaped';
   return {
     thread,
     root,

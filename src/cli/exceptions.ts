@@ -45,7 +45,7 @@ export function exceptionJson(trace: Trace, exception: Exception): unknown {
     thrownIn: exception.frames.length > 0 ? callJson(trace, exception.frames[0]!) : null,
     thrownByUntracedCodeIn: exception.frames.length === 0 && exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
     through: exception.frames.map((call) => callJson(trace, call)),
-    caughtBy: exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
+    caughtBy: exception.caughtBy ? (exception.caughtBy.depth < 0 ? { topLevel: true } : callJson(trace, exception.caughtBy)) : null,
     caughtNs: exception.caughtNs,
     caughtValues: exception.snapshots.find((s) => s.body.k === 'catch')?.body ?? null,
     stack: first ? logicalStack(first).map((call) => callJson(trace, call)) : [],
@@ -57,12 +57,16 @@ function exceptionText(trace: Trace, exception: Exception): string {
   const thread = trace.threads.find((t) => t.info.id === exception.thread);
   const outcome =
     exception.outcome === 'caught'
-      ? `caught in ${exception.caughtBy?.name ?? '?'}`
+      ? exception.caughtBy && exception.caughtBy.depth < 0
+        ? 'caught by top-level code'
+        : `caught in ${exception.caughtBy?.name ?? '?'}`
       : exception.outcome === 'uncaught'
-        ? 'UNCAUGHT'
+        ? 'UNCAUGHT: it ended the process'
         : exception.outcome === 'handled'
           ? 'not caught by a catch clause (a promise handler took it, or it was ignored)'
-          : 'still in flight when the trace ends';
+          : exception.outcome === 'escaped'
+            ? 'not caught in traced code (it left the top of a stack: a callback, a promise or top-level code)'
+            : 'still in flight when the trace ends';
   lines.push(`#${exception.id}  ${errorText(exception.error)}`);
   lines.push(`    thread ${exception.thread} ${thread?.info.name ?? ''} · at ${formatNs(exception.thrownNs)} · ${outcome}`);
   const first = origin(exception);
@@ -82,6 +86,7 @@ function exceptionText(trace: Trace, exception: Exception): string {
       }
     }
   }
+  if (exception.caughtBy && exception.caughtBy.depth < 0) lines.push('    ✓ caught by top-level code');
   const thrown = exception.snapshots.find((s) => s.body.k === 'throw' && s.body.this !== undefined);
   if (thrown) lines.push(`    this: ${renderValue(thrown.body.this as ValueDesc, 100)}`);
   return lines.join('\n');

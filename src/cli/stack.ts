@@ -77,6 +77,8 @@ export function stackCommand(args: string[]): number {
     }
   }
   const frames = logicalStack(walk.top);
+  const onStack = new Set(frames);
+  walk.awaiting = walk.awaiting.filter((call) => !onStack.has(call));
   if (format === 'json') {
     printJson({
       trace: trace.dir,

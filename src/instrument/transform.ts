@@ -452,6 +452,8 @@ class Rewriter {
       if (!owner.generator) this.rewriteCompletion(node);
       if (owner.async || owner.generator) this.rewriteSuspendPoint(node, parent, owner);
       this.rewriteExceptionPoint(node, owner);
+    } else if (owner === null) {
+      this.rewriteExceptionPoint(node, null);
     }
   }
 
@@ -461,11 +463,16 @@ class Rewriter {
   }
 
   /** Catch clauses say where an exception was caught; `throw X` hands X to the runtime. */
-  private rewriteExceptionPoint(node: Node, owner: FnInfo): void {
+  private rewriteExceptionPoint(node: Node, owner: FnInfo | null): void {
     const s = this.s;
     if (node.type === 'CatchClause') {
       const body = node.body as Node;
       const param = isNode(node.param) && node.param.type === 'Identifier' ? String(node.param.name) : 'void 0';
+      if (owner === null) {
+        // Module top level: only where it was caught (function id 0).
+        s.appendLeft(body.start + 1, `${R}.ca(0,${param});`);
+        return;
+      }
       const params = (owner.catchParams ?? []).filter((name) => name !== param);
       const id = this.id(owner);
       // After the resume check an async owner inserted at the same point.

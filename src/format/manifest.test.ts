@@ -26,7 +26,20 @@ function goodManifest(): Manifest {
     clock: { source: 'performance.now', mode: 'exact', resolutionNs: 40, readCostNs: 30, precision: 'exact: every event timestamped' },
     options: { ringRecords: 262144, threadSlots: 64, include: ['src/**'], exclude: [], nodeModules: false, durationSeconds: null },
     threads: [
-      { id: 0, name: 'main', slot: 0, file: 'p4242-t0.idx', timeOriginMs: 1735689599900.5, produced: 120, written: 100, dropped: 20, bytes: 1800, chunks: 1, closed: true },
+      {
+        id: 0,
+        name: 'main',
+        slot: 0,
+        file: 'p4242-t0.idx',
+        timeOriginMs: 1735689599900.5,
+        produced: 120,
+        written: 100,
+        dropped: 20,
+        bytes: 1800,
+        chunks: 1,
+        closed: true,
+        detail: { file: 'p4242-t0.det', records: 3, bytes: 700, chunks: 1, dropped: 0 },
+      },
       { id: 1, name: 'worker 1', slot: 1, file: 'p4242-t1.idx', timeOriginMs: 1735689600100.25, produced: 10, written: 10, dropped: 0, bytes: 296, chunks: 1, closed: true },
     ],
     threadsUntraced: 0,
@@ -35,6 +48,17 @@ function goodManifest(): Manifest {
     totals: { produced: 130, written: 110, dropped: 20, bytes: 2096, chunks: 2 },
     shutdown: { reason: 'exit', exitCode: 0 },
     notes: [],
+    detail: {
+      triggers: ['throw', 'slow=100ms'],
+      capture: [],
+      preRollMs: 100,
+      postRollMs: 20,
+      postRollCalls: 100,
+      limits: { depth: 4, keys: 32, items: 32, string: 256, bytes: 4096 },
+      redact: { enabled: true, keys: [] },
+      maxWindowsPerSecond: 20,
+    },
+    windows: [{ thread: 0, id: 1, trigger: 'throw', fn: 1, atNs: 5000, fromNs: 0, toNs: 25000, records: 3 }],
   };
 }
 
@@ -151,6 +175,13 @@ describe('validateManifest', () => {
   test('rejects thread files that point outside the trace directory', () => {
     for (const file of ['../x', '/etc/passwd', '../../home/user/.ssh/id_rsa', 'a/../../b', 'sub/p1-t0.idx', '..', '.', '', '..\\x', 'p1\0.idx']) {
       rejects({ ...goodManifest(), threads: [{ ...goodManifest().threads[0]!, file }] }, 'E_CORRUPT', /outside the trace directory/);
+    }
+  });
+
+  test('rejects detail files that point outside the trace directory', () => {
+    for (const file of ['../x.det', '/etc/passwd', 'sub/p1-t0.det']) {
+      const thread = { ...goodManifest().threads[0]!, detail: { file, records: 1, bytes: 1, chunks: 1, dropped: 0 } };
+      rejects({ ...goodManifest(), threads: [thread] }, 'E_CORRUPT', /detail file outside the trace directory/);
     }
   });
 

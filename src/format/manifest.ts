@@ -212,7 +212,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
       file: t.file,
       timeOriginMs: num(t.timeOriginMs, 0),
       closed: t.closed === true,
-      detail: detailFile(t.detail, where),
+      ...(t.detail !== undefined ? { detail: detailFile(t.detail, where) } : {}),
     });
   }
   const functionsFile = m.functionsFile === undefined ? 'functions.jsonl' : m.functionsFile;

@@ -325,6 +325,9 @@ export class DetailLane {
     return this.snap.value(self, 1);
   }
 
+  /** True while a snapshot is being taken: anything it reaches that is traced must not snapshot again. */
+  busy = false;
+
   /** A snapshot: committed inside a window, else kept in the flight ring. Returns its serial. */
   private snapshot(body: SnapshotBody, time: number): number {
     const serial = ++this.serial;

@@ -96,6 +96,198 @@ export interface Probes {
   /** Exit of an async function (frame > 0) or generator (frame 0) frame; returns like ex. */
   xa(id: number, threw: number, frame?: number): number;
   /** The values of the call that just ended (how 0: returned `value`, 1: threw) or caught `value` (how 2). */
+  dv(id: number, how: number, value: unknown, self: unknown, args: ArrayLike<unknown>): void;
+  /** A catch clause of `id` began; returns 1 when the runtime wants the values (then dv with how 2). */
+  ca(id: number, error: unknown): number;
+  /** `throw X`: returns X. */
+  th<T>(value: T): T;
+  /** Entry of an armed function: capture its arguments. */
+  de(id: number, self: unknown, args: ArrayLike<unknown>): void;
+  /** recall.mark(label, data). */
+  mk(label: string, data?: unknown): void;
+  /** A runtime event (EXT_* type) described by a detail note (always persisted); returns its serial. */
+  note(type: number, body: Record<string, unknown>): number;
+  ea(id: number): number;
+  sp<T>(id: number, frame: number, value: T, _flag?: unknown): T;
+  rs<T>(id: number, frame: number, value: T, _flag?: unknown): T;
+  rr(id: number, frame: number, _flag?: unknown): void;
+  /** A runtime event (EXT_* type from format/layout) with its argument, timed. */
+  ext(type: number, aux: number): void;
+}
+
+/** The shared no-op: installed when this thread is not (or no longer) recorded. */
+export const noopProbes: Probes = {
+  m: (file, _count, _table, mapKey) => {
+    // Stack traces still need the maps of modules loaded after recording stopped.
+    if (mapKey !== undefined) noteExternalMap(file, mapKey);
+    return 0;
+  },
+  en: () => -1,
+  ex: () => 0,
+  xa: () => 0,
+  dv: () => {},
+  ca: () => 0,
+  th: (value) => value,
+  de: () => {},
+  mk: () => {},
+  note: () => 0,
+  ea: () => 0,
+  sp: (_id, _frame, value) => value,
+  rs: (_id, _frame, value) => value,
+  rr: () => {},
+  ext: () => {},
+};
+
+export interface RecorderOptions {
+  sab: SharedArrayBuffer;
+  functionsFile: string;
+  timing: TimingMode;
+  detail: DetailConfig | null;
+}
+
+type Global = typeof globalThis & { __recall?: Probes };
+
+export class Recorder implements Probes {
+  private readonly sab: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly ctlF64: Float64Array;
+  private u32: Uint32Array;
+  private f64: Float64Array;
+  private readonly mask: number;
+  private readonly capacity: number;
+  /** Records put in this lane (a JS number: never wraps; stored to the ring head as int32). */
+  private h = 0;
+  /** put() takes the fast path while h < lim. */
+  private lim = -1;
+  private slot = -1;
+  private headIndex = 0;
+  private tailIndex = 0;
+  private dropped = 0;
+  private pendingDrops = 0;
+  private markers = 0;
+  private serial = 0;
+  private functionsFd = -1;
+  private readonly functionsFile: string;
+  /** Timing: per function id of this thread, 1 = calls are timestamped. */
+  private timed: Uint8Array = new Uint8Array(0);
+  /** Adaptive timing: timed calls and their summed duration (ms) in the current window. */
+  private samples: Uint8Array = new Uint8Array(0);
+  private sums: Float64Array = new Float64Array(0);
+  private readonly adaptive: boolean;
+  private readonly clock: boolean;
+  /** The thread's last clock read: the time untimed records carry. */
+  private last = 0;
+  /** Detail lane: 1 while a window is open (mirrors detail.open), the slow threshold, throws wanted. */
+  private win = 0;
+  private readonly slowMs: number;
+  private readonly onThrow: number;
+  private why = WHY_WINDOW;
+  private slowBy = 0;
+  private readonly asyncStarts = new Float64Array(ASYNC_STARTS);
+  readonly detail: DetailLane;
+  /** Function tables of the modules this thread registered, for the detail lane's parameter names. */
+  private readonly modules: { base: number; count: number; table: string; fns: unknown[] | null }[] = [];
+
+  constructor(options: RecorderOptions) {
+    this.sab = options.sab;
+    this.functionsFile = options.functionsFile;
+    this.adaptive = options.timing === 'adaptive';
+    this.clock = options.timing !== 'none';
+    this.ctl = new Int32Array(this.sab);
+    this.ctlF64 = new Float64Array(this.sab, 0, this.ctl.length >> 1);
+    const layout = layoutOf(this.sab);
+    this.capacity = layout.ringRecords;
+    this.mask = layout.ringRecords - 1;
+    this.u32 = new Uint32Array(0);
+    this.f64 = new Float64Array(0);
+    const detail = options.detail ?? DETAIL_OFF;
+    this.detail = new DetailLane(this.sab, detail, (id) => this.functionFacts(id));
+    this.slowMs = detail.slowMs ?? Infinity;
+    this.onThrow = detail.onThrow ? 1 : 0;
+  }
+
+  // ---- hot path -------------------------------------------------------------------------
+
+  private put(head: number, aux: number, time: number): void {
+    if (this.h >= this.lim && !this.makeRoom()) return;
+    const h = this.h;
+    const i = (h & this.mask) * RECORD_WORDS;
+    this.u32[i] = head;
+    this.u32[i + 1] = aux;
+    this.f64[(i >> 1) + 1] = time;
+    this.h = h + 1;
+    this.ctl[this.headIndex] = h + 1;
+  }
+
+  /** A clock read (or, with --timing none, the last one: 0). */
+  private now(): number {
+    if (!this.clock) return this.last;
+    const t = perf.now();
+    this.last = t;
+    return t;
+  }
+
+  en(id: number): number {
+    if (this.timed[id] === 1) {
+      const t = perf.now();
+      this.last = t;
+      this.put(ENTER | id, 0, t);
+      return t;
+    }
+    this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
+    return -1;
+  }
+
+  /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
+  ex(id: number, threw: number, enteredAt: number): number {
+    if (enteredAt >= 0) {
+      const t = perf.now();
+      this.last = t;
+      this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
+      const duration = t - enteredAt;
+      if (this.adaptive) this.learn(id, duration);
+      if (threw !== 0) return this.onThrow | this.win;
+      if (duration > this.slowMs) {
+        this.why = WHY_SLOW;
+        this.slowBy = duration;
+        return 1;
+      }
+    } else {
+      this.put((threw === 0 ? EXIT : THROW) | UNTIMED_FLAG | id, 0, this.last);
+      if (threw !== 0) return this.onThrow | this.win;
+    }
+    if (this.win === 0) return 0;
+    this.why = WHY_WINDOW;
+    return 1;
+  }
+
+  xa(id: number, threw: number, frame = 0): number {
+    const t = this.now();
+    this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
+    if (threw !== 0) return this.onThrow | this.win;
+    if (frame > 0 && this.clock) {
+      const duration = t - (this.asyncStarts[frame & (ASYNC_STARTS - 1)] as number);
+      if (duration > this.slowMs) {
+        this.why = WHY_SLOW;
+        this.slowBy = duration;
+        return 1;
+      }
+    }
+    if (this.win === 0) return 0;
+    this.why = WHY_WINDOW;
+    return 1;
+  }
+
+  ea(id: number): number {
+    const frame = ++this.serial;
+    const t = this.now();
+    this.put(ENTER | id, frame, t);
+    this.asyncStarts[frame & (ASYNC_STARTS - 1)] = t;
+    return frame;
+  }
+
+  // ---- detail lane (slow paths: run only when a probe above asked) ------------------------
+
   dv(id: number, how: number, value: unknown, self: unknown, args: ArrayLike<unknown>): void {
     const detail = this.detail;
     if (detail.busy) return; // a snapshot reached traced code: never recurse

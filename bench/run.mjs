@@ -77,6 +77,9 @@ function benchTsc() {
         env,
       });
   }
+  // The same default mode with the detail lane off: what the default triggers cost.
+  variants['no-detail'] = () =>
+    recall(['run', '--quiet', '--node-modules', '--no-detail', '--out', join(out, 'trace-no-detail'), '--', process.execPath, tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT, env });
   // Warm the transform cache (and the OS file cache) once; not counted.
   for (const run of Object.values(variants)) run();
   const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
@@ -98,6 +101,11 @@ function benchTsc() {
     const [bar, limit] = bars[mode];
     row(`tsc --timing ${mode} / untraced`, `${fmt(ratio)}× (${fmt(median(samples[mode]) / 1000)} s)`, bar, ratio <= limit ? 'met' : 'MISSED');
   }
+  const windows = manifest.windows?.length ?? 0;
+  row(
+    'tsc default triggers on / detail lane off (adaptive)',
+    `${fmt(median(samples.adaptive) / median(samples['no-detail']))}× (${fmt(median(samples['no-detail']) / 1000)} s off; ${windows} window${windows === 1 ? '' : 's'} persisted)`,
+  );
   row('tsc node --cpu-prof / untraced (peer)', `${fmt(median(samples['cpu-prof']) / base)}×`);
   row('tsc events recorded (adaptive)', `${(manifest.totals.written / 1e6).toFixed(1)} M, ${manifest.totals.dropped} dropped`);
   if (hasGnuTime) row('tsc peak RSS untraced → adaptive', `${Math.round(rss.untraced / 1024)} MB → ${Math.round(rss.adaptive / 1024)} MB`);

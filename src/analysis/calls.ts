@@ -19,6 +19,8 @@ export interface Call {
   name: string;
   parent: Call | null;
   children: Call[];
+  /** Calls made beneath this one (all depths), counted as they end. */
+  descendants: number;
   depth: number;
   enterNs: number;
   exitNs: number | null;
@@ -84,8 +86,8 @@ export interface WalkOptions {
    */
   atEvent?: number;
   atNs?: number;
-  /** Keep children arrays (the tree view); stack and exceptions do not need them. */
-  keepChildren?: boolean;
+  /** Keep children arrays (the tree view) down to this depth (true: all); stack and exceptions need none. */
+  keepChildren?: boolean | number;
 }
 
 function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
@@ -94,6 +96,7 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     name,
     parent,
     children: [],
+    descendants: 0,
     depth: parent ? parent.depth + 1 : 0,
     enterNs: ns,
     exitNs: null,
@@ -118,7 +121,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const suspended = new Map<number, Call>();
   const exceptions: Exception[] = [];
   const marks: ThreadCalls['marks'] = [];
-  const keep = options.keepChildren === true;
+  const keepDepth = options.keepChildren === true ? Infinity : typeof options.keepChildren === 'number' ? options.keepChildren : -1;
   let event = -1;
   let lastEnded: Call | null = null;
   let lastKind = '';
@@ -147,7 +150,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     switch (ev.kind) {
       case 'enter': {
         const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
-        if (keep) top.children.push(call);
+        if (call.depth < keepDepth) top.children.push(call);
         stack.push(call);
         break;
       }
@@ -159,6 +162,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         top.exitEvent = event;
         top.timed = top.timed && !ev.untimed;
         top.outcome = ev.kind === 'throw' ? 'throw' : 'return';
+        if (top.parent) top.parent.descendants += 1 + top.descendants;
         if (top.frame !== 0) suspended.delete(top.frame);
         if (ev.kind === 'throw') {
           let exception = top.pending;
@@ -208,7 +212,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         } else {
           // Resumed without a recorded start (recording began mid-flight): a call of its own.
           const orphan = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, false);
-          if (keep) top.children.push(orphan);
+          if (orphan.depth < keepDepth) top.children.push(orphan);
           stack.push(orphan);
         }
         break;
@@ -269,6 +273,10 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     }
   }
   if (root.pending && root.pending.outcome === 'unknown') root.pending.outcome = 'escaped';
+  // Calls still open (or suspended) at the end: count them into their callers too.
+  for (const open of [...stack.slice(1).reverse(), ...suspended.values()]) {
+    if (open.parent && open.exitNs === null) open.parent.descendants += 1 + open.descendants;
+  }
   return {
     thread,
     root,

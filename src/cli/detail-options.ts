@@ -13,6 +13,7 @@ import {
   type DetailConfig,
 } from '../runtime/config.js';
 import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from '../runtime/snapshot.js';
+import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicates.js';
 import { duration, durationMs, positiveInteger, stringList, type Options, type Parsed } from './args.js';
 
 export const DETAIL_OPTIONS = {
@@ -32,6 +33,7 @@ export const DETAIL_HELP = `detail lane (values around the moments that matter):
   --trigger SPEC      what persists a window of values; repeatable. SPEC is one of
                       throw (default), slow=DURATION (default slow=${DEFAULT_SLOW_MS}ms),
                       fn=GLOB (every call of matching functions), mark (recall.mark()),
+                      arg=GLOB:N~TEXT (argument N contains TEXT; also =VALUE, >NUM, <NUM),
                       no-throw, no-slow, none (start from no triggers)
   --capture GLOB      capture the arguments of matching functions on every call into
                       the flight ring (persisted only inside windows: pre-roll material)
@@ -65,6 +67,7 @@ export function detailConfig(values: Parsed['values']): DetailConfig | null {
   let slowMs: number | null = DEFAULT_SLOW_MS;
   let onMark = false;
   const fn: string[] = [];
+  const args: ArgPredicateSpec[] = [];
   for (const spec of stringList(values.trigger)) {
     const [kind, ...rest] = spec.split('=');
     const arg = rest.join('=');
@@ -73,6 +76,7 @@ export function detailConfig(values: Parsed['values']): DetailConfig | null {
       slowMs = null;
       onMark = false;
       fn.length = 0;
+      args.length = 0;
     } else if (spec === 'throw') onThrow = true;
     else if (spec === 'no-throw') onThrow = false;
     else if (spec === 'no-slow') slowMs = null;
@@ -82,14 +86,20 @@ export function detailConfig(values: Parsed['values']): DetailConfig | null {
       if (ms === null) throw new RecallError('E_USAGE', `run: --trigger slow= takes a duration like 50ms, not '${arg}'`);
       slowMs = ms;
     } else if (kind === 'fn' && arg !== '') fn.push(arg);
+    else if (kind === 'arg') {
+      const predicate = parseArgPredicate(arg);
+      if (predicate === null) throw new RecallError('E_USAGE', `run: --trigger arg= takes GLOB:N~TEXT, GLOB:N=VALUE, GLOB:N>NUM or GLOB:N<NUM, not '${arg}'`);
+      args.push(predicate);
+    }
     else {
-      throw new RecallError('E_USAGE', `run: unknown --trigger '${spec}'; use throw, slow=50ms, fn=GLOB, mark, no-throw, no-slow or none`);
+      throw new RecallError('E_USAGE', `run: unknown --trigger '${spec}'; use throw, slow=50ms, fn=GLOB, arg=GLOB:N~TEXT, mark, no-throw, no-slow or none`);
     }
   }
   return {
     onThrow,
     slowMs,
     fn,
+    args,
     onMark,
     capture: stringList(values.capture),
     preRollMs: duration('run', '--pre-roll', values['pre-roll'] as string | undefined, DEFAULT_PRE_ROLL_MS),

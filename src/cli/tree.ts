@@ -38,14 +38,7 @@ interface TreeJson extends CallJson {
 }
 
 function countCalls(call: Call): number {
-  let n = 0;
-  const stack = [...call.children];
-  while (stack.length > 0) {
-    const c = stack.pop() as Call;
-    n++;
-    for (const child of c.children) stack.push(child);
-  }
-  return n;
+  return call.descendants;
 }
 
 function treeJson(trace: Trace, call: Call, depth: number, maxDepth: number, minNs: number): TreeJson {
@@ -75,7 +68,7 @@ export function treeCommand(args: string[]): number {
     printJson({
       trace: trace.dir,
       threads: threads.map((thread) => {
-        const walk = walkCalls(trace, thread, { keepChildren: true });
+        const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
         return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)) };
       }),
     });
@@ -151,7 +144,7 @@ export function treeCommand(args: string[]): number {
     emit(`${indent}⏸ await${hop.resumeNs === null ? ' (never resumed)' : ` ${formatNs(hop.resumeNs - hop.suspendNs)}`}`);
   };
   for (const thread of threads) {
-    const walk = walkCalls(trace, thread, { keepChildren: true });
+    const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
     emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls`);
     renderChildren(walk.root, '  ', 0);
   }

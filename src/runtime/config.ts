@@ -3,6 +3,7 @@
 
 import type { ManifestDetailSettings, TimingMode } from '../format/manifest.js';
 import type { SnapshotLimits } from './snapshot.js';
+import type { ArgPredicateSpec } from './predicates.js';
 
 /** The detail lane: which moments persist values, how much around them, how values are bounded. */
 export interface DetailConfig {
@@ -12,6 +13,8 @@ export interface DetailConfig {
   slowMs: number | null;
   /** Function-name globs: every call opens a window (their arguments are captured on entry). */
   fn: string[];
+  /** Value predicates: a call whose argument passes opens a window (--trigger arg=GLOB:N~TEXT). */
+  args: ArgPredicateSpec[];
   /** recall.mark() opens a window (marks are recorded either way). */
   onMark: boolean;
   /** Function-name globs whose arguments are captured on entry into the flight ring (pre-roll material). */
@@ -85,6 +88,7 @@ export function detailSettings(config: DetailConfig | null): ManifestDetailSetti
   if (config.onThrow) triggers.push('throw');
   if (config.slowMs !== null) triggers.push(`slow=${config.slowMs}ms`);
   for (const glob of config.fn) triggers.push(`fn=${glob}`);
+  for (const p of config.args ?? []) triggers.push(`arg=${p.fn}:${p.index}${p.op}${String(p.value)}`);
   if (config.onMark) triggers.push('mark');
   return {
     triggers,

@@ -14,6 +14,7 @@ import type { ValueDesc } from '../format/values.js';
 import type { DetailConfig } from './config.js';
 import { S_DETAIL_DROPPED, S_DETAIL_HEAD, S_DETAIL_TAIL, layoutOf, slotBase } from './control.js';
 import { Snapshotter } from './snapshot.js';
+import { argTestFor, type ArgTest } from './predicates.js';
 
 /** Flight ring: at most this many snapshots... */
 const FLIGHT_ENTRIES = 256;
@@ -29,6 +30,17 @@ export interface FunctionFacts {
 }
 
 const NO_PARAMS: string[] = [];
+
+/** What the lane decided about a function, once. */
+interface Facts {
+  params: string[];
+  /** --trigger fn= matched: every call opens a window. */
+  trigger: boolean;
+  /** --capture matched: every call's arguments go to the flight ring. */
+  capture: boolean;
+  /** --trigger arg= predicates for it. */
+  test: ArgTest | null;
+}
 const NONE = Symbol('none');
 
 const encoder = new TextEncoder();
@@ -71,7 +83,8 @@ export class DetailLane {
   private chainHasError = false;
   private thrown: unknown = NONE;
   private readonly fnTrigger: ((name: string) => boolean) | null;
-  private readonly facts = new Map<number, { params: string[]; trigger: boolean }>();
+  private readonly captureMatch: ((name: string) => boolean) | null;
+  private readonly facts = new Map<number, Facts>();
 
   constructor(
     sab: SharedArrayBuffer,
@@ -83,6 +96,7 @@ export class DetailLane {
     this.snap = new Snapshotter(config.limits, config.redact);
     this.tokens = config.maxWindowsPerSecond;
     this.fnTrigger = config.fn.length > 0 ? picomatch(config.fn) : null;
+    this.captureMatch = config.capture.length > 0 ? picomatch(config.capture) : null;
   }
 
   /** The thread claimed `slot`: write into its detail ring from now on. */
@@ -101,11 +115,19 @@ export class DetailLane {
     this.ctl[this.droppedIndex] = 0;
   }
 
-  private factsOf(id: number): { params: string[]; trigger: boolean } {
+  private factsOf(id: number): Facts {
     let facts = this.facts.get(id);
     if (facts === undefined) {
       const found = this.lookup(id);
-      facts = { params: found?.params ?? NO_PARAMS, trigger: found !== null && this.fnTrigger !== null && this.fnTrigger(found.name) };
+      const name = found?.name ?? '';
+      const short = name.slice(name.lastIndexOf('.') + 1);
+      const matches = (m: ((n: string) => boolean) | null): boolean => found !== null && m !== null && (m(name) || m(short));
+      facts = {
+        params: found?.params ?? NO_PARAMS,
+        trigger: matches(this.fnTrigger),
+        capture: matches(this.captureMatch),
+        test: found !== null && (this.config.args ?? []).length > 0 ? argTestFor(name, this.config.args) : null,
+      };
       this.facts.set(id, facts);
     }
     return facts;
@@ -189,11 +211,12 @@ export class DetailLane {
     return serial;
   }
 
-  /** Entry of a function armed by --capture or --trigger fn=. */
+  /** Entry of a function armed by --capture, --trigger fn= or --trigger arg=. */
   entry(id: number, time: number, self: unknown, args: ArrayLike<unknown>): number {
     const facts = this.factsOf(id);
-    if (facts.trigger) this.trigger('fn', id, time, this.serial + 1);
-    else this.stillOpen(time);
+    if (facts.test !== null && facts.test(args)) this.trigger('arg', id, time, this.serial + 1);
+    else if (facts.trigger) this.trigger('fn', id, time, this.serial + 1);
+    else if (!this.stillOpen(time) && !facts.capture) return 0; // armed by a predicate that did not hold
     return this.snapshot({ k: 'entry', fn: id, args: this.args(id, args), this: this.self(self) }, time);
   }
 

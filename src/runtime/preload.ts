@@ -180,7 +180,7 @@ function installThread(session: Session): Recorder | null {
   if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
   // Functions whose arguments are captured on entry: --capture and --trigger fn= globs.
-  const capture = config.detail ? [...config.detail.capture, ...config.detail.fn] : [];
+  const capture = config.detail ? [...config.detail.capture, ...config.detail.fn, ...(config.detail.args ?? []).map((p) => p.fn)] : [];
   if (syncHooksAvailable()) {
     // Newer Node: one set of in-thread hooks covers import and require.
     installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir, capture });

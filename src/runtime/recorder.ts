@@ -68,6 +68,7 @@ export const DETAIL_OFF: DetailConfig = {
   onThrow: false,
   slowMs: null,
   fn: [],
+  args: [],
   onMark: false,
   capture: [],
   preRollMs: 0,

@@ -214,3 +214,17 @@ test('slow calls open a window with their arguments and return value; bad trigge
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   assert.ok(!existsSync(join(process.cwd(), 'recall-trace', 'nonexistent')));
 });
+
+test('value predicates: a call whose argument passes the test opens a window, others cost no disk', () => {
+  const { dir, result } = record('detail/long-run.js', { args: ['3000'], flags: ['--trigger', 'none', '--trigger', 'arg=step:0=1234', '--post-calls', '2'] });
+  assert.equal(result.status, 0, result.stderr);
+  const trace = openTrace(dir);
+  assert.deepEqual((trace.manifest.windows ?? []).map((w) => w.trigger), ['arg']);
+  const detail = threadDetail(trace, trace.threads[0]!);
+  const firstArgs = [...detail.records.values()].map((r) => (r.body.args as number[] | undefined)?.[0]);
+  assert.equal(firstArgs[0], 1234);
+  assert.ok(firstArgs.every((i) => i !== undefined && i >= 1234 && i <= 1236), JSON.stringify(firstArgs));
+  const bad = recall(['run', '--trigger', 'arg=step', '--', process.execPath, '-e', '1']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--trigger arg= takes GLOB:N~TEXT/);
+});

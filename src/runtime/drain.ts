@@ -2,7 +2,8 @@
 // what each ring holds into that thread's chunk buffer, advances the ring tail, and writes full
 // (or idle) chunks to the thread's file in the trace directory. It sleeps on a futex when every
 // ring is empty. On a finalize request it drains all lanes one last time, closes every file and
-// writes the complete manifest, then signals the waiting main thread.
+// writes the complete manifest of its process (the root's also lists the trace's processes, from
+// processes.jsonl), then signals the waiting main thread.
 
 import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs';
 import { writeManifestFile } from './manifest-file.js';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { CHUNK_HEADER_BYTES, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
+import { parseProcessesJsonl, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { sumCounters, type Manifest, type ManifestThread, type ShutdownInfo } from '../format/manifest.js';
 import {
   FIN_DURATION,
@@ -302,8 +304,18 @@ export class Drain {
       functions: parseFunctionsJsonl(functionsText).functions,
       totals,
       shutdown,
+      processes: this.manifest.parentPid === null ? readProcesses(dir) : [],
     };
     writeManifestFile(dir, manifest);
+  }
+}
+
+/** The root's snapshot of processes.jsonl (children may still be starting; the file stays the full list). */
+function readProcesses(dir: string): ProcessEntry[] {
+  try {
+    return parseProcessesJsonl(readFileSync(join(dir, PROCESSES_FILE), 'utf8')).processes;
+  } catch {
+    return [];
   }
 }
 

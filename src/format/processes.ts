@@ -54,6 +54,8 @@ export function processEntryOf(value: unknown): ProcessEntry | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const v = value as Record<string, unknown>;
   if (!isPid(v.pid)) return null;
+  // A file name that leaves the trace directory makes the entry unusable.
+  if ((v.manifest !== undefined && !plainName(v.manifest)) || (v.functionsFile !== undefined && !plainName(v.functionsFile))) return null;
   const parentPid = isPid(v.parentPid) ? v.parentPid : null;
   const root = parentPid === null;
   return {

@@ -9,7 +9,7 @@ import { openTrace } from '../analysis/trace.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
 import { processOverview } from '../analysis/process-overview.js';
 import { parse } from './args.js';
-import { formatBytes, formatCount, formatNs, table } from './format.js';
+import { displayCommand, formatBytes, formatCount, formatNs, table } from './format.js';
 
 export const INFO_HELP = `usage: recall info [trace] [--format text|json] [--process PID]
 
@@ -118,7 +118,7 @@ export function infoCommand(args: string[]): number {
           p.status,
           String(p.threads),
           formatCount(p.events),
-          p.command.join(' '),
+          displayCommand(p.command, process.cwd()),
         ]),
       ),
     );

@@ -10,7 +10,7 @@ import { summarize, type FunctionSummary, type Summary } from '../analysis/summa
 import { summarizeAllProcesses, type AllProcessesSummary } from '../analysis/summary-all.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
 import { parse, positiveInteger } from './args.js';
-import { csvField, formatCount, formatNs, table } from './format.js';
+import { csvField, displayCommand, formatCount, formatNs, table } from './format.js';
 
 export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
 
@@ -82,7 +82,7 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
           p.parentPid === null ? '-' : String(p.parentPid),
           p.status,
           formatCount(p.events),
-          p.command.join(' '),
+          displayCommand(p.command, process.cwd()),
         ]),
       ),
     );

@@ -1,12 +1,12 @@
 // Child processes are followed into the same trace: spawn, fork and execFileSync with an
 // explicit env that has no NODE_OPTIONS; chains of children; --no-follow; a child killed with
-// SIGKILL; and children behave exactly as untraced.
+// SIGKILL; a child that outlives the root; and children behave exactly as untraced.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { callsOf, record, recall, summaryJson, untraced } from '../helpers.js';
+import { FIXTURES, callsOf, record, recall, summaryJson, tempDir, untraced } from '../helpers.js';
 import { openTrace } from '../../src/analysis/trace.js';
 import { threadEvents } from '../../src/analysis/events.js';
 import type { Manifest } from '../../src/format/manifest.js';
@@ -180,4 +180,28 @@ test('semantic equivalence: the child output and exit codes are the same traced 
     const child = childOf(info, info.pid);
     assert.equal(manifestFile(traced.dir, `p${child.pid}.manifest.json`).shutdown?.exitCode, 3, mode);
   }
+});
+
+test('a child that outlives the root keeps recording and finishes its own manifest', async () => {
+  const dir = join(tempDir(), 'trace');
+  const result = recall(['run', '--out', dir, '--', process.execPath, join(FIXTURES, 'follow', 'launch.js'), 'orphan', 'late.js', '500']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'launch orphan late.js started\n');
+  // The child announced itself before its first line, so recall run knew it was still running.
+  assert.match(result.stderr, /from 1 thread in 2 processes \(1 still running: their events are not counted here\)/);
+  const pid = Number(/launch orphan pid (\d+)/.exec(result.stderr)?.[1]);
+  const file = join(dir, `p${pid}.manifest.json`);
+  const deadline = Date.now() + 30_000;
+  while (manifestFile(dir, `p${pid}.manifest.json`).status === 'recording' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(manifestFile(dir, `p${pid}.manifest.json`).status, 'complete', file);
+  assert.equal(callsOf(summaryJson(dir, ['--process', String(pid)]), 'work'), 500);
+  assert.deepEqual(
+    infoJson(dir).processes.map((p) => [p.pid === pid, p.status]),
+    [
+      [false, 'complete'],
+      [true, 'complete'],
+    ],
+  );
 });

@@ -13,8 +13,8 @@ const HELP = `recall ${RECALL_VERSION} — a flight recorder for Node.js program
 
 usage:
   recall run [options] -- <command...>   record a program (see recall run --help)
-  recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
-  recall info [trace] [--format text|json]
+  recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
+  recall info [trace] [--format text|json] [--process PID]
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).

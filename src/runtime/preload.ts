@@ -160,7 +160,10 @@ function initialManifest(config: Session['config']): Manifest {
   };
 }
 
-/** Say in processes.jsonl that this process records into the trace (one short line: appends do not interleave). */
+/** Longest processes.jsonl line: below PIPE_BUF (4096), so appends of processes starting at once never interleave. */
+const PROCESS_LINE_MAX = 4000;
+
+/** Say in processes.jsonl that this process records into the trace (its manifest has the full command). */
 function announceProcess(config: Session['config'], manifest: Manifest): void {
   const root = config.parentPid === null;
   const entry: ProcessEntry = {
@@ -171,7 +174,13 @@ function announceProcess(config: Session['config'], manifest: Manifest): void {
     manifest: manifestFileOf(process.pid, root),
     functionsFile: manifest.functionsFile,
   };
-  appendFileSync(join(config.traceDir, PROCESSES_FILE), JSON.stringify(entry) + '\n');
+  let line = JSON.stringify(entry);
+  if (Buffer.byteLength(line) > PROCESS_LINE_MAX) {
+    const short = manifest.command.slice(0, 16).map((arg) => (arg.length > 120 ? arg.slice(0, 119) + '…' : arg));
+    line = JSON.stringify({ ...entry, command: short });
+    if (Buffer.byteLength(line) > PROCESS_LINE_MAX) line = JSON.stringify({ ...entry, command: [] });
+  }
+  appendFileSync(join(config.traceDir, PROCESSES_FILE), line + '\n');
 }
 
 function startDrain(session: Session, manifest: Manifest): void {

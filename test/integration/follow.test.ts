@@ -126,6 +126,13 @@ test('a chain of children (spawn → fork → exec through the shell → node) i
   assert.equal(summaryText.status, 0, summaryText.stderr);
   assert.match(summaryText.stdout, /complete · 4 processes · 4 threads/);
   assert.match(recall(['summary', dir]).stdout, /the trace holds 3 more processes/);
+  const both = recall(['summary', dir, '--process', 'all', '--thread', '0']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /^recall: summary: --thread needs one process/);
+  const csv = recall(['summary', dir, '--process', 'all', '--format', 'csv']);
+  assert.equal(csv.status, 0, csv.stderr);
+  assert.match(csv.stdout, new RegExp(`^pid,name,file,`));
+  assert.match(csv.stdout, new RegExp(`^${third.pid},work,[^\\n]*,77,`, 'm'));
 });
 
 test('--no-follow: the child runs untraced and behaves the same', () => {

@@ -212,3 +212,19 @@ test('a child that outlives the root keeps recording and finishes its own manife
     ],
   );
 });
+
+test('a worker thread that starts a child records the spawn in its own lane', () => {
+  const { dir, result } = record('follow/worker-launch.js');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('follow/worker-launch.js').stdout);
+  const info = infoJson(dir);
+  const child = childOf(info, info.pid);
+  assert.equal(callsOf(summaryJson(dir, ['--process', String(child.pid)]), 'work'), 21);
+  const trace = openTrace(dir);
+  const worker = trace.threads.find((t) => t.info.id !== 0);
+  assert.ok(worker, 'the worker has its own thread');
+  assert.deepEqual(
+    [...threadEvents(trace, worker)].filter((e) => e.kind === 'spawn').map((e) => e.aux),
+    [child.pid],
+  );
+});

@@ -1,26 +1,42 @@
-// Salvage: when the traced process died before finishing its trace (SIGKILL, OOM kill, power
-// loss), rebuild a manifest from what is on disk — the thread files up to their last complete
-// chunk and functions.jsonl — with status "salvaged" and notes on what was lost.
+// Salvage: when a traced process died before finishing its trace (SIGKILL, OOM kill, power
+// loss), rebuild its manifest from what is on disk — its thread files up to their last complete
+// chunk and its function table — with status "salvaged" and notes on what was lost. Works on
+// the root process (manifest.json) or, given a pid, on a followed child (p<pid>.manifest.json).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sumCounters, validateManifest, type Manifest } from '../format/manifest.js';
+import { manifestFileOf } from '../format/processes.js';
+import { listProcesses } from './processes.js';
 import { openTrace } from './trace.js';
 import { summarize } from './summary.js';
 
-/** The completed manifest of a trace, or a salvaged one to be written; null when there is no trace. */
-export function salvageManifest(dir: string, signal: string | null): { manifest: Manifest; salvaged: boolean } | null {
+export interface Salvage {
+  manifest: Manifest;
+  /** True when the manifest was rebuilt and must be written (to `file`). */
+  salvaged: boolean;
+  /** The manifest's file name in the trace directory. */
+  file: string;
+}
+
+/**
+ * The completed manifest of a process (default: the root), or a salvaged one to be written;
+ * null when there is no trace of it.
+ */
+export function salvageManifest(dir: string, signal: string | null, pid?: number): Salvage | null {
+  const root = pid === undefined;
   // The usual case, a finished trace, needs only its manifest (not gigabytes of thread files).
+  const fast = manifestFileOf(pid ?? 0, root);
   try {
-    const path = join(dir, 'manifest.json');
+    const path = join(dir, fast);
     const manifest = validateManifest(JSON.parse(readFileSync(path, 'utf8')), path);
-    if (manifest.status === 'complete') return { manifest, salvaged: false };
+    if (manifest.status === 'complete') return { manifest, salvaged: false, file: fast };
   } catch {
     // missing or damaged: salvage from the thread files below
   }
   let trace;
   try {
-    trace = openTrace(dir);
+    trace = openTrace(dir, root ? {} : { pid });
   } catch {
     return null;
   }
@@ -51,6 +67,7 @@ export function salvageManifest(dir: string, signal: string | null): { manifest:
       `the traced process ended before finishing its trace${signal ? ` (killed by ${signal})` : ''}: events still in its rings or unwritten chunk buffers were lost`,
       ...trace.problems,
     ],
+    ...(root ? { parentPid: null, processes: listProcesses(dir) } : {}),
   };
-  return { manifest, salvaged: true };
+  return { manifest, salvaged: true, file: root ? fast : manifestFileOf(pid, false) };
 }

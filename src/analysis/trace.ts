@@ -3,6 +3,8 @@
 // good chunks and a problem line; a trace whose recorder was killed (manifest still
 // "recording") is read from the thread files and functions.jsonl. Only what makes the trace
 // unusable as a whole (missing, unreadable, newer format, no trace at all) throws a RecallError.
+// A trace directory holds one or more processes (the root and the child processes it started):
+// openTrace opens one of them, the root unless a pid is given.
 
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,6 +13,8 @@ import { scanThreadFile, type ThreadFileHeader, type ThreadFileScan } from '../f
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { FORMAT_VERSION, LANE_INDEX } from '../format/layout.js';
 import { validateManifest, type FunctionEntry, type Manifest, type ManifestThread } from '../format/manifest.js';
+import { ROOT_FUNCTIONS_FILE, ROOT_MANIFEST_FILE, threadFilePid, type ProcessEntry } from '../format/processes.js';
+import { readProcessList } from './processes.js';
 
 export interface TraceThread {
   /** From the manifest when it lists the thread, else derived from the file header. */
@@ -33,6 +37,8 @@ export interface Trace {
 
 export interface OpenOptions {
   verify?: boolean;
+  /** The process to open (default: the root process). */
+  pid?: number;
 }
 
 /** Accept a trace directory, or a folder of traces that has a `latest` link. */
@@ -60,7 +66,7 @@ function listThreadFiles(dir: string): string[] {
   }
 }
 
-function emptyManifest(dir: string): Manifest {
+function emptyManifest(dir: string, target: Target): Manifest {
   return {
     format: 'recall-trace',
     formatVersion: FORMAT_VERSION,
@@ -68,7 +74,7 @@ function emptyManifest(dir: string): Manifest {
     status: 'recording',
     command: [],
     cwd: dir,
-    pid: 0,
+    pid: target.pid ?? 0,
     nodeVersion: 'unknown',
     startedAt: '',
     startEpochMs: 0,
@@ -77,32 +83,76 @@ function emptyManifest(dir: string): Manifest {
     options: { ringRecords: 0, threadSlots: 0, include: [], exclude: [], nodeModules: false, durationSeconds: null },
     threads: [],
     threadsUntraced: 0,
-    functionsFile: 'functions.jsonl',
+    functionsFile: target.functionsFile,
     functions: [],
     totals: { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 },
     shutdown: null,
     notes: [],
+    parentPid: target.entry?.parentPid ?? null,
+    rootPid: target.rootPid ?? target.pid ?? 0,
+    processes: [],
+    ...(target.entry ? { command: target.entry.command, startEpochMs: target.entry.startEpochMs } : {}),
   };
 }
 
-function readManifest(dir: string, problems: string[], hasThreadFiles: boolean): { manifest: Manifest; reconstructed: boolean } {
-  const path = join(dir, 'manifest.json');
+/** The process openTrace reads: its manifest and function table, and which thread files are its. */
+interface Target {
+  /** Null: the root, whose pid nothing says (every thread file is read). */
+  pid: number | null;
+  rootPid: number | null;
+  root: boolean;
+  manifestFile: string;
+  functionsFile: string;
+  entry: ProcessEntry | null;
+}
+
+function targetOf(dir: string, pid: number | undefined): Target {
+  const list = readProcessList(dir);
+  const rootPid = list.rootPid;
+  if (pid === undefined || pid === rootPid) {
+    const entry = list.processes.find((p) => p.pid === rootPid) ?? null;
+    return { pid: rootPid, rootPid, root: true, manifestFile: ROOT_MANIFEST_FILE, functionsFile: entry?.functionsFile ?? ROOT_FUNCTIONS_FILE, entry };
+  }
+  const entry = list.processes.find((p) => p.pid === pid);
+  if (!entry) {
+    const known = list.processes.map((p) => String(p.pid)).join(', ');
+    throw new RecallError('E_NO_MATCH', `no process ${pid} in this trace; processes: ${known || 'none'}`);
+  }
+  return { pid, rootPid, root: false, manifestFile: entry.manifest, functionsFile: entry.functionsFile, entry };
+}
+
+/** The thread files of the target: p<pid>-t*.idx, plus files named otherwise for the root. */
+function threadFilesOf(files: string[], target: Target): string[] {
+  if (target.pid === null) return files;
+  return files.filter((name) => {
+    const pid = threadFilePid(name);
+    return pid === target.pid || (pid === null && target.root);
+  });
+}
+
+function readManifest(dir: string, target: Target, problems: string[], hasThreadFiles: boolean): { manifest: Manifest; reconstructed: boolean } {
+  const name = target.manifestFile;
+  const path = join(dir, name);
+  const reconstruct = (): { manifest: Manifest; reconstructed: true } => ({ manifest: emptyManifest(dir, target), reconstructed: true });
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecallError('E_TRACE_UNREADABLE', `cannot read ${path}: ${(error as Error).message}`);
-    if (!hasThreadFiles) throw new RecallError('E_TRACE_EMPTY', `${dir} holds no recall trace (no manifest.json, no thread files); record one with 'recall run'`);
-    problems.push('manifest.json is missing: thread files were read on their own');
-    return { manifest: emptyManifest(dir), reconstructed: true };
+    if (!hasThreadFiles) {
+      if (!target.root) throw new RecallError('E_TRACE_EMPTY', `process ${target.pid} left no trace in ${dir} (no ${name}, no thread files)`);
+      throw new RecallError('E_TRACE_EMPTY', `${dir} holds no recall trace (no manifest.json, no thread files); record one with 'recall run'`);
+    }
+    problems.push(`${name} is missing: thread files were read on their own`);
+    return reconstruct();
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     if (!hasThreadFiles) throw new RecallError('E_CORRUPT', `${path} is not valid JSON and there are no thread files to read instead`);
-    problems.push('manifest.json is damaged (not valid JSON): thread files were read on their own');
-    return { manifest: emptyManifest(dir), reconstructed: true };
+    problems.push(`${name} is damaged (not valid JSON): thread files were read on their own`);
+    return reconstruct();
   }
   try {
     return { manifest: validateManifest(parsed, path), reconstructed: false };
@@ -110,8 +160,8 @@ function readManifest(dir: string, problems: string[], hasThreadFiles: boolean):
     // A newer format is a whole-trace failure; a manifest that is JSON but not a usable one is
     // not, when the thread files can be read without it.
     if (!(error instanceof RecallError) || error.code !== 'E_CORRUPT' || !hasThreadFiles) throw error;
-    problems.push(`${error.message.replace(path, 'manifest.json')}; thread files were read on their own`);
-    return { manifest: emptyManifest(dir), reconstructed: true };
+    problems.push(`${error.message.replace(path, name)}; thread files were read on their own`);
+    return reconstruct();
   }
 }
 
@@ -134,8 +184,9 @@ function threadFromHeader(file: string, header: ThreadFileHeader | null, scan: T
 export function openTrace(path: string, options: OpenOptions = {}): Trace {
   const dir = resolveTraceDir(path);
   const problems: string[] = [];
-  const files = listThreadFiles(dir);
-  const { manifest, reconstructed } = readManifest(dir, problems, files.length > 0);
+  const target = targetOf(dir, options.pid);
+  const files = threadFilesOf(listThreadFiles(dir), target);
+  const { manifest, reconstructed } = readManifest(dir, target, problems, files.length > 0);
   if (manifest.status === 'recording' && !reconstructed) {
     problems.push('the recording did not finish (manifest status "recording"): counters come from the thread files');
   }
@@ -180,9 +231,10 @@ export function openTrace(path: string, options: OpenOptions = {}): Trace {
   let table = manifest.functions;
   if (table.length === 0) {
     try {
-      const parsed = parseFunctionsJsonl(readFileSync(join(dir, manifest.functionsFile || 'functions.jsonl'), 'utf8'));
+      const functionsFile = manifest.functionsFile || target.functionsFile;
+      const parsed = parseFunctionsJsonl(readFileSync(join(dir, functionsFile), 'utf8'));
       table = parsed.functions;
-      if (parsed.badLines > 0) problems.push(`functions.jsonl: ${parsed.badLines} damaged line(s) skipped; their functions show as unknown`);
+      if (parsed.badLines > 0) problems.push(`${functionsFile}: ${parsed.badLines} damaged line(s) skipped; their functions show as unknown`);
     } catch {
       // no instrumented module registered, or the file is gone: ids show as unknown
     }

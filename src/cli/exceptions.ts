@@ -2,13 +2,12 @@
 // the logical stack of traced calls at the throw (arguments and `this` where the detail lane
 // recorded them), the frames it went through and where it was caught — or that it was not.
 
-import { openTrace } from '../analysis/trace.js';
 import { logicalStack, walkCalls, type Exception } from '../analysis/calls.js';
 import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import { parse, positiveInteger } from './args.js';
 import { callJson, callSignature, errorText, whereOf } from './call-text.js';
 import { formatNs } from './format.js';
-import { formatOption, pickThreads, printJson } from './view-common.js';
+import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
 import type { Trace } from '../analysis/trace.js';
 
 export const EXCEPTIONS_HELP = `usage: recall exceptions [trace] [--thread ID] [--limit N] [--format text|json]
@@ -17,6 +16,7 @@ Every exception thrown through or caught in traced code: the error, the stack of
 at the throw with their arguments (where a detail window recorded them), and where it was caught.
 
 options:
+  --process PID  a child process of the trace (default: the root; see recall info)
   --thread ID  only this thread (default: all)
   --limit N    at most N exceptions (default 50 in text, all in JSON)
   --format F   text (default) or json
@@ -24,6 +24,7 @@ options:
 
 const OPTIONS = {
   thread: { type: 'string' },
+  process: { type: 'string' },
   limit: { type: 'string' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -99,7 +100,7 @@ export function exceptionsCommand(args: string[]): number {
     return 0;
   }
   const format = formatOption('exceptions', values.format);
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const trace = openViewTrace('exceptions', positionals[0], values.process);
   const threads = pickThreads('exceptions', trace, values.thread, 'all');
   const all: Exception[] = [];
   const problems = [...trace.problems];

@@ -1,5 +1,7 @@
 // Human formatting for the CLI: counts with separators, byte sizes, durations, aligned tables
-// that fit an 80-column terminal, and CSV quoting.
+// that fit an 80-column terminal, CSV quoting, and command lines shortened for table cells.
+
+import { basename, isAbsolute, relative } from 'node:path';
 
 export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -65,4 +67,16 @@ export function table(columns: Column[], rows: string[][], width = 80): string {
 export function csvField(value: string | number): string {
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A command line for a table cell: the program by its base name, paths under cwd relative to it. */
+export function displayCommand(command: readonly string[], cwd: string): string {
+  return command
+    .map((arg, i) => {
+      if (i === 0 && isAbsolute(arg)) return basename(arg);
+      if (!isAbsolute(arg)) return arg;
+      const rel = relative(cwd, arg);
+      return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : arg;
+    })
+    .join(' ');
 }

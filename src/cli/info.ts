@@ -1,19 +1,29 @@
 // `recall info [trace]`: the manifest in brief — format and recall versions, status, command,
 // clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals,
-// how the recording ended, and any damage found while reading.
+// how the recording ended, and any damage found while reading. Of one process (the root unless
+// --process PID), followed by the trace's processes (pid, parent, command, status, threads,
+// events) as a tree of parent links when there is more than one.
 
 import { RecallError } from '../format/errors.js';
 import { openTrace } from '../analysis/trace.js';
+import { listProcesses, processTree } from '../analysis/processes.js';
+import { processOverview } from '../analysis/process-overview.js';
 import { parse } from './args.js';
-import { formatBytes, formatCount, formatNs, table } from './format.js';
+import { displayCommand, formatBytes, formatCount, formatNs, table } from './format.js';
 
-export const INFO_HELP = `usage: recall info [trace] [--format text|json]
+export const INFO_HELP = `usage: recall info [trace] [--format text|json] [--process PID]
 
-The trace's manifest: versions, command, clock precision, threads and counters, drops.
+The trace's manifest: versions, command, clock precision, threads and counters, drops;
+and the processes the trace holds (the root process and the child processes it started).
+
+options:
+  --format F     text (default) or json
+  --process PID  the manifest of the process with pid PID (default: the root process)
 `;
 
 const OPTIONS = {
   format: { type: 'string' },
+  process: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -26,11 +36,19 @@ export function infoCommand(args: string[]): number {
   if (positionals.length > 1) throw new RecallError('E_USAGE', `info: expected one trace directory, got ${positionals.length}`);
   const format = (values.format as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new RecallError('E_USAGE', `info: --format must be text or json, not '${format}'`);
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  let pid: number | undefined;
+  if (values.process !== undefined) {
+    pid = Number(values.process);
+    if (!Number.isInteger(pid) || pid <= 0) throw new RecallError('E_USAGE', `info: --process takes a pid, not '${String(values.process)}'`);
+  }
+  const trace = openTrace(positionals[0] ?? 'recall-trace', pid === undefined ? {} : { pid });
   const m = trace.manifest;
+  const entries = listProcesses(trace.dir);
+  const rootPid = entries[0]?.parentPid === null ? entries[0].pid : null;
+  const processes = entries.map((entry) => processOverview(trace.dir, entry, entry.pid === rootPid));
   if (format === 'json') {
     const { functions, ...rest } = m;
-    process.stdout.write(JSON.stringify({ trace: trace.dir, ...rest, functionCount: trace.functions.size, problems: trace.problems }, null, 1) + '\n');
+    process.stdout.write(JSON.stringify({ trace: trace.dir, ...rest, processes, functionCount: trace.functions.size, problems: trace.problems }, null, 1) + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -39,7 +57,8 @@ export function infoCommand(args: string[]): number {
   lines.push(`format         recall-trace version ${m.formatVersion} (written by recall ${m.recallVersion})`);
   lines.push(`status         ${m.status}${trace.manifestReconstructed ? ' (manifest missing or damaged; read from thread files)' : ''}`);
   lines.push(`command        ${m.command.join(' ')}`);
-  lines.push(`process        pid ${m.pid}, Node ${m.nodeVersion}, cwd ${m.cwd}`);
+  const parent = m.parentPid != null ? `, started by pid ${m.parentPid} (root ${m.rootPid ?? '?'})` : '';
+  lines.push(`process        pid ${m.pid}${parent}, Node ${m.nodeVersion}, cwd ${m.cwd}`);
   lines.push(`started        ${m.startedAt}, ran ${duration}`);
   if (m.shutdown) {
     const how = m.shutdown.signal ? `${m.shutdown.reason} (${m.shutdown.signal})` : `${m.shutdown.reason}${m.shutdown.exitCode != null ? ` (exit code ${m.shutdown.exitCode})` : ''}`;
@@ -80,6 +99,30 @@ export function infoCommand(args: string[]): number {
       ]),
     ),
   );
+  if (processes.length > 1) {
+    lines.push('');
+    lines.push(`${processes.length} processes (recall summary --process PID shows one, --process all every one):`);
+    lines.push(
+      table(
+        [
+          { title: 'pid', align: 'left' },
+          { title: 'parent', align: 'right' },
+          { title: 'status', align: 'left' },
+          { title: 'threads', align: 'right' },
+          { title: 'events', align: 'right' },
+          { title: 'command', align: 'left', shrink: true },
+        ],
+        processTree(processes).map(({ process: p, depth }) => [
+          '  '.repeat(depth) + String(p.pid),
+          p.parentPid === null ? '-' : String(p.parentPid),
+          p.status,
+          String(p.threads),
+          formatCount(p.events),
+          displayCommand(p.command, process.cwd()),
+        ]),
+      ),
+    );
+  }
   for (const note of m.notes) lines.push(`note: ${note}`);
   for (const problem of trace.problems) lines.push(`WARNING: ${problem}`);
   process.stdout.write(lines.join('\n') + '\n');

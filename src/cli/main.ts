@@ -16,8 +16,8 @@ const HELP = `recall ${RECALL_VERSION} — a flight recorder for Node.js program
 
 usage:
   recall run [options] -- <command...>   record a program (see recall run --help)
-  recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
-  recall info [trace] [--format text|json]
+  recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
+  recall info [trace] [--format text|json] [--process PID]
   recall exceptions [trace] [--thread ID]   every throw: error, stack with values, where caught
   recall stack [trace] --at WHEN            the call stack (sync + async) at a time/event/exception
   recall tree [trace] [--thread ID] [--depth N] [--min-time D]   the exact call tree

@@ -2,7 +2,9 @@
 // preload in NODE_OPTIONS (so the Node process it starts, and its worker threads, are
 // instrumented), passes stdio, signals and the exit code through untouched, and afterwards makes
 // sure the trace has a complete manifest (salvaging one from the thread files if the program
-// was killed before it could write its own).
+// was killed before it could write its own). Child Node processes are followed into the same
+// trace by default; recall waits for the root process only, and salvages children that died
+// without finishing their manifests.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
@@ -13,6 +15,9 @@ import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
 import { salvageManifest } from '../analysis/salvage.js';
+import { listProcesses } from '../analysis/processes.js';
+import { processOverview } from '../analysis/process-overview.js';
+import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
@@ -33,6 +38,8 @@ options:
                       event timestamped; none: counts and call structure only
   --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
+  --no-follow         do not trace child processes (by default every Node.js process the
+                      program starts records into the same trace)
   --no-cache          do not use the transform cache
   --quiet             no status line and no closing line on stderr
 
@@ -48,6 +55,7 @@ const RUN_OPTIONS = {
   'ring-size': { type: 'string' },
   timing: { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'no-follow': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...DETAIL_OPTIONS,
@@ -67,7 +75,13 @@ function prepareTraceDir(dir: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new RecallError('E_USAGE', `run: --out ${dir} exists and is not a directory`);
     const entries = readdirSync(dir);
-    const ours = (name: string): boolean => name === 'manifest.json' || name === 'functions.jsonl' || /\.(idx|det)$/.test(name) || name.startsWith('.manifest.');
+    const ours = (name: string): boolean =>
+      name === 'manifest.json' ||
+      name === 'functions.jsonl' ||
+      name === 'processes.jsonl' ||
+      /^p\d+\.(manifest\.json|functions\.jsonl)$/.test(name) ||
+      /\.(idx|det)$/.test(name) ||
+      name.startsWith('.manifest.');
     if (entries.length > 0 && !entries.includes('manifest.json')) {
       throw new RecallError('E_USAGE', `run: --out ${dir} is a non-empty directory that holds no recall trace; choose an empty or new directory`);
     }
@@ -184,6 +198,7 @@ export async function runCommand(args: string[]): Promise<number> {
     cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),
     command,
     nodeOptionsAdded: added,
+    follow: values['no-follow'] !== true,
     userSourceMaps: /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '') || command.includes('--enable-source-maps'),
     detail,
   };
@@ -215,7 +230,8 @@ export async function runCommand(args: string[]): Promise<number> {
 
   const exitCode = outcome.code ?? 128 + signalNumber(outcome.signal ?? 'SIGTERM');
   const result = salvageManifest(traceDir, outcome.signal);
-  if (result?.salvaged) writeManifestFile(traceDir, result.manifest);
+  if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
+  const children = result ? finishChildren(traceDir, result.manifest) : null;
   if (!values.out) updateLatestLink(outRoot, traceDir);
   if (!quiet) {
     const rel = relative(cwd, traceDir);
@@ -224,14 +240,69 @@ export async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`recall: no trace was recorded (the command started no traced Node.js process); ${shown} is empty\n`);
     } else {
       const { manifest } = result;
-      const threads = manifest.threads.length;
-      const drops = manifest.totals.dropped > 0 ? ` · ${formatCount(manifest.totals.dropped)} DROPPED` : '';
+      const totals = { threads: manifest.threads.length, events: manifest.totals.written, dropped: manifest.totals.dropped, bytes: manifest.totals.bytes };
+      for (const child of children?.finished ?? []) {
+        totals.threads += child.threads;
+        totals.events += child.events;
+        totals.dropped += child.dropped;
+        totals.bytes += child.bytes;
+      }
+      const count = 1 + (children?.finished.length ?? 0) + (children?.running ?? 0);
+      const processes =
+        count > 1 ? ` in ${count} processes${children?.running ? ` (${children.running} still running: their events are not counted here)` : ''}` : '';
+      const threads = totals.threads;
+      const drops = totals.dropped > 0 ? ` · ${formatCount(totals.dropped)} DROPPED` : '';
       const salvaged = manifest.status === 'salvaged' ? ' (salvaged: the program was killed before the trace was finished)' : '';
+      const childrenSalvaged = children?.salvaged ? ` (${children.salvaged} child process${children.salvaged === 1 ? '' : 'es'} salvaged)` : '';
       process.stderr.write(
-        `recall: ${formatCount(manifest.totals.written)} events from ${threads} thread${threads === 1 ? '' : 's'}, ${formatBytes(manifest.totals.bytes)}${drops} → ${shown}${salvaged}\n` +
+        `recall: ${formatCount(totals.events)} events from ${threads} thread${threads === 1 ? '' : 's'}${processes}, ${formatBytes(totals.bytes)}${drops} → ${shown}${salvaged}${childrenSalvaged}\n` +
           `recall: next: recall summary ${shown}\n`,
       );
     }
   }
   return exitCode;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface ChildrenOutcome {
+  /** Children whose recording is over (complete or salvaged now). */
+  finished: { threads: number; events: number; dropped: number; bytes: number }[];
+  /** Children still recording: they outlive the root and finish their manifests themselves. */
+  running: number;
+  salvaged: number;
+}
+
+/**
+ * After the root process ended: salvage each child process that died without finishing its
+ * manifest (still "recording", its pid gone), and count what the children recorded.
+ */
+function finishChildren(traceDir: string, root: Manifest): ChildrenOutcome {
+  const outcome: ChildrenOutcome = { finished: [], running: 0, salvaged: 0 };
+  for (const entry of listProcesses(traceDir)) {
+    if (entry.pid === root.pid) continue;
+    let overview = processOverview(traceDir, entry, false, false);
+    if (overview.status === 'recording' || overview.status === 'missing') {
+      if (alive(entry.pid)) {
+        outcome.running++;
+        continue;
+      }
+      const result = salvageManifest(traceDir, null, entry.pid);
+      if (!result) continue;
+      if (result.salvaged) {
+        writeManifestFile(traceDir, result.manifest, result.file);
+        outcome.salvaged++;
+      }
+      overview = processOverview(traceDir, entry, false);
+    }
+    outcome.finished.push(overview);
+  }
+  return outcome;
 }

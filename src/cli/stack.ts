@@ -4,12 +4,12 @@
 // has the call that started it as its caller), with values where the detail lane recorded them.
 
 import { RecallError } from '../format/errors.js';
-import { openTrace, type Trace, type TraceThread } from '../analysis/trace.js';
+import type { Trace, TraceThread } from '../analysis/trace.js';
 import { logicalStack, walkCalls, type Call, type Exception } from '../analysis/calls.js';
 import { durationMs, parse } from './args.js';
 import { callJson, callSignature, whereOf } from './call-text.js';
 import { formatNs } from './format.js';
-import { formatOption, pickThreads, printJson } from './view-common.js';
+import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
 
 export const STACK_HELP = `usage: recall stack [trace] --at WHEN [--thread ID] [--format text|json]
 
@@ -18,6 +18,7 @@ The call stack (synchronous and async callers) at a moment, with arguments where
   --at WHEN    a time since the trace started (12.5ms, 1.2s, 800us), an event
                number of the thread (e1234), or an exception (x3, as numbered by
                recall exceptions: the stack where it was thrown)
+  --process PID  a child process of the trace (default: the root; see recall info)
   --thread ID  the thread (default: main; for x<N>, the exception's thread)
   --format F   text (default) or json
 `;
@@ -25,6 +26,7 @@ The call stack (synchronous and async callers) at a moment, with arguments where
 const OPTIONS = {
   at: { type: 'string' },
   thread: { type: 'string' },
+  process: { type: 'string' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -49,7 +51,7 @@ export function stackCommand(args: string[]): number {
   const format = formatOption('stack', values.format);
   const at = values.at as string | undefined;
   if (at === undefined) throw new RecallError('E_USAGE', 'stack: --at is required: a time (12.5ms), an event (e1234) or an exception (x1)');
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const trace = openViewTrace('stack', positionals[0], values.process);
   let thread: TraceThread;
   let walk: ReturnType<typeof walkCalls>;
   let what: string;

@@ -1,15 +1,18 @@
 // `recall summary [trace]`: the top functions by self time with calls, total, self and average,
 // per-thread event and drop counts, and loud warnings for anything dropped or damaged.
-// Text (fits 80 columns), JSON (one object) or CSV.
+// Text (fits 80 columns), JSON (one object) or CSV. One process of the trace (the root unless
+// --process PID), or every process side by side (--process all: rows then carry their pid).
 
 import { relative, isAbsolute } from 'node:path';
 import { RecallError } from '../format/errors.js';
 import { openTrace } from '../analysis/trace.js';
 import { summarize, type FunctionSummary, type Summary } from '../analysis/summary.js';
+import { summarizeAllProcesses, type AllProcessesSummary } from '../analysis/summary-all.js';
+import { listProcesses, processTree } from '../analysis/processes.js';
 import { parse, positiveInteger } from './args.js';
-import { csvField, formatCount, formatNs, table } from './format.js';
+import { csvField, displayCommand, formatCount, formatNs, table } from './format.js';
 
-export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID]
+export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
 
 Top functions by self time: calls, total (inclusive) time, self time, average.
 trace defaults to ./recall-trace (its latest recording).
@@ -18,12 +21,15 @@ options:
   --format F   text (default), json or csv
   --top N      show the N functions with the most self time (text default 20)
   --thread ID  only the thread with this id (0 = main thread)
+  --process P  the process with pid P (default: the root process recall run started), or
+               all: every process, each function and thread row with its pid
 `;
 
 const OPTIONS = {
   format: { type: 'string' },
   top: { type: 'string' },
   thread: { type: 'string' },
+  process: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -33,26 +39,73 @@ export function location(file: string, line: number, cwd: string): string {
   return `${shown.startsWith('..') ? file : shown}:${line}`;
 }
 
-export function renderSummaryText(summary: Summary, cwd: string): string {
+function isAll(summary: Summary | AllProcessesSummary): summary is AllProcessesSummary {
+  return 'processes' in summary;
+}
+
+/** `pid` column cells, present only in an all-processes summary. */
+function pidCell(row: { pid?: number }): string[] {
+  return row.pid === undefined ? [] : [String(row.pid)];
+}
+
+/**
+ * Text form of a summary. `otherProcesses`: how many more processes the trace holds besides the
+ * one shown (a hint to --process), 0 for none.
+ */
+export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: string, otherProcesses = 0): string {
   const out: string[] = [];
   const t = summary.totals;
+  const all = isAll(summary);
+  const pidColumn = all ? [{ title: 'pid', align: 'right' } as const] : [];
   out.push(`recall summary · ${relative(process.cwd(), summary.trace) || '.'}${summary.command.length ? ' · ' + summary.command.join(' ') : ''}`);
   out.push(
-    `${summary.status} · ${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped · ${formatNs(t.durationNs)} recorded`,
+    `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped · ${formatNs(t.durationNs)} recorded`,
   );
   out.push(`timing: ${summary.clock.precision}`);
+  if (otherProcesses > 0) {
+    out.push(`the trace holds ${otherProcesses} more process${otherProcesses === 1 ? '' : 'es'} (recall info lists them): recall summary --process PID, or --process all`);
+  }
   for (const warning of summary.warnings) out.push(`WARNING: ${warning}`);
   out.push('');
+  if (all) {
+    out.push(
+      table(
+        [
+          { title: 'pid', align: 'left' },
+          { title: 'parent', align: 'right' },
+          { title: 'status', align: 'left' },
+          { title: 'events', align: 'right' },
+          { title: 'command', align: 'left', shrink: true },
+        ],
+        processTree(summary.processes).map(({ process: p, depth }) => [
+          '  '.repeat(depth) + String(p.pid),
+          p.parentPid === null ? '-' : String(p.parentPid),
+          p.status,
+          formatCount(p.events),
+          displayCommand(p.command, process.cwd()),
+        ]),
+      ),
+    );
+    out.push('');
+  }
   out.push(
     table(
       [
+        ...pidColumn,
         { title: 'thread', align: 'right' },
         { title: 'name', align: 'left', shrink: true },
         { title: 'events', align: 'right' },
         { title: 'dropped', align: 'right' },
         { title: 'duration', align: 'right' },
       ],
-      summary.threads.map((th) => [String(th.id), th.name, formatCount(th.events), formatCount(th.dropped), formatNs(th.durationNs)]),
+      (summary.threads as (Summary['threads'][number] & { pid?: number })[]).map((th) => [
+        ...pidCell(th),
+        String(th.id),
+        th.name,
+        formatCount(th.events),
+        formatCount(th.dropped),
+        formatNs(th.durationNs),
+      ]),
     ),
   );
   out.push('');
@@ -67,6 +120,7 @@ export function renderSummaryText(summary: Summary, cwd: string): string {
   out.push(
     table(
       [
+        ...pidColumn,
         { title: 'function', align: 'left', shrink: true },
         { title: 'location', align: 'left', shrink: true, keepEnd: true },
         { title: 'calls', align: 'right' },
@@ -78,7 +132,8 @@ export function renderSummaryText(summary: Summary, cwd: string): string {
             ] as const)
           : []),
       ],
-      summary.functions.map((fn) => [
+      (summary.functions as (FunctionSummary & { pid?: number })[]).map((fn) => [
+        ...pidCell(fn),
         fn.name + (fn.throws > 0 ? ` (${formatCount(fn.throws)} threw)` : ''),
         location(fn.file, fn.line, cwd),
         formatCount(fn.calls),
@@ -97,10 +152,11 @@ export function renderSummaryText(summary: Summary, cwd: string): string {
   return out.join('\n') + '\n';
 }
 
-export function renderSummaryCsv(summary: Summary): string {
-  const header = ['name', 'file', 'line', 'column', 'calls', 'totalNs', 'selfNs', 'avgNs', 'throws', 'untimedCalls', 'estimatedNs'];
-  const rows = summary.functions.map((fn) =>
-    [fn.name, fn.file, fn.line, fn.column, fn.calls, fn.totalNs, fn.selfNs, fn.avgNs, fn.throws, fn.untimedCalls, fn.estimatedNs].map(csvField).join(','),
+export function renderSummaryCsv(summary: Summary | AllProcessesSummary): string {
+  const all = isAll(summary);
+  const header = [...(all ? ['pid'] : []), 'name', 'file', 'line', 'column', 'calls', 'totalNs', 'selfNs', 'avgNs', 'throws', 'untimedCalls', 'estimatedNs'];
+  const rows = (summary.functions as (FunctionSummary & { pid?: number })[]).map((fn) =>
+    [...pidCell(fn), fn.name, fn.file, fn.line, fn.column, fn.calls, fn.totalNs, fn.selfNs, fn.avgNs, fn.throws, fn.untimedCalls, fn.estimatedNs].map(csvField).join(','),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }
@@ -122,19 +178,37 @@ export function summaryCommand(args: string[]): number {
     thread = Number(values.thread);
     if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `summary: --thread takes a thread id (0 = main), not '${String(values.thread)}'`);
   }
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
-  if (thread !== undefined && !trace.threads.some((t) => t.info.id === thread)) {
-    const ids = trace.threads.map((t) => `${t.info.id} (${t.info.name})`).join(', ');
-    throw new RecallError('E_NO_MATCH', `summary: no thread ${thread} in this trace; threads: ${ids || 'none'}`);
+  const processOption = values.process as string | undefined;
+  let pid: number | undefined;
+  if (processOption !== undefined && processOption !== 'all') {
+    pid = Number(processOption);
+    if (!Number.isInteger(pid) || pid <= 0) throw new RecallError('E_USAGE', `summary: --process takes a pid or 'all', not '${processOption}'`);
   }
-  const summary = summarize(trace, { thread, top });
+  const path = positionals[0] ?? 'recall-trace';
+  let summary: Summary | AllProcessesSummary;
+  let cwd: string;
+  let others = 0;
+  if (processOption === 'all') {
+    if (thread !== undefined) throw new RecallError('E_USAGE', 'summary: --thread needs one process (thread ids repeat across processes); use --process PID with it');
+    summary = summarizeAllProcesses(path, { top });
+    cwd = process.cwd();
+  } else {
+    const trace = openTrace(path, pid === undefined ? {} : { pid });
+    if (thread !== undefined && !trace.threads.some((t) => t.info.id === thread)) {
+      const ids = trace.threads.map((t) => `${t.info.id} (${t.info.name})`).join(', ');
+      throw new RecallError('E_NO_MATCH', `summary: no thread ${thread} in this trace; threads: ${ids || 'none'}`);
+    }
+    summary = summarize(trace, { thread, top });
+    cwd = trace.manifest.cwd || process.cwd();
+    if (format === 'text') others = Math.max(0, listProcesses(trace.dir).length - 1);
+  }
   if (format === 'json') {
     process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
   } else if (format === 'csv') {
     for (const warning of summary.warnings) process.stderr.write(`recall: WARNING: ${warning}\n`);
     process.stdout.write(renderSummaryCsv(summary));
   } else {
-    process.stdout.write(renderSummaryText(summary, trace.manifest.cwd || process.cwd()));
+    process.stdout.write(renderSummaryText(summary, cwd, others));
   }
   return 0;
 }

@@ -3,18 +3,19 @@
 // call's work after an await stays under that call. Runs of the same leaf call are folded into
 // one line, calls shorter than --min-time into a count, and --depth cuts the tree.
 
-import { openTrace, type Trace } from '../analysis/trace.js';
+import type { Trace } from '../analysis/trace.js';
 import { walkCalls, type Call } from '../analysis/calls.js';
 import { duration, parse, positiveInteger } from './args.js';
 import { callJson, callLine, durationOf, whereOf, type CallJson } from './call-text.js';
 import { formatCount, formatNs } from './format.js';
-import { formatOption, pickThreads, printJson } from './view-common.js';
+import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
 
 export const TREE_HELP = `usage: recall tree [trace] [--thread ID] [--depth N] [--min-time D] [--max-lines N] [--format text|json]
 
 The exact call tree of a thread, with durations, values where recorded and awaits in place.
 
 options:
+  --process PID  a child process of the trace (default: the root; see recall info)
   --thread ID     the thread (default: main)
   --depth N       show N levels (default: all)
   --min-time D    fold calls shorter than D (e.g. 1ms) into a count
@@ -24,6 +25,7 @@ options:
 
 const OPTIONS = {
   thread: { type: 'string' },
+  process: { type: 'string' },
   depth: { type: 'string' },
   'min-time': { type: 'string' },
   'max-lines': { type: 'string' },
@@ -62,7 +64,7 @@ export function treeCommand(args: string[]): number {
   const maxDepth = positiveInteger('tree', '--depth', values.depth as string | undefined, Number.MAX_SAFE_INTEGER);
   const minNs = duration('tree', '--min-time', values['min-time'] as string | undefined, 0) * 1e6;
   const maxLines = positiveInteger('tree', '--max-lines', values['max-lines'] as string | undefined, 400);
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const trace = openViewTrace('tree', positionals[0], values.process);
   const threads = pickThreads('tree', trace, values.thread, 'main');
   if (format === 'json') {
     printJson({

@@ -2,7 +2,7 @@
 // and printing JSON.
 
 import { RecallError } from '../format/errors.js';
-import type { Trace, TraceThread } from '../analysis/trace.js';
+import { openTrace, type Trace, type TraceThread } from '../analysis/trace.js';
 
 export function formatOption(command: string, value: unknown, allowed: readonly string[] = ['text', 'json']): string {
   const format = (value as string | undefined) ?? 'text';
@@ -28,4 +28,12 @@ export function pickThreads(command: string, trace: Trace, value: unknown, fallb
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Open the trace (one process of it: --process PID, default the root) a view reads. */
+export function openViewTrace(command: string, path: string | undefined, process: unknown): Trace {
+  if (process === undefined) return openTrace(path ?? 'recall-trace');
+  const pid = Number(process);
+  if (!Number.isInteger(pid) || pid <= 0) throw new RecallError('E_USAGE', `${command}: --process takes a pid (see recall info), not '${String(process)}'`);
+  return openTrace(path ?? 'recall-trace', { pid });
 }

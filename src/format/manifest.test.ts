@@ -59,6 +59,9 @@ function goodManifest(): Manifest {
       maxWindowsPerSecond: 20,
     },
     windows: [{ thread: 0, id: 1, trigger: 'throw', fn: 1, atNs: 5000, fromNs: 0, toNs: 25000, records: 3 }],
+    parentPid: null,
+    rootPid: 4242,
+    processes: [{ pid: 4242, parentPid: null, command: ['node', 'app.js'], startEpochMs: 1735689600000, manifest: 'manifest.json', functionsFile: 'functions.jsonl' }],
   };
 }
 
@@ -77,6 +80,17 @@ function rejects(value: unknown, code: string, message?: RegExp): void {
 }
 
 describe('validateManifest', () => {
+  test("a child process's manifest keeps its links; unusable process entries are left out", () => {
+    const child = { ...goodManifest(), pid: 4300, parentPid: 4242, rootPid: 4242, functionsFile: 'p4300.functions.jsonl' };
+    const m = validateManifest({ ...child, processes: [{ pid: 4300, manifest: 'p4300.manifest.json' }, { pid: 'x' }, { pid: 9, manifest: '../x' }] }, WHERE);
+    assert.equal(m.parentPid, 4242);
+    assert.equal(m.rootPid, 4242);
+    assert.equal(m.functionsFile, 'p4300.functions.jsonl');
+    assert.deepEqual(m.processes, [
+      { pid: 4300, parentPid: null, command: [], startEpochMs: 0, manifest: 'p4300.manifest.json', functionsFile: 'functions.jsonl' },
+    ]);
+  });
+
   test('accepts a good manifest unchanged', () => {
     const manifest = goodManifest();
     assert.deepEqual(validateManifest(JSON.parse(JSON.stringify(manifest)), WHERE), manifest);
@@ -102,6 +116,10 @@ describe('validateManifest', () => {
     assert.equal(typeof m.clock.precision, 'string');
     assert.deepEqual(m.options.include, []);
     assert.deepEqual(m.totals, { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 });
+    // A manifest written before child processes were followed is the root's.
+    assert.equal(m.parentPid, null);
+    assert.equal(m.rootPid, 7);
+    assert.deepEqual(m.processes, []);
     assert.deepEqual(m.threads[0], { id: 0, name: 'thread 0', slot: -1, file: 'p7-t0.idx', timeOriginMs: 0, produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0, closed: false });
   });
 

@@ -1,10 +1,12 @@
-// The trace manifest (manifest.json): what was recorded, how, and what was lost. Written by the
-// recorder at start ("recording") and completed at shutdown
+// The trace manifest (manifest.json; p<pid>.manifest.json for a followed child process): what
+// was recorded, how, and what was lost. Written by the recorder at start ("recording") and
+// completed at shutdown
 // ("complete"); `recall run` salvages it from the thread files when the target was killed
 // ("salvaged"). This file holds the types and the validation of manifests read from disk.
 
 import { RecallError } from './errors.js';
 import { FORMAT_VERSION } from './layout.js';
+import { processEntryOf, type ProcessEntry } from './processes.js';
 
 export type ManifestStatus = 'recording' | 'complete' | 'salvaged';
 
@@ -137,6 +139,12 @@ export interface Manifest {
   detail?: ManifestDetailSettings | null;
   /** Every window persisted, ordered by atNs. */
   windows?: ManifestWindow[];
+  /** The traced process that started this one; null for the root process (the one `recall run` started). */
+  parentPid?: number | null;
+  /** The root process of the trace (this one's pid for the root). */
+  rootPid?: number;
+  /** Root manifest only: the processes of the trace when it was finished (processes.jsonl is the full list). */
+  processes?: ProcessEntry[];
 }
 
 /**
@@ -282,6 +290,9 @@ export function validateManifest(value: unknown, where: string): Manifest {
     notes: strings(m.notes),
     detail: isRecord(m.detail) ? (m.detail as unknown as ManifestDetailSettings) : null,
     windows,
+    parentPid: typeof m.parentPid === 'number' && Number.isInteger(m.parentPid) && m.parentPid > 0 ? m.parentPid : null,
+    rootPid: typeof m.rootPid === 'number' && Number.isInteger(m.rootPid) && m.rootPid > 0 ? m.rootPid : m.pid,
+    processes: Array.isArray(m.processes) ? (m.processes as unknown[]).map(processEntryOf).filter((p): p is ProcessEntry => p !== null) : [],
   };
 }
 

@@ -1,5 +1,6 @@
 // What `recall run` tells the traced process: passed as JSON in RECALL_CONFIG to the first
-// process, then to its worker threads through worker_threads environment data.
+// process, then to its worker threads through worker_threads environment data, and (when
+// following) to its child processes, marked with their parent's and the root's pid.
 
 import type { ManifestDetailSettings, TimingMode } from '../format/manifest.js';
 import type { SnapshotLimits } from './snapshot.js';
@@ -50,8 +51,16 @@ export interface RecordConfig {
   /** Transform cache directory, or null to disable the cache. */
   cacheDir: string | null;
   command: string[];
-  /** The NODE_OPTIONS text recall added, removed again so that child processes run untraced. */
+  /** The NODE_OPTIONS text recall adds (--import of the preload), removed from the program's own env. */
   nodeOptionsAdded: string;
+  /** Trace child processes too (`recall run --no-follow` turns it off). */
+  follow: boolean;
+  /** Set for a followed child process: the traced process that started it. Absent for the root. */
+  parentPid?: number | null;
+  /** Set for a followed child process: the root process of the trace. */
+  rootPid?: number;
+  /** Set by the root when --duration is given: when recording stops, for its children too. */
+  deadlineEpochMs?: number | null;
   /** The program runs with --enable-source-maps of its own: Node's source-mapped stacks stay as they are. */
   userSourceMaps: boolean;
   /** The detail lane's settings; null = off (--no-detail). */

@@ -2,7 +2,8 @@
 // what each ring holds into that thread's chunk buffer, advances the ring tail, and writes full
 // (or idle) chunks to the thread's file in the trace directory. It sleeps on a futex when every
 // ring is empty. On a finalize request it drains all lanes one last time, closes every file and
-// writes the complete manifest, then signals the waiting main thread.
+// writes the complete manifest of its process (the root's also lists the trace's processes, from
+// processes.jsonl), then signals the waiting main thread.
 
 import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs';
 import { writeManifestFile } from './manifest-file.js';
@@ -12,6 +13,7 @@ import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../fo
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
+import { parseProcessesJsonl, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { sumCounters, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
 import {
   FIN_DURATION,
@@ -434,8 +436,18 @@ export class Drain {
       totals,
       shutdown,
       windows: this.windows.sort((a, b) => a.atNs - b.atNs),
+      processes: this.manifest.parentPid === null ? readProcesses(dir) : [],
     };
     writeManifestFile(dir, manifest);
+  }
+}
+
+/** The root's snapshot of processes.jsonl (children may still be starting; the file stays the full list). */
+function readProcesses(dir: string): ProcessEntry[] {
+  try {
+    return parseProcessesJsonl(readFileSync(join(dir, PROCESSES_FILE), 'utf8')).processes;
+  } catch {
+    return [];
   }
 }
 

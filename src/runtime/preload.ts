@@ -3,16 +3,19 @@
 // starts the drain worker and installs the shutdown paths. In every thread (workers get the
 // session through worker_threads environment data) it installs this thread's Recorder as
 // globalThis.__recall, the ES module hooks and the CommonJS hook, and a Worker wrapper that
-// names new threads and notices when they end. A process started without RECALL_CONFIG (or
-// a child of the traced process) is left untouched.
+// names new threads and notices when they end. When following (the default), child processes
+// get the session through the spawn funnels (follow.ts) and record into the same trace
+// directory under their own pid; with --no-follow they run untraced. A process started without
+// RECALL_CONFIG is left untouched.
 
 import { createRequire, register, syncBuiltinESMExports } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as threads from 'node:worker_threads';
 import { FORMAT_VERSION } from '../format/layout.js';
 import type { Manifest, TimingMode } from '../format/manifest.js';
+import { functionsFileOf, manifestFileOf, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
 import { installCommonJsHook } from '../instrument/cjs-hook.js';
@@ -22,13 +25,17 @@ import { measureClock } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, detailSettings, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
+import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
 import { installStackTraceMapping } from './stack-traces.js';
 
 interface Session {
-  config: RecordConfig;
+  /** This process's settings: parentPid is null for the root, rootPid always set. */
+  config: RecordConfig & { parentPid: number | null; rootPid: number };
   sab: SharedArrayBuffer;
+  /** RECALL_CONFIG for this process's children, or null when not following. */
+  childConfig: string | null;
 }
 
 export interface DrainWorkerData {
@@ -40,24 +47,54 @@ export interface DrainWorkerData {
 
 const SESSION_KEY = 'recall:session';
 const DRAIN_READY_TIMEOUT_MS = 5000;
-const FUNCTIONS_FILE = 'functions.jsonl';
 
 type Global = typeof globalThis & { __recall?: Probes };
+
+/**
+ * This process's settings from the inherited ones: the root's as `recall run` wrote them; a
+ * followed child's with its own command line, the time left of --duration (null: the recording
+ * is already over, the child runs untraced) and whether it has source maps of its own.
+ */
+function processConfig(inherited: RecordConfig): Session['config'] | null {
+  const parentPid = typeof inherited.parentPid === 'number' ? inherited.parentPid : null;
+  if (parentPid === null) {
+    const deadlineEpochMs = inherited.durationSeconds !== null ? Date.now() + inherited.durationSeconds * 1000 : null;
+    return { ...inherited, parentPid: null, rootPid: process.pid, deadlineEpochMs };
+  }
+  let durationSeconds: number | null = null;
+  if (typeof inherited.deadlineEpochMs === 'number') {
+    durationSeconds = (inherited.deadlineEpochMs - Date.now()) / 1000;
+    if (durationSeconds <= 0) return null;
+  }
+  return {
+    ...inherited,
+    parentPid,
+    rootPid: typeof inherited.rootPid === 'number' ? inherited.rootPid : parentPid,
+    command: [process.argv0, ...process.execArgv, ...process.argv.slice(1)],
+    durationSeconds,
+    status: false,
+    userSourceMaps: process.execArgv.includes('--enable-source-maps') || /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? ''),
+  };
+}
 
 function mainThreadSession(): Session | null {
   const raw = process.env[CONFIG_ENV];
   if (!raw) return null;
-  const config = parseConfig(raw);
-  // Children of the traced program run untraced: take our settings out of the inherited env.
+  const inherited = parseConfig(raw);
+  // The program sees the environment it would see untraced: take our settings out. Children
+  // get them back from the spawn funnels when following (follow.ts).
   delete process.env[CONFIG_ENV];
   const nodeOptions = process.env.NODE_OPTIONS;
-  if (nodeOptions && config.nodeOptionsAdded) {
-    const rest = nodeOptions.replace(config.nodeOptionsAdded, '').trim();
+  if (nodeOptions && inherited.nodeOptionsAdded) {
+    const rest = nodeOptions.replace(inherited.nodeOptionsAdded, '').trim();
     if (rest) process.env.NODE_OPTIONS = rest;
     else delete process.env.NODE_OPTIONS;
   }
+  const config = processConfig(inherited);
+  if (!config) return null;
+  const childConfig = config.follow === true ? JSON.stringify({ ...config, parentPid: process.pid, command: [], status: false }) : null;
   // The detail ring exists even with --no-detail: runtime notes (spans, messages) travel in it.
-  const session: Session = { config, sab: createControl(config.threadSlots, config.ringRecords, config.detail?.ringBytes ?? DEFAULT_DETAIL_RING_BYTES) };
+  const session: Session = { config, sab: createControl(config.threadSlots, config.ringRecords, config.detail?.ringBytes ?? DEFAULT_DETAIL_RING_BYTES), childConfig };
   threads.setEnvironmentData(SESSION_KEY, session as unknown as threads.Serializable);
   return session;
 }
@@ -80,15 +117,16 @@ function precisionStatement(timing: TimingMode, resolutionNs: number, readCostNs
   );
 }
 
-function initialManifest(config: RecordConfig): Manifest {
+function initialManifest(config: Session['config']): Manifest {
   const clock = measureClock();
+  const root = config.parentPid === null;
   return {
     format: 'recall-trace',
     formatVersion: FORMAT_VERSION,
     recallVersion: RECALL_VERSION,
     status: 'recording',
     command: config.command,
-    cwd: config.cwd,
+    cwd: root ? config.cwd : process.cwd(),
     pid: process.pid,
     nodeVersion: process.version,
     startedAt: new Date().toISOString(),
@@ -112,14 +150,40 @@ function initialManifest(config: RecordConfig): Manifest {
     },
     threads: [],
     threadsUntraced: 0,
-    functionsFile: FUNCTIONS_FILE,
+    functionsFile: functionsFileOf(process.pid, root),
     functions: [],
     totals: { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 },
     shutdown: null,
     notes: [],
     detail: detailSettings(config.detail),
     windows: [],
+    parentPid: config.parentPid,
+    rootPid: config.rootPid,
+    processes: [],
   };
+}
+
+/** Longest processes.jsonl line: below PIPE_BUF (4096), so appends of processes starting at once never interleave. */
+const PROCESS_LINE_MAX = 4000;
+
+/** Say in processes.jsonl that this process records into the trace (its manifest has the full command). */
+function announceProcess(config: Session['config'], manifest: Manifest): void {
+  const root = config.parentPid === null;
+  const entry: ProcessEntry = {
+    pid: process.pid,
+    parentPid: config.parentPid,
+    command: manifest.command,
+    startEpochMs: manifest.startEpochMs,
+    manifest: manifestFileOf(process.pid, root),
+    functionsFile: manifest.functionsFile,
+  };
+  let line = JSON.stringify(entry);
+  if (Buffer.byteLength(line) > PROCESS_LINE_MAX) {
+    const short = manifest.command.slice(0, 16).map((arg) => (arg.length > 120 ? arg.slice(0, 119) + '…' : arg));
+    line = JSON.stringify({ ...entry, command: short });
+    if (Buffer.byteLength(line) > PROCESS_LINE_MAX) line = JSON.stringify({ ...entry, command: [] });
+  }
+  appendFileSync(join(config.traceDir, PROCESSES_FILE), line + '\n');
 }
 
 function startDrain(session: Session, manifest: Manifest): void {
@@ -175,7 +239,7 @@ function installThread(session: Session): Recorder | null {
     g.__recall = noopProbes;
     return null;
   }
-  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, FUNCTIONS_FILE), timing: config.timing, detail: config.detail });
+  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, functionsFileOf(process.pid, config.parentPid === null)), timing: config.timing, detail: config.detail });
   g.__recall = recorder;
   if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
@@ -191,6 +255,9 @@ function installThread(session: Session): Recorder | null {
   }
   process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);
+  if (session.childConfig !== null) {
+    installFollow({ config: session.childConfig, nodeOptions: config.nodeOptionsAdded, active: () => Atomics.load(ctl, H_STOPPED) === 0 });
+  }
   return recorder;
 }
 
@@ -201,6 +268,7 @@ function main(): void {
     mkdirSync(session.config.traceDir, { recursive: true });
     const manifest = initialManifest(session.config);
     writeManifestFile(session.config.traceDir, manifest);
+    announceProcess(session.config, manifest);
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);

@@ -2,7 +2,7 @@
 // the logical stack of traced calls at the throw (arguments and `this` where the detail lane
 // recorded them), the frames it went through and where it was caught — or that it was not.
 
-import { logicalStack, walkCalls, type Exception } from '../analysis/calls.js';
+import { argumentsOf, logicalStack, walkCalls, type Exception } from '../analysis/calls.js';
 import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import { parse, positiveInteger } from './args.js';
 import { callJson, callSignature, errorText, whereOf } from './call-text.js';
@@ -82,7 +82,7 @@ function exceptionText(trace: Trace, exception: Exception): string {
     lines.push(`    at ${callSignature(trace, call, 90)}${async}  ${whereOf(trace, call.fn)}${mark ? '  ' + mark : ''}`);
     if (call === exception.caughtBy) {
       const caught = exception.snapshots.find((s) => s.body.k === 'catch');
-      if (caught && Array.isArray(caught.body.args) && (caught.body.args as unknown[]).length > 0 && !call.snapshots.some((s) => s.body.k === 'entry')) {
+      if (caught && Array.isArray(caught.body.args) && (caught.body.args as unknown[]).length > 0 && argumentsOf(call) !== caught) {
         lines.push(`       values when caught: ${renderArgs(trace.functions.get(call.fn)?.params ?? [], caught.body.args as ValueDesc[], 90)}`);
       }
     }

@@ -49,6 +49,8 @@ export class DetailLane {
   /** 1 while a window is open: every exit then asks for its values. */
   open = 0;
   private readonly snap: Snapshotter;
+  /** For an uncaught error: its stack is about to be printed by Node anyway, so reading it changes nothing. */
+  private readonly snapWithStacks: Snapshotter;
   private readonly ctl: Int32Array;
   private readonly sab: SharedArrayBuffer;
   private ring: Uint8Array = new Uint8Array(0);
@@ -94,6 +96,7 @@ export class DetailLane {
     this.sab = sab;
     this.ctl = new Int32Array(sab);
     this.snap = new Snapshotter(config.limits, config.redact);
+    this.snapWithStacks = new Snapshotter(config.limits, config.redact, { errorStacks: true });
     this.tokens = config.maxWindowsPerSecond;
     this.fnTrigger = config.fn.length > 0 ? picomatch(config.fn) : null;
     this.captureMatch = config.capture.length > 0 ? picomatch(config.capture) : null;
@@ -188,7 +191,7 @@ export class DetailLane {
   /** An uncaught exception is ending the process. */
   uncaught(error: unknown, time: number): number {
     const same = this.chainError !== NONE && error === this.chainError;
-    const body: SnapshotBody = { k: 'uncaught', fn: 0, error: this.snap.value(error) };
+    const body: SnapshotBody = { k: 'uncaught', fn: 0, error: this.snapWithStacks.value(error) };
     if (same) body.x = this.chain;
     const serial = this.serial + 1;
     this.openWindow('uncaught', 0, time, serial, true);

@@ -25,6 +25,8 @@ import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, 
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
 import { installStackTraceMapping } from './stack-traces.js';
+import { installRuntimeEvents } from './runtime-events.js';
+import { workerExited, workerStarted } from './worker-events.js';
 
 interface Session {
   config: RecordConfig;
@@ -160,7 +162,11 @@ function wrapWorker(sab: SharedArrayBuffer): void {
       const where = options?.eval === true ? 'eval' : basename(filename instanceof URL ? fileURLToPath(filename) : String(filename));
       publishThreadName(sab, this.threadId, options?.name ? `${options.name} (${where})` : where);
       const id = this.threadId;
-      this.once('exit', () => markThreadEnded(sab, id));
+      workerStarted(this, id);
+      this.once('exit', () => {
+        workerExited(id);
+        markThreadEnded(sab, id);
+      });
     }
   };
   exports.Worker = Wrapped;
@@ -191,6 +197,7 @@ function installThread(session: Session): Recorder | null {
   }
   process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);
+  installRuntimeEvents(config);
   return recorder;
 }
 

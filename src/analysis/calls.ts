@@ -38,6 +38,9 @@ export interface Call {
   pending: Exception | null;
   /** The exception this call ended by. */
   raised: Exception | null;
+  /** A root call that ran inside a scheduled callback (timer, immediate, nextTick, microtask):
+   *  the call that was running when the callback was scheduled (the root: top-level code). */
+  scheduledBy: Call | null;
 }
 
 export interface Exception {
@@ -71,8 +74,8 @@ export interface ThreadCalls {
   /** The last event at or before that moment, and its time. */
   lastEvent: number;
   lastNs: number;
-  /** Marks and runtime notes: (ns, detail body) in order. */
-  marks: { ns: number; event: number; call: Call; body: Record<string, unknown> }[];
+  /** Marks, runtime notes and spans (at their begin; endNs once their span-end is seen, else null): (ns, detail body) in order. */
+  marks: { ns: number; event: number; call: Call; body: Record<string, unknown>; span?: boolean; endNs?: number | null }[];
   problems: string[];
 }
 
@@ -107,6 +110,7 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     catches: [],
     pending: null,
     raised: null,
+    scheduledBy: null,
   };
 }
 
@@ -126,6 +130,10 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const atEvent = options.atEvent ?? Infinity;
   const atNs = options.atNs ?? Infinity;
   let moment: { top: Call; awaiting: Call[]; event: number; ns: number } | null = null;
+  /** Scheduling links: the call running at each EXT_SCHEDULE, by link id; the callbacks running now. */
+  const scheduledBy = new Map<number, Call>();
+  const callbacks: (Call | null)[] = [];
+  const openSpans = new Map<number, ThreadCalls['marks'][number]>();
 
   const attach = (call: Call, entry: DetailEntry): void => {
     call.snapshots.push(entry);
@@ -147,6 +155,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     switch (ev.kind) {
       case 'enter': {
         const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
+        if (stack.length === 1 && callbacks.length > 0) call.scheduledBy = callbacks[callbacks.length - 1] ?? null;
         if (keep) top.children.push(call);
         stack.push(call);
         break;
@@ -251,13 +260,33 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         break;
       }
       case 'mark':
-      case 'note':
-      case 'span-begin':
-      case 'span-end': {
+      case 'note': {
         const entry = detail.records.get(ev.aux);
         if (entry) marks.push({ ns: ev.ns, event, call: top, body: entry.body });
         break;
       }
+      case 'span-begin': {
+        const entry = detail.records.get(ev.aux);
+        const mark: ThreadCalls['marks'][number] = { ns: ev.ns, event, call: top, body: entry?.body ?? { event: 'span' }, span: true, endNs: null };
+        marks.push(mark);
+        openSpans.set(ev.aux, mark);
+        break;
+      }
+      case 'span-end': {
+        const mark = openSpans.get(ev.aux);
+        if (mark) mark.endNs = ev.ns;
+        openSpans.delete(ev.aux);
+        break;
+      }
+      case 'schedule':
+        scheduledBy.set(ev.aux, top);
+        break;
+      case 'callback':
+        callbacks.push(scheduledBy.get(ev.aux) ?? null);
+        break;
+      case 'callback-end':
+        callbacks.pop();
+        break;
       default:
         break;
     }

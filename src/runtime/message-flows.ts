@@ -10,7 +10,9 @@
 //   bits 21-30: the worker's threadId, or the channel's id (allocated from shared memory), mod 1024
 //   bit 20: the direction (0: parent -> worker or port1 -> port2; 1: the other way)
 //   bits 0-19: the message's sequence number on that end, from 1, mod 2^20
-// and the send's note (always persisted) carries the full values (from, to, channel, seq) with a
+// A send is recorded just before the message leaves; a postMessage that throws (a value that
+// cannot be cloned) adds a note {event:'message-send-failed', id} and the id is used again.
+// The send's note (always persisted) carries the full values (from, to, channel, seq) with a
 // bounded, redacted description of the payload. Readers pair sends and receives of one id in
 // order, so the wrap-arounds are harmless.
 //
@@ -34,7 +36,7 @@
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as threads from 'node:worker_threads';
-import { EXT_MSG_RECV, EXT_MSG_SEND } from '../format/layout.js';
+import { EXT_MSG_RECV, EXT_MSG_SEND, EXT_NOTE } from '../format/layout.js';
 import { noopProbes, type Probes } from './recorder.js';
 import { hideFramesOf } from './stack-traces.js';
 
@@ -165,9 +167,17 @@ function wrapPostMessage(): void {
     const summary = recorder === noopProbes || recorder === undefined ? undefined : recorder.describe(value);
     const moving = arguments.length > 1 ? transferredPorts(transfer) : [];
     if (moving.length > 0) publishTransfers(idOf(state, true, seq), moving);
-    const result = Reflect.apply(original, this, arguments);
-    state.sent = seq;
+    // Recorded before the message leaves, so the send precedes its receive in time.
     recordSend(state, seq, summary, moving.length);
+    let result: unknown;
+    try {
+      result = Reflect.apply(original, this, arguments);
+    } catch (error) {
+      // Not sent (it could not be cloned, ...): the next message takes this sequence number.
+      g.__recall.note(EXT_NOTE, { event: 'message-send-failed', id: idOf(state, true, seq) });
+      throw error;
+    }
+    state.sent = seq;
     return result;
   };
   Object.defineProperty(proto, 'postMessage', { ...Object.getOwnPropertyDescriptor(proto, 'postMessage'), value: lookAlike(postMessage, original) });

@@ -34,6 +34,7 @@ options:
   --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
   --no-cache          do not use the transform cache
+  --no-runtime-events record calls only: no scheduling links, worker messages, spans, GC
   --quiet             no status line and no closing line on stderr
 
 ${DETAIL_HELP}`;
@@ -48,6 +49,7 @@ const RUN_OPTIONS = {
   'ring-size': { type: 'string' },
   timing: { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'no-runtime-events': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...DETAIL_OPTIONS,
@@ -186,6 +188,7 @@ export async function runCommand(args: string[]): Promise<number> {
     nodeOptionsAdded: added,
     userSourceMaps: /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '') || command.includes('--enable-source-maps'),
     detail,
+    runtimeEvents: values['no-runtime-events'] !== true,
   };
   const env = { ...process.env };
   env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;

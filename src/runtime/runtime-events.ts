@@ -8,8 +8,12 @@ import type { RecordConfig } from './config.js';
 import { installDiagnostics } from './diagnostics.js';
 import { installMessageFlows } from './message-flows.js';
 import { installScheduling } from './scheduling.js';
+import { enableWorkerEvents } from './worker-events.js';
 
+/** Off with `recall run --no-runtime-events`: then the index lane holds calls only. */
 export function installRuntimeEvents(config: RecordConfig): void {
+  if (config.runtimeEvents === false) return;
+  enableWorkerEvents();
   // Diagnostics first: perf_hooks captures setImmediate when it loads, and its own dispatch
   // immediates are not the program's scheduling.
   installDiagnostics(config);

@@ -173,7 +173,8 @@ test('windowing: only windows reach disk, and the pre-roll holds the calls just 
 });
 
 test('no trigger, no disk: a run without throws or slow calls writes no detail file; --no-detail writes none at all', () => {
-  const quiet = record('fib.js');
+  // fib(20): well under the 100 ms slow threshold even on a loaded machine (fib(25) is not).
+  const quiet = record('fib.js', { args: ['20'] });
   assert.equal(quiet.result.status, 0, quiet.result.stderr);
   assert.deepEqual(detailFiles(quiet.dir), []);
   const off = record('detail/parse-items.js', { flags: ['--no-detail'] });

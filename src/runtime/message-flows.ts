@@ -221,9 +221,13 @@ function wrapChannelsAndSyncReceive(): void {
       }
     };
     exports.MessageChannel = Wrapped;
+    // The global is a lazy accessor that turns itself into a data property on first read: read
+    // it (worker_threads is loaded already), then replace the value it became.
     const global = globalThis as unknown as Record<string, unknown>;
-    const descriptor = Object.getOwnPropertyDescriptor(global, 'MessageChannel');
-    if (descriptor && 'value' in descriptor && descriptor.value === Original) Object.defineProperty(global, 'MessageChannel', { ...descriptor, value: Wrapped });
+    if (global.MessageChannel === Original) {
+      const descriptor = Object.getOwnPropertyDescriptor(global, 'MessageChannel');
+      if (descriptor && 'value' in descriptor) Object.defineProperty(global, 'MessageChannel', { ...descriptor, value: Wrapped });
+    }
   }
   const receive = exports.receiveMessageOnPort as Fn | undefined;
   if (typeof receive === 'function') {

@@ -115,8 +115,8 @@ export interface Probes {
   ext(type: number, aux: number): void;
   /**
    * A runtime event with its own argument (a message id, a pid, a span's serial) and a detail
-   * note describing it (always persisted). The note's body gets `ext: type, aux`: readers pair
-   * the n-th such note of a thread with the n-th event of that type and aux.
+   * note describing it (always persisted). `body` (a fresh object) gets `ext: type, aux`: readers
+   * pair the n-th such note of a thread with the n-th event of that type and aux.
    */
   extNote(type: number, aux: number, body: Record<string, unknown>): void;
   /** A bounded, redacted description of a value (the detail lane's snapshotter); never calls user code. */
@@ -406,7 +406,9 @@ export class Recorder implements Probes {
   extNote(type: number, aux: number, body: Record<string, unknown>): void {
     const time = this.now();
     this.put(EXT | type, aux >>> 0, time);
-    this.detail.note({ ext: type, aux: aux >>> 0, ...body }, time);
+    body.ext = type;
+    body.aux = aux >>> 0;
+    this.detail.note(body, time);
   }
 
   describe(value: unknown): unknown {

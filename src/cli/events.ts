@@ -99,6 +99,7 @@ function describe(event: RuntimeEvent, names: Map<number, string>): string {
     case 'message-send': {
       const flow = event.message;
       if (!flow) return `id ${event.aux}`;
+      if (flow.failed) return `✗ not sent (postMessage threw)  ${flowTag(flow)}`;
       const to = flow.receive ? threadLabel(names, flow.receive.thread) : 'not received';
       const delivered = flow.latencyNs !== null ? `  delivered after ${formatNs(flow.latencyNs)}` : '';
       const summary = flow.summary !== undefined ? `  ${renderValue(flow.summary as ValueDesc, 80)}` : '';

@@ -220,3 +220,34 @@ test('a program with nothing left to do exits as promptly traced as untraced', (
   // Start-up costs some hundreds of ms; being kept alive would cost the 60 s timers.
   assert.ok(tracedMs < plainMs + 10_000, `traced ${tracedMs} ms vs untraced ${plainMs} ms`);
 });
+
+test('ports: a global MessageChannel, receiveMessageOnPort and a failed postMessage link exactly; emit() is not a delivery; spawn has its pid', () => {
+  const fixture = 'events/edges.mjs';
+  const plain = untraced(fixture);
+  const { dir, result } = record(fixture);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, plain.stdout);
+  assert.match(result.stdout, /postMessage threw DataCloneError/);
+  assert.match(result.stdout, /at MessagePort\.<anonymous> \(file:\/\/\.\/edges\.mjs:\d+:\d+\) \| at \[nodejs\.internal\.kHybridDispatch\]/);
+  const json = eventsJson(dir);
+  // 'first', 'second' (the failed one in between re-uses its id) and the synchronous one; not the emitted one.
+  const linked = json.messages.filter((m) => m.send && m.receive);
+  assert.equal(linked.length, 3, JSON.stringify(json.messages));
+  assert.equal(json.messages.length, 3);
+  const main = json.threads[0]!;
+  assert.equal(main.events.filter((e) => e.kind === 'message-send').length, 4);
+  assert.equal(main.events.filter((e) => e.kind === 'message-receive').length, 3);
+  const spawn = main.events.find((e) => e.kind === 'spawn');
+  assert.ok(spawn && spawn.aux > 0, 'a spawn event with the pid');
+  assert.match(recall(['events', dir, '--kind', 'spawn']).stdout, /spawn +pid \d+  node/);
+  assert.match(recall(['events', dir, '--kind', 'message']).stdout, /✗ not sent/);
+});
+
+test('--no-runtime-events records calls only', () => {
+  const { dir, result } = record('events/messages.mjs', { flags: ['--no-runtime-events'] });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('events/messages.mjs').stdout);
+  const json = eventsJson(dir);
+  assert.deepEqual(json.threads.flatMap((t) => t.events.map((e) => e.kind)).filter((k) => k !== 'detail' && k !== 'catch'), []);
+  assert.equal(callsOf(summaryJson(dir), 'square'), 3);
+});

@@ -20,8 +20,11 @@ export interface EventPlace {
 
 export interface MessageFlow {
   id: number;
+  /** From the id's bits: 'worker' (a Worker's own channel) or 'channel' (a MessageChannel). */
   via: string | null;
+  /** From the id's bits: the worker's threadId or the MessageChannel's id, mod 1024. */
   channel: number | null;
+  /** The full sequence number (from the send's note; else the id's 20 bits). */
   seq: number | null;
   summary: unknown;
   send: EventPlace | null;
@@ -171,9 +174,9 @@ export function runtimeEvents(trace: Trace): RuntimeEvents {
           const note = take(EXT_MSG_SEND, ev.aux)?.body;
           event.message = {
             id: ev.aux,
-            via: text(note?.via),
-            channel: num(note?.channel),
-            seq: num(note?.seq),
+            via: ev.aux >>> 31 === 1 ? 'channel' : 'worker',
+            channel: (ev.aux >>> 21) & 0x3ff,
+            seq: num(note?.seq) ?? (ev.aux & 0xfffff),
             summary: note?.summary,
             send: { thread: id, ns: ev.ns, index },
             receive: null,

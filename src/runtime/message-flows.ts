@@ -12,8 +12,8 @@
 //   bits 0-19: the message's sequence number on that end, from 1, mod 2^20
 // A send is recorded just before the message leaves; a postMessage that throws (a value that
 // cannot be cloned) adds a note {event:'message-send-failed', id} and the id is used again.
-// The send's note (always persisted) carries the full values (from, to, channel, seq) with a
-// bounded, redacted description of the payload. Readers pair sends and receives of one id in
+// The send's note (always persisted) carries the full sequence number and the receiving thread
+// when known, with a bounded, redacted description of the payload. Readers pair sends and receives of one id in
 // order, so the wrap-arounds are harmless.
 //
 // Which ports: a Worker's public port (parent side: found among the Worker's own symbols as
@@ -134,7 +134,9 @@ function recordSend(state: PortState, seq: number, summary: unknown, moved: numb
   const recorder = g.__recall;
   if (recorder === noopProbes || recorder === undefined) return;
   const id = idOf(state, true, seq);
-  const body: Record<string, unknown> = { event: 'message-send', via: state.via, channel: state.channel, seq, from: threads.threadId, to: state.peer };
+  // Kept small (it is written for every message): the sender is the thread, the channel kind,
+  // its id and the direction are in the id's bits; seq is the full sequence number.
+  const body: Record<string, unknown> = { event: 'message-send', seq, to: state.peer };
   if (summary !== undefined) body.summary = summary;
   if (moved > 0) body.ports = moved;
   recorder.extNote(EXT_MSG_SEND, id, body);

@@ -59,9 +59,9 @@ test('messages: every send links to exactly one receive on the other thread, han
       }
     });
   }
-  // Parent -> worker: 3 jobs + the port; worker -> parent: 3 answers; over the channel: one each way.
-  assert.equal(sends.size, 9, `send ids: ${[...sends.keys()]}`);
-  assert.equal(receives.size, 9);
+  // Parent -> worker: 3 jobs + the port; worker -> parent: 3 answers; over the channel: 2 there, 1 back.
+  assert.equal(sends.size, 10, `send ids: ${[...sends.keys()]}`);
+  assert.equal(receives.size, 10);
   for (const [id, from] of sends) {
     assert.equal(from.length, 1, `id ${id} sent once`);
     const to = receives.get(id);
@@ -69,7 +69,7 @@ test('messages: every send links to exactly one receive on the other thread, han
     assert.notEqual(to[0], from[0], `id ${id} crosses threads`);
   }
   const mainSends = (byThread.get(main.info.id) ?? []).filter((e) => e.kind === 'message-send').length;
-  assert.equal(mainSends, 5);
+  assert.equal(mainSends, 6);
 
   // The handlers' exact call counts per thread.
   const onMain = summaryJson(dir, ['--thread', String(main.info.id)]);
@@ -79,7 +79,7 @@ test('messages: every send links to exactly one receive on the other thread, han
   assert.equal(callsOf(onMain, 'sendPort'), 1);
   assert.equal(callsOf(onWorker, 'onJob'), 3);
   assert.equal(callsOf(onWorker, 'square'), 3);
-  assert.equal(callsOf(onWorker, 'onPortMessage'), 1);
+  assert.equal(callsOf(onWorker, 'onPortMessage'), 2);
   assert.equal(callsOf(onWorker, 'onAnswer'), 0);
 
   // Worker start and exit on the parent.
@@ -94,13 +94,13 @@ test('messages: every send links to exactly one receive on the other thread, han
 
   // recall events: the flows with their partner threads and redacted summaries.
   const json = eventsJson(dir);
-  assert.equal(json.messages.length, 9);
+  assert.equal(json.messages.length, 10);
   assert.ok(json.messages.every((m) => m.send && m.receive && m.send.thread !== m.receive.thread));
   const jobs = json.messages.filter((m) => m.send?.thread === main.info.id && m.via === 'worker');
   assert.deepEqual(jobs.map((m) => m.seq), [1, 2, 3, 4]);
   assert.match(JSON.stringify(jobs[0]?.summary), /"n":11/);
   assert.match(JSON.stringify(jobs[0]?.summary), /\[redacted\]/);
-  assert.equal(json.messages.filter((m) => m.via === 'channel').length, 2);
+  assert.equal(json.messages.filter((m) => m.via === 'channel').length, 3);
   assert.deepEqual(json.workers.map((w) => [w.parent, w.worker]), [[main.info.id, worker.info.id]]);
   assert.ok(json.workers[0]?.exitNs !== null);
   const text = recall(['events', dir, '--kind', 'message']);

@@ -2,7 +2,9 @@
 // lane: every call with its caller, times, outcome, awaits (async hops) and the value snapshots
 // that belong to it; every exception with the frames it went through and where it was caught.
 // A resumed async frame continues the call that started it, so a throw on a later tick sits
-// under the caller that awaited it. The views (tree, stack, exceptions) are built on this.
+// under the caller that awaited it. Scheduling links (EXT_SCHEDULE/CALLBACK) say which call
+// scheduled a callback's root calls; spans are kept with their end. The views (tree, stack,
+// exceptions) are built on this.
 
 import type { ValueDesc } from '../format/values.js';
 import { threadDetail, type DetailEntry } from './detail.js';

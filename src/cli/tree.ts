@@ -1,7 +1,9 @@
 // `recall tree [trace]`: the exact call tree of a thread, in order, with durations, arguments and
 // return values where the detail lane recorded them, and async hops (awaits) in place: an async
 // call's work after an await stays under that call. Runs of the same leaf call are folded into
-// one line, calls shorter than --min-time into a count, and --depth cuts the tree.
+// one line, calls shorter than --min-time into a count, and --depth cuts the tree. Runtime spans
+// (HTTP, fetch) show in place as `⇢ kind METHOD path (duration)` lines in the call that was
+// running when they began, and a callback's root call says which call scheduled it.
 
 import { openTrace, type Trace } from '../analysis/trace.js';
 import { walkCalls, type Call, type ThreadCalls } from '../analysis/calls.js';

@@ -2,7 +2,9 @@
 // lane: every call with its caller, times, outcome, awaits (async hops) and the value snapshots
 // that belong to it; every exception with the frames it went through and where it was caught.
 // A resumed async frame continues the call that started it, so a throw on a later tick sits
-// under the caller that awaited it. The views (tree, stack, exceptions) are built on this.
+// under the caller that awaited it. Scheduling links (EXT_SCHEDULE/CALLBACK) say which call
+// scheduled a callback's root calls; spans are kept with their end. The views (tree, stack,
+// exceptions) are built on this.
 
 import type { ValueDesc } from '../format/values.js';
 import { threadDetail, type DetailEntry } from './detail.js';
@@ -40,6 +42,9 @@ export interface Call {
   pending: Exception | null;
   /** The exception this call ended by. */
   raised: Exception | null;
+  /** A root call that ran inside a scheduled callback (timer, immediate, nextTick, microtask):
+   *  the call that was running when the callback was scheduled (the root: top-level code). */
+  scheduledBy: Call | null;
 }
 
 export interface Exception {
@@ -73,8 +78,8 @@ export interface ThreadCalls {
   /** The last event at or before that moment, and its time. */
   lastEvent: number;
   lastNs: number;
-  /** Marks and runtime notes: (ns, detail body) in order. */
-  marks: { ns: number; event: number; call: Call; body: Record<string, unknown> }[];
+  /** Marks, runtime notes and spans (at their begin; endNs once their span-end is seen, else null): (ns, detail body) in order. */
+  marks: { ns: number; event: number; call: Call; body: Record<string, unknown>; span?: boolean; endNs?: number | null }[];
   problems: string[];
 }
 
@@ -110,6 +115,7 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     catches: [],
     pending: null,
     raised: null,
+    scheduledBy: null,
   };
 }
 
@@ -129,6 +135,10 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const atEvent = options.atEvent ?? Infinity;
   const atNs = options.atNs ?? Infinity;
   let moment: { top: Call; awaiting: Call[]; event: number; ns: number } | null = null;
+  /** Scheduling links: the call running at each EXT_SCHEDULE, by link id; the callbacks running now. */
+  const scheduledBy = new Map<number, Call>();
+  const callbacks: (Call | null)[] = [];
+  const openSpans = new Map<number, ThreadCalls['marks'][number]>();
 
   const attach = (call: Call, entry: DetailEntry): void => {
     call.snapshots.push(entry);
@@ -150,6 +160,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     switch (ev.kind) {
       case 'enter': {
         const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
+        if (stack.length === 1 && callbacks.length > 0) call.scheduledBy = callbacks[callbacks.length - 1] ?? null;
         if (call.depth < keepDepth) top.children.push(call);
         stack.push(call);
         break;
@@ -255,13 +266,33 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         break;
       }
       case 'mark':
-      case 'note':
-      case 'span-begin':
-      case 'span-end': {
+      case 'note': {
         const entry = detail.records.get(ev.aux);
         if (entry) marks.push({ ns: ev.ns, event, call: top, body: entry.body });
         break;
       }
+      case 'span-begin': {
+        const entry = detail.records.get(ev.aux);
+        const mark: ThreadCalls['marks'][number] = { ns: ev.ns, event, call: top, body: entry?.body ?? { event: 'span' }, span: true, endNs: null };
+        marks.push(mark);
+        openSpans.set(ev.aux, mark);
+        break;
+      }
+      case 'span-end': {
+        const mark = openSpans.get(ev.aux);
+        if (mark) mark.endNs = ev.ns;
+        openSpans.delete(ev.aux);
+        break;
+      }
+      case 'schedule':
+        scheduledBy.set(ev.aux, top);
+        break;
+      case 'callback':
+        callbacks.push(scheduledBy.get(ev.aux) ?? null);
+        break;
+      case 'callback-end':
+        callbacks.pop();
+        break;
       default:
         break;
     }

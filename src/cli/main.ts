@@ -11,6 +11,7 @@ import { summaryCommand, SUMMARY_HELP } from './summary.js';
 import { exceptionsCommand, EXCEPTIONS_HELP } from './exceptions.js';
 import { stackCommand, STACK_HELP } from './stack.js';
 import { treeCommand, TREE_HELP } from './tree.js';
+import { eventsCommand, EVENTS_HELP } from './events.js';
 
 const HELP = `recall ${RECALL_VERSION} — a flight recorder for Node.js programs
 
@@ -21,6 +22,7 @@ usage:
   recall exceptions [trace] [--thread ID]   every throw: error, stack with values, where caught
   recall stack [trace] --at WHEN            the call stack (sync + async) at a time/event/exception
   recall tree [trace] [--thread ID] [--depth N] [--min-time D]   the exact call tree
+  recall events [trace] [--thread ID] [--kind K]   messages, workers, spans, gc, scheduling
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -41,12 +43,14 @@ async function main(argv: string[]): Promise<number> {
       return stackCommand(args);
     case 'tree':
       return treeCommand(args);
+    case 'events':
+      return eventsCommand(args);
     case undefined:
     case 'help':
     case '--help':
     case '-h': {
       const topic = args[0];
-      const topics: Record<string, string> = { run: RUN_HELP, summary: SUMMARY_HELP, info: INFO_HELP, exceptions: EXCEPTIONS_HELP, stack: STACK_HELP, tree: TREE_HELP };
+      const topics: Record<string, string> = { run: RUN_HELP, summary: SUMMARY_HELP, info: INFO_HELP, exceptions: EXCEPTIONS_HELP, stack: STACK_HELP, tree: TREE_HELP, events: EVENTS_HELP };
       process.stdout.write((topic !== undefined ? topics[topic] : undefined) ?? HELP);
       return command === undefined ? 2 : 0;
     }
@@ -55,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events (recall --help)\n`);
       return 2;
   }
 }

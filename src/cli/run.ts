@@ -41,6 +41,7 @@ options:
   --no-follow         do not trace child processes (by default every Node.js process the
                       program starts records into the same trace)
   --no-cache          do not use the transform cache
+  --no-runtime-events record calls only: no scheduling links, worker messages, spans, GC
   --quiet             no status line and no closing line on stderr
 
 ${DETAIL_HELP}`;
@@ -56,6 +57,7 @@ const RUN_OPTIONS = {
   timing: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'no-follow': { type: 'boolean' },
+  'no-runtime-events': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...DETAIL_OPTIONS,
@@ -201,6 +203,7 @@ export async function runCommand(args: string[]): Promise<number> {
     follow: values['no-follow'] !== true,
     userSourceMaps: /--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '') || command.includes('--enable-source-maps'),
     detail,
+    runtimeEvents: values['no-runtime-events'] !== true,
   };
   const env = { ...process.env };
   env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;

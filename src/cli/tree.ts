@@ -1,10 +1,13 @@
 // `recall tree [trace]`: the exact call tree of a thread, in order, with durations, arguments and
 // return values where the detail lane recorded them, and async hops (awaits) in place: an async
 // call's work after an await stays under that call. Runs of the same leaf call are folded into
-// one line, calls shorter than --min-time into a count, and --depth cuts the tree.
+// one line, calls shorter than --min-time into a count, and --depth cuts the tree. Runtime spans
+// (HTTP, fetch) show in place as `⇢ kind METHOD path (duration)` lines in the call that was
+// running when they began, and a callback's root call says which call scheduled it.
 
 import type { Trace } from '../analysis/trace.js';
-import { walkCalls, type Call } from '../analysis/calls.js';
+import { walkCalls, type Call, type ThreadCalls } from '../analysis/calls.js';
+import { spanLabel } from '../analysis/runtime-events.js';
 import { duration, parse, positiveInteger } from './args.js';
 import { callJson, callLine, durationOf, whereOf, type CallJson } from './call-text.js';
 import { formatCount, formatNs } from './format.js';
@@ -35,6 +38,8 @@ const OPTIONS = {
 
 interface TreeJson extends CallJson {
   children: TreeJson[];
+  /** A callback root: the call that scheduled it ('(top level)' for module code). */
+  scheduledBy?: string;
   /** Calls left out below this one (depth or min-time). */
   omitted: number;
 }
@@ -51,7 +56,27 @@ function treeJson(trace: Trace, call: Call, depth: number, maxDepth: number, min
     if (depth + 1 > maxDepth || (minNs > 0 && d !== null && d < minNs)) omitted += 1 + countCalls(child);
     else children.push(treeJson(trace, child, depth + 1, maxDepth, minNs));
   }
-  return { ...callJson(trace, call), children, omitted };
+  const json: TreeJson = { ...callJson(trace, call), children, omitted };
+  if (call.scheduledBy) json.scheduledBy = scheduledByName(call.scheduledBy);
+  return json;
+}
+
+function scheduledByName(call: Call): string {
+  return call.depth < 0 ? '(top level)' : call.name;
+}
+
+type SpanMark = ThreadCalls['marks'][number];
+
+/** Spans by the call running when they began (the root when none). */
+function spansByCall(walk: ThreadCalls): Map<Call, SpanMark[]> {
+  const map = new Map<Call, SpanMark[]>();
+  for (const mark of walk.marks) {
+    if (!mark.span) continue;
+    let list = map.get(mark.call);
+    if (!list) map.set(mark.call, (list = []));
+    list.push(mark);
+  }
+  return map;
 }
 
 export function treeCommand(args: string[]): number {
@@ -71,7 +96,10 @@ export function treeCommand(args: string[]): number {
       trace: trace.dir,
       threads: threads.map((thread) => {
         const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
-        return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)) };
+        const spans = walk.marks
+          .filter((m) => m.span)
+          .map((m) => ({ ...m.body, label: spanLabel(m.body), beginNs: m.ns, endNs: m.endNs ?? null, durationNs: m.endNs == null ? null : m.endNs - m.ns, inCall: m.call.depth < 0 ? null : m.call.enterEvent }));
+        return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)), spans };
       }),
     });
     return 0;
@@ -86,8 +114,10 @@ export function treeCommand(args: string[]): number {
     out.push(line);
     return true;
   };
+  let spansOf = new Map<Call, SpanMark[]>();
   const render = (call: Call, indent: string, depth: number): void => {
-    if (!emit(`${indent}${callLine(trace, call)}`)) return;
+    const scheduled = call.scheduledBy ? `  ⤷ scheduled by ${scheduledByName(call.scheduledBy)}` : '';
+    if (!emit(`${indent}${callLine(trace, call)}${scheduled}`)) return;
     const inner = indent + '  ';
     if (depth >= maxDepth) {
       const n = countCalls(call);
@@ -97,7 +127,15 @@ export function treeCommand(args: string[]): number {
     renderChildren(call, inner, depth);
   };
   const renderChildren = (call: Call, indent: string, depth: number): void => {
-    const hops = [...call.hops];
+    // Awaits and spans of this call, in time order, shown before the first child that started after them.
+    const notes: { ns: number; hop?: Call['hops'][number]; span?: SpanMark }[] = [
+      ...call.hops.map((hop) => ({ ns: hop.suspendNs, hop })),
+      ...(spansOf.get(call) ?? []).map((span) => ({ ns: span.ns, span })),
+    ].sort((a, b) => a.ns - b.ns);
+    const emitNote = (note: (typeof notes)[number]): void => {
+      if (note.hop) emitHop(note.hop, indent);
+      else if (note.span) emitSpan(note.span, indent);
+    };
     let folded = 0;
     let foldedNs = 0;
     const flushFolded = (): void => {
@@ -108,7 +146,7 @@ export function treeCommand(args: string[]): number {
     const children = call.children;
     for (let i = 0; i < children.length; i++) {
       const child = children[i] as Call;
-      while (hops.length > 0 && (hops[0] as { suspendNs: number }).suspendNs <= child.enterNs) emitHop(hops.shift()!, indent);
+      while (notes.length > 0 && (notes[0] as { ns: number }).ns <= child.enterNs) emitNote(notes.shift()!);
       const d = durationOf(child);
       if (minNs > 0 && d !== null && d < minNs) {
         folded += 1 + countCalls(child);
@@ -140,13 +178,17 @@ export function treeCommand(args: string[]): number {
       if (truncated) return;
     }
     flushFolded();
-    for (const hop of hops) emitHop(hop, indent);
+    for (const note of notes) emitNote(note);
+  };
+  const emitSpan = (span: SpanMark, indent: string): void => {
+    emit(`${indent}⇢ ${spanLabel(span.body)} (${span.endNs == null ? 'unfinished' : formatNs(span.endNs - span.ns)})`);
   };
   const emitHop = (hop: { suspendNs: number; resumeNs: number | null }, indent: string): void => {
     emit(`${indent}⏸ await${hop.resumeNs === null ? ' (never resumed)' : ` ${formatNs(hop.resumeNs - hop.suspendNs)}`}`);
   };
   for (const thread of threads) {
     const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
+    spansOf = spansByCall(walk);
     emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls`);
     renderChildren(walk.root, '  ', 0);
   }

@@ -65,6 +65,8 @@ export interface RecordConfig {
   userSourceMaps: boolean;
   /** The detail lane's settings; null = off (--no-detail). */
   detail: DetailConfig | null;
+  /** Record runtime events (scheduling, messages, workers, spans, GC); absent = true. */
+  runtimeEvents?: boolean;
 }
 
 /**

@@ -16,6 +16,7 @@
 // EXT_SPAWN runtime event whose aux is the child's pid.
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { basename } from 'node:path';
 import { EXT_SPAWN } from '../format/layout.js';
 import { CONFIG_ENV } from './config.js';
 import type { Probes } from './recorder.js';
@@ -60,8 +61,12 @@ export function envWithSession(env: Record<string, string | undefined>, child: P
   return out;
 }
 
-function recordSpawn(pid: unknown): void {
-  if (typeof pid === 'number' && pid > 0) (globalThis as Global).__recall?.ext(EXT_SPAWN, pid);
+/** The spawn event, with a note naming the program's file (not its arguments: they may hold secrets). */
+function recordSpawn(pid: unknown, file?: unknown): void {
+  if (typeof pid !== 'number' || pid <= 0) return;
+  const probes = (globalThis as Global).__recall;
+  if (probes === undefined) return;
+  probes.extNote(EXT_SPAWN, pid, { event: 'spawn', pid, file: typeof file === 'string' ? basename(file) : '' });
 }
 
 interface SpawnOptionsLike {
@@ -89,13 +94,13 @@ function mark<T extends object>(fn: T, like: { name: string; length: number }): 
 
 /** ChildProcess.prototype.spawn: spawn, fork, exec and execFile all end here. */
 function patchAsync(cp: typeof import('node:child_process'), child: ChildSession): void {
-  const proto = cp.ChildProcess.prototype as unknown as { spawn: (this: { pid?: number }, options: unknown) => unknown };
+  const proto = cp.ChildProcess.prototype as unknown as { spawn: (this: { pid?: number; spawnfile?: unknown }, options: unknown) => unknown };
   const original = proto.spawn;
   if (typeof original !== 'function' || isPatched(original)) return;
-  proto.spawn = mark(function spawn(this: { pid?: number }, options: unknown): unknown {
+  proto.spawn = mark(function spawn(this: { pid?: number; spawnfile?: unknown }, options: unknown): unknown {
     addToOptions(options, child);
     const result = original.call(this, options);
-    recordSpawn(this.pid);
+    recordSpawn(this.pid, this.spawnfile);
     return result;
   }, original);
 }
@@ -129,7 +134,7 @@ function patchSyncBinding(binding: SpawnSyncBinding, child: ChildSession): void 
   binding.spawn = mark(function spawn(this: unknown, options: unknown): unknown {
     addToOptions(options, child);
     const result = original.call(this, options);
-    if (typeof result === 'object' && result !== null) recordSpawn((result as { pid?: unknown }).pid);
+    if (typeof result === 'object' && result !== null) recordSpawn((result as { pid?: unknown }).pid, (options as { file?: unknown } | null)?.file);
     return result;
   }, original);
 }

@@ -29,6 +29,8 @@ import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
 import { installStackTraceMapping } from './stack-traces.js';
+import { installRuntimeEvents } from './runtime-events.js';
+import { workerExited, workerStarted } from './worker-events.js';
 
 interface Session {
   /** This process's settings: parentPid is null for the root, rootPid always set. */
@@ -224,7 +226,11 @@ function wrapWorker(sab: SharedArrayBuffer): void {
       const where = options?.eval === true ? 'eval' : basename(filename instanceof URL ? fileURLToPath(filename) : String(filename));
       publishThreadName(sab, this.threadId, options?.name ? `${options.name} (${where})` : where);
       const id = this.threadId;
-      this.once('exit', () => markThreadEnded(sab, id));
+      workerStarted(this, id);
+      this.once('exit', () => {
+        workerExited(id);
+        markThreadEnded(sab, id);
+      });
     }
   };
   exports.Worker = Wrapped;
@@ -258,6 +264,7 @@ function installThread(session: Session): Recorder | null {
   if (session.childConfig !== null) {
     installFollow({ config: session.childConfig, nodeOptions: config.nodeOptionsAdded, active: () => Atomics.load(ctl, H_STOPPED) === 0 });
   }
+  installRuntimeEvents(config);
   return recorder;
 }
 

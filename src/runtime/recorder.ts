@@ -114,6 +114,14 @@ export interface Probes {
   rr(id: number, frame: number, _flag?: unknown): void;
   /** A runtime event (EXT_* type from format/layout) with its argument, timed. */
   ext(type: number, aux: number): void;
+  /**
+   * A runtime event with its own argument (a message id, a pid, a span's serial) and a detail
+   * note describing it (always persisted). `body` (a fresh object) gets `ext: type, aux`: readers
+   * pair the n-th such note of a thread with the n-th event of that type and aux.
+   */
+  extNote(type: number, aux: number, body: Record<string, unknown>): void;
+  /** A bounded, redacted description of a value (the detail lane's snapshotter); never calls user code. */
+  describe(value: unknown): unknown;
 }
 
 /** The shared no-op: installed when this thread is not (or no longer) recorded. */
@@ -137,6 +145,8 @@ export const noopProbes: Probes = {
   rs: (_id, _frame, value) => value,
   rr: () => {},
   ext: () => {},
+  extNote: () => {},
+  describe: () => undefined,
 };
 
 export interface RecorderOptions {
@@ -392,6 +402,27 @@ export class Recorder implements Probes {
 
   ext(type: number, aux: number): void {
     this.put(EXT | type, aux >>> 0, this.now());
+  }
+
+  extNote(type: number, aux: number, body: Record<string, unknown>): void {
+    const time = this.now();
+    this.put(EXT | type, aux >>> 0, time);
+    body.ext = type;
+    body.aux = aux >>> 0;
+    this.detail.note(body, time);
+  }
+
+  describe(value: unknown): unknown {
+    const detail = this.detail;
+    if (detail.busy) return { $: 'elided' };
+    detail.busy = true;
+    try {
+      return detail.describe(value);
+    } catch {
+      return { $: 'unserializable' };
+    } finally {
+      detail.busy = false;
+    }
   }
 
   /** Adaptive timing: demote a function whose timed calls are consistently tiny. */

@@ -5,7 +5,9 @@
 // frame of that module is first formatted — and otherwise formats exactly like Node's default:
 // Error.prototype.toString of the error, then "\n    at " + each V8 CallSite's own toString().
 // Frames of other files, and programs that install their own Error.prepareStackTrace, are left
-// as they are.
+// as they are, except the frames of recall's runtime wrappers (hideFramesOf: the scheduling
+// wrapper around a timer callback, ...), which are left out, and the frame a hidden wrapper
+// called, which is named as it would have been had Node called it (`Timeout._onTimeout`).
 
 import { createRequire, findSourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -61,8 +63,41 @@ function mapperFor(file: string): Mapper | null {
   return mapper;
 }
 
-function formatCallSite(site: NodeJS.CallSite): string {
-  const text = String(site);
+/** Files (URLs or paths) whose frames Error.stack does not show: recall's runtime wrappers. */
+const hiddenFiles = new Set<string>();
+
+export function hideFramesOf(file: string): void {
+  hiddenFiles.add(file);
+}
+
+function hidden(site: NodeJS.CallSite): boolean {
+  const file = site.getFileName();
+  return file !== null && file !== undefined && hiddenFiles.has(file);
+}
+
+/**
+ * The text V8 gives a method call's frame (messages.cc AppendMethodCall), for a frame that a
+ * hidden wrapper called in place of Node: named by the property Node called (the wrapper's).
+ */
+function asCalledBy(site: NodeJS.CallSite, wrapper: NodeJS.CallSite): string | null {
+  const method = wrapper.getMethodName();
+  const type = site.getTypeName();
+  if (!method || !type || site.getMethodName() || site.isConstructor() || site.isToplevel() || site.isAsync() || type !== wrapper.getTypeName()) return null;
+  const file = site.getFileName();
+  const line = site.getLineNumber();
+  const column = site.getColumnNumber();
+  if (!file || line === null || column === null) return null;
+  const name = site.getFunctionName();
+  let text: string;
+  if (name) {
+    text = (name.startsWith(type) ? '' : `${type}.`) + name;
+    if (name !== method && !name.endsWith(`.${method}`)) text += ` [as ${method}]`;
+  } else text = `${type}.${method}`;
+  return `${text} (${file}:${line}:${column})`;
+}
+
+function formatCallSite(site: NodeJS.CallSite, asText?: string): string {
+  const text = asText ?? String(site);
   const file = site.getFileName();
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
@@ -92,6 +127,14 @@ export function installStackTraceMapping(transformCacheDir: string | null): void
   Error.prepareStackTrace = function prepareStackTrace(error: Error, sites: NodeJS.CallSite[]): string {
     const header = errorHeader(error);
     if (sites.length === 0) return header;
-    return `${header}\n    at ${sites.map(formatCallSite).join('\n    at ')}`;
+    if (hiddenFiles.size === 0) return `${header}\n    at ${sites.map((site) => formatCallSite(site)).join('\n    at ')}`;
+    const lines: string[] = [];
+    for (let i = 0; i < sites.length; i++) {
+      const site = sites[i] as NodeJS.CallSite;
+      if (hidden(site)) continue;
+      const next = sites[i + 1];
+      lines.push(formatCallSite(site, next !== undefined && hidden(next) ? (asCalledBy(site, next) ?? undefined) : undefined));
+    }
+    return lines.length === 0 ? header : `${header}\n    at ${lines.join('\n    at ')}`;
   };
 }

@@ -77,7 +77,7 @@ test('summary: text fits 80 columns; json has the documented fields; csv has a h
 });
 
 test('info shows versions, counters and the clock precision', () => {
-  const { dir } = record('fib.js', { args: ['10'] });
+  const { dir } = record('fib.js', { args: ['10'], flags: ['--no-runtime-events'] });
   const info = recall(['info', dir]);
   assert.equal(info.status, 0);
   assert.match(info.stdout, /recall-trace version 1/);

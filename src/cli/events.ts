@@ -1,0 +1,197 @@
+// `recall events [trace]`: the runtime events of a trace, thread by thread in time order —
+// messages with the thread at the other end, worker starts and exits, HTTP/fetch spans with
+// their outcome and duration, garbage collections, sockets, spawns, marks — and each thread's
+// scheduling (callbacks scheduled and run) as counts. Text is for reading; JSON has every event
+// (scheduling ones included) and the message, span and worker tables.
+
+import { openTrace } from '../analysis/trace.js';
+import { runtimeEvents, spanLabel, type MessageFlow, type RuntimeEvent, type Span } from '../analysis/runtime-events.js';
+import { RecallError } from '../format/errors.js';
+import { renderValue, type ValueDesc } from '../format/values.js';
+import { parse } from './args.js';
+import { formatCount, formatNs } from './format.js';
+import { formatOption, pickThreads, printJson } from './view-common.js';
+
+export const EVENTS_HELP = `usage: recall events [trace] [--thread ID] [--kind K] [--format text|json]
+
+The runtime events of a trace in time order, per thread: messages between threads (with the
+thread at the other end), worker starts and exits, HTTP and fetch spans with their status and
+duration, garbage collections, sockets, child processes, marks; and how many callbacks each
+thread scheduled and ran.
+
+options:
+  --thread ID   one thread (default: all)
+  --kind K      only events of kind K (repeatable): message, message-send, message-receive,
+                worker, worker-start, worker-exit, span, gc, socket, spawn, mark, note,
+                scheduling (schedule, callback, callback-end)
+  --format F    text (default) or json
+`;
+
+const OPTIONS = {
+  thread: { type: 'string' },
+  kind: { type: 'string', multiple: true },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** --kind names and the event kinds they select. */
+const KINDS: Record<string, string[]> = {
+  message: ['message-send', 'message-receive'],
+  messages: ['message-send', 'message-receive'],
+  'message-send': ['message-send'],
+  'message-receive': ['message-receive'],
+  worker: ['worker-start', 'worker-exit'],
+  workers: ['worker-start', 'worker-exit'],
+  'worker-start': ['worker-start'],
+  'worker-exit': ['worker-exit'],
+  span: ['span-begin', 'span-end'],
+  spans: ['span-begin', 'span-end'],
+  'span-begin': ['span-begin'],
+  'span-end': ['span-end'],
+  gc: ['gc'],
+  socket: ['note'],
+  note: ['note'],
+  spawn: ['spawn'],
+  mark: ['mark'],
+  scheduling: ['schedule', 'callback', 'callback-end'],
+  schedule: ['schedule'],
+  callback: ['callback', 'callback-end'],
+  'callback-end': ['callback-end'],
+  catch: ['catch'],
+  detail: ['detail'],
+};
+
+/** What the text view lists by default (scheduling is summarised; catch/detail belong to other views). */
+const TEXT_DEFAULT = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'gc', 'note', 'spawn', 'mark']);
+
+function kindFilter(values: unknown): Set<string> | null {
+  const list = Array.isArray(values) ? (values as string[]) : typeof values === 'string' ? [values] : [];
+  if (list.length === 0) return null;
+  const kinds = new Set<string>();
+  for (const item of list.flatMap((v) => v.split(','))) {
+    const found = KINDS[item.trim()];
+    if (!found) throw new RecallError('E_USAGE', `events: unknown --kind '${item}'; kinds: ${Object.keys(KINDS).join(', ')}`);
+    for (const kind of found) kinds.add(kind);
+  }
+  return kinds;
+}
+
+function threadLabel(names: Map<number, string>, id: number | null | undefined): string {
+  if (id === null || id === undefined) return 'an untraced thread';
+  const name = names.get(id);
+  return name ? `thread ${id} ${name}` : `thread ${id}`;
+}
+
+function flowTag(flow: MessageFlow): string {
+  const seq = flow.seq !== null ? `#${flow.seq}` : `id ${flow.id}`;
+  return flow.via === 'channel' ? `${seq} on channel ${flow.channel}` : seq;
+}
+
+function spanText(span: Span): string {
+  const label = spanLabel({ kind: span.kind, method: span.method ?? undefined, url: span.url ?? undefined, host: span.host ?? undefined });
+  const outcome = span.error !== null ? ` ✗ ${span.error}` : span.status !== null ? ` → ${span.status}` : '';
+  const duration = span.durationNs !== null ? formatNs(span.durationNs) : 'unfinished';
+  return `${label}${outcome}  (${duration})`;
+}
+
+function describe(event: RuntimeEvent, names: Map<number, string>): string {
+  switch (event.kind) {
+    case 'message-send': {
+      const flow = event.message;
+      if (!flow) return `id ${event.aux}`;
+      if (flow.failed) return `✗ not sent (postMessage threw)  ${flowTag(flow)}`;
+      const to = flow.receive ? threadLabel(names, flow.receive.thread) : 'not received';
+      const delivered = flow.latencyNs !== null ? `  delivered after ${formatNs(flow.latencyNs)}` : '';
+      const summary = flow.summary !== undefined ? `  ${renderValue(flow.summary as ValueDesc, 80)}` : '';
+      return `→ ${to}  ${flowTag(flow)}${delivered}${summary}`;
+    }
+    case 'message-receive': {
+      const flow = event.message;
+      if (!flow || !flow.send) return `← ${threadLabel(names, null)}  id ${event.aux}`;
+      return `← ${threadLabel(names, flow.send.thread)}  ${flowTag(flow)}  sent ${formatNs(Math.max(0, flow.latencyNs ?? 0))} earlier`;
+    }
+    case 'worker-start':
+      return threadLabel(names, event.aux);
+    case 'worker-exit': {
+      const life = event.worker;
+      return `${threadLabel(names, event.aux)}${life ? `  after ${formatNs(event.ns - life.startNs)}` : ''}`;
+    }
+    case 'span-begin':
+    case 'span-end':
+      return event.span ? spanText(event.span) : `span ${event.aux}`;
+    case 'gc':
+      return formatNs(event.aux * 1000);
+    case 'spawn':
+      return `pid ${event.aux}${typeof event.note?.file === 'string' && event.note.file ? `  ${event.note.file}` : ''}`;
+    case 'note': {
+      const note = event.note ?? {};
+      const rest = Object.entries(note)
+        .filter(([key]) => key !== 'k' && key !== 'event')
+        .map(([key, value]) => (key === 'kind' ? String(value) : `${key} ${typeof value === 'string' ? value : JSON.stringify(value)}`));
+      return rest.join('  ') || `note ${event.aux}`;
+    }
+    case 'mark':
+      return typeof event.note?.label === 'string' ? event.note.label : `mark ${event.aux}`;
+    case 'schedule':
+    case 'callback':
+    case 'callback-end':
+      return `link ${event.aux}`;
+    default:
+      return String(event.aux);
+  }
+}
+
+/** The text view names a span by its begin, and a socket note by "socket". */
+function textKind(event: RuntimeEvent): string {
+  if (event.kind === 'span-begin') return 'span';
+  if (event.kind === 'note' && typeof event.note?.event === 'string') return event.note.event;
+  return event.kind;
+}
+
+export function eventsCommand(args: string[]): number {
+  const { values, positionals } = parse('events', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(EVENTS_HELP);
+    return 0;
+  }
+  const format = formatOption('events', values.format);
+  const kinds = kindFilter(values.kind);
+  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  const picked = new Set(pickThreads('events', trace, values.thread, 'all').map((t) => t.info.id));
+  const all = runtimeEvents(trace);
+  const threads = all.threads.filter((t) => picked.has(t.id));
+  const names = new Map(trace.threads.map((t) => [t.info.id, t.info.name]));
+
+  if (format === 'json') {
+    printJson({
+      trace: trace.dir,
+      threads: threads.map((t) => ({ ...t, events: kinds ? t.events.filter((e) => kinds.has(e.kind)) : t.events })),
+      messages: all.messages.filter((m) => (m.send && picked.has(m.send.thread)) || (m.receive && picked.has(m.receive.thread))),
+      spans: all.spans.filter((s) => picked.has(s.thread)),
+      workers: all.workers.filter((w) => picked.has(w.parent) || picked.has(w.worker)),
+    });
+    return 0;
+  }
+
+  const out: string[] = [`recall events · ${trace.dir}`];
+  for (const thread of threads) {
+    const shown = thread.events.filter((e) => (kinds ? kinds.has(e.kind) : TEXT_DEFAULT.has(e.kind)));
+    out.push('', `thread ${thread.id} ${thread.name} · ${formatCount(shown.length)} event${shown.length === 1 ? '' : 's'}`);
+    const width = Math.max(0, ...shown.map((e) => textKind(e).length));
+    for (const event of shown) {
+      out.push(`  ${formatNs(event.ns).padStart(9)}  ${textKind(event).padEnd(width)}  ${describe(event, names)}`);
+    }
+    const s = thread.scheduling;
+    if (!kinds || kinds.has('schedule') || kinds.has('callback')) {
+      if (s.scheduled + s.runs > 0) {
+        const extra = [s.neverRan > 0 ? `${formatCount(s.neverRan)} never ran` : '', s.unmatched > 0 ? `${formatCount(s.unmatched)} runs of callbacks scheduled before recording` : '', s.unfinished > 0 ? `${formatCount(s.unfinished)} unfinished` : ''].filter(Boolean);
+        out.push(`  scheduling: ${formatCount(s.scheduled)} callback${s.scheduled === 1 ? '' : 's'} scheduled, ${formatCount(s.runs)} run${s.runs === 1 ? '' : 's'}${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`);
+      }
+    }
+    if ((!kinds || kinds.has('gc')) && thread.gc.count > 0) {
+      out.push(`  gc: ${formatCount(thread.gc.count)} collection${thread.gc.count === 1 ? '' : 's'}, ${formatNs(thread.gc.totalUs * 1000)} in all, longest ${formatNs(thread.gc.maxUs * 1000)}`);
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}

@@ -20,6 +20,8 @@ import { argTestFor, type ArgTest } from './predicates.js';
 const FLIGHT_ENTRIES = 256;
 /** ...and about this many bytes of JSON. */
 const FLIGHT_BYTES = 1 << 19;
+/** Bounds of a runtime event's payload summary. */
+const SUMMARY_LIMITS = { depth: 2, keys: 8, items: 8, string: 64, bytes: 512 };
 /** A window that keeps being extended still ends after this many snapshots. */
 const WINDOW_RECORD_CAP = 2000;
 
@@ -49,6 +51,8 @@ export class DetailLane {
   /** 1 while a window is open: every exit then asks for its values. */
   open = 0;
   private readonly snap: Snapshotter;
+  /** Runtime events' payload summaries (a message's data): small, they are taken on every message. */
+  private readonly snapSummary: Snapshotter;
   /** For an uncaught error: its stack is about to be printed by Node anyway, so reading it changes nothing. */
   private readonly snapWithStacks: Snapshotter;
   private readonly ctl: Int32Array;
@@ -97,6 +101,7 @@ export class DetailLane {
     this.ctl = new Int32Array(sab);
     this.snap = new Snapshotter(config.limits, config.redact);
     this.snapWithStacks = new Snapshotter(config.limits, config.redact, { errorStacks: true });
+    this.snapSummary = new Snapshotter(SUMMARY_LIMITS, config.redact);
     this.tokens = config.maxWindowsPerSecond;
     this.fnTrigger = config.fn.length > 0 ? picomatch(config.fn) : null;
     this.captureMatch = config.capture.length > 0 ? picomatch(config.capture) : null;
@@ -247,9 +252,9 @@ export class DetailLane {
     return serial;
   }
 
-  /** A value snapshot for callers outside the probes (runtime events). */
+  /** A small value summary for callers outside the probes (runtime events: a message's payload). */
   describe(value: unknown): ValueDesc {
-    return this.snap.value(value);
+    return this.snapSummary.value(value);
   }
 
   // ---- windows ----------------------------------------------------------------------------

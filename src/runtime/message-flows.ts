@@ -136,6 +136,11 @@ function recordSend(state: PortState, seq: number, summary: unknown, moved: numb
   const id = idOf(state, true, seq);
   // Kept small (it is written for every message): the sender is the thread, the channel kind,
   // its id and the direction are in the id's bits; seq is the full sequence number.
+  // Outside a detail window there is no payload summary: the id alone links the flow.
+  if (summary === undefined && moved === 0) {
+    recorder.ext(EXT_MSG_SEND, id);
+    return;
+  }
   const body: Record<string, unknown> = { event: 'message-send', seq, to: state.peer };
   if (summary !== undefined) body.summary = summary;
   if (moved > 0) body.ports = moved;

@@ -120,7 +120,7 @@ export interface Probes {
    * pair the n-th such note of a thread with the n-th event of that type and aux.
    */
   extNote(type: number, aux: number, body: Record<string, unknown>): void;
-  /** A bounded, redacted description of a value (the detail lane's snapshotter); never calls user code. */
+  /** Inside a detail window, a small bounded, redacted description of a value (never runs user code); else undefined. */
   describe(value: unknown): unknown;
 }
 
@@ -414,6 +414,8 @@ export class Recorder implements Probes {
 
   describe(value: unknown): unknown {
     const detail = this.detail;
+    // Values are detail: outside a window a runtime event records no payload (a message costs an index record).
+    if (this.win === 0) return undefined;
     if (detail.busy) return { $: 'elided' };
     detail.busy = true;
     try {

@@ -38,7 +38,8 @@ function eventsJson(dir: string, extra: string[] = []): EventsJson {
 
 test('messages: every send links to exactly one receive on the other thread, handlers run right after it', () => {
   const fixture = 'events/messages.mjs';
-  const { dir, result } = record(fixture);
+  // Payload summaries are values: recorded inside a detail window (here: around sendJobs).
+  const { dir, result } = record(fixture, { flags: ['--trigger', 'fn=sendJobs'] });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout, untraced(fixture).stdout);
   assert.equal(result.stdout, 'answer 1: 121\nanswer 2: 144\nanswer 3: 169\nchannel: HELLO OVER A CHANNEL\nworker exited 0\n');
@@ -101,6 +102,10 @@ test('messages: every send links to exactly one receive on the other thread, han
   assert.match(JSON.stringify(jobs[0]?.summary), /"n":11/);
   assert.match(JSON.stringify(jobs[0]?.summary), /\[redacted\]/);
   assert.equal(json.messages.filter((m) => m.via === 'channel').length, 3);
+  // Outside windows a message costs an index record and carries no payload.
+  const plain = eventsJson(record(fixture).dir);
+  assert.equal(plain.messages.length, 10);
+  assert.ok(plain.messages.every((m) => m.summary === undefined && m.send && m.receive));
   assert.deepEqual(json.workers.map((w) => [w.parent, w.worker]), [[main.info.id, worker.info.id]]);
   assert.ok(json.workers[0]?.exitNs !== null);
   const text = recall(['events', dir, '--kind', 'message']);

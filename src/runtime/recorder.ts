@@ -114,6 +114,8 @@ export interface Probes {
   rr(id: number, frame: number, _flag?: unknown): void;
   /** A runtime event (EXT_* type from format/layout) with its argument, timed. */
   ext(type: number, aux: number): void;
+  /** The same without a clock read of its own: untimed, at the thread's last clock read. */
+  eu(type: number, aux: number): void;
   /**
    * A runtime event with its own argument (a message id, a pid, a span's serial) and a detail
    * note describing it (always persisted). `body` (a fresh object) gets `ext: type, aux`: readers
@@ -145,6 +147,7 @@ export const noopProbes: Probes = {
   rs: (_id, _frame, value) => value,
   rr: () => {},
   ext: () => {},
+  eu: () => {},
   extNote: () => {},
   describe: () => undefined,
 };
@@ -402,6 +405,10 @@ export class Recorder implements Probes {
 
   ext(type: number, aux: number): void {
     this.put(EXT | type, aux >>> 0, this.now());
+  }
+
+  eu(type: number, aux: number): void {
+    this.put(EXT | UNTIMED_FLAG | type, aux >>> 0, this.last);
   }
 
   extNote(type: number, aux: number, body: Record<string, unknown>): void {

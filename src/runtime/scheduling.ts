@@ -38,13 +38,15 @@ function linked(callback: Fn): Fn {
   const recorder = g.__recall;
   if (recorder === noopProbes || recorder === undefined) return callback;
   const id = (lastLink = (lastLink + 1) >>> 0 || 1);
-  recorder.ext(EXT_SCHEDULE, id);
+  // One clock read per link: the callback's start. The schedule and the end carry the thread's
+  // last clock read (untimed records): what happens between is timed by the calls themselves.
+  recorder.eu(EXT_SCHEDULE, id);
   return function recallScheduled(this: unknown): unknown {
     g.__recall.ext(EXT_CALLBACK, id);
     try {
       return Reflect.apply(callback, this, arguments);
     } finally {
-      g.__recall.ext(EXT_CALLBACK_END, id);
+      g.__recall.eu(EXT_CALLBACK_END, id);
     }
   };
 }

@@ -132,14 +132,25 @@ export function treeCommand(args: string[]): number {
       ...call.hops.map((hop) => ({ ns: hop.suspendNs, hop })),
       ...(spansOf.get(call) ?? []).map((span) => ({ ns: span.ns, span })),
     ].sort((a, b) => a.ns - b.ns);
+    // Calls that start while a span of this level is open are shown beneath it (an HTTP
+    // request's handler under its span); a span ends its nesting when it ends.
+    const open: SpanMark[] = [];
+    const at = (): string => indent + '  '.repeat(open.length);
+    const closeBefore = (ns: number): void => {
+      while (open.length > 0 && (open[open.length - 1] as SpanMark).endNs != null && ((open[open.length - 1] as SpanMark).endNs as number) < ns) open.pop();
+    };
     const emitNote = (note: (typeof notes)[number]): void => {
-      if (note.hop) emitHop(note.hop, indent);
-      else if (note.span) emitSpan(note.span, indent);
+      closeBefore(note.ns);
+      if (note.hop) emitHop(note.hop, at());
+      else if (note.span) {
+        emitSpan(note.span, at());
+        open.push(note.span);
+      }
     };
     let folded = 0;
     let foldedNs = 0;
     const flushFolded = (): void => {
-      if (folded > 0) emit(`${indent}… ${formatCount(folded)} call${folded === 1 ? '' : 's'} under ${formatNs(minNs)} (${formatNs(foldedNs)} in all)`);
+      if (folded > 0) emit(`${at()}… ${formatCount(folded)} call${folded === 1 ? '' : 's'} under ${formatNs(minNs)} (${formatNs(foldedNs)} in all)`);
       folded = 0;
       foldedNs = 0;
     };
@@ -147,6 +158,7 @@ export function treeCommand(args: string[]): number {
     for (let i = 0; i < children.length; i++) {
       const child = children[i] as Call;
       while (notes.length > 0 && (notes[0] as { ns: number }).ns <= child.enterNs) emitNote(notes.shift()!);
+      closeBefore(child.enterNs);
       const d = durationOf(child);
       if (minNs > 0 && d !== null && d < minNs) {
         folded += 1 + countCalls(child);
@@ -170,11 +182,11 @@ export function treeCommand(args: string[]): number {
       if (run > 1) {
         let total = 0;
         for (let k = 0; k < run; k++) total += durationOf(children[i + k] as Call) ?? 0;
-        if (!emit(`${indent}${child.name} ×${formatCount(run)}  ${formatNs(total)} in all  ${whereOf(trace, child.fn)}`)) return;
+        if (!emit(`${at()}${child.name} ×${formatCount(run)}  ${formatNs(total)} in all  ${whereOf(trace, child.fn)}`)) return;
         i += run - 1;
         continue;
       }
-      render(child, indent, depth + 1);
+      render(child, at(), depth + 1);
       if (truncated) return;
     }
     flushFolded();

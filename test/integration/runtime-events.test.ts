@@ -194,6 +194,12 @@ test('http: server, http.get and fetch spans with method and path, the handler i
   }
   const text = recall(['tree', dir]);
   assert.match(text.stdout, /⇢ http\.server GET \/users\?id=1&token=\[redacted\] \(\d/);
+  // The handler's calls are shown beneath the server span they ran in.
+  const lines = text.stdout.split('\n');
+  const at = lines.findIndex((line) => line.includes('⇢ http.server POST'));
+  const indentOf = (line: string | undefined): number => (line ?? '').length - (line ?? '').trimStart().length;
+  assert.match(lines[at + 1] ?? '', /^\s+handle/);
+  assert.ok(indentOf(lines[at + 1]) > indentOf(lines[at]), `${lines[at]}\n${lines[at + 1]}`);
   const listing = recall(['events', dir, '--kind', 'span']);
   assert.match(listing.stdout, /span +fetch POST http:\/\/127\.0\.0\.1:\d+\/users\?id=2 → 200/);
   for (const line of readDir(dir)) assert.ok(!line.includes('abc123secretvalue'), line);

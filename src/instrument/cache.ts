@@ -34,7 +34,7 @@ export interface CachedTransform {
 
 export function cacheKey(source: string, options: InstrumentOptions): string {
   return createHash('sha256')
-    .update(`${RECALL_VERSION}\0${TRANSFORM_FINGERPRINT}\0${options.filename}\0${options.format}\0${options.typescript}\0${(options.capture ?? []).join('\n')}\0`)
+    .update(`${RECALL_VERSION}\0${TRANSFORM_FINGERPRINT}\0${options.filename}\0${options.format}\0${options.typescript}\0${(options.capture ?? []).join('\n')}\0${options.detail !== false}\0`)
     .update(source)
     .digest('hex');
 }

@@ -18,16 +18,19 @@ export interface HookData {
   filter: FilterOptions;
   cacheDir: string | null;
   capture?: string[];
+  detail?: boolean;
 }
 
 let accept: (filename: string) => boolean = () => false;
 let cacheDir: string | null = null;
 let capture: string[] = [];
+let detail = true;
 
 export function initialize(data: HookData): void {
   accept = createFilter(data.filter);
   cacheDir = data.cacheDir;
   capture = data.capture ?? [];
+  detail = data.detail !== false;
 }
 
 type NextResolve = (specifier: string, context: unknown) => Promise<{ url: string; format?: string | null }>;
@@ -63,7 +66,7 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
     // CommonJS TypeScript is compiled by the CommonJS loader (cjs-hook.ts registers .ts there).
     if (format === 'commonjs') return { format: 'commonjs', shortCircuit: true };
     const source = accept(filename)
-      ? await instrument(text, { filename, format, typescript: true, capture })
+      ? await instrument(text, { filename, format, typescript: true, capture, detail })
       : (await import('./transform.js')).stripTypesOnly(text, filename);
     return { format, source, shortCircuit: true };
   }
@@ -72,5 +75,5 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
   // Hooks can be chained twice (e.g. inherited by a worker and registered again): instrument once.
   if (source.includes(ALREADY_INSTRUMENTED)) return result;
-  return { ...result, source: await instrument(source, { filename, format: 'module', typescript: false, capture }) };
+  return { ...result, source: await instrument(source, { filename, format: 'module', typescript: false, capture, detail }) };
 }

@@ -17,13 +17,15 @@ export interface LoadSettings {
   cacheDir: string | null;
   /** Function-name globs whose arguments are captured on entry (InstrumentOptions.capture). */
   capture?: readonly string[];
+  /** Emit the detail lane's value probes (false with --no-detail). */
+  detail?: boolean;
 }
 
 /** The instrumented source of a JS module, or null to leave it as loaded. */
 export function instrumentLoaded(source: string, filename: string, format: 'module' | 'commonjs', settings: LoadSettings): string | null {
   // Hooks can be chained twice (e.g. inherited by a worker and registered again): instrument once.
   if (!settings.accept(filename) || source.includes(ALREADY_INSTRUMENTED)) return null;
-  return instrumentCached(source, { filename, format, typescript: false, capture: settings.capture }, settings.cacheDir, instrumentSource).code;
+  return instrumentCached(source, { filename, format, typescript: false, capture: settings.capture, detail: settings.detail }, settings.cacheDir, instrumentSource).code;
 }
 
 export function isTypeScript(filename: string): boolean {
@@ -34,7 +36,7 @@ export function isTypeScript(filename: string): boolean {
 export function loadTypeScript(filename: string, settings: LoadSettings, source = readFileSync(filename, 'utf8')): { format: 'module' | 'commonjs'; source: string } {
   const format = typescriptFormat(filename, source);
   const code = settings.accept(filename)
-    ? instrumentCached(source, { filename, format, typescript: true, capture: settings.capture }, settings.cacheDir, instrumentSource).code
+    ? instrumentCached(source, { filename, format, typescript: true, capture: settings.capture, detail: settings.detail }, settings.cacheDir, instrumentSource).code
     : stripTypesOnly(source, filename);
   return { format, source: code };
 }

@@ -51,6 +51,8 @@ export interface InstrumentOptions {
   mapKey?: string;
   /** Function-name globs whose calls capture their arguments on entry (detail lane). */
   capture?: readonly string[];
+  /** Emit the detail lane's value probes (default true); false (--no-detail): the leaner exit form. */
+  detail?: boolean;
 }
 
 /** Sources larger than this (UTF-16 units) get their source map out of line when they can. */
@@ -393,7 +395,10 @@ class Rewriter {
   /** Inside the body of a class that extends another (its constructor's `this` may be unbound). */
   private derivedClass = false;
 
-  constructor(source: string, format: ModuleFormat, capture: readonly string[] = []) {
+  private readonly detail: boolean;
+
+  constructor(source: string, format: ModuleFormat, capture: readonly string[] = [], detail = true) {
+    this.detail = detail;
     this.source = source;
     this.format = format;
     this.s = new MagicString(source);
@@ -468,16 +473,16 @@ class Rewriter {
     if (node.type === 'CatchClause') {
       const body = node.body as Node;
       const param = isNode(node.param) && node.param.type === 'Identifier' ? String(node.param.name) : 'void 0';
-      if (owner === null) {
-        // Module top level: only where it was caught (function id 0).
-        s.appendLeft(body.start + 1, `${R}.ca(0,${param});`);
+      if (owner === null || !this.detail) {
+        // Module top level, or no detail lane: only where it was caught (function id 0 at top level).
+        s.appendLeft(body.start + 1, `${R}.ca(${owner === null ? '0' : this.id(owner)},${param});`);
         return;
       }
       const params = (owner.catchParams ?? []).filter((name) => name !== param);
       const id = this.id(owner);
       // After the resume check an async owner inserted at the same point.
       s.appendLeft(body.start + 1, `${R}.ca(${id},${param})&&${R}.dv(${id},2,${param},${this.values(owner, params)});`);
-    } else if (node.type === 'ThrowStatement' && isNode(node.argument)) {
+    } else if (node.type === 'ThrowStatement' && isNode(node.argument) && this.detail) {
       s.prependRight(node.argument.start, `${R}.th(`);
       s.appendLeft(node.argument.end, ')');
     }
@@ -608,7 +613,7 @@ class Rewriter {
     const locals = fn.generator ? `${THREW}=0` : `${THREW}=1,${VALUE}`;
     const captureEntry = fn.capture ? `${R}.de(${id},${this.values(fn)});` : '';
     const entered = (suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals},${ENTERED}=${R}.en(${entryId});`) + captureEntry;
-    const detail = `&&${R}.dv(${id},${THREW},${fn.generator ? 'void 0' : VALUE},${this.values(fn)})`;
+    const detail = this.detail ? `&&${R}.dv(${id},${THREW},${fn.generator ? 'void 0' : VALUE},${this.values(fn)})` : '';
     // Async frames pass their serial (the slow trigger times them); generators' lifetimes are not calls.
     const exit = (suspending ? `${R}.xa(${id},${THREW},${fn.generator ? 0 : FRAME})` : `${R}.ex(${id},${THREW},${ENTERED})`) + detail;
     const enter = `${entered}try{`;
@@ -711,7 +716,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     return { code: fallback, functions: 0, parseError: first ? first.message : 'parse error' };
   }
   const program = parsed.program as unknown as Node;
-  const rewriter = new Rewriter(js, format, options.capture);
+  const rewriter = new Rewriter(js, format, options.capture, options.detail !== false);
   rewriter.noteLabels(program);
   rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;

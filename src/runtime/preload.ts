@@ -253,11 +253,11 @@ function installThread(session: Session): Recorder | null {
   const capture = config.detail ? [...config.detail.capture, ...config.detail.fn, ...(config.detail.args ?? []).map((p) => p.fn)] : [];
   if (syncHooksAvailable()) {
     // Newer Node: one set of in-thread hooks covers import and require.
-    installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir, capture });
+    installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir, capture, detail: config.detail !== null });
   } else {
-    const hookData: HookData = { filter, cacheDir: config.cacheDir, capture };
+    const hookData: HookData = { filter, cacheDir: config.cacheDir, capture, detail: config.detail !== null };
     register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
-    installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir, capture });
+    installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir, capture, detail: config.detail !== null });
   }
   process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);

@@ -1,0 +1,218 @@
+// `recall summary` on a trace directory, fast: each thread file is read in pieces (never whole),
+// verified chunk by chunk and walked as it is read, and on a large trace the files are walked
+// in parallel by worker threads, one file per worker at a time. The result is exactly what
+// summarize(openTrace(...)) gives — the same numbers, threads and warnings in the same order:
+//
+// - Each thread is walked into sums of its own and the sums are added up in trace order, in
+//   both paths (summarize() does the same).
+// - An untimed call is estimated from its function's timed calls in the threads before it (the
+//   priors) and in its own thread. A worker walks without priors and reports which functions it
+//   estimated; when the threads before it did have timed calls of one of them, the thread is
+//   walked again here with the priors. (Function ids are per thread registration, so this is rare.)
+//
+// RECALL_SUMMARY_WORKERS=N sets the number of workers (0: everything in this thread); by default
+// traces of PARALLEL_MIN_BYTES or more with two or more thread files use one worker per file,
+// up to the number of CPUs.
+
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Manifest, ManifestThread } from '../format/manifest.js';
+import { SummaryBuilder, tableSize, type Summary, type SummaryOptions } from './summary.js';
+import type { WorkerReply, WorkerTask } from './summary-worker.js';
+import { readThreadFile, type ThreadFileOutcome } from './thread-file.js';
+import {
+  acceptThreadFile,
+  beginOpening,
+  finishOpening,
+  readFunctionTable,
+  threadFileUnreadable,
+  type TraceOpening,
+} from './trace.js';
+import { ThreadWalker, accumulator, warmUpWalk, type Accumulator, type ThreadWalk } from './walk.js';
+import { RecallError } from '../format/errors.js';
+
+/** Below this many bytes of thread files, starting workers costs more than it saves. */
+export const PARALLEL_MIN_BYTES = 64 << 20;
+
+export interface SummarizeTraceOptions extends SummaryOptions {
+  /** The process to summarize (default: the root). */
+  pid?: number;
+  /** Worker threads to walk files with; 0 walks in this thread. Default: RECALL_SUMMARY_WORKERS, else automatic. */
+  workers?: number;
+  verify?: boolean;
+}
+
+export interface TraceSummary {
+  summary: Summary;
+  dir: string;
+  manifest: Manifest;
+  /** Every thread of the process (also those --thread left out). */
+  threads: ManifestThread[];
+}
+
+const EMPTY_WALK: ThreadWalk = { events: 0, droppedFromMarkers: 0, firstMs: Infinity, lastMs: -Infinity, maxDepth: 0 };
+
+/** Workers to use: the option, else RECALL_SUMMARY_WORKERS, else one per file on a large trace. */
+function workerCount(opening: TraceOpening, options: SummarizeTraceOptions): number {
+  let chosen = options.workers;
+  const env = process.env['RECALL_SUMMARY_WORKERS']?.trim();
+  if (chosen === undefined && env !== undefined && /^\d+$/.test(env)) chosen = Number(env);
+  if (chosen !== undefined) return Math.min(chosen, opening.files.length);
+  let bytes = 0;
+  for (const file of opening.files) {
+    try {
+      bytes += statSync(join(opening.dir, file)).size;
+    } catch {
+      // unreadable: reported when it is read
+    }
+  }
+  const count = bytes >= PARALLEL_MIN_BYTES ? Math.min(availableParallelism(), opening.files.length) : 0;
+  // One file: a worker would only add its start-up.
+  return count >= 2 ? count : 0;
+}
+
+/** A thread file's read failure: the file's problem line, or (not a file-system error) a bug. */
+function unreadable(opening: TraceOpening, file: string, error: { code?: string | null; message: string }): void {
+  if (!error.code) throw error instanceof Error ? error : new Error(error.message);
+  threadFileUnreadable(opening, file, error);
+}
+
+export async function summarizeTrace(path: string, options: SummarizeTraceOptions = {}): Promise<TraceSummary> {
+  const opening = beginOpening(path, options.pid === undefined ? {} : { pid: options.pid });
+  const table = readFunctionTable(opening);
+  const size = tableSize(table.functions);
+  const builder = new SummaryBuilder(opening.manifest, size);
+  const verify = options.verify !== false;
+  const threads: ManifestThread[] = [];
+  const selected = (id: number): boolean => options.thread === undefined || id === options.thread;
+  /** Whether to walk a file: not when the manifest names it as another thread than --thread's. */
+  const walkFile = (file: string): boolean => {
+    const listed = opening.listed.get(file);
+    return listed === undefined || selected(listed.id);
+  };
+  warmUpWalk();
+
+  /** Take one file's results, in trace order. `walk` is null when the file was not walked. */
+  const take = (file: string, outcome: ThreadFileOutcome, walk: ThreadWalk | null, acc: Accumulator | null, redo: (() => { walk: ThreadWalk; acc: Accumulator }) | null): void => {
+    const { info } = acceptThreadFile(opening, file, outcome);
+    threads.push(info);
+    if (!selected(info.id)) return;
+    if (walk === null || acc === null) throw new Error(`summary: ${file} was not walked`);
+    if (redo) ({ walk, acc } = redo());
+    builder.addThread(info, outcome.header, walk, acc);
+  };
+
+  const workers = workerCount(opening, options);
+  if (workers === 0) {
+    const local = accumulator(size);
+    for (const file of opening.files) {
+      local.fill(0);
+      const walker = walkFile(file) ? new ThreadWalker(local, builder.priors) : null;
+      let outcome: ThreadFileOutcome;
+      try {
+        outcome = readThreadFile(join(opening.dir, file), verify, walker);
+      } catch (error) {
+        unreadable(opening, file, error as NodeJS.ErrnoException);
+        continue;
+      }
+      take(file, outcome, walker ? walker.end() : null, walker ? local : null, null);
+    }
+  } else {
+    await inWorkers(opening, workers, verify, size, walkFile, (file, reply) => {
+      if (!reply.ok) {
+        unreadable(opening, file, reply);
+        return;
+      }
+      const estimatedWith = reply.estimatedWith;
+      const redo =
+        estimatedWith && builder.needsPriors(estimatedWith)
+          ? () => {
+              // The worker's estimates lacked the threads before this one: walk it again with them.
+              const acc = accumulator(size);
+              const walker = new ThreadWalker(acc, builder.priors);
+              readThreadFile(join(opening.dir, file), verify, walker);
+              return { walk: walker.end(), acc };
+            }
+          : null;
+      take(file, reply.outcome, reply.walk, reply.acc, redo);
+    });
+  }
+
+  const functions = finishOpening(opening, table);
+  if (options.thread !== undefined && !threads.some((t) => t.id === options.thread)) {
+    const ids = threads.map((t) => `${t.id} (${t.name})`).join(', ');
+    throw new RecallError('E_NO_MATCH', `summary: no thread ${options.thread} in this trace; threads: ${ids || 'none'}`);
+  }
+  const summary = builder.finish(opening.dir, functions, opening.problems, options);
+  return { summary, dir: opening.dir, manifest: opening.manifest, threads };
+}
+
+/**
+ * Read and walk the opening's files in `count` workers, the largest files first; `take` gets
+ * each file's reply in trace order.
+ */
+async function inWorkers(
+  opening: TraceOpening,
+  count: number,
+  verify: boolean,
+  size: number,
+  walkFile: (file: string) => boolean,
+  take: (file: string, reply: WorkerReply) => void,
+): Promise<void> {
+  const files = opening.files;
+  const sizes = files.map((file) => {
+    try {
+      return statSync(join(opening.dir, file)).size;
+    } catch {
+      return 0;
+    }
+  });
+  const order = files.map((_, i) => i).sort((a, b) => (sizes[b] as number) - (sizes[a] as number) || a - b);
+  const replies: (WorkerReply | undefined)[] = new Array(files.length);
+  let next = 0; // next task in `order` to hand out
+  let taken = 0; // replies taken, in trace order
+  const pool: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const hand = (worker: Worker): void => {
+        const index = order[next++];
+        if (index === undefined) return;
+        const file = files[index] as string;
+        const task: WorkerTask = { id: index, path: join(opening.dir, file), verify, size: walkFile(file) ? size : -1 };
+        worker.postMessage(task);
+      };
+      const onReply = (worker: Worker, reply: WorkerReply): void => {
+        replies[reply.id] = reply;
+        hand(worker);
+        try {
+          for (let r = replies[taken]; r !== undefined && taken < files.length; r = replies[taken]) {
+            replies[taken] = undefined;
+            take(files[taken] as string, r);
+            taken++;
+          }
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        if (taken === files.length) resolve();
+      };
+      for (let i = 0; i < count; i++) {
+        const worker = new Worker(new URL('./summary-worker.js', import.meta.url));
+        pool.push(worker);
+        worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
+        worker.on('error', reject);
+        worker.on('exit', (code) => {
+          if (taken < files.length) reject(new Error(`summary worker exited (code ${code}) before the trace was read`));
+        });
+        hand(worker);
+      }
+    });
+  } finally {
+    for (const worker of pool) {
+      worker.removeAllListeners('exit');
+      void worker.terminate();
+    }
+  }
+}

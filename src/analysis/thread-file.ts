@@ -1,0 +1,180 @@
+// Reading one index-lane thread file for `recall summary` without holding it in memory: the file
+// is read in pieces into one reused buffer, each chunk is verified against its checksum and then
+// walked while its bytes are still in cache. The result is exactly what scanThreadFile on the
+// whole file says (the same problems, chunks and counts): on the first sign of damage — anything
+// scanThreadFile would report other than a sequence gap — the whole file is read and scanned
+// the reference way, and the walk continues with the chunks after the ones already walked
+// (scanThreadFile's decisions about a chunk depend only on the bytes before and in it, so those
+// chunks are the same in both).
+
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { chunkChecksum, decodeFileHeader, scanThreadFile, type FileProblem, type ThreadFileHeader } from '../format/chunk.js';
+import {
+  CHUNK_HEADER_BYTES,
+  CHUNK_MAGIC,
+  CH_CHECKSUM,
+  CH_COUNT,
+  CH_MAGIC,
+  CH_PAYLOAD_BYTES,
+  CH_SEQ,
+  CH_VERSION,
+  FORMAT_VERSION,
+  LANE_INDEX,
+  RECORD_BYTES,
+} from '../format/layout.js';
+import type { ThreadWalker } from './walk.js';
+
+/** What a thread file held, as openTrace's per-file step needs it (see ThreadFileScan). */
+export interface ThreadFileOutcome {
+  header: ThreadFileHeader | null;
+  version: number;
+  lane: number;
+  problems: FileProblem[];
+  /** Records in the valid chunks. */
+  records: number;
+  /** Valid chunks. */
+  chunks: number;
+  validBytes: number;
+  /** Bytes of the file as read. */
+  size: number;
+}
+
+/** Default piece size: large enough that syscalls do not matter, small enough to stay cheap. */
+export const READ_PIECE_BYTES = 8 << 20;
+
+/** A read-only view of a file through one buffer that slides forward. */
+class Window {
+  buffer: Uint8Array;
+  u32: Uint32Array;
+  f64: Float64Array;
+  /** File offset of buffer[0] (always 8-aligned). */
+  start = 0;
+  /** Bytes of the file in the buffer from buffer[0]. */
+  filled = 0;
+
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+    pieceBytes: number,
+  ) {
+    this.buffer = new Uint8Array(Math.max(64, Math.min(pieceBytes, size + 8) + 7) & ~7);
+    this.u32 = new Uint32Array(this.buffer.buffer);
+    this.f64 = new Float64Array(this.buffer.buffer);
+  }
+
+  /**
+   * Make file bytes [at, at + length) available in the buffer (`at` 8-aligned); false when the
+   * file ends before them. Reads as much as fits, so most calls cost nothing.
+   */
+  ensure(at: number, length: number): boolean {
+    if (at + length <= this.start + this.filled) return true;
+    if (at + length > this.size) return false;
+    // Slide: keep what is already read from `at` on, at the front of the buffer.
+    const keep = Math.max(0, this.start + this.filled - at);
+    if (keep > 0) this.buffer.copyWithin(0, at - this.start, this.filled);
+    this.start = at;
+    this.filled = keep;
+    if (length > this.buffer.byteLength) {
+      const bigger = new Uint8Array((length + 7) & ~7);
+      bigger.set(this.buffer.subarray(0, keep));
+      this.buffer = bigger;
+      this.u32 = new Uint32Array(bigger.buffer);
+      this.f64 = new Float64Array(bigger.buffer);
+    }
+    while (this.filled < length) {
+      const want = Math.min(this.buffer.byteLength - this.filled, this.size - (this.start + this.filled));
+      if (want <= 0) return false;
+      const got = readSync(this.fd, this.buffer, this.filled, want, this.start + this.filled);
+      if (got <= 0) return false; // the file shrank while being read
+      this.filled += got;
+    }
+    return true;
+  }
+}
+
+/**
+ * Scan (and, when `walker` is given and the file is an index-lane file, walk) the thread file at
+ * `path`, verifying checksums when `verify`. Throws only what reading the file throws (ENOENT,
+ * EACCES, EISDIR...): the caller reports it like openTrace does.
+ */
+export function readThreadFile(path: string, verify: boolean, walker: ThreadWalker | null, pieceBytes = READ_PIECE_BYTES): ThreadFileOutcome {
+  const fd = openSync(path, 'r');
+  try {
+    return readOpenFile(path, fd, verify, walker, pieceBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadWalker | null, pieceBytes: number): ThreadFileOutcome {
+  const size = fstatSync(fd).size;
+  const win = new Window(fd, size, pieceBytes);
+  // The header is judged on the first piece; any problem at all sends the file to the reference scan.
+  win.ensure(0, Math.min(size, win.buffer.byteLength));
+  const head = decodeFileHeader(win.buffer.subarray(0, win.filled));
+  if (head.problems.length > 0 || head.chunksAt < 0 || win.filled < size && head.chunksAt > win.filled) {
+    return reference(path, verify, walker, 0);
+  }
+  const walk = walker !== null && head.lane === LANE_INDEX ? walker : null;
+  const problems: FileProblem[] = [];
+  let at = head.chunksAt;
+  let records = 0;
+  let chunks = 0;
+  let expectSeq = 0;
+  while (at < size) {
+    if (!win.ensure(at, CHUNK_HEADER_BYTES)) return reference(path, verify, walk, at);
+    const u32 = win.u32;
+    const hw = (at - win.start) >> 2; // header word in the buffer
+    if (u32[hw + (CH_MAGIC >> 2)] !== CHUNK_MAGIC) return reference(path, verify, walk, at);
+    const versionLane = u32[hw + (CH_VERSION >> 2)] as number; // u16 version, then u16 lane (CH_LANE)
+    const version = versionLane & 0xffff;
+    const lane = versionLane >>> 16;
+    const seq = u32[hw + (CH_SEQ >> 2)] as number;
+    const count = u32[hw + (CH_COUNT >> 2)] as number;
+    const payloadBytes = u32[hw + (CH_PAYLOAD_BYTES >> 2)] as number;
+    const plausible =
+      version >= 1 &&
+      version <= FORMAT_VERSION &&
+      lane === head.lane &&
+      (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
+    const payloadAt = at + CHUNK_HEADER_BYTES;
+    const end = payloadAt + payloadBytes;
+    if (!plausible || end > size) return reference(path, verify, walk, at);
+    if (!win.ensure(at, CHUNK_HEADER_BYTES + payloadBytes)) return reference(path, verify, walk, at);
+    const offset = at - win.start;
+    if (verify) {
+      const bytes = win.buffer;
+      const expected = win.u32[(offset + CH_CHECKSUM) >> 2] as number;
+      if (chunkChecksum(bytes.subarray(offset, offset + CHUNK_HEADER_BYTES), bytes.subarray(offset + CHUNK_HEADER_BYTES, offset + CHUNK_HEADER_BYTES + payloadBytes)) !== expected) {
+        return reference(path, verify, walk, at);
+      }
+    }
+    if (seq !== expectSeq) {
+      problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
+    }
+    expectSeq = seq + 1;
+    if (walk) walk.records(win.u32, win.f64, (offset + CHUNK_HEADER_BYTES) >> 2, count);
+    records += count;
+    chunks++;
+    at = end;
+  }
+  return { header: head.header, version: head.version, lane: head.lane, problems: [...head.problems, ...problems], records, chunks, validBytes: at, size };
+}
+
+/**
+ * The reference way, for damaged files: read it whole, scanThreadFile it, and walk the valid
+ * chunks from file offset `from` on (those before it were walked already).
+ */
+function reference(path: string, verify: boolean, walker: ThreadWalker | null, from: number): ThreadFileOutcome {
+  const buffer = readFileSync(path);
+  const bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+  const scan = scanThreadFile(bytes, verify);
+  if (walker && scan.lane === LANE_INDEX) {
+    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    const f64 = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3);
+    for (const chunk of scan.chunks) {
+      if (chunk.offset >= from) walker.records(u32, f64, chunk.payloadOffset >> 2, chunk.count);
+    }
+  }
+  return { header: scan.header, version: scan.version, lane: scan.lane, problems: scan.problems, records: scan.records, chunks: scan.chunks.length, validBytes: scan.validBytes, size: bytes.byteLength };
+}

@@ -30,7 +30,7 @@ import {
   threadFileUnreadable,
   type TraceOpening,
 } from './trace.js';
-import { ThreadWalker, accumulator, warmUpWalk, type Accumulator, type ThreadWalk } from './walk.js';
+import { ThreadWalker, warmUpWalk, type Accumulator, type ThreadWalk } from './walk.js';
 import { RecallError } from '../format/errors.js';
 
 /** Below this many bytes of thread files, starting workers costs more than it saves. */
@@ -106,10 +106,8 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
 
   const workers = workerCount(opening, options);
   if (workers === 0) {
-    const local = accumulator(size);
     for (const file of opening.files) {
-      local.fill(0);
-      const walker = walkFile(file) ? new ThreadWalker(local, builder.priors) : null;
+      const walker = walkFile(file) ? new ThreadWalker(size, builder.priors) : null;
       let outcome: ThreadFileOutcome;
       try {
         outcome = readThreadFile(join(opening.dir, file), verify, walker);
@@ -117,7 +115,8 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
         unreadable(opening, file, error as NodeJS.ErrnoException);
         continue;
       }
-      take(file, outcome, walker ? walker.end() : null, walker ? local : null, null);
+      const walk = walker ? walker.end() : null;
+      take(file, outcome, walk, walker ? walker.sums() : null, null);
     }
   } else {
     await inWorkers(opening, workers, verify, size, walkFile, (file, reply) => {
@@ -130,10 +129,9 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
         estimatedWith && builder.needsPriors(estimatedWith)
           ? () => {
               // The worker's estimates lacked the threads before this one: walk it again with them.
-              const acc = accumulator(size);
-              const walker = new ThreadWalker(acc, builder.priors);
+              const walker = new ThreadWalker(size, builder.priors);
               readThreadFile(join(opening.dir, file), verify, walker);
-              return { walk: walker.end(), acc };
+              return { walk: walker.end(), acc: walker.sums() };
             }
           : null;
       take(file, reply.outcome, reply.walk, reply.acc, redo);

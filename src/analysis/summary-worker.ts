@@ -5,7 +5,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { readThreadFile, type ThreadFileOutcome } from './thread-file.js';
-import { ThreadWalker, accumulator, estimatedFunctions, warmUpWalk, type ThreadWalk } from './walk.js';
+import { ThreadWalker, estimatedFunctions, warmUpWalk, type ThreadWalk } from './walk.js';
 
 export interface WorkerTask {
   id: number;
@@ -21,10 +21,10 @@ export type WorkerReply =
 
 function run(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   try {
-    const acc = task.size >= 0 ? accumulator(task.size) : null;
-    const walker = acc ? new ThreadWalker(acc, null) : null;
+    const walker = task.size >= 0 ? new ThreadWalker(task.size, null) : null;
     const outcome = readThreadFile(task.path, task.verify, walker);
     const walk = walker ? walker.end() : null;
+    const acc = walker ? walker.sums() : null;
     const estimatedWith = acc ? estimatedFunctions(acc) : null;
     const transfer: ArrayBuffer[] = [];
     if (acc) transfer.push(acc.buffer);

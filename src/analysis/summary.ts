@@ -225,13 +225,12 @@ export function walkThread(thread: TraceThread, walker: ThreadWalker): ThreadWal
 export function summarize(trace: Trace, options: SummaryOptions = {}): Summary {
   const size = tableSize(trace.functions);
   const builder = new SummaryBuilder(trace.manifest, size);
-  const local = accumulator(size);
   const selected = trace.threads.filter((t) => options.thread === undefined || t.info.id === options.thread);
   warmUpWalk();
   for (const thread of selected) {
-    local.fill(0);
-    const walk = walkThread(thread, new ThreadWalker(local, builder.priors));
-    builder.addThread(thread.info, thread.header, walk, local);
+    const walker = new ThreadWalker(size, builder.priors);
+    const walk = walkThread(thread, walker);
+    builder.addThread(thread.info, thread.header, walk, walker.sums());
   }
   return builder.finish(trace.dir, trace.functions, trace.problems, options);
 }

@@ -22,6 +22,7 @@ import {
   LANE_INDEX,
   RECORD_BYTES,
 } from '../format/layout.js';
+import { Space } from './kernel.js';
 import type { ThreadWalker } from './walk.js';
 
 /** What a thread file held, as openTrace's per-file step needs it (see ThreadFileScan). */
@@ -42,49 +43,56 @@ export interface ThreadFileOutcome {
 /** Default piece size: large enough that syscalls do not matter, small enough to stay cheap. */
 export const READ_PIECE_BYTES = 8 << 20;
 
-/** A read-only view of a file through one buffer that slides forward. */
+/** A read-only view of a file through one region of a Space that slides forward. */
 class Window {
-  buffer: Uint8Array;
-  u32: Uint32Array;
-  f64: Float64Array;
-  /** File offset of buffer[0] (always 8-aligned). */
+  /** Byte address of the region in the space, and its size. */
+  private base: number;
+  private capacity: number;
+  /** File offset of the region's first byte (always 8-aligned). */
   start = 0;
-  /** Bytes of the file in the buffer from buffer[0]. */
+  /** Bytes of the file in the region from its first byte. */
   filled = 0;
 
   constructor(
     private readonly fd: number,
     readonly size: number,
     pieceBytes: number,
+    readonly space: Space,
   ) {
-    this.buffer = new Uint8Array(Math.max(64, Math.min(pieceBytes, size + 8) + 7) & ~7);
-    this.u32 = new Uint32Array(this.buffer.buffer);
-    this.f64 = new Float64Array(this.buffer.buffer);
+    this.capacity = Math.max(64, Math.min(pieceBytes, size + 8) + 7) & ~7;
+    this.base = space.allocate(this.capacity);
+  }
+
+  /** Byte address in the space of file offset `at` (which must be in the window). */
+  address(at: number): number {
+    return this.base + (at - this.start);
   }
 
   /**
-   * Make file bytes [at, at + length) available in the buffer (`at` 8-aligned); false when the
-   * file ends before them. Reads as much as fits, so most calls cost nothing.
+   * Make file bytes [at, at + length) available (`at` 8-aligned); false when the file ends
+   * before them. Reads as much as fits, so most calls cost nothing.
    */
   ensure(at: number, length: number): boolean {
     if (at + length <= this.start + this.filled) return true;
     if (at + length > this.size) return false;
-    // Slide: keep what is already read from `at` on, at the front of the buffer.
+    // Slide: keep what is already read from `at` on, at the front of the region.
     const keep = Math.max(0, this.start + this.filled - at);
-    if (keep > 0) this.buffer.copyWithin(0, at - this.start, this.filled);
+    const from = this.base + (at - this.start);
+    if (length > this.capacity) {
+      // A chunk larger than the region: a larger region (the old one is left unused).
+      this.capacity = (length + 7) & ~7;
+      const base = this.space.allocate(this.capacity);
+      if (keep > 0) this.space.u8.copyWithin(base, from, from + keep);
+      this.base = base;
+    } else if (keep > 0) {
+      this.space.u8.copyWithin(this.base, from, from + keep);
+    }
     this.start = at;
     this.filled = keep;
-    if (length > this.buffer.byteLength) {
-      const bigger = new Uint8Array((length + 7) & ~7);
-      bigger.set(this.buffer.subarray(0, keep));
-      this.buffer = bigger;
-      this.u32 = new Uint32Array(bigger.buffer);
-      this.f64 = new Float64Array(bigger.buffer);
-    }
     while (this.filled < length) {
-      const want = Math.min(this.buffer.byteLength - this.filled, this.size - (this.start + this.filled));
+      const want = Math.min(this.capacity - this.filled, this.size - (this.start + this.filled));
       if (want <= 0) return false;
-      const got = readSync(this.fd, this.buffer, this.filled, want, this.start + this.filled);
+      const got = readSync(this.fd, this.space.u8, this.base + this.filled, want, this.start + this.filled);
       if (got <= 0) return false; // the file shrank while being read
       this.filled += got;
     }
@@ -108,10 +116,11 @@ export function readThreadFile(path: string, verify: boolean, walker: ThreadWalk
 
 function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadWalker | null, pieceBytes: number): ThreadFileOutcome {
   const size = fstatSync(fd).size;
-  const win = new Window(fd, size, pieceBytes);
+  const space = walker ? walker.space : new Space(Math.min(pieceBytes, size + 8));
+  const win = new Window(fd, size, pieceBytes, space);
   // The header is judged on the first piece; any problem at all sends the file to the reference scan.
-  win.ensure(0, Math.min(size, win.buffer.byteLength));
-  const head = decodeFileHeader(win.buffer.subarray(0, win.filled));
+  win.ensure(0, Math.min(size, pieceBytes));
+  const head = decodeFileHeader(space.u8.subarray(win.address(0), win.address(0) + win.filled));
   if (head.problems.length > 0 || head.chunksAt < 0 || win.filled < size && head.chunksAt > win.filled) {
     return reference(path, verify, walker, 0);
   }
@@ -123,8 +132,8 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
   let expectSeq = 0;
   while (at < size) {
     if (!win.ensure(at, CHUNK_HEADER_BYTES)) return reference(path, verify, walk, at);
-    const u32 = win.u32;
-    const hw = (at - win.start) >> 2; // header word in the buffer
+    const u32 = space.u32;
+    const hw = win.address(at) >> 2; // header word in the space
     if (u32[hw + (CH_MAGIC >> 2)] !== CHUNK_MAGIC) return reference(path, verify, walk, at);
     const versionLane = u32[hw + (CH_VERSION >> 2)] as number; // u16 version, then u16 lane (CH_LANE)
     const version = versionLane & 0xffff;
@@ -141,19 +150,20 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
     const end = payloadAt + payloadBytes;
     if (!plausible || end > size) return reference(path, verify, walk, at);
     if (!win.ensure(at, CHUNK_HEADER_BYTES + payloadBytes)) return reference(path, verify, walk, at);
-    const offset = at - win.start;
+    const address = win.address(at);
     if (verify) {
-      const bytes = win.buffer;
-      const expected = win.u32[(offset + CH_CHECKSUM) >> 2] as number;
-      if (chunkChecksum(bytes.subarray(offset, offset + CHUNK_HEADER_BYTES), bytes.subarray(offset + CHUNK_HEADER_BYTES, offset + CHUNK_HEADER_BYTES + payloadBytes)) !== expected) {
-        return reference(path, verify, walk, at);
-      }
+      const expected = space.u32[(address + CH_CHECKSUM) >> 2] as number;
+      const bytes = space.u8;
+      const actual = space.wasm
+        ? space.checksum(address, payloadBytes)
+        : chunkChecksum(bytes.subarray(address, address + CHUNK_HEADER_BYTES), bytes.subarray(address + CHUNK_HEADER_BYTES, address + CHUNK_HEADER_BYTES + payloadBytes));
+      if (actual !== expected) return reference(path, verify, walk, at);
     }
     if (seq !== expectSeq) {
       problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
     }
     expectSeq = seq + 1;
-    if (walk) walk.records(win.u32, win.f64, (offset + CHUNK_HEADER_BYTES) >> 2, count);
+    if (walk) walk.records(space.u32, space.f64, (address + CHUNK_HEADER_BYTES) >> 2, count);
     records += count;
     chunks++;
     at = end;

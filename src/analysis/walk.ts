@@ -12,6 +12,7 @@
 // first, so the loop never grows the stack.
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
+import { S_ACC, S_CAPACITY, S_DEPTH, S_EVENTS, S_FRAMES, S_MAX_DEPTH, S_PRIORS, S_SIZE, Space } from './kernel.js';
 
 /**
  * Per-function sums of one thread (or of several, merged): row `fn` is
@@ -95,13 +96,16 @@ const INITIAL_DEPTH = 256;
 
 /**
  * One thread's walk in progress. Feed it the thread's chunks in file order with `records`, then
- * call `end()` once. `acc` receives this thread's sums only (start it zeroed). `priors`, read and
- * never written, are the summed timed calls of the threads walked before this one: an untimed
- * call's self time is estimated as its function's mean self time over the fully timed calls of
- * those threads and of this thread so far.
+ * call `end()` once and take its sums with `sums()`. `priors` are the summed timed calls of the
+ * threads walked before this one: an untimed call's self time is estimated as its function's
+ * mean self time over the fully timed calls of those threads and of this thread so far.
  */
 export class ThreadWalker {
-  private frames = new Float64Array(INITIAL_DEPTH * FRAME);
+  /** This thread's sums and the stack: in `space` when the WebAssembly kernel walks, else plain arrays. */
+  private acc: Accumulator;
+  private frames: Float64Array;
+  /** Frames the stack has room for (not frames.length: a view of a grown memory reads 0). */
+  private capacity = INITIAL_DEPTH;
   private depth = 0;
   private maxDepth = 0;
   private readonly suspended = new Map<number, SuspendedFrame>();
@@ -110,22 +114,77 @@ export class ThreadWalker {
   private firstMs = Infinity;
   private lastMs = -Infinity;
   readonly size: number;
+  /** Where readThreadFile puts the file's bytes; with the kernel, also where acc and frames live. */
+  readonly space: Space;
+  private readonly wasm: boolean;
+  // Byte addresses in the space (kernel only).
+  private accAt = 0;
+  private framesAt = 0;
+  private priorsAt = 0;
+  /** A region for records that come from outside the space (kernel only). */
+  private scratchAt = 0;
+  private scratchBytes = 0;
 
+  /**
+   * `size`: rows of the accumulator (the function table; ids past it are not counted).
+   * `priors`: read, never written.
+   */
   constructor(
-    readonly acc: Accumulator,
+    size: number,
     private readonly priors: Accumulator | null,
+    space: Space = new Space(),
   ) {
-    this.size = accumulatorSize(acc);
+    this.size = size;
+    this.space = space;
+    this.wasm = space.wasm;
+    if (this.wasm) {
+      this.accAt = space.allocate(size * ACC_STRIDE * 8);
+      if (priors) {
+        this.priorsAt = space.allocate(size * ACC_STRIDE * 8);
+        space.f64.set(priors.subarray(0, size * ACC_STRIDE), this.priorsAt >> 3);
+      }
+      this.framesAt = space.allocate(INITIAL_DEPTH * FRAME * 8);
+      this.acc = new Float64Array(space.f64.buffer as ArrayBuffer, this.accAt, size * ACC_STRIDE);
+      this.frames = new Float64Array(space.f64.buffer, this.framesAt, INITIAL_DEPTH * FRAME);
+    } else {
+      this.acc = accumulator(size);
+      this.frames = new Float64Array(INITIAL_DEPTH * FRAME);
+    }
+  }
+
+  /** The views of acc and frames again, after the space's memory grew. */
+  private refresh(): void {
+    if (!this.wasm || this.space.holds(this.acc)) return;
+    const buffer = this.space.f64.buffer as ArrayBuffer;
+    this.acc = new Float64Array(buffer, this.accAt, this.size * ACC_STRIDE);
+    this.frames = new Float64Array(buffer, this.framesAt, this.capacity * FRAME);
+  }
+
+  /** This thread's sums (a copy of its own, transferable); call after end(). */
+  sums(): Accumulator {
+    this.refresh();
+    return this.acc.slice();
   }
 
   /** Make room for `frames` frames. */
   private reserve(frames: number): void {
-    if (this.frames.length >= frames * FRAME) return;
-    let capacity = this.frames.length / FRAME;
+    this.refresh();
+    if (this.capacity >= frames) return;
+    let capacity = this.capacity;
     while (capacity < frames) capacity *= 2;
-    const next = new Float64Array(capacity * FRAME);
-    next.set(this.frames);
-    this.frames = next;
+    if (this.wasm) {
+      const at = this.space.allocate(capacity * FRAME * 8);
+      const f64 = this.space.f64;
+      f64.copyWithin(at >> 3, this.framesAt >> 3, (this.framesAt >> 3) + this.capacity * FRAME);
+      this.framesAt = at;
+      this.acc = new Float64Array(f64.buffer as ArrayBuffer, this.accAt, this.size * ACC_STRIDE);
+      this.frames = new Float64Array(f64.buffer, at, capacity * FRAME);
+    } else {
+      const next = new Float64Array(capacity * FRAME);
+      next.set(this.frames);
+      this.frames = next;
+    }
+    this.capacity = capacity;
   }
 
   private push(fn: number, t: number, serial: number, carried: number): void {
@@ -227,6 +286,10 @@ export class ThreadWalker {
     if (first < this.firstMs) this.firstMs = first;
     const last = f64[(word >> 1) + (count - 1) * 2 + 1] as number;
     if (last > this.lastMs) this.lastMs = last;
+    if (this.wasm) {
+      this.kernelRecords(u32, word, count);
+      return;
+    }
     // Each record pushes at most one frame: with this room fast() never grows the stack.
     this.reserve(this.depth + count);
     const end = word + count * 4;
@@ -236,6 +299,41 @@ export class ThreadWalker {
       if (w < end) {
         this.step(u32, f64, w);
         w += 4;
+      }
+    }
+  }
+
+  /** records() by the WebAssembly kernel's $walk, with step() for what it leaves. */
+  private kernelRecords(u32: Uint32Array, word: number, count: number): void {
+    const space = this.space;
+    let at = word * 4;
+    if (!space.holds(u32) || u32.byteOffset !== 0) {
+      // Records from elsewhere (a whole file read into memory): copy them in first.
+      if (this.scratchBytes < count * 16) {
+        this.scratchBytes = count * 16;
+        this.scratchAt = space.allocate(this.scratchBytes);
+      }
+      space.u8.set(new Uint8Array(u32.buffer, u32.byteOffset + word * 4, count * 16), this.scratchAt);
+      at = this.scratchAt;
+    }
+    this.refresh();
+    const end = at + count * 16;
+    while (at < end) {
+      const state = space.i32;
+      state[S_DEPTH >> 2] = this.depth;
+      state[S_MAX_DEPTH >> 2] = this.maxDepth;
+      state[S_SIZE >> 2] = this.size;
+      state[S_ACC >> 2] = this.accAt;
+      state[S_FRAMES >> 2] = this.framesAt;
+      state[S_CAPACITY >> 2] = this.capacity;
+      state[S_PRIORS >> 2] = this.priorsAt;
+      at = space.walk(at, end);
+      this.depth = state[S_DEPTH >> 2] as number;
+      this.maxDepth = state[S_MAX_DEPTH >> 2] as number;
+      this.events += state[S_EVENTS >> 2] as number;
+      if (at < end) {
+        this.step(space.u32, space.f64, at >> 2);
+        at += 16;
       }
     }
   }
@@ -389,6 +487,7 @@ export class ThreadWalker {
 
   /** After the last chunk: frames still open, and frames suspended for good, are unfinished. */
   end(): ThreadWalk {
+    this.refresh();
     const acc = this.acc;
     const size = this.size;
     // Frames still open when the recording ended: count them up to the thread's last event.
@@ -446,7 +545,8 @@ export function warmUpWalk(): void {
   });
   // V8 collects type feedback only from a function's ninth call or so on.
   for (let round = 0; round < 16; round++) {
-    const walker = new ThreadWalker(accumulator(8), round === 0 ? null : accumulator(8));
+    // Both loops: the kernel's (its step() calls) and the JavaScript one.
+    const walker = new ThreadWalker(8, round % 2 === 0 ? null : accumulator(8), new Space(0, round < 8));
     walker.records(u32, f64, 0, records.length);
     walker.end();
   }

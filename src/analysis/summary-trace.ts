@@ -14,7 +14,7 @@
 // traces of PARALLEL_MIN_BYTES or more with two or more thread files use one worker per file,
 // up to the number of CPUs.
 
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -27,6 +27,7 @@ import {
   beginOpening,
   finishOpening,
   readFunctionTable,
+  resolveTraceDir,
   threadFileUnreadable,
   type TraceOpening,
 } from './trace.js';
@@ -54,23 +55,70 @@ export interface TraceSummary {
 
 const EMPTY_WALK: ThreadWalk = { events: 0, droppedFromMarkers: 0, firstMs: Infinity, lastMs: -Infinity, maxDepth: 0 };
 
-/** Workers to use: the option, else RECALL_SUMMARY_WORKERS, else one per file on a large trace. */
-function workerCount(opening: TraceOpening, options: SummarizeTraceOptions): number {
+/**
+ * Workers to use: the option, else RECALL_SUMMARY_WORKERS, else one per thread file when the
+ * files hold PARALLEL_MIN_BYTES or more, up to the CPUs. Decided from the directory alone
+ * (before the manifest is read) so that the workers start while it is.
+ */
+function workerCount(dir: string, options: SummarizeTraceOptions): number {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((name) => name.endsWith('.idx'));
+  } catch {
+    return 0; // beginOpening says what is wrong
+  }
   let chosen = options.workers;
   const env = process.env['RECALL_SUMMARY_WORKERS']?.trim();
   if (chosen === undefined && env !== undefined && /^\d+$/.test(env)) chosen = Number(env);
-  if (chosen !== undefined) return Math.min(chosen, opening.files.length);
+  if (chosen !== undefined) return Math.min(chosen, files.length);
   let bytes = 0;
-  for (const file of opening.files) {
+  for (const file of files) {
     try {
-      bytes += statSync(join(opening.dir, file)).size;
+      bytes += statSync(join(dir, file)).size;
     } catch {
       // unreadable: reported when it is read
     }
   }
-  const count = bytes >= PARALLEL_MIN_BYTES ? Math.min(availableParallelism(), opening.files.length) : 0;
+  const count = bytes >= PARALLEL_MIN_BYTES ? Math.min(availableParallelism(), files.length) : 0;
   // One file: a worker would only add its start-up.
   return count >= 2 ? count : 0;
+}
+
+/** Summary workers, started before there is work for them; a worker that fails or exits fails the summary. */
+class WorkerPool {
+  readonly workers: Worker[] = [];
+  private failure: Error | null = null;
+  private onFailure: ((error: Error) => void) | null = null;
+  private stopped = false;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./summary-worker.js', import.meta.url));
+      worker.on('error', (error) => this.fail(error));
+      worker.on('exit', (code) => this.fail(new Error(`summary worker exited (code ${code}) before the trace was read`)));
+      this.workers.push(worker);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.failure ??= error;
+    this.onFailure?.(error);
+  }
+
+  /** Call `handler` on the first failure (now, if there was one already). */
+  whenFailed(handler: (error: Error) => void): void {
+    this.onFailure = handler;
+    if (this.failure) handler(this.failure);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const worker of this.workers) {
+      worker.removeAllListeners();
+      void worker.terminate();
+    }
+  }
 }
 
 /** A thread file's read failure: the file's problem line, or (not a file-system error) a bug. */
@@ -80,6 +128,16 @@ function unreadable(opening: TraceOpening, file: string, error: { code?: string 
 }
 
 export async function summarizeTrace(path: string, options: SummarizeTraceOptions = {}): Promise<TraceSummary> {
+  // Workers take tens of milliseconds to start: start them before reading the manifest.
+  const pool = new WorkerPool(workerCount(resolveTraceDir(path), options));
+  try {
+    return await summarizeWith(pool, path, options);
+  } finally {
+    pool.stop();
+  }
+}
+
+async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeTraceOptions): Promise<TraceSummary> {
   const opening = beginOpening(path, options.pid === undefined ? {} : { pid: options.pid });
   const table = readFunctionTable(opening);
   const size = tableSize(table.functions);
@@ -92,7 +150,6 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
     const listed = opening.listed.get(file);
     return listed === undefined || selected(listed.id);
   };
-  warmUpWalk();
 
   /** Take one file's results, in trace order. `walk` is null when the file was not walked. */
   const take = (file: string, outcome: ThreadFileOutcome, walk: ThreadWalk | null, acc: Accumulator | null, redo: (() => { walk: ThreadWalk; acc: Accumulator }) | null): void => {
@@ -104,8 +161,9 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
     builder.addThread(info, outcome.header, walk, acc);
   };
 
-  const workers = workerCount(opening, options);
-  if (workers === 0) {
+  const workers = pool.workers.slice(0, opening.files.length);
+  if (workers.length === 0) {
+    warmUpWalk();
     for (const file of opening.files) {
       const walker = walkFile(file) ? new ThreadWalker(size, builder.priors) : null;
       let outcome: ThreadFileOutcome;
@@ -119,7 +177,7 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
       take(file, outcome, walk, walker ? walker.sums() : null, null);
     }
   } else {
-    await inWorkers(opening, workers, verify, size, walkFile, (file, reply) => {
+    await inWorkers(opening, pool, workers, verify, size, walkFile, (file, reply) => {
       if (!reply.ok) {
         unreadable(opening, file, reply);
         return;
@@ -129,6 +187,7 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
         estimatedWith && builder.needsPriors(estimatedWith)
           ? () => {
               // The worker's estimates lacked the threads before this one: walk it again with them.
+              warmUpWalk();
               const walker = new ThreadWalker(size, builder.priors);
               readThreadFile(join(opening.dir, file), verify, walker);
               return { walk: walker.end(), acc: walker.sums() };
@@ -153,7 +212,8 @@ export async function summarizeTrace(path: string, options: SummarizeTraceOption
  */
 async function inWorkers(
   opening: TraceOpening,
-  count: number,
+  pool: WorkerPool,
+  workers: Worker[],
   verify: boolean,
   size: number,
   walkFile: (file: string) => boolean,
@@ -171,46 +231,33 @@ async function inWorkers(
   const replies: (WorkerReply | undefined)[] = new Array(files.length);
   let next = 0; // next task in `order` to hand out
   let taken = 0; // replies taken, in trace order
-  const pool: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const hand = (worker: Worker): void => {
-        const index = order[next++];
-        if (index === undefined) return;
-        const file = files[index] as string;
-        const task: WorkerTask = { id: index, path: join(opening.dir, file), verify, size: walkFile(file) ? size : -1 };
-        worker.postMessage(task);
-      };
-      const onReply = (worker: Worker, reply: WorkerReply): void => {
-        replies[reply.id] = reply;
-        hand(worker);
-        try {
-          for (let r = replies[taken]; r !== undefined && taken < files.length; r = replies[taken]) {
-            replies[taken] = undefined;
-            take(files[taken] as string, r);
-            taken++;
-          }
-        } catch (error) {
-          reject(error);
-          return;
+  await new Promise<void>((resolve, reject) => {
+    const hand = (worker: Worker): void => {
+      const index = order[next++];
+      if (index === undefined) return;
+      const file = files[index] as string;
+      const task: WorkerTask = { id: index, path: join(opening.dir, file), verify, size: walkFile(file) ? size : -1 };
+      worker.postMessage(task);
+    };
+    const onReply = (worker: Worker, reply: WorkerReply): void => {
+      replies[reply.id] = reply;
+      hand(worker);
+      try {
+        for (let r = replies[taken]; r !== undefined && taken < files.length; r = replies[taken]) {
+          replies[taken] = undefined;
+          take(files[taken] as string, r);
+          taken++;
         }
-        if (taken === files.length) resolve();
-      };
-      for (let i = 0; i < count; i++) {
-        const worker = new Worker(new URL('./summary-worker.js', import.meta.url));
-        pool.push(worker);
-        worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
-        worker.on('error', reject);
-        worker.on('exit', (code) => {
-          if (taken < files.length) reject(new Error(`summary worker exited (code ${code}) before the trace was read`));
-        });
-        hand(worker);
+      } catch (error) {
+        reject(error);
+        return;
       }
-    });
-  } finally {
-    for (const worker of pool) {
-      worker.removeAllListeners('exit');
-      void worker.terminate();
+      if (taken === files.length) resolve();
+    };
+    pool.whenFailed(reject);
+    for (const worker of workers) {
+      worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
+      hand(worker);
     }
-  }
+  });
 }

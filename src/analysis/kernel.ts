@@ -16,7 +16,7 @@ import { assemble, type WasmFunction } from './wasm.js';
 export const S_DEPTH = 0;
 export const S_MAX_DEPTH = 4;
 export const S_SIZE = 8;
-export const S_EVENTS = 12; // events seen by the last $walk call
+// 12: unused (every record $walk goes past is an event: the caller counts them)
 export const S_ACC = 16; // byte address of the accumulator rows
 export const S_FRAMES = 20; // byte address of the stack
 export const S_CAPACITY = 24; // frames the stack has room for
@@ -186,11 +186,10 @@ const WALK: WasmFunction = {
     ['$depth', 'i32'],
     ['$maxDepth', 'i32'],
     ['$size', 'i32'],
-    ['$events', 'i32'],
+    ['$capacity', 'i32'],
     ['$acc', 'i32'],
     ['$frames', 'i32'],
-    ['$capacity', 'i32'],
-    ['$priors', 'i32'],
+    ['$pa', 'i32'],
     ['$head', 'i32'],
     ['$kind', 'i32'],
     ['$fn', 'i32'],
@@ -227,9 +226,6 @@ const WALK: WasmFunction = {
     i32.const 0
     i32.load offset=${S_CAPACITY}
     local.set $capacity
-    i32.const 0
-    i32.load offset=${S_PRIORS}
-    local.set $priors
     block $out
       loop $next
         local.get $p
@@ -248,17 +244,6 @@ const WALK: WasmFunction = {
         i32.const 7
         i32.and
         local.set $kind
-        local.get $fn
-        local.get $size
-        i32.lt_u
-        local.set $known
-        ;; the function's row (meaningful only when known)
-        local.get $acc
-        local.get $fn
-        i32.const ${ROW}
-        i32.mul
-        i32.add
-        local.set $a
         block $handled
           ;; ---- enter
           local.get $kind
@@ -269,12 +254,17 @@ const WALK: WasmFunction = {
             local.get $capacity
             i32.ge_u
             br_if $out ;; no room: step() grows the stack
-            local.get $events
-            i32.const 1
-            i32.add
-            local.set $events
-            local.get $known
+            local.get $fn
+            local.get $size
+            i32.lt_u
             if
+              ;; the function's row
+              local.get $acc
+              local.get $fn
+              i32.const ${ROW}
+              i32.mul
+              i32.add
+              local.set $a
               ${addF64('$a', 0, 'f64.const 1')}
               local.get $head
               i32.const 0
@@ -353,10 +343,18 @@ const WALK: WasmFunction = {
               f64.ne
               br_if $out ;; exits were lost: step() unwinds
             end
-            local.get $events
-            i32.const 1
-            i32.add
-            local.set $events
+            local.get $fn
+            local.get $size
+            i32.lt_u
+            local.tee $known
+            if
+              local.get $acc
+              local.get $fn
+              i32.const ${ROW}
+              i32.mul
+              i32.add
+              local.set $a
+            end
             local.get $kind
             i32.const 3
             i32.eq
@@ -398,20 +396,22 @@ const WALK: WasmFunction = {
                 local.get $a
                 f64.const 1
                 f64.store offset=80
-                local.get $priors
+                i32.const 0
+                i32.load offset=${S_PRIORS}
+                local.tee $pa
                 if
-                  local.get $priors
+                  local.get $pa
                   local.get $fn
                   i32.const ${ROW}
                   i32.mul
                   i32.add
-                  local.tee $f ;; $f is reloaded below
+                  local.tee $pa
                   f64.load offset=56
                   local.get $a
                   f64.load offset=56
                   f64.add
                   local.set $samples
-                  local.get $f
+                  local.get $pa
                   f64.load offset=64
                   local.get $a
                   f64.load offset=64
@@ -456,12 +456,6 @@ const WALK: WasmFunction = {
                 f64.add
                 local.set $segment
               end
-              local.get $frames
-              local.get $depth
-              i32.const ${FRAME_SHIFT}
-              i32.shl
-              i32.add
-              local.set $f
             end
             local.get $f
             f64.load offset=24
@@ -527,11 +521,7 @@ const WALK: WasmFunction = {
           i32.le_u
           i32.and
           br_if $out
-          ;; ---- runtime events and unknown kinds are events, not calls
-          local.get $events
-          i32.const 1
-          i32.add
-          local.set $events
+          ;; ---- runtime events and unknown kinds are events, not calls: nothing to do
         end
         local.get $p
         i32.const 16
@@ -546,9 +536,6 @@ const WALK: WasmFunction = {
     i32.const 0
     local.get $maxDepth
     i32.store offset=${S_MAX_DEPTH}
-    i32.const 0
-    local.get $events
-    i32.store offset=${S_EVENTS}
     local.get $p`,
 };
 

@@ -12,7 +12,7 @@
 // first, so the loop never grows the stack.
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
-import { S_ACC, S_CAPACITY, S_DEPTH, S_EVENTS, S_FRAMES, S_MAX_DEPTH, S_PRIORS, S_SIZE, Space } from './kernel.js';
+import { S_ACC, S_CAPACITY, S_DEPTH, S_FRAMES, S_MAX_DEPTH, S_PRIORS, S_SIZE, Space } from './kernel.js';
 
 /**
  * Per-function sums of one thread (or of several, merged): row `fn` is
@@ -170,8 +170,7 @@ export class ThreadWalker {
   private reserve(frames: number): void {
     this.refresh();
     if (this.capacity >= frames) return;
-    let capacity = this.capacity;
-    while (capacity < frames) capacity *= 2;
+    const capacity = Math.max(this.capacity * 2, frames);
     if (this.wasm) {
       const at = this.space.allocate(capacity * FRAME * 8);
       const f64 = this.space.f64;
@@ -287,7 +286,9 @@ export class ThreadWalker {
     const last = f64[(word >> 1) + (count - 1) * 2 + 1] as number;
     if (last > this.lastMs) this.lastMs = last;
     if (this.wasm) {
-      this.kernelRecords(u32, word, count);
+      // In the space already? (Growing it leaves `u32` viewing the old memory.)
+      const inSpace = this.space.holds(u32) && u32.byteOffset === 0;
+      this.kernelRecords(inSpace, u32, word, count);
       return;
     }
     // Each record pushes at most one frame: with this room fast() never grows the stack.
@@ -304,10 +305,10 @@ export class ThreadWalker {
   }
 
   /** records() by the WebAssembly kernel's $walk, with step() for what it leaves. */
-  private kernelRecords(u32: Uint32Array, word: number, count: number): void {
+  private kernelRecords(inSpace: boolean, u32: Uint32Array, word: number, count: number): void {
     const space = this.space;
     let at = word * 4;
-    if (!space.holds(u32) || u32.byteOffset !== 0) {
+    if (!inSpace) {
       // Records from elsewhere (a whole file read into memory): copy them in first.
       if (this.scratchBytes < count * 16) {
         this.scratchBytes = count * 16;
@@ -327,10 +328,11 @@ export class ThreadWalker {
       state[S_FRAMES >> 2] = this.framesAt;
       state[S_CAPACITY >> 2] = this.capacity;
       state[S_PRIORS >> 2] = this.priorsAt;
+      const from = at;
       at = space.walk(at, end);
       this.depth = state[S_DEPTH >> 2] as number;
       this.maxDepth = state[S_MAX_DEPTH >> 2] as number;
-      this.events += state[S_EVENTS >> 2] as number;
+      this.events += (at - from) >> 4; // every record $walk goes past is an event
       if (at < end) {
         this.step(space.u32, space.f64, at >> 2);
         at += 16;

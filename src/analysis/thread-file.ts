@@ -1,6 +1,7 @@
 // Reading one index-lane thread file for `recall summary` without holding it in memory: the file
 // is read in pieces into one reused buffer, each chunk is verified against its checksum and then
-// walked while its bytes are still in cache. The result is exactly what scanThreadFile on the
+// walked while its bytes are still in cache (with the WebAssembly kernel, a chunk's checksum runs
+// inside the walk of the chunk before it, and is judged before that chunk is walked). The result is exactly what scanThreadFile on the
 // whole file says (the same problems, chunks and counts): on the first sign of damage — anything
 // scanThreadFile would report other than a sequence gap — the whole file is read and scanned
 // the reference way, and the walk continues with the chunks after the ones already walked
@@ -63,6 +64,11 @@ class Window {
     this.base = space.allocate(this.capacity);
   }
 
+  /** Whether `length` bytes fit in the region as it is. */
+  fits(length: number): boolean {
+    return length <= this.capacity;
+  }
+
   /** Byte address in the space of file offset `at` (which must be in the window). */
   address(at: number): number {
     return this.base + (at - this.start);
@@ -114,6 +120,33 @@ export function readThreadFile(path: string, verify: boolean, walker: ThreadWalk
   }
 }
 
+/** A chunk header that looks right (seq, count and payload size in range), or null. */
+interface ChunkHead {
+  seq: number;
+  count: number;
+  payloadBytes: number;
+  end: number;
+}
+
+/** Read the chunk header at file offset `at` (in the window); null when it is not plausible. */
+function chunkHead(win: Window, at: number, lane: number): ChunkHead | null {
+  const u32 = win.space.u32;
+  const hw = win.address(at) >> 2; // header word in the space
+  if (u32[hw + (CH_MAGIC >> 2)] !== CHUNK_MAGIC) return null;
+  const versionLane = u32[hw + (CH_VERSION >> 2)] as number; // u16 version, then u16 lane (CH_LANE)
+  const version = versionLane & 0xffff;
+  const seq = u32[hw + (CH_SEQ >> 2)] as number;
+  const count = u32[hw + (CH_COUNT >> 2)] as number;
+  const payloadBytes = u32[hw + (CH_PAYLOAD_BYTES >> 2)] as number;
+  const plausible =
+    version >= 1 &&
+    version <= FORMAT_VERSION &&
+    versionLane >>> 16 === lane &&
+    (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
+  const end = at + CHUNK_HEADER_BYTES + payloadBytes;
+  return plausible && end <= win.size ? { seq, count, payloadBytes, end } : null;
+}
+
 function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadWalker | null, pieceBytes: number): ThreadFileOutcome {
   const size = fstatSync(fd).size;
   const space = walker ? walker.space : new Space(Math.min(pieceBytes, size + 8));
@@ -125,6 +158,11 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
     return reference(path, verify, walker, 0);
   }
   const walk = walker !== null && head.lane === LANE_INDEX ? walker : null;
+  // With the kernel, each chunk's checksum runs during the walk of the chunk before it.
+  const pipelined = verify && walk !== null && space.wasm;
+  /** File offset of the chunk whose checksum was run during the last walk, and its verdict. */
+  let checked = -1;
+  let matched = false;
   const problems: FileProblem[] = [];
   let at = head.chunksAt;
   let records = 0;
@@ -132,43 +170,55 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
   let expectSeq = 0;
   while (at < size) {
     if (!win.ensure(at, CHUNK_HEADER_BYTES)) return reference(path, verify, walk, at);
-    const u32 = space.u32;
-    const hw = win.address(at) >> 2; // header word in the space
-    if (u32[hw + (CH_MAGIC >> 2)] !== CHUNK_MAGIC) return reference(path, verify, walk, at);
-    const versionLane = u32[hw + (CH_VERSION >> 2)] as number; // u16 version, then u16 lane (CH_LANE)
-    const version = versionLane & 0xffff;
-    const lane = versionLane >>> 16;
-    const seq = u32[hw + (CH_SEQ >> 2)] as number;
-    const count = u32[hw + (CH_COUNT >> 2)] as number;
-    const payloadBytes = u32[hw + (CH_PAYLOAD_BYTES >> 2)] as number;
-    const plausible =
-      version >= 1 &&
-      version <= FORMAT_VERSION &&
-      lane === head.lane &&
-      (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
-    const payloadAt = at + CHUNK_HEADER_BYTES;
-    const end = payloadAt + payloadBytes;
-    if (!plausible || end > size) return reference(path, verify, walk, at);
-    if (!win.ensure(at, CHUNK_HEADER_BYTES + payloadBytes)) return reference(path, verify, walk, at);
-    const address = win.address(at);
+    const chunk = chunkHead(win, at, head.lane);
+    if (chunk === null) return reference(path, verify, walk, at);
+    if (!win.ensure(at, CHUNK_HEADER_BYTES + chunk.payloadBytes)) return reference(path, verify, walk, at);
     if (verify) {
-      const expected = space.u32[(address + CH_CHECKSUM) >> 2] as number;
-      const bytes = space.u8;
-      const actual = space.wasm
-        ? space.checksum(address, payloadBytes)
-        : chunkChecksum(bytes.subarray(address, address + CHUNK_HEADER_BYTES), bytes.subarray(address + CHUNK_HEADER_BYTES, address + CHUNK_HEADER_BYTES + payloadBytes));
-      if (actual !== expected) return reference(path, verify, walk, at);
+      const address = win.address(at);
+      let ok: boolean;
+      if (checked === at) {
+        ok = matched;
+      } else {
+        const bytes = space.u8;
+        const payloadAt = address + CHUNK_HEADER_BYTES;
+        const actual = space.wasm
+          ? space.checksum(address, chunk.payloadBytes)
+          : chunkChecksum(bytes.subarray(address, payloadAt), bytes.subarray(payloadAt, payloadAt + chunk.payloadBytes));
+        ok = actual === space.u32[(address + CH_CHECKSUM) >> 2];
+      }
+      if (!ok) return reference(path, verify, walk, at);
     }
-    if (seq !== expectSeq) {
-      problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
+    if (chunk.seq !== expectSeq) {
+      problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${chunk.seq} at byte ${at}`, recordsLost: 0 });
     }
-    expectSeq = seq + 1;
-    if (walk) walk.records(space.u32, space.f64, (address + CHUNK_HEADER_BYTES) >> 2, count);
-    records += count;
+    expectSeq = chunk.seq + 1;
+    if (walk) {
+      const next = pipelined ? armNext(win, at, chunk.end, head.lane) : -1;
+      walk.records(space.u32, space.f64, (win.address(at) + CHUNK_HEADER_BYTES) >> 2, chunk.count);
+      if (next >= 0) {
+        const address = win.address(next);
+        checked = next;
+        matched = space.checksumFinish(address) === space.u32[(address + CH_CHECKSUM) >> 2];
+      }
+    }
+    records += chunk.count;
     chunks++;
-    at = end;
+    at = chunk.end;
   }
   return { header: head.header, version: head.version, lane: head.lane, problems: [...head.problems, ...problems], records, chunks, validBytes: at, size };
+}
+
+/**
+ * Bring the chunk after the one at `at` (which ends at `end`) into the window next to it and
+ * arm its checksum for the walk; returns its offset, or -1 when it cannot be (the file ends, it
+ * does not look like a chunk, or both do not fit): it is then checked on its own.
+ */
+function armNext(win: Window, at: number, end: number, lane: number): number {
+  if (!win.fits(end + CHUNK_HEADER_BYTES - at) || !win.ensure(at, end + CHUNK_HEADER_BYTES - at)) return -1;
+  const next = chunkHead(win, end, lane);
+  if (next === null || (next.payloadBytes & 15) !== 0 || !win.fits(next.end - at) || !win.ensure(at, next.end - at)) return -1;
+  win.space.armChecksum(win.address(end) + CHUNK_HEADER_BYTES, next.payloadBytes);
+  return end;
 }
 
 /**

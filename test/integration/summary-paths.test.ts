@@ -64,18 +64,25 @@ describe('every way to summarize gives the same answer', () => {
       .sort();
     assert.ok(files.length >= 3, `thread files: ${files.join(', ')}`);
     const scans = files.map((f) => scanThreadFile(new Uint8Array(readFileSync(join(dir, f)))));
-    // Cut the largest file inside its last chunk; flip a byte inside another's first chunk.
+    // Cut the largest file inside its last chunk; flip a byte inside another's first chunk
+    // (checked on its own) and one in a third's middle chunk (checked during the walk of the
+    // chunk before it, with the kernel).
     const sizes = scans.map((s) => s.validBytes);
     const cut = sizes.indexOf(Math.max(...sizes));
     const last = scans[cut]!.chunks.at(-1)!;
     truncateSync(join(dir, files[cut]!), last.payloadOffset + Math.floor(last.payloadBytes / 2));
-    const flip = (cut + 1) % files.length;
-    const path = join(dir, files[flip]!);
-    const bytes = readFileSync(path);
-    bytes[scans[flip]!.chunks[0]!.payloadOffset + 100]! ^= 0x40;
-    writeFileSync(path, bytes);
+    const flipByte = (file: number, chunk: number, at: number): void => {
+      const path = join(dir, files[file]!);
+      const bytes = readFileSync(path);
+      bytes[scans[file]!.chunks[chunk]!.payloadOffset + at]! ^= 0x40;
+      writeFileSync(path, bytes);
+    };
+    flipByte((cut + 1) % files.length, 0, 100);
+    const middle = scans[(cut + 2) % files.length]!.chunks.length >> 1;
+    assert.ok(middle > 0, 'a thread file with more than one chunk');
+    flipByte((cut + 2) % files.length, middle, 5000);
     const summary = JSON.parse(await allTheSame(dir)) as { warnings: string[] };
-    assert.ok(summary.warnings.some((w) => w.includes('fails its checksum')), summary.warnings.join('\n'));
+    assert.equal(summary.warnings.filter((w) => w.includes('fails its checksum')).length, 2, summary.warnings.join('\n'));
     assert.ok(summary.warnings.some((w) => w.includes('file ends inside chunk')), summary.warnings.join('\n'));
   });
 

@@ -1,18 +1,19 @@
 // `recall summary` on a trace directory, fast: each thread file is read in pieces (never whole),
 // verified chunk by chunk and walked as it is read, and on a large trace the files are walked
-// in parallel by worker threads, one file per worker at a time. The result is exactly what
+// in parallel, by this thread and worker threads, each file by one of them. The result is exactly what
 // summarize(openTrace(...)) gives — the same numbers, threads and warnings in the same order:
 //
 // - Each thread is walked into sums of its own and the sums are added up in trace order, in
 //   both paths (summarize() does the same).
 // - An untimed call is estimated from its function's timed calls in the threads before it (the
-//   priors) and in its own thread. A worker walks without priors and reports which functions it
-//   estimated; when the threads before it did have timed calls of one of them, the thread is
-//   walked again here with the priors. (Function ids are per thread registration, so this is rare.)
+//   priors) and in its own thread. The parallel walks are made without priors and report which
+//   functions they estimated; when the threads before did have timed calls of one of them, the
+//   thread is walked again with the priors. (Function ids are per thread registration: rare.)
 //
-// RECALL_SUMMARY_WORKERS=N sets the number of workers (0: everything in this thread); by default
-// traces of PARALLEL_MIN_BYTES or more with two or more thread files use one worker per file,
-// up to the number of CPUs.
+// RECALL_SUMMARY_WORKERS=N sets the number of worker threads (0: everything in this thread);
+// this thread walks files too, while they do. By default a trace of PARALLEL_MIN_BYTES or more
+// with two or more thread files gets one thread per file, up to the number of CPUs: on 2 CPUs,
+// this thread and one worker.
 
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Manifest, ManifestThread } from '../format/manifest.js';
 import { SummaryBuilder, tableSize, type Summary, type SummaryOptions } from './summary.js';
-import type { WorkerReply, WorkerTask } from './summary-worker.js';
+import { runTask, type WorkerReply, type WorkerTask } from './summary-worker.js';
 import { readThreadFile, type ThreadFileOutcome } from './thread-file.js';
 import {
   acceptThreadFile,
@@ -56,9 +57,10 @@ export interface TraceSummary {
 const EMPTY_WALK: ThreadWalk = { events: 0, droppedFromMarkers: 0, firstMs: Infinity, lastMs: -Infinity, maxDepth: 0 };
 
 /**
- * Workers to use: the option, else RECALL_SUMMARY_WORKERS, else one per thread file when the
- * files hold PARALLEL_MIN_BYTES or more, up to the CPUs. Decided from the directory alone
- * (before the manifest is read) so that the workers start while it is.
+ * Worker threads to start: the option, else RECALL_SUMMARY_WORKERS, else (when the files hold
+ * PARALLEL_MIN_BYTES or more) one per thread file but the one this thread walks, up to the CPUs
+ * but this one. Decided from the directory alone (before the manifest is read) so that the
+ * workers start while it is.
  */
 function workerCount(dir: string, options: SummarizeTraceOptions): number {
   let files: string[];
@@ -70,7 +72,7 @@ function workerCount(dir: string, options: SummarizeTraceOptions): number {
   let chosen = options.workers;
   const env = process.env['RECALL_SUMMARY_WORKERS']?.trim();
   if (chosen === undefined && env !== undefined && /^\d+$/.test(env)) chosen = Number(env);
-  if (chosen !== undefined) return Math.min(chosen, files.length);
+  if (chosen !== undefined) return Math.max(0, Math.min(chosen, files.length - 1));
   let bytes = 0;
   for (const file of files) {
     try {
@@ -79,9 +81,8 @@ function workerCount(dir: string, options: SummarizeTraceOptions): number {
       // unreadable: reported when it is read
     }
   }
-  const count = bytes >= PARALLEL_MIN_BYTES ? Math.min(availableParallelism(), files.length) : 0;
-  // One file: a worker would only add its start-up.
-  return count >= 2 ? count : 0;
+  // One file, or one CPU: a worker would only add its start-up.
+  return bytes >= PARALLEL_MIN_BYTES ? Math.max(0, Math.min(availableParallelism(), files.length) - 1) : 0;
 }
 
 /** Summary workers, started before there is work for them; a worker that fails or exits fails the summary. */
@@ -161,7 +162,7 @@ async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeT
     builder.addThread(info, outcome.header, walk, acc);
   };
 
-  const workers = pool.workers.slice(0, opening.files.length);
+  const workers = pool.workers.slice(0, Math.max(0, opening.files.length - 1));
   if (workers.length === 0) {
     warmUpWalk();
     for (const file of opening.files) {
@@ -177,7 +178,7 @@ async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeT
       take(file, outcome, walk, walker ? walker.sums() : null, null);
     }
   } else {
-    await inWorkers(opening, pool, workers, verify, size, walkFile, (file, reply) => {
+    await inParallel(opening, pool, workers, verify, size, walkFile, (file, reply) => {
       if (!reply.ok) {
         unreadable(opening, file, reply);
         return;
@@ -206,11 +207,15 @@ async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeT
   return { summary, dir: opening.dir, manifest: opening.manifest, threads };
 }
 
+/** A worker's start-up, in bytes of thread file this thread walks meanwhile (about 50 ms). */
+const WORKER_START_BYTES = 64 << 20;
+
 /**
- * Read and walk the opening's files in `count` workers, the largest files first; `take` gets
- * each file's reply in trace order.
+ * Read and walk the opening's files in this thread and `workers`, each with a fixed share
+ * decided up front (largest files first, each to the least loaded; the workers start with
+ * WORKER_START_BYTES of load for their start-up); `take` gets every file's reply in trace order.
  */
-async function inWorkers(
+async function inParallel(
   opening: TraceOpening,
   pool: WorkerPool,
   workers: Worker[],
@@ -227,37 +232,35 @@ async function inWorkers(
       return 0;
     }
   });
+  // Share 0 is this thread's.
+  const shares: number[][] = [[], ...workers.map(() => [])];
+  const load = [0, ...workers.map(() => WORKER_START_BYTES)];
   const order = files.map((_, i) => i).sort((a, b) => (sizes[b] as number) - (sizes[a] as number) || a - b);
+  for (const index of order) {
+    const least = load.indexOf(Math.min(...load));
+    (shares[least] as number[]).push(index);
+    load[least] = (load[least] as number) + (sizes[index] as number);
+  }
+  const task = (index: number): WorkerTask => {
+    const file = files[index] as string;
+    return { id: index, path: join(opening.dir, file), verify, size: walkFile(file) ? size : -1 };
+  };
   const replies: (WorkerReply | undefined)[] = new Array(files.length);
-  let next = 0; // next task in `order` to hand out
-  let taken = 0; // replies taken, in trace order
-  await new Promise<void>((resolve, reject) => {
-    const hand = (worker: Worker): void => {
-      const index = order[next++];
-      if (index === undefined) return;
-      const file = files[index] as string;
-      const task: WorkerTask = { id: index, path: join(opening.dir, file), verify, size: walkFile(file) ? size : -1 };
-      worker.postMessage(task);
-    };
-    const onReply = (worker: Worker, reply: WorkerReply): void => {
-      replies[reply.id] = reply;
-      hand(worker);
-      try {
-        for (let r = replies[taken]; r !== undefined && taken < files.length; r = replies[taken]) {
-          replies[taken] = undefined;
-          take(files[taken] as string, r);
-          taken++;
-        }
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      if (taken === files.length) resolve();
-    };
+  let pending = files.length - (shares[0] as number[]).length;
+  const theirs = new Promise<void>((resolve, reject) => {
+    if (pending === 0) resolve();
     pool.whenFailed(reject);
-    for (const worker of workers) {
-      worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
-      hand(worker);
-    }
+    workers.forEach((worker, w) => {
+      worker.on('message', (reply: WorkerReply) => {
+        replies[reply.id] = reply;
+        if (--pending === 0) resolve();
+      });
+      for (const index of shares[w + 1] as number[]) worker.postMessage(task(index));
+    });
   });
+  theirs.catch(() => {}); // awaited below, after this thread's share
+  warmUpWalk();
+  for (const index of shares[0] as number[]) replies[index] = runTask(task(index)).reply;
+  await theirs;
+  replies.forEach((reply, index) => take(files[index] as string, reply as WorkerReply));
 }

@@ -1,7 +1,8 @@
 // A summary worker (worker_threads): reads, verifies and walks the thread files it is sent, one
 // at a time, and posts back what it found and the thread's per-function sums (transferred, not
 // copied). Walks here are made without priors (the threads before this one are walked elsewhere
-// at the same time); summarizeTrace redoes the rare walk whose estimates needed them.
+// at the same time); summarizeTrace redoes the rare walk whose estimates needed them. The main
+// thread runs the same tasks with runTask while the workers run theirs.
 
 import { parentPort } from 'node:worker_threads';
 import { readThreadFile, type ThreadFileOutcome } from './thread-file.js';
@@ -19,7 +20,8 @@ export type WorkerReply =
   | { id: number; ok: true; outcome: ThreadFileOutcome; walk: ThreadWalk | null; acc: Float64Array<ArrayBuffer> | null; estimatedWith: Int32Array | null }
   | { id: number; ok: false; code: string | null; message: string };
 
-function run(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+/** Do one task (in a worker, or in the main thread alongside the workers). */
+export function runTask(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   try {
     const walker = task.size >= 0 ? new ThreadWalker(task.size, null) : null;
     const outcome = readThreadFile(task.path, task.verify, walker);
@@ -39,7 +41,7 @@ if (parentPort) {
   const port = parentPort;
   warmUpWalk();
   port.on('message', (task: WorkerTask) => {
-    const { reply, transfer } = run(task);
+    const { reply, transfer } = runTask(task);
     port.postMessage(reply, transfer);
   });
 }

@@ -7,7 +7,10 @@
 // timing mode, and node --cpu-prof as the peer), the probe hot path against a bare typed-array
 // store loop, drain throughput with 2 producer threads, `recall summary` on a ~1 GiB trace
 // against reading the files, instrumenter throughput cold and start-up with a warm cache, and
-// peak RSS. Options: --quick (fewer rounds, smaller trace), --rounds N.
+// peak RSS. Options: --quick (fewer rounds, smaller trace), --rounds N, --only SECTION (one of
+// hot, drain, summary, instrumenter, tsc; RESULTS.md is then not written), --summary-trace DIR
+// (generate the summary section's trace into DIR, or reuse it when DIR already holds one, and
+// keep it: for profiling `recall summary` on the same bytes again and again).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync, readdirSync } from 'node:fs';
@@ -24,6 +27,12 @@ const roundsFlag = args.indexOf('--rounds');
 const ROUNDS = roundsFlag >= 0 ? Number(args[roundsFlag + 1]) : quick ? 3 : 5;
 const TRACE_BYTES = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024;
 const hasGnuTime = existsSync('/usr/bin/time');
+const onlyFlag = args.indexOf('--only');
+const ONLY = onlyFlag >= 0 ? args[onlyFlag + 1] : null;
+const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc'];
+if (ONLY !== null && !SECTIONS.includes(ONLY)) throw new Error(`--only takes one of ${SECTIONS.join(', ')}`);
+const traceFlag = args.indexOf('--summary-trace');
+const SUMMARY_TRACE = traceFlag >= 0 ? args[traceFlag + 1] : null;
 
 const rows = [];
 function row(what, measured, bar, verdict) {
@@ -224,14 +233,11 @@ else { let s = 0; for (let i = 0; i < ${CALLS}; i++) s += tiny(i); if (s < 0) co
 
 // ---- 4. summary on a large trace ------------------------------------------------------------
 
-async function benchSummary() {
-  process.stderr.write(`recall summary on a generated ${TRACE_BYTES >> 20} MiB trace\n`);
+/** Write the summary section's trace into `dir`: 2 thread files of fixed-shape call trees. */
+async function generateSummaryTrace(dir, threads, recordsPerThread) {
   const { encodeChunkHeader, encodeFileHeader } = await import(join(ROOT, 'dist/src/format/chunk.js'));
   const layout = await import(join(ROOT, 'dist/src/format/layout.js'));
-  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-summary-'));
   const CHUNK = 1 << 16;
-  const threads = 2;
-  const recordsPerThread = Math.floor(TRACE_BYTES / threads / layout.RECORD_BYTES / CHUNK) * CHUNK;
   const payload = new Uint8Array(CHUNK * layout.RECORD_BYTES);
   const u32 = new Uint32Array(payload.buffer);
   const f64 = new Float64Array(payload.buffer);
@@ -297,6 +303,19 @@ async function benchSummary() {
       notes: [],
     }),
   );
+}
+
+async function benchSummary() {
+  process.stderr.write(`recall summary on a generated ${TRACE_BYTES >> 20} MiB trace\n`);
+  const layout = await import(join(ROOT, 'dist/src/format/layout.js'));
+  const CHUNK = 1 << 16;
+  const threads = 2;
+  const recordsPerThread = Math.floor(TRACE_BYTES / threads / layout.RECORD_BYTES / CHUNK) * CHUNK;
+  const dir = SUMMARY_TRACE ?? mkdtempSync(join(tmpdir(), 'recall-bench-summary-'));
+  if (SUMMARY_TRACE === null || !existsSync(join(dir, 'manifest.json'))) {
+    mkdirSync(dir, { recursive: true });
+    await generateSummaryTrace(dir, threads, recordsPerThread);
+  }
   const files = readdirSync(dir).filter((f) => f.endsWith('.idx')).map((f) => join(dir, f));
   const totalBytes = files.reduce((sum, f) => sum + readFileSync(f).byteLength, 0);
   const cat = () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]).ms;
@@ -316,7 +335,7 @@ async function benchSummary() {
     '≤ 1 s/GiB and ≤ 3× /dev/null',
     summaryMs / 1000 / gib <= 1 && summaryMs / catMs <= 3 ? 'met' : 'MISSED',
   );
-  rmSync(dir, { recursive: true, force: true });
+  if (SUMMARY_TRACE === null) rmSync(dir, { recursive: true, force: true });
 }
 
 // ---- 5. instrumenter ------------------------------------------------------------------------
@@ -358,11 +377,12 @@ async function benchInstrumenter() {
 async function main() {
   if (!existsSync(CLI)) throw new Error('build first: npm run build');
   const started = Date.now();
-  await benchHotPath();
-  benchDrain();
-  await benchSummary();
-  await benchInstrumenter();
-  benchTsc();
+  const run = (name) => ONLY === null || ONLY === name;
+  if (run('hot')) await benchHotPath();
+  if (run('drain')) benchDrain();
+  if (run('summary')) await benchSummary();
+  if (run('instrumenter')) await benchInstrumenter();
+  if (run('tsc')) benchTsc();
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# recall benchmark results',
@@ -377,7 +397,7 @@ async function main() {
   ];
   const text = lines.join('\n');
   process.stdout.write(text);
-  if (!quick) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), text);
+  if (!quick && ONLY === null) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), text);
 }
 
 main().catch((error) => {

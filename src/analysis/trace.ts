@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RecallError } from '../format/errors.js';
-import { scanThreadFile, type ThreadFileHeader, type ThreadFileScan } from '../format/chunk.js';
+import { scanThreadFile, type FileProblem, type ThreadFileHeader, type ThreadFileScan } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { FORMAT_VERSION, LANE_INDEX } from '../format/layout.js';
 import { validateManifest, type FunctionEntry, type Manifest, type ManifestThread } from '../format/manifest.js';
@@ -96,7 +96,7 @@ function emptyManifest(dir: string, target: Target): Manifest {
 }
 
 /** The process openTrace reads: its manifest and function table, and which thread files are its. */
-interface Target {
+export interface Target {
   /** Null: the root, whose pid nothing says (every thread file is read). */
   pid: number | null;
   rootPid: number | null;
@@ -165,80 +165,161 @@ function readManifest(dir: string, target: Target, problems: string[], hasThread
   }
 }
 
-function threadFromHeader(file: string, header: ThreadFileHeader | null, scan: ThreadFileScan, size: number): ManifestThread {
+function threadFromHeader(file: string, header: ThreadFileHeader | null, records: number, chunks: number, size: number): ManifestThread {
   return {
     id: header?.threadId ?? -1,
     name: header?.name ?? file,
     slot: header?.slot ?? -1,
     file,
     timeOriginMs: header?.timeOriginMs ?? 0,
-    produced: scan.records,
-    written: scan.records,
+    produced: records,
+    written: records,
     dropped: 0,
     bytes: size,
-    chunks: scan.chunks.length,
+    chunks,
     closed: false,
   };
 }
 
-export function openTrace(path: string, options: OpenOptions = {}): Trace {
+/**
+ * An opening in progress: the manifest is read and the thread files to read are named; each is
+ * then read (by openTrace, or streamed by the summary) and handed to acceptThreadFile in order,
+ * and finishOpening reads the function table. The steps keep problems in openTrace's order.
+ */
+export interface TraceOpening {
+  dir: string;
+  target: Target;
+  manifest: Manifest;
+  manifestReconstructed: boolean;
+  listed: Map<string, ManifestThread>;
+  /** The thread files to read, in order. */
+  files: string[];
+  problems: string[];
+  /** Thread files in a newer format. */
+  newer: string[];
+  /** Thread files in a format this recall reads. */
+  readable: number;
+}
+
+/** What reading one thread file found (a ThreadFileScan, or the same counted without the chunks). */
+export interface ThreadFileFindings {
+  header: ThreadFileHeader | null;
+  version: number;
+  lane: number;
+  problems: FileProblem[];
+  records: number;
+  chunks: number;
+  /** Bytes of the file as read. */
+  size: number;
+}
+
+export function beginOpening(path: string, options: OpenOptions = {}): TraceOpening {
   const dir = resolveTraceDir(path);
   const problems: string[] = [];
   const target = targetOf(dir, options.pid);
-  const files = threadFilesOf(listThreadFiles(dir), target);
-  const { manifest, reconstructed } = readManifest(dir, target, problems, files.length > 0);
+  const threadFiles = threadFilesOf(listThreadFiles(dir), target);
+  const { manifest, reconstructed } = readManifest(dir, target, problems, threadFiles.length > 0);
   if (manifest.status === 'recording' && !reconstructed) {
     problems.push('the recording did not finish (manifest status "recording"): counters come from the thread files');
   }
   const listed = new Map(manifest.threads.map((t) => [t.file, t]));
-  const names = manifest.status === 'recording' || reconstructed ? [...new Set([...listed.keys(), ...files])] : [...listed.keys()];
-  const threads: TraceThread[] = [];
-  /** Thread files in a newer format, and files in a format this recall reads. */
-  const newer: string[] = [];
-  let readable = 0;
-  for (const file of names) {
-    let bytes: Uint8Array;
-    try {
-      const buffer = readFileSync(join(dir, file));
-      bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
-    } catch (error) {
-      problems.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); its events are lost`);
-      continue;
-    }
-    let scan = scanThreadFile(bytes, options.verify !== false);
-    if (scan.version > FORMAT_VERSION) {
-      newer.push(`${file}: written by trace format version ${scan.version}; this recall reads up to ${FORMAT_VERSION}`);
-    } else if (scan.version >= 1) {
-      readable++;
-    }
-    // A newer thread file in a trace whose manifest this recall reads is damage (a version field
-    // hit by corruption), not a reason to refuse the whole trace.
-    const advice =
-      scan.version <= FORMAT_VERSION ? '' : reconstructed ? ': upgrade recall to read it' : ` (the manifest says ${manifest.formatVersion}: the file is damaged); its events are lost`;
-    for (const problem of scan.problems) problems.push(`${file}: ${problem.message}${advice}`);
-    if (scan.lane !== LANE_INDEX && scan.chunks.length > 0) {
-      // Only index-lane records can be walked; a .idx file of another lane is not used.
-      problems.push(`${file}: is not an index-lane file (lane ${scan.lane}); its chunks are not read`);
-      scan = { ...scan, chunks: [], records: 0 };
-    }
-    const info = listed.get(file) ?? threadFromHeader(file, scan.header, scan, bytes.byteLength);
-    threads.push({ info, header: scan.header, bytes, scan });
+  const files = manifest.status === 'recording' || reconstructed ? [...new Set([...listed.keys(), ...threadFiles])] : [...listed.keys()];
+  return { dir, target, manifest, manifestReconstructed: reconstructed, listed, files, problems, newer: [], readable: 0 };
+}
+
+/** A thread file that could not be read at all: its events are lost. */
+export function threadFileUnreadable(opening: TraceOpening, file: string, error: unknown): void {
+  opening.problems.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); its events are lost`);
+}
+
+/**
+ * Record what reading a thread file found. Returns the thread's info (from the manifest when it
+ * lists the file) and whether its chunks are read (only index-lane chunks can be walked).
+ */
+export function acceptThreadFile(opening: TraceOpening, file: string, found: ThreadFileFindings): { info: ManifestThread; indexLane: boolean } {
+  const { problems, manifest } = opening;
+  if (found.version > FORMAT_VERSION) {
+    opening.newer.push(`${file}: written by trace format version ${found.version}; this recall reads up to ${FORMAT_VERSION}`);
+  } else if (found.version >= 1) {
+    opening.readable++;
   }
-  if (reconstructed && readable === 0 && newer.length > 0) {
-    throw new RecallError('E_FORMAT_VERSION', `${newer[0]}: upgrade recall to read this trace`);
+  // A newer thread file in a trace whose manifest this recall reads is damage (a version field
+  // hit by corruption), not a reason to refuse the whole trace.
+  const advice =
+    found.version <= FORMAT_VERSION
+      ? ''
+      : opening.manifestReconstructed
+        ? ': upgrade recall to read it'
+        : ` (the manifest says ${manifest.formatVersion}: the file is damaged); its events are lost`;
+  for (const problem of found.problems) problems.push(`${file}: ${problem.message}${advice}`);
+  let { records, chunks } = found;
+  let indexLane = true;
+  if (found.lane !== LANE_INDEX && chunks > 0) {
+    // Only index-lane records can be walked; a .idx file of another lane is not used.
+    problems.push(`${file}: is not an index-lane file (lane ${found.lane}); its chunks are not read`);
+    records = 0;
+    chunks = 0;
+    indexLane = false;
   }
+  const info = opening.listed.get(file) ?? threadFromHeader(file, found.header, records, chunks, found.size);
+  return { info, indexLane };
+}
+
+/** The function table of the opened process, and the problem reading it found (reported last). */
+export interface FunctionTable {
+  functions: Map<number, FunctionEntry>;
+  problem: string | null;
+}
+
+/** Read the function table: the manifest's copy, else the process's functions.jsonl. */
+export function readFunctionTable(opening: TraceOpening): FunctionTable {
+  const { manifest, target, dir } = opening;
   const functions = new Map<number, FunctionEntry>();
+  let problem: string | null = null;
   let table = manifest.functions;
   if (table.length === 0) {
     try {
       const functionsFile = manifest.functionsFile || target.functionsFile;
       const parsed = parseFunctionsJsonl(readFileSync(join(dir, functionsFile), 'utf8'));
       table = parsed.functions;
-      if (parsed.badLines > 0) problems.push(`${functionsFile}: ${parsed.badLines} damaged line(s) skipped; their functions show as unknown`);
+      if (parsed.badLines > 0) problem = `${functionsFile}: ${parsed.badLines} damaged line(s) skipped; their functions show as unknown`;
     } catch {
       // no instrumented module registered, or the file is gone: ids show as unknown
     }
   }
   for (const fn of table) functions.set(fn.id, fn);
-  return { dir, manifest, manifestReconstructed: reconstructed, threads, functions, problems };
+  return { functions, problem };
+}
+
+/**
+ * After the thread files: refuse a trace that is all newer format, and report the function
+ * table's problem (after the thread files' problems).
+ */
+export function finishOpening(opening: TraceOpening, table: FunctionTable = readFunctionTable(opening)): Map<number, FunctionEntry> {
+  if (opening.manifestReconstructed && opening.readable === 0 && opening.newer.length > 0) {
+    throw new RecallError('E_FORMAT_VERSION', `${opening.newer[0]}: upgrade recall to read this trace`);
+  }
+  if (table.problem !== null) opening.problems.push(table.problem);
+  return table.functions;
+}
+
+export function openTrace(path: string, options: OpenOptions = {}): Trace {
+  const opening = beginOpening(path, options);
+  const threads: TraceThread[] = [];
+  for (const file of opening.files) {
+    let bytes: Uint8Array;
+    try {
+      const buffer = readFileSync(join(opening.dir, file));
+      bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+    } catch (error) {
+      threadFileUnreadable(opening, file, error);
+      continue;
+    }
+    let scan = scanThreadFile(bytes, options.verify !== false);
+    const { info, indexLane } = acceptThreadFile(opening, file, { ...scan, chunks: scan.chunks.length, size: bytes.byteLength });
+    if (!indexLane) scan = { ...scan, chunks: [], records: 0 };
+    threads.push({ info, header: scan.header, bytes, scan });
+  }
+  const functions = finishOpening(opening);
+  return { dir: opening.dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads, functions, problems: opening.problems };
 }

@@ -5,8 +5,8 @@
 
 import { relative, isAbsolute } from 'node:path';
 import { RecallError } from '../format/errors.js';
-import { openTrace } from '../analysis/trace.js';
-import { summarize, type FunctionSummary, type Summary } from '../analysis/summary.js';
+import { summarizeTrace } from '../analysis/summary-trace.js';
+import type { FunctionSummary, Summary } from '../analysis/summary.js';
 import { summarizeAllProcesses, type AllProcessesSummary } from '../analysis/summary-all.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
 import { parse, positiveInteger } from './args.js';
@@ -161,7 +161,7 @@ export function renderSummaryCsv(summary: Summary | AllProcessesSummary): string
   return [header.join(','), ...rows].join('\n') + '\n';
 }
 
-export function summaryCommand(args: string[]): number {
+export async function summaryCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse('summary', args, OPTIONS);
   if (values.help) {
     process.stdout.write(SUMMARY_HELP);
@@ -193,14 +193,10 @@ export function summaryCommand(args: string[]): number {
     summary = summarizeAllProcesses(path, { top });
     cwd = process.cwd();
   } else {
-    const trace = openTrace(path, pid === undefined ? {} : { pid });
-    if (thread !== undefined && !trace.threads.some((t) => t.info.id === thread)) {
-      const ids = trace.threads.map((t) => `${t.info.id} (${t.info.name})`).join(', ');
-      throw new RecallError('E_NO_MATCH', `summary: no thread ${thread} in this trace; threads: ${ids || 'none'}`);
-    }
-    summary = summarize(trace, { thread, top });
-    cwd = trace.manifest.cwd || process.cwd();
-    if (format === 'text') others = Math.max(0, listProcesses(trace.dir).length - 1);
+    const result = await summarizeTrace(path, { pid, thread, top });
+    summary = result.summary;
+    cwd = result.manifest.cwd || process.cwd();
+    if (format === 'text') others = Math.max(0, listProcesses(result.dir).length - 1);
   }
   if (format === 'json') {
     process.stdout.write(JSON.stringify(summary, null, 1) + '\n');

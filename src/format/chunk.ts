@@ -132,7 +132,8 @@ export function encodeChunkHeader(
   view.setUint32(CH_CHECKSUM, chunkChecksum(header, payload), true);
 }
 
-function chunkChecksum(header: Uint8Array, payload: Uint8Array): number {
+/** The checksum a chunk header must carry for these header bytes (48) and this payload. */
+export function chunkChecksum(header: Uint8Array, payload: Uint8Array): number {
   let h = checksumInit();
   h = checksumWords(h, wordsOf(header, 0, CH_CHECKSUM));
   h = checksumWords(h, wordsOf(header, CH_CHECKSUM + 4, CHUNK_HEADER_BYTES - CH_CHECKSUM - 4));

@@ -32,7 +32,7 @@ import {
   threadFileUnreadable,
   type TraceOpening,
 } from './trace.js';
-import { ThreadWalker, warmUpWalk, type Accumulator, type ThreadWalk } from './walk.js';
+import { ThreadWalker, warmUpWalk, type Sums, type ThreadWalk } from './walk.js';
 import { RecallError } from '../format/errors.js';
 
 /** Below this many bytes of thread files, starting workers costs more than it saves. */
@@ -153,13 +153,13 @@ async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeT
   };
 
   /** Take one file's results, in trace order. `walk` is null when the file was not walked. */
-  const take = (file: string, outcome: ThreadFileOutcome, walk: ThreadWalk | null, acc: Accumulator | null, redo: (() => { walk: ThreadWalk; acc: Accumulator }) | null): void => {
+  const take = (file: string, outcome: ThreadFileOutcome, walk: ThreadWalk | null, sums: Sums | null, redo: (() => { walk: ThreadWalk; sums: Sums }) | null): void => {
     const { info } = acceptThreadFile(opening, file, outcome);
     threads.push(info);
     if (!selected(info.id)) return;
-    if (walk === null || acc === null) throw new Error(`summary: ${file} was not walked`);
-    if (redo) ({ walk, acc } = redo());
-    builder.addThread(info, outcome.header, walk, acc);
+    if (walk === null || sums === null) throw new Error(`summary: ${file} was not walked`);
+    if (redo) ({ walk, sums } = redo());
+    builder.addThread(info, outcome.header, walk, sums);
   };
 
   const workers = pool.workers.slice(0, Math.max(0, opening.files.length - 1));
@@ -183,18 +183,17 @@ async function summarizeWith(pool: WorkerPool, path: string, options: SummarizeT
         unreadable(opening, file, reply);
         return;
       }
-      const estimatedWith = reply.estimatedWith;
       const redo =
-        estimatedWith && builder.needsPriors(estimatedWith)
+        reply.sums && builder.needsPriors(reply.sums.estimatedWith)
           ? () => {
               // The worker's estimates lacked the threads before this one: walk it again with them.
               warmUpWalk();
               const walker = new ThreadWalker(size, builder.priors);
               readThreadFile(join(opening.dir, file), verify, walker);
-              return { walk: walker.end(), acc: walker.sums() };
+              return { walk: walker.end(), sums: walker.sums() };
             }
           : null;
-      take(file, reply.outcome, reply.walk, reply.acc, redo);
+      take(file, reply.outcome, reply.walk, reply.sums, redo);
     });
   }
 

@@ -6,7 +6,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { readThreadFile, type ThreadFileOutcome } from './thread-file.js';
-import { ThreadWalker, estimatedFunctions, warmUpWalk, type ThreadWalk } from './walk.js';
+import { ThreadWalker, warmUpWalk, type Sums, type ThreadWalk } from './walk.js';
 
 export interface WorkerTask {
   id: number;
@@ -17,7 +17,7 @@ export interface WorkerTask {
 }
 
 export type WorkerReply =
-  | { id: number; ok: true; outcome: ThreadFileOutcome; walk: ThreadWalk | null; acc: Float64Array<ArrayBuffer> | null; estimatedWith: Int32Array | null }
+  | { id: number; ok: true; outcome: ThreadFileOutcome; walk: ThreadWalk | null; sums: Sums | null }
   | { id: number; ok: false; code: string | null; message: string };
 
 /** Do one task (in a worker, or in the main thread alongside the workers). */
@@ -26,12 +26,9 @@ export function runTask(task: WorkerTask): { reply: WorkerReply; transfer: Array
     const walker = task.size >= 0 ? new ThreadWalker(task.size, null) : null;
     const outcome = readThreadFile(task.path, task.verify, walker);
     const walk = walker ? walker.end() : null;
-    const acc = walker ? walker.sums() : null;
-    const estimatedWith = acc ? estimatedFunctions(acc) : null;
-    const transfer: ArrayBuffer[] = [];
-    if (acc) transfer.push(acc.buffer);
-    if (estimatedWith) transfer.push(estimatedWith.buffer as ArrayBuffer);
-    return { reply: { id: task.id, ok: true, outcome, walk, acc, estimatedWith }, transfer };
+    const sums = walker ? walker.sums() : null;
+    const transfer = sums ? [sums.ids.buffer, sums.rows.buffer, sums.estimatedWith.buffer] : [];
+    return { reply: { id: task.id, ok: true, outcome, walk, sums }, transfer };
   } catch (error) {
     return { reply: { id: task.id, ok: false, code: (error as NodeJS.ErrnoException).code ?? null, message: (error as Error).message }, transfer: [] };
   }

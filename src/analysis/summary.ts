@@ -19,9 +19,10 @@ import {
   A_UNTIMED,
   ThreadWalker,
   accumulator,
-  addAccumulator,
+  addSums,
   warmUpWalk,
   type Accumulator,
+  type Sums,
   type ThreadWalk,
 } from './walk.js';
 
@@ -112,9 +113,9 @@ export class SummaryBuilder {
     return false;
   }
 
-  /** Add one thread's walk (and its per-function sums, `local`). */
-  addThread(info: ManifestThread, header: ThreadFileHeader | null, walk: ThreadWalk, local: Accumulator): void {
-    addAccumulator(this.acc, local);
+  /** Add one thread's walk and its per-function sums. */
+  addThread(info: ManifestThread, header: ThreadFileHeader | null, walk: ThreadWalk, sums: Sums): void {
+    addSums(this.acc, sums);
     const origin = header?.timeOriginMs ?? info.timeOriginMs;
     if (walk.events > 0 || walk.droppedFromMarkers > 0) {
       this.firstAbs = Math.min(this.firstAbs, origin + walk.firstMs);

@@ -22,6 +22,7 @@ import {
   A_UNTIMED,
   ThreadWalker,
   accumulator,
+  addSums,
   warmUpWalk,
   type ThreadWalk,
 } from './walk.js';
@@ -388,7 +389,11 @@ function walkNew(records: Record[], size: number, seed: number, wasm: boolean, p
   const walker = new ThreadWalker(size, priors, new Space(0, wasm));
   for (const chunk of chunks) walker.records(u32, f64, chunk.word, chunk.count);
   const walk = walker.end();
-  return { walk, acc: walker.sums() };
+  // The sums back as one dense row per function, as the oracle has them.
+  const sums = walker.sums();
+  const acc = accumulator(size);
+  addSums(acc, sums);
+  return { walk, acc };
 }
 
 function walkOracle(records: Record[], size: number, seed: number, acc: OracleAccumulator): OracleWalk {

@@ -50,19 +50,44 @@ export function accumulatorSize(acc: Accumulator): number {
   return acc.length / ACC_STRIDE;
 }
 
-/** Add the summed columns of `from` into `into` (same size). */
-export function addAccumulator(into: Accumulator, from: Accumulator): void {
-  const n = into.length;
-  for (let row = 0; row < n; row += ACC_STRIDE) {
-    for (let c = 0; c < SUMMED_COLUMNS; c++) into[row + c] = (into[row + c] as number) + (from[row + c] as number);
-  }
+/**
+ * One thread's sums, only the functions it has any for: `rows` holds SUMMED_COLUMNS values per
+ * id in `ids`. (A trace of many threads has a row per function of every thread, and a thread
+ * touches its own: dense sums of every thread kept until they are added up would not scale.)
+ */
+export interface Sums {
+  ids: Int32Array<ArrayBuffer>;
+  rows: Float64Array<ArrayBuffer>;
+  /** The functions whose untimed calls the walk estimated (it read the priors for them). */
+  estimatedWith: Int32Array<ArrayBuffer>;
 }
 
-/** The functions whose untimed calls a walk estimated (A_ESTIMATED_WITH set). */
-export function estimatedFunctions(acc: Accumulator): Int32Array {
+/** The sums in `acc` (rows whose summed columns are all zero are left out: adding them changes nothing). */
+export function sparseSums(acc: Accumulator): Sums {
   const ids: number[] = [];
-  for (let fn = 0, row = 0; row < acc.length; fn++, row += ACC_STRIDE) if (acc[row + A_ESTIMATED_WITH] !== 0) ids.push(fn);
-  return Int32Array.from(ids);
+  const estimated: number[] = [];
+  for (let fn = 0, row = 0; row < acc.length; fn++, row += ACC_STRIDE) {
+    for (let c = 0; c < SUMMED_COLUMNS; c++) {
+      if (acc[row + c] !== 0) {
+        ids.push(fn);
+        break;
+      }
+    }
+    if (acc[row + A_ESTIMATED_WITH] !== 0) estimated.push(fn);
+  }
+  const rows = new Float64Array(ids.length * SUMMED_COLUMNS);
+  ids.forEach((fn, k) => rows.set(acc.subarray(fn * ACC_STRIDE, fn * ACC_STRIDE + SUMMED_COLUMNS), k * SUMMED_COLUMNS));
+  return { ids: Int32Array.from(ids), rows, estimatedWith: Int32Array.from(estimated) };
+}
+
+/** Add one thread's sums into `into`. */
+export function addSums(into: Accumulator, sums: Sums): void {
+  const { ids, rows } = sums;
+  for (let k = 0; k < ids.length; k++) {
+    const row = (ids[k] as number) * ACC_STRIDE;
+    const from = k * SUMMED_COLUMNS;
+    for (let c = 0; c < SUMMED_COLUMNS; c++) into[row + c] = (into[row + c] as number) + (rows[from + c] as number);
+  }
 }
 
 /** What a walk found besides the per-function sums. */
@@ -160,10 +185,10 @@ export class ThreadWalker {
     this.frames = new Float64Array(buffer, this.framesAt, this.capacity * FRAME);
   }
 
-  /** This thread's sums (a copy of its own, transferable); call after end(). */
-  sums(): Accumulator {
+  /** This thread's sums (transferable); call after end(). */
+  sums(): Sums {
     this.refresh();
-    return this.acc.slice();
+    return sparseSums(this.acc);
   }
 
   /** Make room for `frames` frames. */

@@ -255,8 +255,13 @@ const CHECKSUM_FINISH: WasmFunction = {
     ${FOLD}`,
 };
 
-/** Pop the top frame ($f, $depth) at the record's time: its self time and time on the stack. */
-const POP = `
+/**
+ * Pop the top frame ($f, $depth; $known and $a for its function) at the record's time: its self
+ * time, its time on the stack ($frameTotal) and its parent's time in callees. `credit`: also
+ * count the frame's time once per outermost activation (recursion counts once); a suspend does not.
+ */
+function pop(credit: boolean): string {
+  return `
             local.get $depth
             i32.const 1
             i32.sub
@@ -375,7 +380,7 @@ const POP = `
                 ${addF64('$a', 56, 'f64.const 1')}
                 ${addF64('$a', 64, 'local.get $self')}
               end
-            end
+${credit ? CREDIT : ''}            end
             local.get $depth
             if
               local.get $f
@@ -396,153 +401,15 @@ const POP = `
               end
             end
 `;
+}
 
-/** POP, then count the frame's time once per outermost activation (recursion counts once). */
-const POP_AND_CREDIT = `
-            local.get $depth
-            i32.const 1
-            i32.sub
-            local.set $depth
-            local.get $f
-            f64.load offset=8
-            local.set $start
-            local.get $f
-            f64.load offset=16
-            local.set $child
-            local.get $start
-            local.get $start
-            f64.eq
-            local.tee $timed
-            if
-              local.get $p
-              f64.load offset=8
-              local.get $start
-              f64.sub
-              local.tee $segment
-              local.get $child
-              f64.sub
-              local.set $self
-            else
-              local.get $known
-              if
-                ;; the estimate: mean self time of the function's fully timed calls
-                local.get $a
-                f64.const 1
-                f64.store offset=80
-                i32.const 0
-                i32.load offset=${S_PRIORS}
-                local.tee $pa
-                if
-                  local.get $pa
-                  local.get $fn
-                  i32.const ${ROW}
-                  i32.mul
-                  i32.add
-                  local.tee $pa
-                  f64.load offset=56
-                  local.get $a
-                  f64.load offset=56
-                  f64.add
-                  local.set $samples
-                  local.get $pa
-                  f64.load offset=64
-                  local.get $a
-                  f64.load offset=64
-                  f64.add
-                  local.set $sum
-                else
-                  f64.const 0
-                  local.get $a
-                  f64.load offset=56
-                  f64.add
-                  local.set $samples
-                  f64.const 0
-                  local.get $a
-                  f64.load offset=64
-                  f64.add
-                  local.set $sum
-                end
-                local.get $samples
-                f64.const 0
-                f64.gt
-                if
-                  f64.const 0
-                  local.get $sum
-                  local.get $samples
-                  f64.div
-                  f64.max
-                  local.set $self
-                else
-                  f64.const 0
-                  local.set $self
-                end
-                local.get $child
-                local.get $self
-                f64.add
-                local.set $segment
-                ${addF64('$a', 48, 'local.get $self')}
-              else
-                f64.const 0
-                local.set $self
-                local.get $child
-                f64.const 0
-                f64.add
-                local.set $segment
-              end
-            end
-            local.get $f
-            f64.load offset=24
-            local.get $segment
-            f64.add
-            local.set $frameTotal
-            local.get $f
-            f64.load offset=40
-            local.set $est
-            local.get $known
-            if
-              ${addF64('$a', 16, 'local.get $self')}
-              local.get $a
-              local.get $a
-              f64.load offset=72
-              f64.const 1
-              f64.sub
-              local.tee $open
-              f64.store offset=72
-              local.get $timed
-              local.get $est
-              f64.const 0
-              f64.eq
-              i32.and
-              if
-                ${addF64('$a', 56, 'f64.const 1')}
-                ${addF64('$a', 64, 'local.get $self')}
-              end
+const CREDIT = `
               local.get $open
               f64.const 0
               f64.eq
               if
                 ${addF64('$a', 8, 'local.get $frameTotal')}
               end
-            end
-            local.get $depth
-            if
-              local.get $f
-              i32.const ${1 << FRAME_SHIFT}
-              i32.sub
-              local.set $f
-              ${addF64('$f', 16, 'local.get $segment')}
-              local.get $timed
-              i32.eqz
-              local.get $est
-              f64.const 1
-              f64.eq
-              i32.or
-              if
-                local.get $f
-                f64.const 1
-                f64.store offset=40
-              end
-            end
 `;
 
 /** $known, and the function's row $a when it is known. */
@@ -930,7 +797,7 @@ const WALK: WasmFunction = {
             local.get $depth
             i32.eqz
             br_if $handled ;; its enter was lost or happened before recording
-            ${POP_AND_CREDIT}
+            ${pop(true)}
             br $handled
           end
           ;; ---- suspend: the top frame leaves the stack until its resume (by frame serial)
@@ -968,7 +835,7 @@ const WALK: WasmFunction = {
             i32.trunc_f64_u
             local.set $serial
 ${KNOWN}
-            ${POP}
+            ${pop(false)}
             ;; suspended[serial] = { fn, acc: frameTotal }: in place if present, else appended
             ${FIND}
             local.get $e

@@ -1,10 +1,11 @@
 // The summary's inner loops in WebAssembly: the chunk checksum (FORMAT.md section 4) and the
-// common part of the walk (walk.ts: enters, exits that match the top frame, runtime events).
+// walk (walk.ts) of every record but lost exits and drop markers: enters, exits that match the
+// top frame, runtime events, and suspend/resume through a table of suspended frames.
 // In V8's JavaScript every typed-array access reloads the array's data pointer and length and
 // checks bounds; measured on the 1 GiB bench trace the JavaScript loop ran 15-40 ns a record.
 // Here a record is a few dozen instructions. Both produce exactly the same numbers: the same
-// IEEE double operations in the same order (walk.ts's fast() is the JavaScript twin of $walk,
-// and walk.test.ts checks both against the walk as it was before). While it walks one chunk,
+// IEEE double operations in the same order (walk.ts's fast() and step() are its JavaScript
+// twins, and walk.test.ts checks both against the walk as it was before). While it walks one chunk,
 // $walk can also run the next chunk's checksum (Space.armChecksum): the two are independent
 // dependency chains, so the CPU overlaps them (measured: 20-25% less than one after the other).
 //

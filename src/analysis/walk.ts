@@ -3,13 +3,15 @@
 // throws, unfinished calls and the estimates for untimed calls. No Node-only imports: the same
 // code runs in the CLI's thread and in the summary workers (summary-worker.ts).
 //
-// Speed matters here (a 1 GiB trace is 67 M records). step() is the walk, one record at a time;
-// fast() does the common records (enters, exits matching the top frame, runtime events) the same
-// way in a loop with no calls in it and hands every other record to step(). V8 reloads a typed
-// array's data pointer and length at every use in such a loop, so the state is packed into as
-// few arrays as possible: the stack is one Float64Array of 8-slot frames and the per-function
-// sums one Float64Array of ACC_STRIDE-slot rows. records() makes room for a whole chunk's pushes
-// first, so the loop never grows the stack.
+// Speed matters here (a 1 GiB trace is 67 M records). step() is the walk, one record at a time.
+// With WebAssembly (the usual case) the kernel's $walk (kernel.ts) does every record but lost
+// exits and drop markers, with the stack, the sums and the suspended frames in the Space's
+// memory, and hands those to step(). Without it, fast() does the common records (enters, exits
+// matching the top frame, runtime events) in a loop with no calls in it, and step() the rest
+// (suspended frames then live in a Map). V8 reloads a typed array's data pointer and length at
+// every use in such a loop, so the state is packed into as few arrays as possible: the stack is
+// one Float64Array of 8-slot frames, the per-function sums one Float64Array of ACC_STRIDE-slot
+// rows. All three give the same doubles (walk.test.ts).
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
 import {

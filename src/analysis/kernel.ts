@@ -1,10 +1,11 @@
 // The summary's inner loops in WebAssembly: the chunk checksum (FORMAT.md section 4) and the
-// common part of the walk (walk.ts: enters, exits that match the top frame, runtime events).
+// walk (walk.ts) of every record but lost exits and drop markers: enters, exits that match the
+// top frame, runtime events, and suspend/resume through a table of suspended frames.
 // In V8's JavaScript every typed-array access reloads the array's data pointer and length and
 // checks bounds; measured on the 1 GiB bench trace the JavaScript loop ran 15-40 ns a record.
 // Here a record is a few dozen instructions. Both produce exactly the same numbers: the same
-// IEEE double operations in the same order (walk.ts's fast() is the JavaScript twin of $walk,
-// and walk.test.ts checks both against the walk as it was before). While it walks one chunk,
+// IEEE double operations in the same order (walk.ts's fast() and step() are its JavaScript
+// twins, and walk.test.ts checks both against the walk as it was before). While it walks one chunk,
 // $walk can also run the next chunk's checksum (Space.armChecksum): the two are independent
 // dependency chains, so the CPU overlaps them (measured: 20-25% less than one after the other).
 //
@@ -28,7 +29,15 @@ export const S_PRIORS = 28; // byte address of the priors' rows, 0 for none
 const S_LANE_AT = 32;
 const S_LANE_END = 36;
 const S_LANES = 40; // 4 × i32
-const STATE_BYTES = 64;
+// The table of suspended frames (walk.ts keeps a Map when it walks without the kernel).
+export const S_TABLE = 56; // byte address
+export const S_TABLE_MASK = 60; // entries - 1 (a power of two)
+export const S_TABLE_SHIFT = 64; // 32 - log2(entries): the hash is the top bits of serial × HASH_MULTIPLIER
+export const S_TABLE_USED = 68; // live entries
+export const S_TABLE_SEQ = 72; // f64: the next insertion's order
+export const HASH_MULTIPLIER = 0x9e3779b1 | 0;
+export const TABLE_ENTRY_BYTES = 32;
+const STATE_BYTES = 128;
 
 // Layout shared with walk.ts (in bytes here, in f64 slots there).
 const ROW = 96; // ACC_STRIDE (12) * 8
@@ -247,6 +256,322 @@ const CHECKSUM_FINISH: WasmFunction = {
     ${FOLD}`,
 };
 
+/**
+ * Pop the top frame ($f, $depth; $known and $a for its function) at the record's time: its self
+ * time, its time on the stack ($frameTotal) and its parent's time in callees. `credit`: also
+ * count the frame's time once per outermost activation (recursion counts once); a suspend does not.
+ */
+function pop(credit: boolean): string {
+  return `
+            local.get $depth
+            i32.const 1
+            i32.sub
+            local.set $depth
+            local.get $f
+            f64.load offset=8
+            local.set $start
+            local.get $f
+            f64.load offset=16
+            local.set $child
+            local.get $start
+            local.get $start
+            f64.eq
+            local.tee $timed
+            if
+              local.get $p
+              f64.load offset=8
+              local.get $start
+              f64.sub
+              local.tee $segment
+              local.get $child
+              f64.sub
+              local.set $self
+            else
+              local.get $known
+              if
+                ;; the estimate: mean self time of the function's fully timed calls
+                local.get $a
+                f64.const 1
+                f64.store offset=80
+                i32.const 0
+                i32.load offset=${S_PRIORS}
+                local.tee $pa
+                if
+                  local.get $pa
+                  local.get $fn
+                  i32.const ${ROW}
+                  i32.mul
+                  i32.add
+                  local.tee $pa
+                  f64.load offset=56
+                  local.get $a
+                  f64.load offset=56
+                  f64.add
+                  local.set $samples
+                  local.get $pa
+                  f64.load offset=64
+                  local.get $a
+                  f64.load offset=64
+                  f64.add
+                  local.set $sum
+                else
+                  f64.const 0
+                  local.get $a
+                  f64.load offset=56
+                  f64.add
+                  local.set $samples
+                  f64.const 0
+                  local.get $a
+                  f64.load offset=64
+                  f64.add
+                  local.set $sum
+                end
+                local.get $samples
+                f64.const 0
+                f64.gt
+                if
+                  f64.const 0
+                  local.get $sum
+                  local.get $samples
+                  f64.div
+                  f64.max
+                  local.set $self
+                else
+                  f64.const 0
+                  local.set $self
+                end
+                local.get $child
+                local.get $self
+                f64.add
+                local.set $segment
+                ${addF64('$a', 48, 'local.get $self')}
+              else
+                f64.const 0
+                local.set $self
+                local.get $child
+                f64.const 0
+                f64.add
+                local.set $segment
+              end
+            end
+            local.get $f
+            f64.load offset=24
+            local.get $segment
+            f64.add
+            local.set $frameTotal
+            local.get $f
+            f64.load offset=40
+            local.set $est
+            local.get $known
+            if
+              ${addF64('$a', 16, 'local.get $self')}
+              local.get $a
+              local.get $a
+              f64.load offset=72
+              f64.const 1
+              f64.sub
+              local.tee $open
+              f64.store offset=72
+              local.get $timed
+              local.get $est
+              f64.const 0
+              f64.eq
+              i32.and
+              if
+                ${addF64('$a', 56, 'f64.const 1')}
+                ${addF64('$a', 64, 'local.get $self')}
+              end
+${credit ? CREDIT : ''}            end
+            local.get $depth
+            if
+              local.get $f
+              i32.const ${1 << FRAME_SHIFT}
+              i32.sub
+              local.set $f
+              ${addF64('$f', 16, 'local.get $segment')}
+              local.get $timed
+              i32.eqz
+              local.get $est
+              f64.const 1
+              f64.eq
+              i32.or
+              if
+                local.get $f
+                f64.const 1
+                f64.store offset=40
+              end
+            end
+`;
+}
+
+const CREDIT = `
+              local.get $open
+              f64.const 0
+              f64.eq
+              if
+                ${addF64('$a', 8, 'local.get $frameTotal')}
+              end
+`;
+
+/** $known, and the function's row $a when it is known. */
+const KNOWN = `
+            local.get $fn
+            local.get $size
+            i32.lt_u
+            local.tee $known
+            if
+              local.get $acc
+              local.get $fn
+              i32.const ${ROW}
+              i32.mul
+              i32.add
+              local.set $a
+            end
+`;
+
+/** $slot = the home slot of the serial on the stack (the top bits of serial × HASH_MULTIPLIER). */
+const HOME = `
+            i32.const ${HASH_MULTIPLIER}
+            i32.mul
+            i32.const 0
+            i32.load offset=${S_TABLE_SHIFT}
+            i32.shr_u`;
+
+/**
+ * $e = the address of the suspended-frames table's entry for $serial, or of the empty entry
+ * that ends its probe; $slot its index. Entries are 32 bytes: serial u32, live u32 (1, or 0 for
+ * empty), fn u32, pad, time on the stack f64, insertion order f64. Linear probing from the
+ * serial's home slot; deletion shifts entries back (no tombstones), so probes stay short however
+ * often a frame is suspended and resumed.
+ */
+const FIND = `
+            i32.const 0
+            i32.load offset=${S_TABLE_MASK}
+            local.set $mask
+            local.get $serial
+            ${HOME}
+            local.set $slot
+            block $found
+              loop $probe
+                i32.const 0
+                i32.load offset=${S_TABLE}
+                local.get $slot
+                i32.const 5
+                i32.shl
+                i32.add
+                local.tee $e
+                i32.load offset=4
+                i32.eqz
+                br_if $found
+                local.get $e
+                i32.load offset=0
+                local.get $serial
+                i32.eq
+                br_if $found
+                local.get $slot
+                i32.const 1
+                i32.add
+                local.get $mask
+                i32.and
+                local.set $slot
+                br $probe
+              end
+            end`;
+
+/**
+ * Delete the live entry $e (slot $slot): later entries of the cluster whose home is not between
+ * the hole and them move back into it, then the last hole is emptied.
+ */
+const DELETE = `
+            local.get $slot
+            local.set $hole
+            block $shifted
+              loop $shift
+                local.get $slot
+                i32.const 1
+                i32.add
+                local.get $mask
+                i32.and
+                local.tee $slot
+                i32.const 5
+                i32.shl
+                i32.const 0
+                i32.load offset=${S_TABLE}
+                i32.add
+                local.tee $pa
+                i32.load offset=4
+                i32.eqz
+                br_if $shifted
+                ;; stays where it is when its home is cyclically in (hole, slot]
+                local.get $pa
+                i32.load offset=0
+                ${HOME}
+                local.set $home
+                local.get $hole
+                local.get $slot
+                i32.le_u
+                if
+                  local.get $hole
+                  local.get $home
+                  i32.lt_u
+                  local.get $home
+                  local.get $slot
+                  i32.le_u
+                  i32.and
+                  br_if $shift
+                else
+                  local.get $hole
+                  local.get $home
+                  i32.lt_u
+                  local.get $home
+                  local.get $slot
+                  i32.le_u
+                  i32.or
+                  br_if $shift
+                end
+                ;; move it into the hole
+                i32.const 0
+                i32.load offset=${S_TABLE}
+                local.get $hole
+                i32.const 5
+                i32.shl
+                i32.add
+                local.tee $e
+                local.get $pa
+                i32.load offset=0
+                i32.store offset=0
+                local.get $e
+                local.get $pa
+                i32.load offset=8
+                i32.store offset=8
+                local.get $e
+                local.get $pa
+                f64.load offset=16
+                f64.store offset=16
+                local.get $e
+                local.get $pa
+                f64.load offset=24
+                f64.store offset=24
+                local.get $slot
+                local.set $hole
+                br $shift
+              end
+            end
+            i32.const 0
+            i32.load offset=${S_TABLE}
+            local.get $hole
+            i32.const 5
+            i32.shl
+            i32.add
+            i32.const 0
+            i32.store offset=4
+            i32.const 0
+            i32.const 0
+            i32.load offset=${S_TABLE_USED}
+            i32.const 1
+            i32.sub
+            i32.store offset=${S_TABLE_USED}`;
+
 const WALK: WasmFunction = {
   name: 'walk',
   params: [
@@ -284,6 +609,12 @@ const WALK: WasmFunction = {
     ['$lb', 'i32'],
     ['$lc', 'i32'],
     ['$ld', 'i32'],
+    ['$serial', 'i32'],
+    ['$e', 'i32'],
+    ['$mask', 'i32'],
+    ['$slot', 'i32'],
+    ['$hole', 'i32'],
+    ['$home', 'i32'],
   ],
   body: `
     ${['$q', '$qEnd', '$la', '$lb', '$lc', '$ld']
@@ -467,160 +798,163 @@ const WALK: WasmFunction = {
             local.get $depth
             i32.eqz
             br_if $handled ;; its enter was lost or happened before recording
+            ${pop(true)}
+            br $handled
+          end
+          ;; ---- suspend: the top frame leaves the stack until its resume (by frame serial)
+          local.get $kind
+          i32.const 4
+          i32.eq
+          if
+            local.get $depth
+            i32.eqz
+            br_if $handled
+            local.get $frames
             local.get $depth
             i32.const 1
             i32.sub
-            local.set $depth
+            i32.const ${FRAME_SHIFT}
+            i32.shl
+            i32.add
+            local.tee $f
+            f64.load offset=0
+            local.get $fn
+            f64.convert_i32_u
+            f64.ne
+            br_if $handled ;; not the top frame's: nothing to do
+            ;; room in the table first (nothing is changed before a bail-out): at most half full
+            i32.const 0
+            i32.load offset=${S_TABLE_USED}
+            i32.const 1
+            i32.shl
+            i32.const 0
+            i32.load offset=${S_TABLE_MASK}
+            i32.ge_u
+            br_if $out ;; the table is half full: the caller grows it
             local.get $f
-            f64.load offset=8
-            local.set $start
-            local.get $f
-            f64.load offset=16
-            local.set $child
-            local.get $start
-            local.get $start
-            f64.eq
-            local.tee $timed
+            f64.load offset=32
+            i32.trunc_f64_u
+            local.set $serial
+${KNOWN}
+            ${pop(false)}
+            ;; suspended[serial] = { fn, acc: frameTotal }: in place if present, else appended
+            ${FIND}
+            local.get $e
+            i32.load offset=4
+            i32.const 1
+            i32.ne
             if
-              local.get $p
-              f64.load offset=8
-              local.get $start
-              f64.sub
-              local.tee $segment
-              local.get $child
-              f64.sub
-              local.set $self
-            else
-              local.get $known
-              if
-                ;; the estimate: mean self time of the function's fully timed calls
-                local.get $a
-                f64.const 1
-                f64.store offset=80
-                i32.const 0
-                i32.load offset=${S_PRIORS}
-                local.tee $pa
-                if
-                  local.get $pa
-                  local.get $fn
-                  i32.const ${ROW}
-                  i32.mul
-                  i32.add
-                  local.tee $pa
-                  f64.load offset=56
-                  local.get $a
-                  f64.load offset=56
-                  f64.add
-                  local.set $samples
-                  local.get $pa
-                  f64.load offset=64
-                  local.get $a
-                  f64.load offset=64
-                  f64.add
-                  local.set $sum
-                else
-                  f64.const 0
-                  local.get $a
-                  f64.load offset=56
-                  f64.add
-                  local.set $samples
-                  f64.const 0
-                  local.get $a
-                  f64.load offset=64
-                  f64.add
-                  local.set $sum
-                end
-                local.get $samples
-                f64.const 0
-                f64.gt
-                if
-                  f64.const 0
-                  local.get $sum
-                  local.get $samples
-                  f64.div
-                  f64.max
-                  local.set $self
-                else
-                  f64.const 0
-                  local.set $self
-                end
-                local.get $child
-                local.get $self
-                f64.add
-                local.set $segment
-                ${addF64('$a', 48, 'local.get $self')}
-              else
-                f64.const 0
-                local.set $self
-                local.get $child
-                f64.const 0
-                f64.add
-                local.set $segment
-              end
-            end
-            local.get $f
-            f64.load offset=24
-            local.get $segment
-            f64.add
-            local.set $frameTotal
-            local.get $f
-            f64.load offset=40
-            local.set $est
-            local.get $known
-            if
-              ${addF64('$a', 16, 'local.get $self')}
-              local.get $a
-              local.get $a
-              f64.load offset=72
+              ;; a new entry, in the empty one that ended the probe
+              i32.const 0
+              i32.const 0
+              i32.load offset=${S_TABLE_USED}
+              i32.const 1
+              i32.add
+              i32.store offset=${S_TABLE_USED}
+              local.get $e
+              local.get $serial
+              i32.store offset=0
+              local.get $e
+              i32.const 1
+              i32.store offset=4
+              local.get $e
+              i32.const 0
+              f64.load offset=${S_TABLE_SEQ}
+              f64.store offset=24
+              i32.const 0
+              i32.const 0
+              f64.load offset=${S_TABLE_SEQ}
               f64.const 1
-              f64.sub
-              local.tee $open
-              f64.store offset=72
-              local.get $timed
-              local.get $est
-              f64.const 0
-              f64.eq
-              i32.and
-              if
-                ${addF64('$a', 56, 'f64.const 1')}
-                ${addF64('$a', 64, 'local.get $self')}
-              end
-              local.get $open
-              f64.const 0
-              f64.eq
-              if
-                ${addF64('$a', 8, 'local.get $frameTotal')}
-              end
+              f64.add
+              f64.store offset=${S_TABLE_SEQ}
             end
+            local.get $e
+            local.get $fn
+            i32.store offset=8
+            local.get $e
+            local.get $frameTotal
+            f64.store offset=16
+            br $handled
+          end
+          ;; ---- resume: the frame comes back with the time it had on the stack
+          local.get $kind
+          i32.const 5
+          i32.eq
+          if
             local.get $depth
+            local.get $capacity
+            i32.ge_u
+            br_if $out ;; no room: the caller grows the stack
+            local.get $p
+            i32.load offset=4
+            local.set $serial
+            ${FIND}
+            f64.const 0
+            local.set $frameTotal
+            local.get $e
+            i32.load offset=4
+            i32.const 1
+            i32.eq
             if
-              local.get $f
-              i32.const ${1 << FRAME_SHIFT}
-              i32.sub
-              local.set $f
-              ${addF64('$f', 16, 'local.get $segment')}
-              local.get $timed
-              i32.eqz
-              local.get $est
-              f64.const 1
-              f64.eq
-              i32.or
-              if
-                local.get $f
-                f64.const 1
-                f64.store offset=40
-              end
+              local.get $e
+              f64.load offset=16
+              local.set $frameTotal
+              ${DELETE}
+            end
+            local.get $fn
+            local.get $size
+            i32.lt_u
+            if
+              local.get $acc
+              local.get $fn
+              i32.const ${ROW}
+              i32.mul
+              i32.add
+              local.set $a
+              ${addF64('$a', 72, 'f64.const 1')}
+            end
+            local.get $frames
+            local.get $depth
+            i32.const ${FRAME_SHIFT}
+            i32.shl
+            i32.add
+            local.tee $f
+            local.get $fn
+            f64.convert_i32_u
+            f64.store offset=0
+            local.get $f
+            local.get $p
+            f64.load offset=8
+            f64.store offset=8
+            local.get $f
+            f64.const 0
+            f64.store offset=16
+            local.get $f
+            local.get $frameTotal
+            f64.store offset=24
+            local.get $f
+            local.get $serial
+            f64.convert_i32_u
+            f64.store offset=32
+            local.get $f
+            f64.const 0
+            f64.store offset=40
+            local.get $depth
+            i32.const 1
+            i32.add
+            local.tee $depth
+            local.get $maxDepth
+            i32.gt_u
+            if
+              local.get $depth
+              local.set $maxDepth
             end
             br $handled
           end
-          ;; ---- suspend, resume, dropped: step() does them
-          local.get $kind
-          i32.const 4
-          i32.ge_u
+          ;; ---- dropped: step() does it
           local.get $kind
           i32.const 6
-          i32.le_u
-          i32.and
+          i32.eq
           br_if $out
           ;; ---- runtime events and unknown kinds are events, not calls: nothing to do
         end

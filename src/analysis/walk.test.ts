@@ -437,6 +437,43 @@ describe('the walk gives exactly what the walk before it gave', () => {
     }
   });
 
+  test('thousands of frames suspended at once (the kernel grows its table), resumed in any order', () => {
+    for (let seed = 500; seed < 510; seed++) {
+      const next = random(seed);
+      const size = 5;
+      const records: Record[] = [];
+      let t = 0;
+      const live: number[] = [];
+      // Serials all over the u32 range (so they collide in the kernel's hash table), and times
+      // whose steps differ by orders of magnitude (so the order of adding them up shows).
+      const serials = new Set<number>();
+      while (serials.size < 3000) serials.add(Math.floor(next() * 2 ** 32));
+      const step = (): number => next() * 10 ** Math.floor(next() * 8 - 4);
+      for (const serial of serials) {
+        const fn = 1 + (serial % 4);
+        records.push([((EV_ENTER << KIND_SHIFT) | fn) >>> 0, serial, (t += step())]);
+        records.push([((EV_SUSPEND << KIND_SHIFT) | fn) >>> 0, serial, (t += step())]);
+        live.push(serial);
+        // Now and then resume one and let it finish; some stay suspended to the end.
+        if (next() < 0.4) {
+          const back = live.splice(Math.floor(next() * live.length), 1)[0]!;
+          const backFn = 1 + (back % 4);
+          records.push([((EV_RESUME << KIND_SHIFT) | backFn) >>> 0, back, (t += step())]);
+          if (next() < 0.5) {
+            records.push([((EV_SUSPEND << KIND_SHIFT) | backFn) >>> 0, back, (t += step())]); // again: it moves to the end of the order
+            live.push(back);
+          } else {
+            records.push([((EV_EXIT << KIND_SHIFT) | backFn) >>> 0, 0, (t += step())]);
+          }
+        }
+      }
+      const oracle = oracleAccumulator(size);
+      const expected = walkOracle(records, size, seed, oracle);
+      compare(`seed ${seed} js`, walkNew(records, size, seed + 1, false, null), expected, oracle, size);
+      if (kernel) compare(`seed ${seed} wasm`, walkNew(records, size, seed + 2, true, null), expected, oracle, size);
+    }
+  });
+
   test('priors: untimed calls are estimated from the threads before too', () => {
     for (let seed = 1000; seed < 1100; seed++) {
       const size = 1 + (seed % 9);

@@ -3,16 +3,34 @@
 // throws, unfinished calls and the estimates for untimed calls. No Node-only imports: the same
 // code runs in the CLI's thread and in the summary workers (summary-worker.ts).
 //
-// Speed matters here (a 1 GiB trace is 67 M records). step() is the walk, one record at a time;
-// fast() does the common records (enters, exits matching the top frame, runtime events) the same
-// way in a loop with no calls in it and hands every other record to step(). V8 reloads a typed
-// array's data pointer and length at every use in such a loop, so the state is packed into as
-// few arrays as possible: the stack is one Float64Array of 8-slot frames and the per-function
-// sums one Float64Array of ACC_STRIDE-slot rows. records() makes room for a whole chunk's pushes
-// first, so the loop never grows the stack.
+// Speed matters here (a 1 GiB trace is 67 M records). step() is the walk, one record at a time.
+// With WebAssembly (the usual case) the kernel's $walk (kernel.ts) does every record but lost
+// exits and drop markers, with the stack, the sums and the suspended frames in the Space's
+// memory, and hands those to step(). Without it, fast() does the common records (enters, exits
+// matching the top frame, runtime events) in a loop with no calls in it, and step() the rest
+// (suspended frames then live in a Map). V8 reloads a typed array's data pointer and length at
+// every use in such a loop, so the state is packed into as few arrays as possible: the stack is
+// one Float64Array of 8-slot frames, the per-function sums one Float64Array of ACC_STRIDE-slot
+// rows. All three give the same doubles (walk.test.ts).
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
-import { S_ACC, S_CAPACITY, S_DEPTH, S_FRAMES, S_MAX_DEPTH, S_PRIORS, S_SIZE, Space } from './kernel.js';
+import {
+  HASH_MULTIPLIER,
+  S_ACC,
+  S_CAPACITY,
+  S_DEPTH,
+  S_FRAMES,
+  S_MAX_DEPTH,
+  S_PRIORS,
+  S_SIZE,
+  S_TABLE,
+  S_TABLE_MASK,
+  S_TABLE_SEQ,
+  S_TABLE_SHIFT,
+  S_TABLE_USED,
+  Space,
+  TABLE_ENTRY_BYTES,
+} from './kernel.js';
 
 /**
  * Per-function sums of one thread (or of several, merged): row `fn` is
@@ -118,6 +136,7 @@ const F_SERIAL = 4;
 const F_EST = 5;
 
 const INITIAL_DEPTH = 256;
+const INITIAL_TABLE_ENTRIES = 1024;
 
 /**
  * One thread's walk in progress. Feed it the thread's chunks in file order with `records`, then
@@ -149,6 +168,12 @@ export class ThreadWalker {
   /** A region for records that come from outside the space (kernel only). */
   private scratchAt = 0;
   private scratchBytes = 0;
+  /**
+   * The kernel's table of suspended frames (kernel only; without it, `suspended`): its
+   * address and entries. Its counters live in the space's state block.
+   */
+  private tableAt = 0;
+  private tableEntries = 0;
 
   /**
    * `size`: rows of the accumulator (the function table; ids past it are not counted).
@@ -169,6 +194,7 @@ export class ThreadWalker {
         space.f64.set(priors.subarray(0, size * ACC_STRIDE), this.priorsAt >> 3);
       }
       this.framesAt = space.allocate(INITIAL_DEPTH * FRAME * 8);
+      this.rehashTable();
       this.acc = new Float64Array(space.f64.buffer as ArrayBuffer, this.accAt, size * ACC_STRIDE);
       this.frames = new Float64Array(space.f64.buffer, this.framesAt, INITIAL_DEPTH * FRAME);
     } else {
@@ -183,6 +209,50 @@ export class ThreadWalker {
     const buffer = this.space.f64.buffer as ArrayBuffer;
     this.acc = new Float64Array(buffer, this.accAt, this.size * ACC_STRIDE);
     this.frames = new Float64Array(buffer, this.framesAt, this.capacity * FRAME);
+  }
+
+  /**
+   * A new table of suspended frames, the kernel's being half full: room for four times the
+   * live entries (at least INITIAL_TABLE_ENTRIES), put back with their order numbers.
+   */
+  private rehashTable(): void {
+    const live = this.tableAt === 0 ? [] : this.suspendedInOrder();
+    let entries = INITIAL_TABLE_ENTRIES;
+    while (entries < live.length * 4) entries *= 2;
+    const space = this.space;
+    const at = space.allocate(entries * TABLE_ENTRY_BYTES);
+    space.u8.fill(0, at, at + entries * TABLE_ENTRY_BYTES);
+    const state = space.i32;
+    const shift = 32 - Math.log2(entries);
+    state[S_TABLE >> 2] = at;
+    state[S_TABLE_MASK >> 2] = entries - 1;
+    state[S_TABLE_SHIFT >> 2] = shift;
+    state[S_TABLE_USED >> 2] = live.length;
+    if (this.tableAt === 0) space.f64[S_TABLE_SEQ >> 3] = 0;
+    for (const entry of live) {
+      let slot = Math.imul(entry.serial, HASH_MULTIPLIER) >>> shift;
+      while (space.u32[((at + slot * TABLE_ENTRY_BYTES) >> 2) + 1] !== 0) slot = (slot + 1) & (entries - 1);
+      const e = at + slot * TABLE_ENTRY_BYTES;
+      space.u32[e >> 2] = entry.serial;
+      space.u32[(e >> 2) + 1] = 1;
+      space.u32[(e >> 2) + 2] = entry.fn;
+      space.f64[(e >> 3) + 2] = entry.acc;
+      space.f64[(e >> 3) + 3] = entry.order;
+    }
+    this.tableAt = at;
+    this.tableEntries = entries;
+  }
+
+  /** The kernel table's live entries, in insertion order (a Map's iteration order). */
+  private suspendedInOrder(): { serial: number; fn: number; acc: number; order: number }[] {
+    const space = this.space;
+    const live: { serial: number; fn: number; acc: number; order: number }[] = [];
+    for (let slot = 0; slot < this.tableEntries; slot++) {
+      const e = this.tableAt + slot * TABLE_ENTRY_BYTES;
+      if (space.u32[(e >> 2) + 1] !== 1) continue;
+      live.push({ serial: space.u32[e >> 2] as number, fn: space.u32[(e >> 2) + 2] as number, acc: space.f64[(e >> 3) + 2] as number, order: space.f64[(e >> 3) + 3] as number });
+    }
+    return live.sort((a, b) => a.order - b.order);
   }
 
   /** This thread's sums (transferable); call after end(). */
@@ -358,7 +428,15 @@ export class ThreadWalker {
       this.depth = state[S_DEPTH >> 2] as number;
       this.maxDepth = state[S_MAX_DEPTH >> 2] as number;
       this.events += (at - from) >> 4; // every record $walk goes past is an event
-      if (at < end) {
+      if (at >= end) break;
+      // $walk stopped at this record: for want of room (then it does the record once there
+      // is), or for a record only step() does (lost exits, drops).
+      const kind = ((space.u32[at >> 2] as number) >>> 28) & 7;
+      if (kind === EV_ENTER || kind === EV_RESUME) {
+        this.reserve(this.depth + 1);
+      } else if (kind === EV_SUSPEND) {
+        this.rehashTable();
+      } else {
         this.step(space.u32, space.f64, at >> 2);
         at += 16;
       }
@@ -523,7 +601,7 @@ export class ThreadWalker {
       if (fn < size) acc[fn * ACC_STRIDE + A_UNFINISHED] = (acc[fn * ACC_STRIDE + A_UNFINISHED] as number) + 1;
       this.finishFrame(this.lastMs);
     }
-    for (const frame of this.suspended.values()) {
+    for (const frame of this.wasm ? this.suspendedInOrder() : this.suspended.values()) {
       if (frame.fn < size) {
         const a = frame.fn * ACC_STRIDE;
         acc[a + A_UNFINISHED] = (acc[a + A_UNFINISHED] as number) + 1;

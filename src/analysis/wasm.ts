@@ -54,6 +54,8 @@ const PLAIN: Record<string, number> = {
   'f64.div': 0xa3,
   'f64.min': 0xa4,
   'f64.max': 0xa5,
+  'i32.trunc_f64_s': 0xaa,
+  'i32.trunc_f64_u': 0xab,
   'f64.convert_i32_s': 0xb7,
   'f64.convert_i32_u': 0xb8,
 };

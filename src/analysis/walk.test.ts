@@ -26,6 +26,7 @@ import {
   warmUpWalk,
   type ThreadWalk,
 } from './walk.js';
+import { mulberry32 } from '../format/mulberry32.js';
 
 interface OracleChunk {
   u32: Uint32Array;
@@ -274,17 +275,7 @@ function oracleWalk(chunks: OracleChunk[], acc: OracleAccumulator): OracleWalk {
 
 // ---- random record streams -----------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 type Record = [head: number, aux: number, time: number];
 

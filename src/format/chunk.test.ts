@@ -28,6 +28,7 @@ import {
   LANE_INDEX,
   RECORD_BYTES,
 } from './layout.js';
+import { mulberry32 } from './mulberry32.js';
 
 // ---- building files ---------------------------------------------------------------------
 
@@ -492,17 +493,7 @@ describe('thread file damage', () => {
 
 // ---- fuzz -------------------------------------------------------------------------------
 
-/** mulberry32: a small deterministic PRNG (the fuzz must be reproducible; no Math.random). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const PROBLEM_KINDS = new Set(['truncated', 'checksum', 'bad-magic', 'sequence-gap', 'bad-header', 'newer-version']);
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_REDACT_KEYS, DEFAULT_SNAPSHOT_LIMITS, Snapshotter } from './snapshot.js';
 import { renderValue, type ValueDesc } from '../format/values.js';
+import { mulberry32 } from '../format/mulberry32.js';
 
 const getOwnDescriptor = Object.getOwnPropertyDescriptor;
 const defineProperty = Object.defineProperty;
@@ -879,17 +880,7 @@ describe('Snapshotter: redaction', () => {
 });
 
 describe('Snapshotter: never throws, stays within bytes (fuzzed)', () => {
-  /** Deterministic PRNG (mulberry32). */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = mulberry32;
 
   /** Nodes still allowed in the value being built (keeps each value small enough to build). */
   let nodes = 0;

@@ -60,7 +60,7 @@ export function threadDetail(trace: Trace, thread: TraceThread): ThreadDetail {
         result.problems.push(`${file}: a damaged detail record (serial ${record.serial}) was skipped`);
         continue;
       }
-      const entry: DetailEntry = { serial: record.serial, type: record.type, ns: Math.round((origin + record.time - start) * 1e6), body: record.body };
+      const entry: DetailEntry = { serial: record.serial, type: record.type, ns: Math.round((origin - start + record.time) * 1e6), body: record.body };
       if (record.type === DT_WINDOW) result.windows.set(Number(record.body.id), entry);
       else result.records.set(record.serial, entry);
     }

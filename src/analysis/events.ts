@@ -24,6 +24,8 @@ export interface TraceEvent {
 export function* threadEvents(trace: Trace, thread: TraceThread): Generator<TraceEvent> {
   const origin = thread.header?.timeOriginMs ?? thread.info.timeOriginMs;
   const start = trace.manifest.startEpochMs || origin;
+  // Subtract the epoch times first: added to a thread time, an epoch (~1.8e12 ms) would round it to 244 ns.
+  const shift = origin - start;
   for (const chunk of thread.scan.chunks) {
     const offset = thread.bytes.byteOffset + chunk.payloadOffset;
     const u32 = new Uint32Array(thread.bytes.buffer, offset, chunk.count * RECORD_WORDS);
@@ -40,7 +42,7 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
         name: fn === 0 ? (ext === EXT_CATCH ? '(module)' : '') : trace.functions.get(fn)?.name ?? `#${fn}`,
         aux,
         ext,
-        ns: Math.round((origin + (f64[r * 2 + 1] as number) - start) * 1e6),
+        ns: Math.round((shift + (f64[r * 2 + 1] as number)) * 1e6),
         untimed: head >>> 31 === 1,
       };
     }

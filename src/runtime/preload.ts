@@ -24,7 +24,7 @@ import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, detailSettings, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
-import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
+import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
@@ -115,7 +115,8 @@ function precisionStatement(timing: TimingMode, resolutionNs: number, readCostNs
   if (timing === 'exact') return `exact: every event timestamped (${clock})`;
   return (
     `adaptive: every event timestamped (${clock}) except calls of functions whose last ${ADAPTIVE_WINDOW_CALLS} timed calls ` +
-    `averaged under ${ADAPTIVE_DEMOTE_BELOW_MS * 1e6} ns; those are counted exactly and their time is estimated from their timed calls`
+    `averaged under ${ADAPTIVE_DEMOTE_BELOW_MS * 1e6} ns; those are counted exactly and their time is estimated from their function's timed calls ` +
+    `(after every ${ADAPTIVE_SAMPLE_EVERY} untimed calls, the next ${ADAPTIVE_SAMPLE_BURST} are timed as samples)`
   );
 }
 

@@ -84,6 +84,15 @@ export const DETAIL_OFF: DetailConfig = {
 export const ADAPTIVE_WINDOW_CALLS = 64;
 /** ...and stops paying for timestamps when their mean duration was below this (ms). */
 export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
+/**
+ * Adaptive timing keeps sampling: after this many untimed calls in a thread, the next
+ * ADAPTIVE_SAMPLE_BURST entries are timed whatever their function. A burst times a tiny call
+ * together with its tiny callees, so the summary's estimates rest on warm, fully timed calls
+ * (the calls that got a function demoted ran cold, before V8 optimized it), and a demoted
+ * function that turns slow is timed again.
+ */
+export const ADAPTIVE_SAMPLE_EVERY = 1024;
+export const ADAPTIVE_SAMPLE_BURST = 8;
 
 const perf = performance;
 
@@ -191,6 +200,9 @@ export class Recorder implements Probes {
   private readonly clock: boolean;
   /** The thread's last clock read: the time untimed records carry. */
   private last = 0;
+  /** Adaptive timing: untimed calls left until the next sample burst, and entries left in the burst. */
+  private sampleIn = ADAPTIVE_SAMPLE_EVERY;
+  private burst = 0;
   /** Detail lane: 1 while a window is open (mirrors detail.open), the slow threshold, throws wanted. */
   private win = 0;
   private readonly slowMs: number;
@@ -207,6 +219,7 @@ export class Recorder implements Probes {
     this.functionsFile = options.functionsFile;
     this.adaptive = options.timing === 'adaptive';
     this.clock = options.timing !== 'none';
+    if (!this.adaptive) this.sampleIn = 0x7fffffff;
     this.ctl = new Int32Array(this.sab);
     this.ctlF64 = new Float64Array(this.sab, 0, this.ctl.length >> 1);
     const layout = layoutOf(this.sab);
@@ -242,14 +255,27 @@ export class Recorder implements Probes {
   }
 
   en(id: number): number {
-    if (this.timed[id] === 1) {
-      const t = perf.now();
-      this.last = t;
-      this.put(ENTER | id, 0, t);
-      return t;
-    }
+    if (this.timed[id] === 1 || --this.sampleIn === 0) return this.enTimed(id);
     this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
     return -1;
+  }
+
+  /** A timed entry: a timed function's, or (adaptive) one of a sample burst. */
+  private enTimed(id: number): number {
+    if (this.sampleIn <= 0) {
+      if (!this.adaptive) {
+        this.sampleIn = 0x7fffffff;
+        this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
+        return -1;
+      }
+      // A burst: the next entries come back here (sampleIn 1 -> 0) until it is over.
+      if (this.burst === 0) this.burst = ADAPTIVE_SAMPLE_BURST;
+      this.sampleIn = --this.burst === 0 ? ADAPTIVE_SAMPLE_EVERY : 1;
+    }
+    const t = perf.now();
+    this.last = t;
+    this.put(ENTER | id, 0, t);
+    return t;
   }
 
   /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
@@ -434,7 +460,10 @@ export class Recorder implements Probes {
     }
   }
 
-  /** Adaptive timing: demote a function whose timed calls are consistently tiny. */
+  /**
+   * Adaptive timing: demote a function whose timed calls are consistently tiny; a demoted one
+   * whose sampled calls are no longer tiny is timed again.
+   */
   private learn(id: number, duration: number): void {
     const n = (this.samples[id] as number) + 1;
     const sum = (this.sums[id] as number) + duration;
@@ -443,7 +472,7 @@ export class Recorder implements Probes {
       this.sums[id] = sum;
       return;
     }
-    if (sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS) this.timed[id] = 0;
+    this.timed[id] = sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS ? 0 : 1;
     this.samples[id] = 0;
     this.sums[id] = 0;
   }

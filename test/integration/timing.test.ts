@@ -33,7 +33,19 @@ test('fib(25): 242785 calls and the same call tree in every timing mode', () => 
     if (mode === 'exact') assert.equal(fib.untimedCalls, 0);
     if (mode === 'none') assert.equal(fib.untimedCalls, 242785);
     // fib's calls are tiny: adaptive timing stops timestamping most of them after a warm-up.
-    if (mode === 'adaptive') assert.ok(fib.untimedCalls > 200000 && fib.estimatedNs > 0, JSON.stringify(fib));
+    if (mode === 'adaptive') {
+      assert.ok(fib.untimedCalls > 200000 && fib.estimatedNs > 0, JSON.stringify(fib));
+      // ...but keeps sampling: timed bursts after the demotion give the estimates warm calls.
+      const trace = openTrace(dir);
+      let demoted = false;
+      let sampled = 0;
+      for (const event of threadEvents(trace, trace.threads[0]!)) {
+        if (event.kind !== 'enter' || event.name !== 'fib') continue;
+        if (event.untimed) demoted = true;
+        else if (demoted) sampled++;
+      }
+      assert.ok(demoted && sampled > 100, `timed fib calls after the demotion: ${sampled}`);
+    }
   }
   assert.equal(trees.size, 1, 'one call tree across modes');
 });

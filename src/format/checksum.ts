@@ -51,6 +51,30 @@ export function checksumWords4(state: number, words: Uint32Array): number {
   return h >>> 0;
 }
 
+/**
+ * The four lanes of checksumWords4 for a payload that arrives in pieces (each a whole number of
+ * 4-word groups): start with `lanesInit`, feed the pieces in order with `lanesWords` (or keep
+ * the lanes in your own loop, as the trace writer does while it completes records), then
+ * `lanesFold` gives what checksumWords4 gives over the whole payload.
+ */
+export function lanesInit(lanes: Int32Array): void {
+  lanes[0] = FNV_OFFSET | 0;
+  lanes[1] = (FNV_OFFSET + 1) | 0;
+  lanes[2] = (FNV_OFFSET + 2) | 0;
+  lanes[3] = (FNV_OFFSET + 3) | 0;
+}
+
+export function lanesFold(state: number, lanes: Int32Array): number {
+  let h = state | 0;
+  h = Math.imul(h ^ (lanes[0] as number), FNV_PRIME);
+  h = Math.imul(h ^ (lanes[1] as number), FNV_PRIME);
+  h = Math.imul(h ^ (lanes[2] as number), FNV_PRIME);
+  h = Math.imul(h ^ (lanes[3] as number), FNV_PRIME);
+  return h >>> 0;
+}
+
+export { FNV_PRIME as CHECKSUM_PRIME };
+
 // Run both loops once, tails included, when the module loads. V8 compiles a long-running loop
 // while it runs (on-stack replacement); code after the loop that never ran before has no type
 // feedback, and the compiled loop then deoptimizes there on every call — measured at 2× the

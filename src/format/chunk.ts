@@ -3,7 +3,7 @@
 // share it without Node-only imports. Decoding never throws on bad bytes: it returns what it
 // could read and a list of problems (truncation, checksum mismatch, bad magic, sequence gaps).
 
-import { checksumInit, checksumWords, checksumWords4 } from './checksum.js';
+import { checksumInit, checksumWords, checksumWords4, lanesFold } from './checksum.js';
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_MAGIC,
@@ -116,6 +116,7 @@ export function encodeChunkHeader(
   firstTime: number,
   lastTime: number,
   flags: number,
+  payloadLanes: Int32Array | null = null,
 ): void {
   const view = new DataView(header.buffer, header.byteOffset, CHUNK_HEADER_BYTES);
   view.setUint32(CH_MAGIC, CHUNK_MAGIC, true);
@@ -129,15 +130,19 @@ export function encodeChunkHeader(
   view.setFloat64(CH_LAST_TIME, lastTime, true);
   view.setUint32(CH_FLAGS, flags >>> 0, true);
   view.setUint32(CH_RESERVED, 0, true);
-  view.setUint32(CH_CHECKSUM, chunkChecksum(header, payload), true);
+  view.setUint32(CH_CHECKSUM, chunkChecksum(header, payload, payloadLanes), true);
 }
 
-/** The checksum a chunk header must carry for these header bytes (48) and this payload. */
-export function chunkChecksum(header: Uint8Array, payload: Uint8Array): number {
+/**
+ * The checksum a chunk header must carry for these header bytes (48) and this payload. A writer
+ * that already ran the payload's checksum lanes (lanesInit/lanesFold) passes them instead of
+ * having the payload read again.
+ */
+export function chunkChecksum(header: Uint8Array, payload: Uint8Array, payloadLanes: Int32Array | null = null): number {
   let h = checksumInit();
   h = checksumWords(h, wordsOf(header, 0, CH_CHECKSUM));
   h = checksumWords(h, wordsOf(header, CH_CHECKSUM + 4, CHUNK_HEADER_BYTES - CH_CHECKSUM - 4));
-  h = checksumWords4(h, wordsOf(payload, 0, payload.byteLength & ~3));
+  h = payloadLanes !== null ? lanesFold(h, payloadLanes) : checksumWords4(h, wordsOf(payload, 0, payload.byteLength & ~3));
   return h;
 }
 

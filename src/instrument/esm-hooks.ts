@@ -36,14 +36,37 @@ export function initialize(data: HookData): void {
 type NextResolve = (specifier: string, context: unknown) => Promise<{ url: string; format?: string | null }>;
 type NextLoad = (url: string, context: unknown) => Promise<{ format: string; source?: string | ArrayBuffer | Uint8Array | null; shortCircuit?: boolean }>;
 
+/** The program's entry point: the one module resolved without a parent. */
+let entryUrl: string | null = null;
+
 export async function resolve(specifier: string, context: { parentURL?: string }, nextResolve: NextResolve): Promise<unknown> {
+  let resolved: { url: string };
   try {
-    return await nextResolve(specifier, context);
+    resolved = await nextResolve(specifier, context);
   } catch (error) {
     const url = isModuleNotFound(error) ? resolveTypeScript(specifier, context.parentURL) : null;
     if (url === null) throw error;
-    return { url, shortCircuit: true };
+    resolved = { url, shortCircuit: true } as { url: string };
   }
+  if (context.parentURL === undefined && entryUrl === null) entryUrl = resolved.url;
+  return resolved;
+}
+
+/**
+ * A CommonJS entry point is run the way Node runs it untraced, by the CommonJS loader as the
+ * main module (require.main, process.mainModule), from a one-line ES module. Node 20 sends the
+ * entry through the ES module loader whenever --import is given (recall's preload is), and its
+ * CommonJS translator first scans the file and every file it re-exports for export names: for
+ * `module.exports = require('./_tsc.js')` that is a 6 MB scan nobody uses (0.3 s). The entry's
+ * stack then ends in this module's frame (node:internal/recall/entry) where Node's own
+ * run_main_module frame would be.
+ */
+function commonJsEntry(url: string, filename: string): { format: 'module'; source: string; shortCircuit: true } | null {
+  if (url !== entryUrl) return null;
+  entryUrl = null;
+  // Named like Node's own frames, so the one frame it adds beneath the program's reads as Node's.
+  const source = `import m from 'node:module';m._load(${JSON.stringify(filename)},null,true);\n//# sourceURL=node:internal/recall/entry`;
+  return { format: 'module', source, shortCircuit: true };
 }
 
 /** Instrumented code for a source: from the cache, or by loading the instrumenter and running it. */
@@ -64,13 +87,14 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
     const text = await readFile(filename, 'utf8');
     const format = typescriptFormat(filename, text);
     // CommonJS TypeScript is compiled by the CommonJS loader (cjs-hook.ts registers .ts there).
-    if (format === 'commonjs') return { format: 'commonjs', shortCircuit: true };
+    if (format === 'commonjs') return commonJsEntry(url, filename) ?? { format: 'commonjs', shortCircuit: true };
     const source = accept(filename)
       ? await instrument(text, { filename, format, typescript: true, capture, detail })
       : (await import('./transform.js')).stripTypesOnly(text, filename);
     return { format, source, shortCircuit: true };
   }
   const result = await nextLoad(url, context);
+  if (result.format === 'commonjs') return commonJsEntry(url, filename) ?? result;
   if (result.format !== 'module' || result.source == null || !accept(filename)) return result;
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
   // Hooks can be chained twice (e.g. inherited by a worker and registered again): instrument once.

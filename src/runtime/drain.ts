@@ -9,9 +9,10 @@ import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:f
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
-import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, EV_ENTER, EV_THROW, KIND_SHIFT, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
+import { CHECKSUM_PRIME, lanesInit } from '../format/checksum.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { parseProcessesJsonl, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { sumCounters, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
@@ -55,6 +56,8 @@ const DETAIL_CHUNK_BYTES = 1 << 18;
 /** A partial chunk is written once it is this old, so a killed process loses little. */
 const FLUSH_AFTER_MS = 250;
 const IDLE_WAIT_MS = 1;
+/** A pass that moved fewer records than this sleeps IDLE_WAIT_MS before the next. */
+const BATCH_RECORDS = 8192;
 const STATUS_EVERY_MS = 500;
 
 class LaneFile {
@@ -63,6 +66,13 @@ class LaneFile {
   readonly buffer: Uint8Array;
   readonly header = new Uint8Array(CHUNK_HEADER_BYTES);
   readonly times: Float64Array;
+  /** The buffer as int32 words (see settle). */
+  readonly words: Int32Array;
+  /** The checksum lanes of the chunk being filled (see settle). */
+  readonly lanes = new Int32Array(4);
+  /** The time (as its two words) of the last record copied that carries one of its own. */
+  lastTimeLo = 0;
+  lastTimeHi = 0;
   filled = 0;
   seq = 0;
   /** Records taken from the ring (events + dropped markers). */
@@ -89,6 +99,51 @@ class LaneFile {
     this.bytes = header.byteLength;
     this.buffer = new Uint8Array(CHUNK_RECORDS * RECORD_BYTES);
     this.times = new Float64Array(this.buffer.buffer);
+    this.words = new Int32Array(this.buffer.buffer);
+    lanesInit(this.lanes);
+  }
+
+  /**
+   * Complete the records just copied to [from, to) and run them through the chunk checksum's
+   * lanes (one pass over the bytes instead of two). The probes write only the head word of an
+   * untimed enter or exit (the ring slot still holds an older record's aux and time), so here
+   * such a record gets aux 0 and the time of the record before it, as the format says.
+   */
+  settle(from: number, to: number): void {
+    // Int32 loads and stores throughout: uint32 values above 2^31 would make V8 keep the
+    // loop's variables as doubles (measured 12 ns per record against 8).
+    const words = this.words;
+    const lanes = this.lanes;
+    let lo = this.lastTimeLo | 0;
+    let hi = this.lastTimeHi | 0;
+    let a = lanes[0] as number;
+    let b = lanes[1] as number;
+    let c = lanes[2] as number;
+    let d = lanes[3] as number;
+    for (let w = from * 4, end = to * 4; w < end; w += 4) {
+      const head = (words[w] as number) | 0;
+      let aux = 0;
+      // An untimed (bit 31) enter, exit or throw: head >>> 28 is 9, 10 or 11.
+      if (((head >>> KIND_SHIFT) - (8 + EV_ENTER)) >>> 0 <= EV_THROW - EV_ENTER) {
+        words[w + 1] = 0;
+        words[w + 2] = lo;
+        words[w + 3] = hi;
+      } else {
+        aux = (words[w + 1] as number) | 0;
+        lo = (words[w + 2] as number) | 0;
+        hi = (words[w + 3] as number) | 0;
+      }
+      a = Math.imul(a ^ head, CHECKSUM_PRIME);
+      b = Math.imul(b ^ aux, CHECKSUM_PRIME);
+      c = Math.imul(c ^ lo, CHECKSUM_PRIME);
+      d = Math.imul(d ^ hi, CHECKSUM_PRIME);
+    }
+    lanes[0] = a;
+    lanes[1] = b;
+    lanes[2] = c;
+    lanes[3] = d;
+    this.lastTimeLo = lo;
+    this.lastTimeHi = hi;
   }
 
   flush(): void {
@@ -96,7 +151,8 @@ class LaneFile {
     const payload = this.buffer.subarray(0, this.filled * RECORD_BYTES);
     const first = this.times[1] as number;
     const last = this.times[(this.filled - 1) * 2 + 1] as number;
-    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0);
+    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0, this.lanes);
+    lanesInit(this.lanes);
     writevSync(this.fd, [this.header, payload]);
     this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
     this.seq++;
@@ -214,7 +270,9 @@ export class Drain {
         }
         const moved = this.pass(CHUNK_RECORDS);
         const now = Date.now();
-        if (moved === 0) {
+        if (moved < BATCH_RECORDS) {
+          // Little to do: sleep rather than spin on the heads (a spinning drain takes a core
+          // from the program). A producer wakes it early when its ring is a quarter full.
           this.flushStale(now);
           Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
         }
@@ -277,6 +335,7 @@ export class Drain {
       const contiguous = Math.min(remaining, this.layout.ringRecords - index, CHUNK_RECORDS - lane.filled);
       const from = ringStart + index * RECORD_BYTES;
       lane.buffer.set(this.ring.subarray(from, from + contiguous * RECORD_BYTES), lane.filled * RECORD_BYTES);
+      lane.settle(lane.filled, lane.filled + contiguous);
       lane.filled += contiguous;
       tail = (tail + contiguous) | 0;
       remaining -= contiguous;

@@ -56,6 +56,8 @@ const SUSPEND = EV_SUSPEND << KIND_SHIFT;
 const RESUME = EV_RESUME << KIND_SHIFT;
 const DROPPED = EV_DROPPED << KIND_SHIFT;
 const EXT = EV_EXT << KIND_SHIFT;
+const ENTER_UNTIMED = ENTER | UNTIMED_FLAG;
+const EXIT_UNTIMED = EXIT | UNTIMED_FLAG;
 
 /** Why an exit probe asked for values (Recorder.why). */
 const WHY_WINDOW = 0;
@@ -88,8 +90,7 @@ export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
  * Adaptive timing keeps sampling: after this many untimed calls in a thread, the next
  * ADAPTIVE_SAMPLE_BURST entries are timed whatever their function. A burst times a tiny call
  * together with its tiny callees, so the summary's estimates rest on warm, fully timed calls
- * (the calls that got a function demoted ran cold, before V8 optimized it), and a demoted
- * function that turns slow is timed again.
+ * (the calls that got a function demoted ran cold, before V8 optimized it).
  */
 export const ADAPTIVE_SAMPLE_EVERY = 1024;
 export const ADAPTIVE_SAMPLE_BURST = 8;
@@ -256,7 +257,16 @@ export class Recorder implements Probes {
 
   en(id: number): number {
     if (this.timed[id] === 1 || --this.sampleIn === 0) return this.enTimed(id);
-    this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
+    // Untimed: the head word alone. The drain writes aux 0 and the thread's last time when it
+    // copies the record out (Drain.settle), so this costs one store and the head publication.
+    const h = this.h;
+    if (h >= this.lim) {
+      this.put(ENTER_UNTIMED | id, 0, this.last);
+      return -1;
+    }
+    this.u32[(h & this.mask) * RECORD_WORDS] = ENTER_UNTIMED | id;
+    this.h = h + 1;
+    this.ctl[this.headIndex] = h + 1;
     return -1;
   }
 
@@ -265,7 +275,7 @@ export class Recorder implements Probes {
     if (this.sampleIn <= 0) {
       if (!this.adaptive) {
         this.sampleIn = 0x7fffffff;
-        this.put(ENTER | UNTIMED_FLAG | id, 0, this.last);
+        this.put(ENTER_UNTIMED | id, 0, this.last);
         return -1;
       }
       // A burst: the next entries come back here (sampleIn 1 -> 0) until it is over.
@@ -280,6 +290,21 @@ export class Recorder implements Probes {
 
   /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
   ex(id: number, threw: number, enteredAt: number): number {
+    const h = this.h;
+    if (enteredAt < 0 && threw === 0 && h < this.lim) {
+      // An untimed normal exit: the head word alone (see en).
+      this.u32[(h & this.mask) * RECORD_WORDS] = EXIT_UNTIMED | id;
+      this.h = h + 1;
+      this.ctl[this.headIndex] = h + 1;
+      if (this.win === 0) return 0;
+      this.why = WHY_WINDOW;
+      return 1;
+    }
+    return this.exOther(id, threw, enteredAt);
+  }
+
+  /** A timed exit, a throw, or an exit that needs the slow path of put. */
+  private exOther(id: number, threw: number, enteredAt: number): number {
     if (enteredAt >= 0) {
       const t = perf.now();
       this.last = t;
@@ -461,8 +486,8 @@ export class Recorder implements Probes {
   }
 
   /**
-   * Adaptive timing: demote a function whose timed calls are consistently tiny; a demoted one
-   * whose sampled calls are no longer tiny is timed again.
+   * Adaptive timing: demote a function whose timed calls are consistently tiny. Demotion is
+   * final (a recursive function's sampled calls vary too much to judge it on them again).
    */
   private learn(id: number, duration: number): void {
     const n = (this.samples[id] as number) + 1;
@@ -472,7 +497,7 @@ export class Recorder implements Probes {
       this.sums[id] = sum;
       return;
     }
-    this.timed[id] = sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS ? 0 : 1;
+    if (sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS) this.timed[id] = 0;
     this.samples[id] = 0;
     this.sums[id] = 0;
   }

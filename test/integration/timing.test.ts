@@ -37,13 +37,21 @@ test('fib(25): 242785 calls and the same call tree in every timing mode', () => 
       assert.ok(fib.untimedCalls > 200000 && fib.estimatedNs > 0, JSON.stringify(fib));
       // ...but keeps sampling: timed bursts after the demotion give the estimates warm calls.
       const trace = openTrace(dir);
+      assert.deepEqual(trace.threads[0]!.scan.problems, [], 'every chunk checksum verifies');
       let demoted = false;
       let sampled = 0;
+      let previousNs = 0;
+      let misfilled = 0;
       for (const event of threadEvents(trace, trace.threads[0]!)) {
+        // The probes write only the head of an untimed record; the writer fills in aux 0 and
+        // the time of the record before it.
+        if (event.untimed && (event.kind === 'enter' || event.kind === 'exit') && (event.aux !== 0 || event.ns !== previousNs)) misfilled++;
+        previousNs = event.ns;
         if (event.kind !== 'enter' || event.name !== 'fib') continue;
         if (event.untimed) demoted = true;
         else if (demoted) sampled++;
       }
+      assert.equal(misfilled, 0, 'untimed records carry aux 0 and the time before them');
       assert.ok(demoted && sampled > 100, `timed fib calls after the demotion: ${sampled}`);
     }
   }

@@ -436,7 +436,7 @@ export class Snapshotter {
     }
     this.errorStacks = options?.errorStacks === true;
     this.bigLimit = this.limits.string < 1000 ? 10n ** BigIntCtor(this.limits.string) : null;
-    if (this.errorStacks) nativeStackGetter();
+    // nativeStackGetter() runs on first use: its `new Error()` costs ~25 ms at start-up with --enable-source-maps.
   }
 
   /** True when a property/parameter/map key of this name is redacted. */

@@ -55,6 +55,9 @@ export interface InstrumentOptions {
   detail?: boolean;
 }
 
+/** A character that can continue an identifier or keyword. */
+const IDENTIFIER_PART = /[\p{ID_Continue}$\u200c\u200d]/u;
+
 /** Sources larger than this (UTF-16 units) get their source map out of line when they can. */
 export const INLINE_MAP_LIMIT = 1 << 20;
 
@@ -483,6 +486,7 @@ class Rewriter {
       // After the resume check an async owner inserted at the same point.
       s.appendLeft(body.start + 1, `${R}.ca(${id},${param})&&${R}.dv(${id},2,${param},${this.values(owner, params)});`);
     } else if (node.type === 'ThrowStatement' && isNode(node.argument) && this.detail) {
+      this.spaceAfterWord(node.argument.start);
       s.prependRight(node.argument.start, `${R}.th(`);
       s.appendLeft(node.argument.end, ')');
     }
@@ -500,6 +504,14 @@ class Rewriter {
   private finallyCount = 0;
 
   /**
+   * Minified code writes `return!x`, `throw"e"`, `await(p)`, `of(list)`: a probe inserted right
+   * after such a keyword must not join it into one identifier (`return__recall$v`).
+   */
+  private spaceAfterWord(at: number): void {
+    if (IDENTIFIER_PART.test(this.source.charAt(at - 1))) this.s.appendLeft(at, ' ');
+  }
+
+  /**
    * Non-generator functions tell a normal exit from a throw without catching (a rethrow would
    * move V8's idea of where an uncaught error came from): THREW starts at 1 and every way of
    * completing normally clears it. `return X` becomes `return V=(X),THREW=0,V` (X is evaluated
@@ -512,6 +524,7 @@ class Rewriter {
     if (node.type === 'ReturnStatement') {
       const arg = node.argument;
       if (isNode(arg)) {
+        this.spaceAfterWord(arg.start);
         s.prependRight(arg.start, `${VALUE}=(`);
         s.appendLeft(arg.end, `),${THREW}=0,${VALUE}`);
       } else {
@@ -535,6 +548,7 @@ class Rewriter {
         const keywordEnd = node.type === 'AwaitExpression' ? node.start + 5 : isNode(arg) ? arg.start : node.end;
         s.prependRight(node.start, `${R}.rs(${id},${FRAME},`);
         if (isNode(arg)) {
+          this.spaceAfterWord(arg.start);
           s.prependRight(arg.start, `${R}.sp(${id},${FRAME},`);
           s.appendLeft(arg.end, `,${AWAITING}=1)`);
         } else {
@@ -556,6 +570,7 @@ class Rewriter {
       case 'ForOfStatement': {
         if (node.await !== true) return;
         const right = node.right as Node;
+        this.spaceAfterWord(right.start);
         s.prependRight(right.start, `${R}.sp(${id},${FRAME},`);
         s.appendLeft(right.end, `,${AWAITING}=1)`);
         const body = node.body as Node;

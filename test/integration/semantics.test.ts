@@ -26,6 +26,7 @@ const JS_FIXTURES: { file: string; exitCode: number; lastLine: string }[] = [
   { file: 'generators.mjs', exitCode: 0, lastLine: 'three [1,2,3]' },
   { file: 'async.mjs', exitCode: 7, lastLine: 'top-level after await' },
   { file: 'modules.mjs', exitCode: 0, lastLine: 'createRequire same module true no main' },
+  { file: 'minified.mjs', exitCode: 0, lastLine: 'minified done' },
 ];
 
 const recordings = new Map<string, Recording>();

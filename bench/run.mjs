@@ -3,12 +3,14 @@
 // side by side in one run, and prints one table (also written to bench/RESULTS.md). Never part
 // of the test suite: machines are noisy, so tests assert behaviour and this measures.
 //
-// Rows: tsc compiling a fixed project with all of TypeScript instrumented (untraced, each
-// timing mode, and node --cpu-prof as the peer), the probe hot path against a bare typed-array
-// store loop, drain throughput with 2 producer threads, `recall summary` on a ~1 GiB trace
-// against reading the files, instrumenter throughput cold and start-up with a warm cache, and
+// Rows: two call-dense real workloads with all of their code instrumented — tsc compiling a
+// fixed project and prettier formatting a fixed corpus — untraced, in each timing mode, and
+// under the peers a user would otherwise pick (node --cpu-prof; istanbul's counters, as nyc
+// applies them); the probe hot path against a bare typed-array store loop; drain throughput
+// with 2 producer threads (flat out, and paced to the bar's rate); `recall summary` on a ~1 GiB
+// trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS. Options: --quick (fewer rounds, smaller trace), --rounds N, --only SECTION (one of
-// hot, drain, summary, instrumenter, tsc; RESULTS.md is then not written), --summary-trace DIR
+// hot, drain, summary, instrumenter, tsc, prettier; RESULTS.md is then not written), --summary-trace DIR
 // (generate the summary section's trace into DIR, or reuse it when DIR already holds one, and
 // keep it: for profiling `recall summary` on the same bytes again and again).
 
@@ -29,7 +31,7 @@ const TRACE_BYTES = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024;
 const hasGnuTime = existsSync('/usr/bin/time');
 const onlyFlag = args.indexOf('--only');
 const ONLY = onlyFlag >= 0 ? args[onlyFlag + 1] : null;
-const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc'];
+const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc', 'prettier'];
 if (ONLY !== null && !SECTIONS.includes(ONLY)) throw new Error(`--only takes one of ${SECTIONS.join(', ')}`);
 const traceFlag = args.indexOf('--summary-trace');
 const SUMMARY_TRACE = traceFlag >= 0 ? args[traceFlag + 1] : null;
@@ -61,34 +63,72 @@ function recall(commandArgs, options) {
   return timed(process.execPath, [CLI, ...commandArgs], options);
 }
 
-// ---- 1. tsc -------------------------------------------------------------------------------
+// ---- 1. real workloads: tsc and prettier ---------------------------------------------------
 
-function benchTsc() {
-  process.stderr.write('tsc on bench/fixtures/tsc-project (all of TypeScript instrumented)\n');
-  if (!existsSync(join(TSC_PROJECT, 'node_modules', 'typescript'))) {
-    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: TSC_PROJECT, stdio: 'inherit' });
-    if (install.status !== 0) throw new Error('npm install in bench/fixtures/tsc-project failed');
-  }
-  const generate = spawnSync(process.execPath, [join(TSC_PROJECT, 'generate.mjs')], { stdio: 'inherit' });
-  if (generate.status !== 0) throw new Error('generating bench/fixtures/tsc-project/src failed');
-  const tsc = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'tsc.js');
-  const out = mkdtempSync(join(tmpdir(), 'recall-bench-tsc-'));
-  const cacheDir = join(out, 'cache');
-  const env = { ...process.env, RECALL_CACHE_DIR: cacheDir };
+const PRETTIER_PROJECT = join(ROOT, 'bench', 'fixtures', 'prettier-project');
+const ISTANBUL = join(ROOT, 'bench', 'fixtures', 'istanbul');
+
+function npmInstall(dir) {
+  if (existsSync(join(dir, 'node_modules'))) return;
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
+  if (install.status !== 0) throw new Error(`npm install in ${dir} failed`);
+}
+
+function generate(dir) {
+  const result = spawnSync(process.execPath, [join(dir, 'generate.mjs')], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${dir}/generate.mjs failed`);
+}
+
+/** istanbul-instrumented copies of both workloads (the counter peer), made once and kept. */
+function istanbulCopies() {
+  npmInstall(ISTANBUL);
+  const result = spawnSync(process.execPath, ['--max-old-space-size=8192', join(ISTANBUL, 'instrument.mjs'), TSC_PROJECT, PRETTIER_PROJECT], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('istanbul instrumentation of the workloads failed');
+}
+
+const WORKLOADS = {
+  tsc: {
+    title: 'tsc on bench/fixtures/tsc-project (all of TypeScript instrumented)',
+    label: 'tsc',
+    project: TSC_PROJECT,
+    script: join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'tsc.js'),
+    istanbulScript: join(ISTANBUL, 'out', 'typescript-lib', 'tsc.js'),
+    args: ['-p', TSC_PROJECT],
+    // The default mode with the detail lane off too: what the default triggers cost.
+    noDetail: true,
+  },
+  prettier: {
+    title: 'prettier formatting bench/fixtures/prettier-project/corpus (all of prettier instrumented)',
+    label: 'prettier',
+    project: PRETTIER_PROJECT,
+    script: join(PRETTIER_PROJECT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    istanbulScript: join(ISTANBUL, 'out', 'prettier', 'bin', 'prettier.cjs'),
+    // corpus/ is in the fixture's .gitignore, which prettier honours by default: point it elsewhere.
+    args: ['--ignore-path', '.prettierignore', 'corpus'],
+    noDetail: false,
+  },
+};
+
+function benchWorkload(workload) {
+  process.stderr.write(`${workload.title}\n`);
+  const out = mkdtempSync(join(tmpdir(), `recall-bench-${workload.label}-`));
+  const env = { ...process.env, RECALL_CACHE_DIR: join(out, 'cache') };
+  // The programs' own output (prettier prints what it formatted) is not what is measured.
+  const options = { cwd: workload.project, stdio: ['ignore', 'ignore', 'pipe'] };
+  const program = [workload.script, ...workload.args];
   const variants = {
-    untraced: () => timed(process.execPath, [tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT }),
-    'cpu-prof': () => timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'prof')}`, tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT }),
+    untraced: () => timed(process.execPath, program, options),
+    'cpu-prof': () => timed(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'prof')}`, ...program], options),
+    istanbul: () => timed(process.execPath, [workload.istanbulScript, ...workload.args], options),
   };
   for (const mode of ['exact', 'adaptive', 'none']) {
     variants[mode] = () =>
-      recall(['run', '--quiet', '--node-modules', '--timing', mode, '--out', join(out, `trace-${mode}`), '--', process.execPath, tsc, '-p', TSC_PROJECT], {
-        cwd: TSC_PROJECT,
-        env,
-      });
+      recall(['run', '--quiet', '--node-modules', '--timing', mode, '--out', join(out, `trace-${mode}`), '--', process.execPath, ...program], { ...options, env });
   }
-  // The same default mode with the detail lane off: what the default triggers cost.
-  variants['no-detail'] = () =>
-    recall(['run', '--quiet', '--node-modules', '--no-detail', '--out', join(out, 'trace-no-detail'), '--', process.execPath, tsc, '-p', TSC_PROJECT], { cwd: TSC_PROJECT, env });
+  if (workload.noDetail) {
+    variants['no-detail'] = () =>
+      recall(['run', '--quiet', '--node-modules', '--no-detail', '--out', join(out, 'trace-no-detail'), '--', process.execPath, ...program], { ...options, env });
+  }
   // Warm the transform cache (and the OS file cache) once; not counted.
   for (const run of Object.values(variants)) run();
   const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
@@ -96,29 +136,42 @@ function benchTsc() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, run] of Object.entries(variants)) {
       const r = run();
-      if (r.status !== 0) throw new Error(`tsc ${name} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+      if (r.status !== 0) throw new Error(`${workload.label} ${name} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
       samples[name].push(r.ms);
       rss[name] = Math.max(rss[name], r.rssKB);
     }
   }
   const base = median(samples.untraced);
   const manifest = JSON.parse(readFileSync(join(out, 'trace-adaptive', 'manifest.json'), 'utf8'));
-  row('tsc untraced, median wall', `${fmt(base / 1000)} s`);
+  const name = workload.label;
+  row(`${name} untraced, median wall`, `${fmt(base / 1000)} s`);
   const bars = { exact: ['≤ 3×', 3], adaptive: ['≤ 1.5×', 1.5], none: ['≤ 1.1×', 1.1] };
   for (const mode of ['adaptive', 'exact', 'none']) {
     const ratio = median(samples[mode]) / base;
     const [bar, limit] = bars[mode];
-    row(`tsc --timing ${mode} / untraced`, `${fmt(ratio)}× (${fmt(median(samples[mode]) / 1000)} s)`, bar, ratio <= limit ? 'met' : 'MISSED');
+    row(`${name} --timing ${mode} / untraced`, `${fmt(ratio)}× (${fmt(median(samples[mode]) / 1000)} s)`, bar, ratio <= limit ? 'met' : 'MISSED');
   }
-  const windows = manifest.windows?.length ?? 0;
-  row(
-    'tsc default triggers on / detail lane off (adaptive)',
-    `${fmt(median(samples.adaptive) / median(samples['no-detail']))}× (${fmt(median(samples['no-detail']) / 1000)} s off; ${windows} window${windows === 1 ? '' : 's'} persisted)`,
-  );
-  row('tsc node --cpu-prof / untraced (peer)', `${fmt(median(samples['cpu-prof']) / base)}×`);
-  row('tsc events recorded (adaptive)', `${(manifest.totals.written / 1e6).toFixed(1)} M, ${manifest.totals.dropped} dropped`);
-  if (hasGnuTime) row('tsc peak RSS untraced → adaptive', `${Math.round(rss.untraced / 1024)} MB → ${Math.round(rss.adaptive / 1024)} MB`);
+  if (workload.noDetail) {
+    const windows = manifest.windows?.length ?? 0;
+    row(
+      `${name} default triggers on / detail lane off (adaptive)`,
+      `${fmt(median(samples.adaptive) / median(samples['no-detail']))}× (${fmt(median(samples['no-detail']) / 1000)} s off; ${windows} window${windows === 1 ? '' : 's'} persisted)`,
+    );
+  }
+  row(`${name} node --cpu-prof / untraced (peer: sampling profiler)`, `${fmt(median(samples['cpu-prof']) / base)}×`);
+  row(`${name} istanbul counters / untraced (peer: nyc-style coverage counting)`, `${fmt(median(samples.istanbul) / base)}×`);
+  row(`${name} events recorded (adaptive)`, `${(manifest.totals.written / 1e6).toFixed(1)} M, ${manifest.totals.dropped} dropped`);
+  if (hasGnuTime) row(`${name} peak RSS untraced → adaptive`, `${Math.round(rss.untraced / 1024)} MB → ${Math.round(rss.adaptive / 1024)} MB`);
   rmSync(out, { recursive: true, force: true });
+}
+
+function benchWorkloads(names) {
+  npmInstall(TSC_PROJECT);
+  npmInstall(PRETTIER_PROJECT);
+  generate(TSC_PROJECT);
+  generate(PRETTIER_PROJECT);
+  istanbulCopies();
+  for (const name of names) benchWorkload(WORKLOADS[name]);
 }
 
 // ---- 2. hot path --------------------------------------------------------------------------
@@ -368,6 +421,7 @@ async function benchSummary() {
 async function benchInstrumenter() {
   process.stderr.write('instrumenter\n');
   const { instrumentSource } = await import(join(ROOT, 'dist/src/instrument/transform.js'));
+  npmInstall(TSC_PROJECT);
   const file = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'typescript.js');
   const source = readFileSync(file, 'utf8');
   const once = () => {
@@ -407,7 +461,8 @@ async function main() {
   if (run('drain')) benchDrain();
   if (run('summary')) await benchSummary();
   if (run('instrumenter')) await benchInstrumenter();
-  if (run('tsc')) benchTsc();
+  const workloads = ['tsc', 'prettier'].filter(run);
+  if (workloads.length > 0) benchWorkloads(workloads);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# recall benchmark results',

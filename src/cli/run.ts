@@ -14,9 +14,6 @@ import picomatch from 'picomatch';
 import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
-import { salvageManifest } from '../analysis/salvage.js';
-import { listProcesses } from '../analysis/processes.js';
-import { processOverview } from '../analysis/process-overview.js';
 import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
@@ -216,6 +213,9 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   for (const signal of signals) process.on(signal, forward);
+  // What reads the trace after the run loads while the program runs, not before it starts.
+  const afterRun = loadAfterRun();
+  afterRun.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
 
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -232,9 +232,10 @@ export async function runCommand(args: string[]): Promise<number> {
   });
 
   const exitCode = outcome.code ?? 128 + signalNumber(outcome.signal ?? 'SIGTERM');
-  const result = salvageManifest(traceDir, outcome.signal);
+  const after = await afterRun;
+  const result = after.salvageManifest(traceDir, outcome.signal);
   if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
-  const children = result ? finishChildren(traceDir, result.manifest) : null;
+  const children = result ? finishChildren(after, traceDir, result.manifest) : null;
   if (!values.out) updateLatestLink(outRoot, traceDir);
   if (!quiet) {
     const rel = relative(cwd, traceDir);
@@ -283,11 +284,19 @@ interface ChildrenOutcome {
   salvaged: number;
 }
 
+type AfterRun = typeof import('../analysis/salvage.js') & typeof import('../analysis/processes.js') & typeof import('../analysis/process-overview.js');
+
+async function loadAfterRun(): Promise<AfterRun> {
+  const [salvage, processes, overview] = await Promise.all([import('../analysis/salvage.js'), import('../analysis/processes.js'), import('../analysis/process-overview.js')]);
+  return { ...salvage, ...processes, ...overview };
+}
+
 /**
  * After the root process ended: salvage each child process that died without finishing its
  * manifest (still "recording", its pid gone), and count what the children recorded.
  */
-function finishChildren(traceDir: string, root: Manifest): ChildrenOutcome {
+function finishChildren(after: AfterRun, traceDir: string, root: Manifest): ChildrenOutcome {
+  const { listProcesses, processOverview, salvageManifest } = after;
   const outcome: ChildrenOutcome = { finished: [], running: 0, salvaged: 0 };
   for (const entry of listProcesses(traceDir)) {
     if (entry.pid === root.pid) continue;

@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, RECORD_WORDS, UNTIMED_FLAG } from '../format/layout.js';
-import { Space } from './kernel.js';
+import { ESTIMATE_SAMPLE_CAP_MS, Space } from './kernel.js';
 import {
   ACC_STRIDE,
   A_CALLS,
@@ -162,7 +162,8 @@ class FrameStack {
       this.active[fn] = (this.active[fn] as number) - 1;
       if (timed && this.estimated[d] === 0) {
         acc.timedCalls[fn] = (acc.timedCalls[fn] as number) + 1;
-        acc.timedSum[fn] = (acc.timedSum[fn] as number) + self;
+        // Each call adds at most the cap to the basis of estimates (a held call must not set them).
+        acc.timedSum[fn] = (acc.timedSum[fn] as number) + Math.min(self, ESTIMATE_SAMPLE_CAP_MS);
       }
     }
     if (d > 0) {

@@ -15,6 +15,7 @@
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
 import {
+  ESTIMATE_SAMPLE_CAP_MS,
   HASH_MULTIPLIER,
   S_ACC,
   S_CAPACITY,
@@ -49,7 +50,7 @@ export const A_UNFINISHED = 4;
 /** Calls recorded without timestamps, and the time estimated for them (ms). */
 export const A_UNTIMED = 5;
 export const A_ESTIMATED = 6;
-/** Fully timed, completed frames and their summed self time (ms): the basis of estimates. */
+/** Fully timed, completed frames and their summed self time (ms, each at most ESTIMATE_SAMPLE_CAP_MS): the basis of estimates. */
 export const A_TIMED_CALLS = 7;
 export const A_TIMED_SUM = 8;
 /** Columns [0, SUMMED_COLUMNS) are sums that add up across threads; the rest belong to one walk. */
@@ -343,7 +344,7 @@ export class ThreadWalker {
       acc[a + A_ACTIVE] = (acc[a + A_ACTIVE] as number) - 1;
       if (timed && frames[f + F_EST] === 0) {
         acc[a + A_TIMED_CALLS] = (acc[a + A_TIMED_CALLS] as number) + 1;
-        acc[a + A_TIMED_SUM] = (acc[a + A_TIMED_SUM] as number) + self;
+        acc[a + A_TIMED_SUM] = (acc[a + A_TIMED_SUM] as number) + Math.min(self, ESTIMATE_SAMPLE_CAP_MS);
       }
     }
     if (d > 0) {
@@ -518,7 +519,7 @@ export class ThreadWalker {
           acc[a + A_ACTIVE] = open;
           if (timed && est === 0) {
             acc[a + A_TIMED_CALLS] = (acc[a + A_TIMED_CALLS] as number) + 1;
-            acc[a + A_TIMED_SUM] = (acc[a + A_TIMED_SUM] as number) + self;
+            acc[a + A_TIMED_SUM] = (acc[a + A_TIMED_SUM] as number) + Math.min(self, ESTIMATE_SAMPLE_CAP_MS);
           }
           if (open === 0) acc[a + A_TOTAL] = (acc[a + A_TOTAL] as number) + frameTotal;
         }

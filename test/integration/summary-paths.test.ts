@@ -88,17 +88,20 @@ describe('every way to summarize gives the same answer', () => {
   });
 
   test('untimed calls estimated from the threads before them: the parallel walk redoes them', async () => {
-    // Thread 0 times fn 1 (10 ms a call); threads 1 and 2 call fn 1 untimed only, under a timed
-    // fn 2, so their estimates (and fn 2's self time) rest on thread 0's calls.
+    // Thread 0 times fn 1 (1/64 ms twice, and once 10 ms); threads 1 and 2 call fn 1
+    // untimed only, under a timed fn 2, so their estimates (and fn 2's self time) rest on
+    // thread 0's calls.
     const dir = join(tempDir('recall-paths-'), 'trace');
     mkdirSync(dir, { recursive: true });
     const at = (kind: number, fn: number, untimed = false): number => (((kind << KIND_SHIFT) | fn) | (untimed ? UNTIMED_FLAG : 0)) >>> 0;
     const threads: [number, number][][] = [
       [
         [at(EV_ENTER, 1), 0],
-        [at(EV_EXIT, 1), 10],
-        [at(EV_ENTER, 1), 20],
-        [at(EV_EXIT, 1), 31],
+        [at(EV_EXIT, 1), 1 / 64],
+        [at(EV_ENTER, 1), 1],
+        [at(EV_EXIT, 1), 1 + 1 / 64],
+        [at(EV_ENTER, 1), 2],
+        [at(EV_EXIT, 1), 12],
       ],
       [
         [at(EV_ENTER, 2), 0],
@@ -120,9 +123,12 @@ describe('every way to summarize gives the same answer', () => {
     const fn1 = summary.functions.find((f) => f.name === 'f1')!;
     const fn2 = summary.functions.find((f) => f.name === 'f2')!;
     assert.equal(fn1.untimedCalls, 3);
-    // Each untimed call of f1 is estimated at its mean timed self time, 10.5 ms.
-    assert.equal(fn1.estimatedNs, 3 * 10.5e6);
-    assert.equal(fn2.selfNs, (50 - 21 + 25 - 10.5) * 1e6);
+    // Each untimed call of f1 is estimated at its mean timed self time, each timed call counted
+    // at most 1/64 ms (the 10 ms one was held, as far as an estimate can tell): 1/64 ms.
+    assert.equal(fn1.estimatedNs, 3 * 15625);
+    assert.equal(fn2.selfNs, (50 - 2 / 64 + 25 - 1 / 64) * 1e6);
+    // f1's own measured time is not capped.
+    assert.equal(fn1.selfNs, (2 / 64 + 10 + 3 / 64) * 1e6);
   });
 });
 

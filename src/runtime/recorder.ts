@@ -94,6 +94,8 @@ export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
  */
 export const ADAPTIVE_SAMPLE_EVERY = 1024;
 export const ADAPTIVE_SAMPLE_BURST = 8;
+/** sampleIn outside adaptive timing: the largest small integer (a V8 Smi), so the field stays one. */
+const NEVER_SAMPLE = 0x3fffffff;
 
 const perf = performance;
 
@@ -220,7 +222,7 @@ export class Recorder implements Probes {
     this.functionsFile = options.functionsFile;
     this.adaptive = options.timing === 'adaptive';
     this.clock = options.timing !== 'none';
-    if (!this.adaptive) this.sampleIn = 0x7fffffff;
+    if (!this.adaptive) this.sampleIn = NEVER_SAMPLE;
     this.ctl = new Int32Array(this.sab);
     this.ctlF64 = new Float64Array(this.sab, 0, this.ctl.length >> 1);
     const layout = layoutOf(this.sab);
@@ -274,7 +276,7 @@ export class Recorder implements Probes {
   private enTimed(id: number): number {
     if (this.sampleIn <= 0) {
       if (!this.adaptive) {
-        this.sampleIn = 0x7fffffff;
+        this.sampleIn = NEVER_SAMPLE;
         this.put(ENTER_UNTIMED | id, 0, this.last);
         return -1;
       }

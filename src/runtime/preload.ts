@@ -28,7 +28,7 @@ import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY,
 import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
-import { installStackTraceMapping } from './stack-traces.js';
+import { hideFramesOf, installStackTraceMapping } from './stack-traces.js';
 import { installRuntimeEvents } from './runtime-events.js';
 import { workerExited, workerStarted } from './worker-events.js';
 
@@ -259,6 +259,8 @@ function installThread(session: Session): Recorder | null {
     const hookData: HookData = { filter, cacheDir: config.cacheDir, capture, detail: config.detail !== null };
     register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
     installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir, capture, detail: config.detail !== null });
+    // Its Module.prototype._compile wrapper is on the stack of every CommonJS module's top level.
+    hideFramesOf(new URL('../instrument/cjs-hook.js', import.meta.url).href);
   }
   process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);

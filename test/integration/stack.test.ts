@@ -18,6 +18,19 @@ for (const fixture of ['stack.cjs', 'stack.mjs']) {
   });
 }
 
+test("Error.stack at a CommonJS module's top level shows no recall frame (the entry point and a required module)", () => {
+  const dir = tempDir();
+  // Node's own frames (node:internal/...) beneath the program differ by how the entry is loaded.
+  const program = "module.exports = () => new Error('x').stack.split('\\n').filter((line) => !/\\(?node:/.test(line)).join('\\n');\n";
+  writeFileSync(join(dir, 'required.cjs'), `${program}module.exports.top = module.exports();\n`);
+  writeFileSync(join(dir, 'main.cjs'), `${program}console.log(module.exports());\nconsole.log(require('./required.cjs').top);\n`);
+  const plain = run(process.execPath, [join(dir, 'main.cjs')]);
+  assert.match(plain.stdout, /at Object\.<anonymous> \(.*required\.cjs:2:/);
+  const traced = recall(['run', '--quiet', '--out', join(dir, 'trace'), '--', process.execPath, join(dir, 'main.cjs')]);
+  assert.equal(traced.status, 0, traced.stderr);
+  assert.equal(traced.stdout, plain.stdout);
+});
+
 test('Error.stack of a TypeScript module points at the .ts source', () => {
   const source = readFileSync(join(FIXTURES, 'stack.ts'), 'utf8').split('\n');
   const position = (needle: string): string => {

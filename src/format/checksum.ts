@@ -53,9 +53,10 @@ export function checksumWords4(state: number, words: Uint32Array): number {
 
 /**
  * The four lanes of checksumWords4 for a payload that arrives in pieces (each a whole number of
- * 4-word groups): start with `lanesInit`, feed the pieces in order with `lanesWords` (or keep
- * the lanes in your own loop, as the trace writer does while it completes records), then
- * `lanesFold` gives what checksumWords4 gives over the whole payload.
+ * 4-word groups): start with `lanesInit`, run each word i of the payload through lane i mod 4
+ * (`lane = Math.imul(lane ^ word, CHECKSUM_PRIME)`, in the caller's own loop: the trace writer
+ * does it while it completes records), then `lanesFold` gives what checksumWords4 gives over
+ * the whole payload.
  */
 export function lanesInit(lanes: Int32Array): void {
   lanes[0] = FNV_OFFSET | 0;

@@ -65,8 +65,12 @@ test('a large module keeps its source map out of line in the cache, and Error.st
   lines.push('function inner(v) { if (v > 1) { throw new RangeError("big " + v); } return v; }');
   lines.push('function outer(list) { return list.map((v) => inner(v)); }');
   lines.push('try { outer([1, 2]); } catch (e) { console.log(e.stack.split("\\n").slice(0, 4).join("\\n")); }');
+  // The module's own map comment, as bundled packages ship them (this map describes big.cjs, not
+  // its instrumented code): Node must not load it for the instrumented module.
+  lines.push('//# sourceMappingURL=big.cjs.map');
   const file = join(dir, 'big.cjs');
   writeFileSync(file, lines.join('\n'));
+  writeFileSync(join(dir, 'big.cjs.map'), JSON.stringify({ version: 3, sources: ['elsewhere.ts'], names: [], mappings: 'AAAA;AACA' }));
   assert.ok(statSync(file).size > INLINE_MAP_LIMIT);
   const cache = join(dir, 'cache');
   const plain = run(process.execPath, [file]);
@@ -78,5 +82,8 @@ test('a large module keeps its source map out of line in the cache, and Error.st
   const cached = readdirSync(cache, { recursive: true }).map(String);
   const code = cached.find((name) => name.endsWith('.js'));
   assert.ok(code && cached.some((name) => name.endsWith('.map')), `code and map in the cache: ${cached.join(', ')}`);
-  assert.doesNotMatch(readFileSync(join(cache, code), 'utf8'), /sourceMappingURL=data:/);
+  const instrumented = readFileSync(join(cache, code), 'utf8');
+  assert.doesNotMatch(instrumented, /sourceMappingURL=data:/);
+  assert.doesNotMatch(instrumented, /\/\/# sourceMappingURL=/, 'the module\'s own map comment is neutralized');
+  assert.match(instrumented, /\/\/# recall-original-sourceMappingURL=big\.cjs\.map/);
 });

@@ -201,7 +201,7 @@ export class Recorder implements Probes {
   private sums: Float64Array = new Float64Array(0);
   private readonly adaptive: boolean;
   private readonly clock: boolean;
-  /** The thread's last clock read: the time untimed records carry. */
+  /** The thread's last clock read: the time untimed records written by put carry. */
   private last = 0;
   /** Adaptive timing: untimed calls left until the next sample burst, and entries left in the burst. */
   private sampleIn = ADAPTIVE_SAMPLE_EVERY;
@@ -259,17 +259,22 @@ export class Recorder implements Probes {
 
   en(id: number): number {
     if (this.timed[id] === 1 || --this.sampleIn === 0) return this.enTimed(id);
-    // Untimed: the head word alone. The drain writes aux 0 and the thread's last time when it
-    // copies the record out (Drain.settle), so this costs one store and the head publication.
+    if (!this.putHead(ENTER_UNTIMED | id)) this.put(ENTER_UNTIMED | id, 0, this.last);
+    return -1;
+  }
+
+  /**
+   * An untimed enter or exit: the head word alone, one store and the head publication. The
+   * drain gives the record aux 0 and the time of the record before it as it copies the ring
+   * (LaneFile.settle). False, writing nothing, when the ring needs put's slow path.
+   */
+  private putHead(head: number): boolean {
     const h = this.h;
-    if (h >= this.lim) {
-      this.put(ENTER_UNTIMED | id, 0, this.last);
-      return -1;
-    }
-    this.u32[(h & this.mask) * RECORD_WORDS] = ENTER_UNTIMED | id;
+    if (h >= this.lim) return false;
+    this.u32[(h & this.mask) * RECORD_WORDS] = head;
     this.h = h + 1;
     this.ctl[this.headIndex] = h + 1;
-    return -1;
+    return true;
   }
 
   /** A timed entry: a timed function's, or (adaptive) one of a sample burst. */
@@ -292,12 +297,7 @@ export class Recorder implements Probes {
 
   /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
   ex(id: number, threw: number, enteredAt: number): number {
-    const h = this.h;
-    if (enteredAt < 0 && threw === 0 && h < this.lim) {
-      // An untimed normal exit: the head word alone (see en).
-      this.u32[(h & this.mask) * RECORD_WORDS] = EXIT_UNTIMED | id;
-      this.h = h + 1;
-      this.ctl[this.headIndex] = h + 1;
+    if (enteredAt < 0 && threw === 0 && this.putHead(EXIT_UNTIMED | id)) {
       if (this.win === 0) return 0;
       this.why = WHY_WINDOW;
       return 1;

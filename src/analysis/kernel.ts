@@ -13,7 +13,7 @@
 // thread file's input window and, when it walks, the walker's state: a bump allocator hands
 // out regions, and views are re-made when the memory grows.
 
-import { assemble, type WasmFunction } from './wasm.js';
+import { assemble, webAssembly, type WasmFunction, type WasmMemory, type WasmModule } from '../format/wasm.js';
 
 // The state block at address 0 (i32 each): what $walk reads on entry and writes on return.
 export const S_DEPTH = 0;
@@ -1001,18 +1001,6 @@ ${KNOWN}
     local.get $p`,
 };
 
-// The little of WebAssembly used here (the project's TypeScript libs do not declare it).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-};
-type WasmModule = { readonly __brand: 'WasmModule' };
-
 interface KernelExports {
   walk(from: number, end: number): number;
   checksum(at: number, payloadBytes: number): number;
@@ -1025,9 +1013,10 @@ let compiled: WasmModule | null | undefined;
 function kernelModule(): WasmModule | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
-  if (typeof WebAssembly !== 'object' || globalThis.process?.env?.['RECALL_SUMMARY_KERNEL'] === 'js') return null;
+  const api = webAssembly();
+  if (api === null || globalThis.process?.env?.['RECALL_SUMMARY_KERNEL'] === 'js') return null;
   try {
-    compiled = new WebAssembly.Module(assemble([CHECKSUM, CHECKSUM_FINISH, WALK]));
+    compiled = new api.Module(assemble([CHECKSUM, CHECKSUM_FINISH, WALK]));
   } catch {
     compiled = null; // e.g. node --jitless: the JavaScript loops do the same work
   }
@@ -1055,9 +1044,10 @@ export class Space {
   constructor(initialBytes = 0, useKernel = true) {
     const module = useKernel ? kernelModule() : null;
     const pages = Math.max(1, Math.ceil((STATE_BYTES + initialBytes) / PAGE));
-    if (module) {
-      this.memory = new WebAssembly.Memory({ initial: pages });
-      this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    const api = webAssembly();
+    if (module && api) {
+      this.memory = new api.Memory({ initial: pages });
+      this.kernel = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
       this.buffer = this.memory.buffer;
     } else {
       this.memory = null;

@@ -9,10 +9,10 @@ import { closeSync, openSync, readFileSync, writeSync, writevSync } from 'node:f
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
-import { CHUNK_HEADER_BYTES, EV_ENTER, EV_THROW, KIND_SHIFT, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
-import { CHECKSUM_PRIME, lanesInit } from '../format/checksum.js';
+import { lanesInit } from '../format/checksum.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { parseProcessesJsonl, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { sumCounters, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
@@ -48,6 +48,7 @@ import {
 } from './control.js';
 import type { RecordConfig } from './config.js';
 import { signalName } from './signals.js';
+import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
@@ -63,16 +64,13 @@ const STATUS_EVERY_MS = 500;
 class LaneFile {
   readonly fd: number;
   readonly file: string;
-  readonly buffer: Uint8Array;
+  /** Byte address of this lane's chunk buffer in the drain's ChunkArena. */
+  readonly block: number;
   readonly header = new Uint8Array(CHUNK_HEADER_BYTES);
-  readonly times: Float64Array;
-  /** The buffer as int32 words (see settle). */
-  readonly words: Int32Array;
-  /** The checksum lanes of the chunk being filled (see settle). */
-  readonly lanes = new Int32Array(4);
-  /** The time (as its two words) of the last record copied that carries one of its own. */
-  lastTimeLo = 0;
-  lastTimeHi = 0;
+  /** What settling carries between calls: the last record time's two words, then the chunk checksum's lanes. */
+  readonly state = new Int32Array(SETTLE_STATE_WORDS);
+  /** The checksum lanes of the chunk being filled (a view of state). */
+  readonly lanes = this.state.subarray(2);
   filled = 0;
   seq = 0;
   /** Records taken from the ring (events + dropped markers). */
@@ -84,6 +82,7 @@ class LaneFile {
   detail: DetailFile | null = null;
 
   constructor(
+    readonly arena: ChunkArena,
     readonly dir: string,
     readonly slot: number,
     readonly generation: number,
@@ -97,60 +96,24 @@ class LaneFile {
     const header = encodeFileHeader({ formatVersion: 1, lane: 'index', pid, threadId, slot, name, timeOriginMs }, LANE_INDEX);
     writeSync(this.fd, header);
     this.bytes = header.byteLength;
-    this.buffer = new Uint8Array(CHUNK_RECORDS * RECORD_BYTES);
-    this.times = new Float64Array(this.buffer.buffer);
-    this.words = new Int32Array(this.buffer.buffer);
+    this.block = arena.allocate();
     lanesInit(this.lanes);
   }
 
-  /**
-   * Complete the records just copied to [from, to) and run them through the chunk checksum's
-   * lanes (one pass over the bytes instead of two). The probes write only the head word of an
-   * untimed enter or exit (the ring slot still holds an older record's aux and time), so here
-   * such a record gets aux 0 and the time of the record before it, as the format says.
-   */
-  settle(from: number, to: number): void {
-    // Int32 loads and stores throughout: uint32 values above 2^31 would make V8 keep the
-    // loop's variables as doubles (measured 12 ns per record against 8).
-    const words = this.words;
-    const lanes = this.lanes;
-    let lo = this.lastTimeLo | 0;
-    let hi = this.lastTimeHi | 0;
-    let a = lanes[0] as number;
-    let b = lanes[1] as number;
-    let c = lanes[2] as number;
-    let d = lanes[3] as number;
-    for (let w = from * 4, end = to * 4; w < end; w += 4) {
-      const head = (words[w] as number) | 0;
-      let aux = 0;
-      // An untimed (bit 31) enter, exit or throw: head >>> 28 is 9, 10 or 11.
-      if (((head >>> KIND_SHIFT) - (8 + EV_ENTER)) >>> 0 <= EV_THROW - EV_ENTER) {
-        words[w + 1] = 0;
-        words[w + 2] = lo;
-        words[w + 3] = hi;
-      } else {
-        aux = (words[w + 1] as number) | 0;
-        lo = (words[w + 2] as number) | 0;
-        hi = (words[w + 3] as number) | 0;
-      }
-      a = Math.imul(a ^ head, CHECKSUM_PRIME);
-      b = Math.imul(b ^ aux, CHECKSUM_PRIME);
-      c = Math.imul(c ^ lo, CHECKSUM_PRIME);
-      d = Math.imul(d ^ hi, CHECKSUM_PRIME);
-    }
-    lanes[0] = a;
-    lanes[1] = b;
-    lanes[2] = c;
-    lanes[3] = d;
-    this.lastTimeLo = lo;
-    this.lastTimeHi = hi;
+  /** Append records from the ring (whole records, at most the room left in the chunk) and settle them (settle.ts). */
+  append(records: Uint8Array): void {
+    const at = this.block + this.filled * RECORD_BYTES;
+    this.arena.bytes.set(records, at);
+    this.arena.settle(at, at + records.byteLength, this.state);
+    this.filled += records.byteLength / RECORD_BYTES;
   }
 
   flush(): void {
     if (this.filled === 0) return;
-    const payload = this.buffer.subarray(0, this.filled * RECORD_BYTES);
-    const first = this.times[1] as number;
-    const last = this.times[(this.filled - 1) * 2 + 1] as number;
+    const payload = this.arena.bytes.subarray(this.block, this.block + this.filled * RECORD_BYTES);
+    const times = this.arena.times;
+    const first = times[(this.block >> 3) + 1] as number;
+    const last = times[((this.block + (this.filled - 1) * RECORD_BYTES) >> 3) + 1] as number;
     encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0, this.lanes);
     lanesInit(this.lanes);
     writevSync(this.fd, [this.header, payload]);
@@ -237,6 +200,8 @@ export class Drain {
   private readonly finished: ManifestThread[] = [];
   private readonly windows: ManifestWindow[] = [];
   private readonly detailRing: Uint8Array;
+  /** The chunk buffers of all lanes, where their records are settled (settle.ts). */
+  private readonly arena = new ChunkArena(CHUNK_RECORDS * RECORD_BYTES);
   private detailScratch = new Uint8Array(0);
   private lastStatusAt = 0;
   private lastStatusRecords = 0;
@@ -319,7 +284,7 @@ export class Drain {
     const threadId = this.ctl[base + S_THREAD_ID] as number;
     const name = threadId === 0 ? 'main' : lookupThreadName(this.sab, threadId) ?? `worker ${threadId}`;
     const timeOrigin = this.ctlF64[(base + S_TIME_ORIGIN_F64) >> 1] as number;
-    lane = new LaneFile(this.config.traceDir, slot, generation, threadId, name, timeOrigin, this.manifest.pid);
+    lane = new LaneFile(this.arena, this.config.traceDir, slot, generation, threadId, name, timeOrigin, this.manifest.pid);
     this.lanes[slot] = lane;
     return lane;
   }
@@ -334,9 +299,7 @@ export class Drain {
       const index = tail & mask;
       const contiguous = Math.min(remaining, this.layout.ringRecords - index, CHUNK_RECORDS - lane.filled);
       const from = ringStart + index * RECORD_BYTES;
-      lane.buffer.set(this.ring.subarray(from, from + contiguous * RECORD_BYTES), lane.filled * RECORD_BYTES);
-      lane.settle(lane.filled, lane.filled + contiguous);
-      lane.filled += contiguous;
+      lane.append(this.ring.subarray(from, from + contiguous * RECORD_BYTES));
       tail = (tail + contiguous) | 0;
       remaining -= contiguous;
       if (lane.filled === CHUNK_RECORDS) {
@@ -392,6 +355,7 @@ export class Drain {
     const base = slotBase(slot);
     lane.flush();
     closeSync(lane.fd);
+    this.arena.release(lane.block);
     const markers = this.ctl[base + S_MARKERS] as number;
     const dropped = this.ctlF64[(base + S_DROPPED_F64) >> 1] as number;
     const written = lane.records - markers;

@@ -1,11 +1,31 @@
 // A small WebAssembly assembler: functions written in the WebAssembly text format's flat
 // instruction syntax (one instruction per line, `;;` comments), assembled into a module that
-// imports its memory as env.memory. Only what the summary kernel (kernel.ts) uses is supported:
-// i32/f64 locals and parameters, at most one result, loads and stores with offset=, block/loop/if
-// with $labels, br/br_if to a $label, and the plain numeric instructions below. Kept in the
-// source (no toolchain, no generated binary) so the kernel is read and changed like any code.
+// imports its memory as env.memory. Only what recall's kernels use is supported (the summary's
+// walk and checksum, analysis/kernel.ts; the drain's record settling, runtime/settle.ts): i32/f64
+// locals and parameters, at most one result, loads and stores with offset=, block/loop/if with
+// $labels, br/br_if to a $label, and the plain numeric instructions below. Kept in the source
+// (no toolchain, no generated binary) so a kernel is read and changed like any code. It lives in
+// format/ because both the runtime and the analysis layers use it and it depends on nothing.
 
 export type ValueType = 'i32' | 'f64';
+
+// The little of the WebAssembly JS API recall uses (the project's TypeScript libs do not declare it).
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+export type WasmModule = { readonly __brand: 'WasmModule' };
+export interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+}
+
+/** The WebAssembly API, or null where there is none (node --jitless). */
+export function webAssembly(): WasmApi | null {
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  return typeof api === 'object' && api !== null ? api : null;
+}
 
 export interface WasmFunction {
   name: string;

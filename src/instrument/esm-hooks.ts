@@ -7,12 +7,36 @@
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { cacheKey, readCache, writeCache } from './cache.js';
-import { createFilter, TYPESCRIPT_EXTENSIONS, type FilterOptions } from './filter.js';
+import type { FilterOptions } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
-import { typescriptFormat } from './module-format.js';
-import { isModuleNotFound, resolveTypeScript } from './resolve-typescript.js';
+import { isOwnUrl } from './own-files.js';
 import type { InstrumentOptions } from './transform.js';
+
+// module.register() blocks the main thread until this module and initialize() have run, so
+// everything else the hooks use (the filter's picomatch, the cache's node:crypto: 25-40 ms) is
+// loaded here while the main thread goes on with its start-up; the first resolve or load waits.
+// The hooks see this thread's own imports too, so recall's own files pass straight through
+// (waiting would be the hooks waiting for themselves); the modules here import only recall's
+// files and Node's builtins (picomatch, a dependency, is required, not imported).
+const parts = Promise.all([import('./cache.js'), import('./filter.js'), import('./module-format.js'), import('./resolve-typescript.js')]);
+let cache: Awaited<typeof parts>[0];
+let filters: Awaited<typeof parts>[1];
+let moduleFormat: Awaited<typeof parts>[2];
+let typescriptResolution: Awaited<typeof parts>[3];
+let settings: HookData | null = null;
+let ready: Promise<void> | null = null;
+
+/** The hooks' modules, loaded, and the settings applied (once). */
+function loaded(): Promise<void> {
+  ready ??= parts.then(([c, f, m, r]) => {
+    cache = c;
+    filters = f;
+    moduleFormat = m;
+    typescriptResolution = r;
+    if (settings !== null) accept = f.createFilter(settings.filter);
+  });
+  return ready;
+}
 
 export interface HookData {
   filter: FilterOptions;
@@ -27,7 +51,8 @@ let capture: string[] = [];
 let detail = true;
 
 export function initialize(data: HookData): void {
-  accept = createFilter(data.filter);
+  settings = data;
+  if (filters !== undefined) accept = filters.createFilter(data.filter);
   cacheDir = data.cacheDir;
   capture = data.capture ?? [];
   detail = data.detail !== false;
@@ -40,11 +65,13 @@ type NextLoad = (url: string, context: unknown) => Promise<{ format: string; sou
 let entryUrl: string | null = null;
 
 export async function resolve(specifier: string, context: { parentURL?: string }, nextResolve: NextResolve): Promise<unknown> {
+  if (context.parentURL !== undefined && isOwnUrl(context.parentURL)) return nextResolve(specifier, context);
+  await loaded();
   let resolved: { url: string };
   try {
     resolved = await nextResolve(specifier, context);
   } catch (error) {
-    const url = isModuleNotFound(error) ? resolveTypeScript(specifier, context.parentURL) : null;
+    const url = typescriptResolution.isModuleNotFound(error) ? typescriptResolution.resolveTypeScript(specifier, context.parentURL) : null;
     if (url === null) throw error;
     resolved = { url, shortCircuit: true } as { url: string };
   }
@@ -71,21 +98,22 @@ function commonJsEntry(url: string, filename: string): { format: 'module'; sourc
 
 /** Instrumented code for a source: from the cache, or by loading the instrumenter and running it. */
 async function instrument(source: string, options: InstrumentOptions): Promise<string> {
-  const key = cacheKey(source, options);
-  const cached = readCache(cacheDir, key);
+  const key = cache.cacheKey(source, options);
+  const cached = cache.readCache(cacheDir, key);
   if (cached !== null) return cached;
   const { instrumentSource } = await import('./transform.js');
   const result = instrumentSource(source, cacheDir ? { ...options, mapKey: key } : options);
-  if (result.parseError === undefined) writeCache(cacheDir, key, result);
+  if (result.parseError === undefined) cache.writeCache(cacheDir, key, result);
   return result.code;
 }
 
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<unknown> {
-  if (!url.startsWith('file:')) return nextLoad(url, context);
+  if (!url.startsWith('file:') || isOwnUrl(url)) return nextLoad(url, context);
+  await loaded();
   const filename = fileURLToPath(url);
-  if (TYPESCRIPT_EXTENSIONS.test(filename)) {
+  if (filters.TYPESCRIPT_EXTENSIONS.test(filename)) {
     const text = await readFile(filename, 'utf8');
-    const format = typescriptFormat(filename, text);
+    const format = moduleFormat.typescriptFormat(filename, text);
     // CommonJS TypeScript is compiled by the CommonJS loader (cjs-hook.ts registers .ts there).
     if (format === 'commonjs') return commonJsEntry(url, filename) ?? { format: 'commonjs', shortCircuit: true };
     const source = accept(filename)

@@ -2,9 +2,13 @@
 // asked (--node-modules), and then the user's --include / --exclude globs, matched against the
 // path relative to the working directory (or the absolute path for absolute globs).
 
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
 import { relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isOwnFile } from './own-files.js';
+
+// Required, not imported: on Node 20's hooks thread an import of picomatch would pass through
+// recall's own hooks while they wait for this module (see esm-hooks.ts).
+const picomatch = createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
 
 export interface FilterOptions {
   cwd: string;
@@ -15,10 +19,6 @@ export interface FilterOptions {
 
 const SOURCE_EXTENSIONS = /\.(?:[cm]?js|[cm]?ts)$/;
 export const TYPESCRIPT_EXTENSIONS = /\.[cm]?ts$/;
-
-/** recall's own compiled code and dependencies: never instrumented. */
-const ownRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const ownPrefixes = [ownRoot + 'dist' + sep, ownRoot + 'node_modules' + sep];
 
 function compile(globs: string[]): ((path: string) => boolean) | null {
   if (globs.length === 0) return null;
@@ -32,7 +32,7 @@ export function createFilter(options: FilterOptions): (filename: string) => bool
   const absoluteExclude = options.exclude.some((g) => g.startsWith('/'));
   return (filename: string): boolean => {
     if (!SOURCE_EXTENSIONS.test(filename)) return false;
-    for (const prefix of ownPrefixes) if (filename.startsWith(prefix)) return false;
+    if (isOwnFile(filename)) return false;
     if (!options.nodeModules && filename.includes(`${sep}node_modules${sep}`)) return false;
     const rel = relative(options.cwd, filename).split(sep).join('/');
     if (include && !include(rel) && !(absoluteInclude && include(filename))) return false;

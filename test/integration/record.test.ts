@@ -119,3 +119,14 @@ test('a second run of the same program is served from the transform cache', () =
   assert.deepEqual(listing(), before, 'the cache entry was read, not rewritten');
   assert.equal(callsOf(summaryJson(second.dir), 'fib'), 15);
 });
+
+test('a warm start does not load the instrumenter (Node that can require() an ES module loads it on a cache miss)', { skip: (process.features as { require_module?: boolean }).require_module !== true }, () => {
+  const cache = tempDir();
+  const env = { ...process.env, RECALL_CACHE_DIR: cache };
+  const cold = record('instrumenter-loaded.cjs', { spawn: { env } });
+  assert.equal(cold.result.status, 0, cold.result.stderr);
+  assert.ok((JSON.parse(cold.result.stdout) as string[]).some((file) => file.endsWith('transform.js')), `a cache miss loads it: ${cold.result.stdout}`);
+  const warm = record('instrumenter-loaded.cjs', { spawn: { env } });
+  assert.deepEqual(JSON.parse(warm.result.stdout), [], 'a cache hit does not');
+  assert.equal(callsOf(summaryJson(warm.dir), 'square'), 1);
+});

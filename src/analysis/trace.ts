@@ -303,6 +303,11 @@ export function finishOpening(opening: TraceOpening, table: FunctionTable = read
   return table.functions;
 }
 
+/** Whether the trace's events carry times: false for --timing none (calls, structure and order only). */
+export function hasTimes(trace: Trace): boolean {
+  return trace.manifest.clock.mode !== 'none';
+}
+
 export function openTrace(path: string, options: OpenOptions = {}): Trace {
   const opening = beginOpening(path, options);
   const threads: TraceThread[] = [];

@@ -7,7 +7,7 @@ import type { ValueDesc } from '../format/values.js';
 import { renderArgs, renderValue } from '../format/values.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { argumentsOf, returnOf, type Call } from '../analysis/calls.js';
-import type { Trace } from '../analysis/trace.js';
+import { hasTimes, type Trace } from '../analysis/trace.js';
 import { formatNs } from './format.js';
 
 export function functionOf(trace: Trace, fn: number): FunctionEntry | undefined {
@@ -40,7 +40,7 @@ export function callLine(trace: Trace, call: Call, maxChars = 100): string {
   const parts = [callSignature(trace, call, maxChars)];
   const duration = durationOf(call);
   if (duration === null) parts.push('(unfinished)');
-  else parts.push(call.timed ? formatNs(duration) : `~${formatNs(duration)}`);
+  else if (hasTimes(trace)) parts.push(call.timed ? formatNs(duration) : `~${formatNs(duration)}`);
   if (call.outcome === 'throw') parts.push('✗ threw');
   const ret = returnOf(call);
   if (ret !== undefined) parts.push(`→ ${renderValue(ret, 60)}`);

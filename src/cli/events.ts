@@ -4,7 +4,7 @@
 // scheduling (callbacks scheduled and run) as counts. Text is for reading; JSON has every event
 // (scheduling ones included) and the message, span and worker tables.
 
-import { openTrace } from '../analysis/trace.js';
+import { hasTimes, openTrace } from '../analysis/trace.js';
 import { runtimeEvents, spanLabel, type MessageFlow, type RuntimeEvent, type Span } from '../analysis/runtime-events.js';
 import { RecallError } from '../format/errors.js';
 import { renderValue, type ValueDesc } from '../format/values.js';
@@ -87,38 +87,39 @@ function flowTag(flow: MessageFlow): string {
   return flow.via === 'channel' ? `${seq} on channel ${flow.channel}` : seq;
 }
 
-function spanText(span: Span): string {
+function spanText(span: Span, timed: boolean): string {
   const label = spanLabel({ kind: span.kind, method: span.method ?? undefined, url: span.url ?? undefined, host: span.host ?? undefined });
   const outcome = span.error !== null ? ` ✗ ${span.error}` : span.status !== null ? ` → ${span.status}` : '';
-  const duration = span.durationNs !== null ? formatNs(span.durationNs) : 'unfinished';
-  return `${label}${outcome}  (${duration})`;
+  const duration = span.durationNs === null ? '  (unfinished)' : timed ? `  (${formatNs(span.durationNs)})` : '';
+  return `${label}${outcome}${duration}`;
 }
 
-function describe(event: RuntimeEvent, names: Map<number, string>): string {
+/** One event's description; `timed` false (--timing none): without the times between events. */
+function describe(event: RuntimeEvent, names: Map<number, string>, timed: boolean): string {
   switch (event.kind) {
     case 'message-send': {
       const flow = event.message;
       if (!flow) return `id ${event.aux}`;
       if (flow.failed) return `✗ not sent (postMessage threw)  ${flowTag(flow)}`;
       const to = flow.receive ? threadLabel(names, flow.receive.thread) : 'not received';
-      const delivered = flow.latencyNs !== null ? `  delivered after ${formatNs(flow.latencyNs)}` : '';
+      const delivered = flow.latencyNs !== null && timed ? `  delivered after ${formatNs(flow.latencyNs)}` : '';
       const summary = flow.summary !== undefined ? `  ${renderValue(flow.summary as ValueDesc, 80)}` : '';
       return `→ ${to}  ${flowTag(flow)}${delivered}${summary}`;
     }
     case 'message-receive': {
       const flow = event.message;
       if (!flow || !flow.send) return `← ${threadLabel(names, null)}  id ${event.aux}`;
-      return `← ${threadLabel(names, flow.send.thread)}  ${flowTag(flow)}  sent ${formatNs(Math.max(0, flow.latencyNs ?? 0))} earlier`;
+      return `← ${threadLabel(names, flow.send.thread)}  ${flowTag(flow)}${timed ? `  sent ${formatNs(Math.max(0, flow.latencyNs ?? 0))} earlier` : ''}`;
     }
     case 'worker-start':
       return threadLabel(names, event.aux);
     case 'worker-exit': {
       const life = event.worker;
-      return `${threadLabel(names, event.aux)}${life ? `  after ${formatNs(event.ns - life.startNs)}` : ''}`;
+      return `${threadLabel(names, event.aux)}${life && timed ? `  after ${formatNs(event.ns - life.startNs)}` : ''}`;
     }
     case 'span-begin':
     case 'span-end':
-      return event.span ? spanText(event.span) : `span ${event.aux}`;
+      return event.span ? spanText(event.span, timed) : `span ${event.aux}`;
     case 'gc':
       return formatNs(event.aux * 1000);
     case 'spawn':
@@ -161,11 +162,18 @@ export function eventsCommand(args: string[]): number {
   const all = runtimeEvents(trace);
   const threads = all.threads.filter((t) => picked.has(t.id));
   const names = new Map(trace.threads.map((t) => [t.info.id, t.info.name]));
+  // --timing none: events in order, without times (their ns fields would read as times).
+  const timed = hasTimes(trace);
 
   if (format === 'json') {
+    const shown = (events: RuntimeEvent[]): RuntimeEvent[] | (Omit<RuntimeEvent, 'ns'> & { ns: null })[] => {
+      const picked = kinds ? events.filter((e) => kinds.has(e.kind)) : events;
+      return timed ? picked : picked.map((e) => ({ ...e, ns: null }));
+    };
     printJson({
       trace: trace.dir,
-      threads: threads.map((t) => ({ ...t, events: kinds ? t.events.filter((e) => kinds.has(e.kind)) : t.events })),
+      timed,
+      threads: threads.map((t) => ({ ...t, events: shown(t.events) })),
       messages: all.messages.filter((m) => (m.send && picked.has(m.send.thread)) || (m.receive && picked.has(m.receive.thread))),
       spans: all.spans.filter((s) => picked.has(s.thread)),
       workers: all.workers.filter((w) => picked.has(w.parent) || picked.has(w.worker)),
@@ -173,13 +181,13 @@ export function eventsCommand(args: string[]): number {
     return 0;
   }
 
-  const out: string[] = [`recall events · ${trace.dir}`];
+  const out: string[] = [`recall events · ${trace.dir}${timed ? '' : ' · recorded with --timing none: events in order, without times'}`];
   for (const thread of threads) {
     const shown = thread.events.filter((e) => (kinds ? kinds.has(e.kind) : TEXT_DEFAULT.has(e.kind)));
     out.push('', `thread ${thread.id} ${thread.name} · ${formatCount(shown.length)} event${shown.length === 1 ? '' : 's'}`);
     const width = Math.max(0, ...shown.map((e) => textKind(e).length));
     for (const event of shown) {
-      out.push(`  ${formatNs(event.ns).padStart(9)}  ${textKind(event).padEnd(width)}  ${describe(event, names)}`);
+      out.push(`  ${timed ? `${formatNs(event.ns).padStart(9)}  ` : ''}${textKind(event).padEnd(width)}  ${describe(event, names, timed)}`);
     }
     const s = thread.scheduling;
     if (!kinds || kinds.has('schedule') || kinds.has('callback')) {

@@ -8,7 +8,7 @@ import { parse, positiveInteger } from './args.js';
 import { callJson, callSignature, errorText, whereOf } from './call-text.js';
 import { formatNs } from './format.js';
 import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
-import type { Trace } from '../analysis/trace.js';
+import { hasTimes, type Trace } from '../analysis/trace.js';
 
 export const EXCEPTIONS_HELP = `usage: recall exceptions [trace] [--thread ID] [--limit N] [--format text|json]
 
@@ -69,7 +69,8 @@ function exceptionText(trace: Trace, exception: Exception): string {
             ? 'not caught in traced code (it left the top of a stack: a callback, a promise or top-level code)'
             : 'still in flight when the trace ends';
   lines.push(`#${exception.id}  ${errorText(exception.error)}`);
-  lines.push(`    thread ${exception.thread} ${thread?.info.name ?? ''} · at ${formatNs(exception.thrownNs)} · ${outcome}`);
+  const when = hasTimes(trace) ? ` · at ${formatNs(exception.thrownNs)}` : '';
+  lines.push(`    thread ${exception.thread} ${thread?.info.name ?? ''}${when} · ${outcome}`);
   const first = origin(exception);
   if (!first) return lines.join('\n');
   const through = new Set(exception.frames);

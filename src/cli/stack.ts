@@ -4,7 +4,7 @@
 // has the call that started it as its caller), with values where the detail lane recorded them.
 
 import { RecallError } from '../format/errors.js';
-import type { Trace, TraceThread } from '../analysis/trace.js';
+import { hasTimes, type Trace, type TraceThread } from '../analysis/trace.js';
 import { logicalStack, walkCalls, type Call, type Exception } from '../analysis/calls.js';
 import { durationMs, parse } from './args.js';
 import { callJson, callSignature, whereOf } from './call-text.js';
@@ -52,6 +52,7 @@ export function stackCommand(args: string[]): number {
   const at = values.at as string | undefined;
   if (at === undefined) throw new RecallError('E_USAGE', 'stack: --at is required: a time (12.5ms), an event (e1234) or an exception (x1)');
   const trace = openViewTrace('stack', positionals[0], values.process);
+  const timed = hasTimes(trace);
   let thread: TraceThread;
   let walk: ReturnType<typeof walkCalls>;
   let what: string;
@@ -74,6 +75,7 @@ export function stackCommand(args: string[]): number {
     } else {
       const ms = durationMs(at);
       if (ms === null) throw new RecallError('E_USAGE', `stack: --at takes a time (12.5ms), an event (e1234) or an exception (x1), not '${at}'`);
+      if (!timed) throw new RecallError('E_USAGE', `stack: this trace was recorded with --timing none and has no times: give --at an event (e1234) or an exception (x1)`);
       walk = walkCalls(trace, thread, { atNs: ms * 1e6 });
       what = `at ${formatNs(ms * 1e6)}`;
     }
@@ -87,18 +89,18 @@ export function stackCommand(args: string[]): number {
       thread: thread.info.id,
       at,
       lastEvent: walk.lastEvent,
-      lastEventNs: walk.lastNs,
+      lastEventNs: timed ? walk.lastNs : null,
       frames: frames.map((call) => ({ ...callJson(trace, call), resumedAfterAwait: call.frame !== 0 && call.hops.length > 0 })),
       awaiting: walk.awaiting.map((call) => ({ ...callJson(trace, call), stack: logicalStack(call).slice(1).map((c) => c.name) })),
     });
     return 0;
   }
   const out: string[] = [];
-  out.push(`thread ${thread.info.id} ${thread.info.name} · ${what} · last event e${walk.lastEvent} at ${formatNs(walk.lastNs)}`);
+  out.push(`thread ${thread.info.id} ${thread.info.name} · ${what} · last event e${walk.lastEvent}${timed ? ` at ${formatNs(walk.lastNs)}` : ''}`);
   if (frames.length === 0) out.push('  no traced call was running');
   for (const call of frames) {
-    const since = `entered ${formatNs(call.enterNs)}`;
-    out.push(`  ${callSignature(trace, call, 90)}  ${whereOf(trace, call.fn)}  ${since}`);
+    const since = timed ? `  entered ${formatNs(call.enterNs)}` : '';
+    out.push(`  ${callSignature(trace, call, 90)}  ${whereOf(trace, call.fn)}${since}`);
     if (call.frame !== 0 && call.hops.length > 0 && call.parent && call.parent.depth >= 0) {
       out.push(`    ⤷ resumed after ${call.hops.length} await${call.hops.length === 1 ? '' : 's'}; started by:`);
     }
@@ -114,5 +116,6 @@ export function stackCommand(args: string[]): number {
 function awaitingLine(trace: Trace, call: Call): string {
   const hop = call.hops[call.hops.length - 1];
   const chain = logicalStack(call).slice(1, 4).map((c) => c.name);
-  return `${callSignature(trace, call, 70)}  ${whereOf(trace, call.fn)}  since ${hop ? formatNs(hop.suspendNs) : '?'}${chain.length ? '  ← ' + chain.join(' ← ') : ''}`;
+  const since = hasTimes(trace) ? `  since ${hop ? formatNs(hop.suspendNs) : '?'}` : '';
+  return `${callSignature(trace, call, 70)}  ${whereOf(trace, call.fn)}${since}${chain.length ? '  ← ' + chain.join(' ← ') : ''}`;
 }

@@ -56,10 +56,12 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
   const out: string[] = [];
   const t = summary.totals;
   const all = isAll(summary);
+  // --timing none: no durations to show (the timing line says so).
+  const timed = summary.clock.mode !== 'none';
   const pidColumn = all ? [{ title: 'pid', align: 'right' } as const] : [];
   out.push(`recall summary · ${relative(process.cwd(), summary.trace) || '.'}${summary.command.length ? ' · ' + summary.command.join(' ') : ''}`);
   out.push(
-    `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped · ${formatNs(t.durationNs)} recorded`,
+    `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped${timed ? ` · ${formatNs(t.durationNs)} recorded` : ''}`,
   );
   out.push(`timing: ${summary.clock.precision}`);
   if (otherProcesses > 0) {
@@ -96,7 +98,7 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
         { title: 'name', align: 'left', shrink: true },
         { title: 'events', align: 'right' },
         { title: 'dropped', align: 'right' },
-        { title: 'duration', align: 'right' },
+        ...(timed ? [{ title: 'duration', align: 'right' } as const] : []),
       ],
       (summary.threads as (Summary['threads'][number] & { pid?: number })[]).map((th) => [
         ...pidCell(th),
@@ -104,7 +106,7 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
         th.name,
         formatCount(th.events),
         formatCount(th.dropped),
-        formatNs(th.durationNs),
+        ...(timed ? [formatNs(th.durationNs)] : []),
       ]),
     ),
   );
@@ -115,7 +117,6 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
       ? `top ${shown} of ${t.functions} functions by self time (${formatCount(t.calls)} calls)`
       : `${t.functions} functions by self time (${formatCount(t.calls)} calls)`,
   );
-  const timed = summary.clock.mode !== 'none';
   const mark = (fn: FunctionSummary, text: string): string => (fn.untimedCalls > 0 ? '~' + text : text);
   out.push(
     table(

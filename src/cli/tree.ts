@@ -5,7 +5,8 @@
 // (HTTP, fetch) show in place as `⇢ kind METHOD path (duration)` lines in the call that was
 // running when they began, and a callback's root call says which call scheduled it.
 
-import type { Trace } from '../analysis/trace.js';
+import { hasTimes, type Trace } from '../analysis/trace.js';
+import { RecallError } from '../format/errors.js';
 import { walkCalls, type Call, type ThreadCalls } from '../analysis/calls.js';
 import { spanLabel } from '../analysis/runtime-events.js';
 import { duration, parse, positiveInteger } from './args.js';
@@ -90,6 +91,8 @@ export function treeCommand(args: string[]): number {
   const minNs = duration('tree', '--min-time', values['min-time'] as string | undefined, 0) * 1e6;
   const maxLines = positiveInteger('tree', '--max-lines', values['max-lines'] as string | undefined, 400);
   const trace = openViewTrace('tree', positionals[0], values.process);
+  const timed = hasTimes(trace);
+  if (!timed && minNs > 0) throw new RecallError('E_USAGE', 'tree: --min-time needs times, and this trace was recorded with --timing none: use --depth or --max-lines');
   const threads = pickThreads('tree', trace, values.thread, 'main');
   if (format === 'json') {
     printJson({
@@ -182,7 +185,7 @@ export function treeCommand(args: string[]): number {
       if (run > 1) {
         let total = 0;
         for (let k = 0; k < run; k++) total += durationOf(children[i + k] as Call) ?? 0;
-        if (!emit(`${at()}${child.name} ×${formatCount(run)}  ${formatNs(total)} in all  ${whereOf(trace, child.fn)}`)) return;
+        if (!emit(`${at()}${child.name} ×${formatCount(run)}  ${timed ? `${formatNs(total)} in all  ` : ''}${whereOf(trace, child.fn)}`)) return;
         i += run - 1;
         continue;
       }
@@ -193,15 +196,16 @@ export function treeCommand(args: string[]): number {
     for (const note of notes) emitNote(note);
   };
   const emitSpan = (span: SpanMark, indent: string): void => {
-    emit(`${indent}⇢ ${spanLabel(span.body)} (${span.endNs == null ? 'unfinished' : formatNs(span.endNs - span.ns)})`);
+    const state = span.endNs == null ? ' (unfinished)' : timed ? ` (${formatNs(span.endNs - span.ns)})` : '';
+    emit(`${indent}⇢ ${spanLabel(span.body)}${state}`);
   };
   const emitHop = (hop: { suspendNs: number; resumeNs: number | null }, indent: string): void => {
-    emit(`${indent}⏸ await${hop.resumeNs === null ? ' (never resumed)' : ` ${formatNs(hop.resumeNs - hop.suspendNs)}`}`);
+    emit(`${indent}⏸ await${hop.resumeNs === null ? ' (never resumed)' : timed ? ` ${formatNs(hop.resumeNs - hop.suspendNs)}` : ''}`);
   };
   for (const thread of threads) {
     const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
     spansOf = spansByCall(walk);
-    emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls`);
+    emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls${timed ? '' : ' · recorded with --timing none: no times'}`);
     renderChildren(walk.root, '  ', 0);
   }
   if (truncated) out.push(`… (--max-lines ${maxLines} reached; use --depth, --min-time or --max-lines)`);

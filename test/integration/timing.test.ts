@@ -89,3 +89,41 @@ test('--timing none writes no clock reads; adaptive keeps slow functions timed',
   assert.match(info.stdout, /adaptive: every event timestamped/);
   assert.notEqual(recall(['run', '--timing', 'sometimes', '--', 'node', 'fib.js']).status, 0);
 });
+
+test('the views of a --timing none trace show order and counts, never times', () => {
+  const { dir, result } = record('workers.mjs', { flags: ['--timing', 'none'] });
+  assert.equal(result.status, 0, result.stderr);
+  const time = /\d(?:\.\d+)? ?(?:ns|µs|ms|s)\b/;
+  const worker = String(openTrace(dir).threads.find((t) => t.info.id !== 0)?.info.id);
+
+  const tree = recall(['tree', dir, '--thread', worker]);
+  assert.equal(tree.status, 0, tree.stderr);
+  assert.match(tree.stdout, /recorded with --timing none: no times/);
+  assert.match(tree.stdout, /work ×/);
+  assert.doesNotMatch(tree.stdout, time);
+  const minTime = recall(['tree', dir, '--min-time', '1ms']);
+  assert.equal(minTime.status, 2);
+  assert.match(minTime.stderr, /^recall: tree: --min-time needs times.*--timing none/);
+
+  const atTime = recall(['stack', dir, '--at', '5ms']);
+  assert.equal(atTime.status, 2);
+  assert.equal(atTime.stderr.trim().split('\n').length, 1);
+  assert.match(atTime.stderr, /--timing none and has no times: give --at an event/);
+  const atEvent = recall(['stack', dir, '--at', 'e3', '--thread', worker]);
+  assert.equal(atEvent.status, 0, atEvent.stderr);
+  assert.match(atEvent.stdout, /after event e3 · last event e3\n {2}work /);
+  assert.doesNotMatch(atEvent.stdout, time);
+
+  const events = recall(['events', dir]);
+  assert.match(events.stdout, /worker-start +thread \d+ cruncher-0/);
+  assert.match(events.stdout, /message-send +→ thread 0/);
+  assert.doesNotMatch(events.stdout.split('\n').filter((line) => !/^ {2}gc\b|^ {2}gc:/.test(line)).join('\n'), time);
+  const json = JSON.parse(recall(['events', dir, '--format', 'json']).stdout) as { timed: boolean; threads: { events: { ns: number | null }[] }[] };
+  assert.equal(json.timed, false);
+  const all = json.threads.flatMap((t) => t.events);
+  assert.ok(all.length > 0 && all.every((e) => e.ns === null));
+
+  const summary = recall(['summary', dir]);
+  assert.doesNotMatch(summary.stdout, /recorded\n|duration/);
+  assert.match(summary.stdout, /work +workers\.mjs:\d+ +600,000/);
+});

@@ -3,10 +3,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { callsOf, record, recall, summaryJson, tempDir, untraced } from '../helpers.js';
 import type { Manifest } from '../../src/format/manifest.js';
+import { MANIFEST_FUNCTIONS_MAX_BYTES } from '../../src/runtime/drain.js';
+import { openTrace } from '../../src/analysis/trace.js';
 
 function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -129,4 +131,30 @@ test('a warm start does not load the instrumenter (Node that can require() an ES
   const warm = record('instrumenter-loaded.cjs', { spawn: { env } });
   assert.deepEqual(JSON.parse(warm.result.stdout), [], 'a cache hit does not');
   assert.equal(callsOf(summaryJson(warm.dir), 'square'), 1);
+});
+
+test('a large function table stays in functions.jsonl, out of the manifest, and readers still name every function', () => {
+  const dir = tempDir();
+  const program = join(dir, 'many.js');
+  const count = 6000; // ~200 KB of functions.jsonl: over the manifest copy's 128 KiB
+  const lines = Array.from({ length: count }, (_, i) => `function fn${i}(x) { return x + ${i}; }`);
+  writeFileSync(program, `${lines.join('\n')}\nlet s = 0;\n${Array.from({ length: count }, (_, i) => `s = fn${i}(s);`).join('\n')}\nconsole.log(s);\n`);
+  const trace = join(dir, 'trace');
+  const result = recall(['run', '--quiet', '--out', trace, '--', process.execPath, program]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), String((count * (count - 1)) / 2));
+  const manifest = manifestOf(trace);
+  assert.equal(manifest.status, 'complete');
+  assert.deepEqual(manifest.functions, []);
+  assert.ok(statSync(join(trace, manifest.functionsFile)).size > MANIFEST_FUNCTIONS_MAX_BYTES);
+  const names = [...openTrace(trace).functions.values()];
+  assert.equal(names.length, count);
+  assert.match(names.find((fn) => fn.name === 'fn4321')?.file ?? '', /many\.js$/);
+  const summary = summaryJson(trace, ['--top', '3']);
+  assert.equal(summary.totals.functions, count);
+  assert.equal(summary.totals.calls, count);
+  assert.ok(summary.functions.every((fn) => /^fn\d+$/.test(fn.name) && fn.calls === 1));
+
+  const small = record('fib.js', { args: ['5'] });
+  assert.ok(manifestOf(small.dir).functions.some((fn) => fn.name === 'fib'), 'a small table is copied into the manifest');
 });

@@ -158,3 +158,26 @@ test('a large function table stays in functions.jsonl, out of the manifest, and 
   const small = record('fib.js', { args: ['5'] });
   assert.ok(manifestOf(small.dir).functions.some((fn) => fn.name === 'fib'), 'a small table is copied into the manifest');
 });
+
+test('an ASCII source stays ASCII instrumented, and non-ASCII function names survive the function table', () => {
+  const dir = tempDir();
+  const cache = join(dir, 'cache');
+  const program = join(dir, 'names.js');
+  writeFileSync(
+    program,
+    'function g\\u00f6\\u00dfe(x) { return x + 1; }\n' +
+      'function registerTheCallbackWithAVeryLongName(fn) { return fn(1); }\n' +
+      'console.log(registerTheCallbackWithAVeryLongName(function (v) { return g\\u00f6\\u00dfe(v); }));\n',
+  );
+  const trace = join(dir, 'trace');
+  const result = recall(['run', '--quiet', '--out', trace, '--', process.execPath, program], { env: { ...process.env, RECALL_CACHE_DIR: cache } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), '2');
+  const cached = readdirSync(cache, { recursive: true }).map(String).filter((name) => name.endsWith('.js'));
+  assert.equal(cached.length, 1);
+  const code = readFileSync(join(cache, cached[0]!), 'utf8');
+  assert.doesNotMatch(code, /[^\x00-\x7f]/, 'instrumented code is ASCII');
+  const names = [...openTrace(trace).functions.values()].map((fn) => fn.name).sort();
+  // The source spells göße with \u escapes, so it is ASCII; a callee name over 30 characters is shortened with "…".
+  assert.deepEqual(names, ['(anonymous in registerTheCallbackWithAVeryLo…)', 'g\u00f6\u00dfe', 'registerTheCallbackWithAVeryLongName']);
+});

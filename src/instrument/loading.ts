@@ -4,7 +4,7 @@
 // asynchronously in esm-hooks.ts, loading the instrumenter only when the cache misses.
 // Here the loaders are synchronous, so the instrumenter (oxc, magic-string, source maps: 40-90 ms
 // of start-up per thread) is loaded on the first cache miss with require() of an ES module where
-// Node has it (20.19+, 22.12+); older Node loads it up front.
+// Node has it quietly (20.19+, 22.13+, 23.5+); older Node loads it up front.
 
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -16,8 +16,20 @@ import type { InstrumentOptions } from './transform.js';
 
 type Instrumenter = typeof import('./transform.js');
 
-/** Whether this Node can require() an ES module (then the instrumenter loads when first needed). */
-const REQUIRE_ESM = (process.features as { require_module?: boolean }).require_module === true;
+/**
+ * Whether this Node can require() an ES module without a word (then the instrumenter loads when
+ * first needed): 20.19+, 22.13+, 23.5+. Node 22.12 and 23.0-23.4 have require(esm) but print an
+ * ExperimentalWarning to the program's stderr on its first use.
+ */
+export const REQUIRE_ESM = (process.features as { require_module?: boolean }).require_module === true && requireEsmIsQuiet(process.versions.node);
+
+function requireEsmIsQuiet(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major === 20) return minor >= 19;
+  if (major === 22) return minor >= 13;
+  if (major === 23) return minor >= 5;
+  return major >= 24;
+}
 let instrumenter: Instrumenter | null = REQUIRE_ESM ? null : await import('./transform.js');
 
 function loadInstrumenter(): Instrumenter {

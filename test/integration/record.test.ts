@@ -9,6 +9,7 @@ import { callsOf, record, recall, summaryJson, tempDir, untraced } from '../help
 import type { Manifest } from '../../src/format/manifest.js';
 import { MANIFEST_FUNCTIONS_MAX_BYTES } from '../../src/runtime/drain.js';
 import { openTrace } from '../../src/analysis/trace.js';
+import { REQUIRE_ESM } from '../../src/instrument/loading.js';
 
 function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -122,7 +123,7 @@ test('a second run of the same program is served from the transform cache', () =
   assert.equal(callsOf(summaryJson(second.dir), 'fib'), 15);
 });
 
-test('a warm start does not load the instrumenter (Node that can require() an ES module loads it on a cache miss)', { skip: (process.features as { require_module?: boolean }).require_module !== true }, () => {
+test('a warm start does not load the instrumenter (Node that can require() an ES module loads it on a cache miss)', { skip: !REQUIRE_ESM }, () => {
   const cache = tempDir();
   const env = { ...process.env, RECALL_CACHE_DIR: cache };
   const cold = record('instrumenter-loaded.cjs', { spawn: { env } });

@@ -14,7 +14,8 @@ import { csvField, displayCommand, formatCount, formatNs, table } from './format
 
 export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
 
-Top functions by self time: calls, total (inclusive) time, self time, average.
+Top functions by self time: calls, total (inclusive) time, self time, average (by calls
+for a trace recorded with --timing none, which has no times).
 trace defaults to ./recall-trace (its latest recording).
 
 options:
@@ -112,10 +113,12 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
   );
   out.push('');
   const shown = summary.functions.length;
+  // Without times every self time is 0: the order is then by calls.
+  const order = timed ? 'self time' : 'calls';
   out.push(
     shown < t.functions
-      ? `top ${shown} of ${t.functions} functions by self time (${formatCount(t.calls)} calls)`
-      : `${t.functions} functions by self time (${formatCount(t.calls)} calls)`,
+      ? `top ${shown} of ${t.functions} functions by ${order} (${formatCount(t.calls)} calls)`
+      : `${t.functions} function${t.functions === 1 ? '' : 's'} by ${order} (${formatCount(t.calls)} calls)`,
   );
   const mark = (fn: FunctionSummary, text: string): string => (fn.untimedCalls > 0 ? '~' + text : text);
   out.push(

@@ -208,7 +208,7 @@ export function treeCommand(args: string[]): number {
     emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls${timed ? '' : ' · recorded with --timing none: no times'}`);
     renderChildren(walk.root, '  ', 0);
   }
-  if (truncated) out.push(`… (--max-lines ${maxLines} reached; use --depth, --min-time or --max-lines)`);
+  if (truncated) out.push(`… (--max-lines ${maxLines} reached; use --depth${timed ? ', --min-time' : ''} or --max-lines)`);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }

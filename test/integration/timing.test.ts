@@ -131,5 +131,6 @@ test('the views of a --timing none trace show order and counts, never times', ()
 
   const summary = recall(['summary', dir]);
   assert.doesNotMatch(summary.stdout, /recorded\n|duration/);
+  assert.match(summary.stdout, /2 functions by calls \(600,003 calls\)\n/);
   assert.match(summary.stdout, /work +workers\.mjs:\d+ +600,000/);
 });

@@ -13,7 +13,7 @@
 // thread file's input window and, when it walks, the walker's state: a bump allocator hands
 // out regions, and views are re-made when the memory grows.
 
-import { assemble, webAssembly, type WasmFunction, type WasmMemory, type WasmModule } from '../format/wasm.js';
+import { compileModule, instantiate, type WasmFunction, type WasmMemory, type WasmModule } from '../format/wasm.js';
 
 // The state block at address 0 (i32 each): what $walk reads on entry and writes on return.
 export const S_DEPTH = 0;
@@ -1012,14 +1012,8 @@ let compiled: WasmModule | null | undefined;
 /** The kernel's module, compiled once per thread; null without WebAssembly or with RECALL_SUMMARY_KERNEL=js. */
 function kernelModule(): WasmModule | null {
   if (compiled !== undefined) return compiled;
-  compiled = null;
-  const api = webAssembly();
-  if (api === null || globalThis.process?.env?.['RECALL_SUMMARY_KERNEL'] === 'js') return null;
-  try {
-    compiled = new api.Module(assemble([CHECKSUM, CHECKSUM_FINISH, WALK]));
-  } catch {
-    compiled = null; // e.g. node --jitless: the JavaScript loops do the same work
-  }
+  // Without WebAssembly (node --jitless) or with RECALL_SUMMARY_KERNEL=js the JavaScript loops do the same work.
+  compiled = globalThis.process?.env?.['RECALL_SUMMARY_KERNEL'] === 'js' ? null : compileModule([CHECKSUM, CHECKSUM_FINISH, WALK]);
   return compiled;
 }
 
@@ -1044,11 +1038,11 @@ export class Space {
   constructor(initialBytes = 0, useKernel = true) {
     const module = useKernel ? kernelModule() : null;
     const pages = Math.max(1, Math.ceil((STATE_BYTES + initialBytes) / PAGE));
-    const api = webAssembly();
-    if (module && api) {
-      this.memory = new api.Memory({ initial: pages });
-      this.kernel = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
-      this.buffer = this.memory.buffer;
+    if (module) {
+      const { memory, exports } = instantiate<KernelExports>(module, pages);
+      this.memory = memory;
+      this.kernel = exports;
+      this.buffer = memory.buffer;
     } else {
       this.memory = null;
       this.kernel = null;

@@ -15,16 +15,34 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 export type WasmModule = { readonly __brand: 'WasmModule' };
-export interface WasmApi {
+interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { exports: unknown };
   Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
 
 /** The WebAssembly API, or null where there is none (node --jitless). */
-export function webAssembly(): WasmApi | null {
+function webAssembly(): WasmApi | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   return typeof api === 'object' && api !== null ? api : null;
+}
+
+/** `functions` assembled and compiled; null where WebAssembly is missing or refuses to compile (node --jitless): callers then run their JavaScript twin. */
+export function compileModule(functions: WasmFunction[]): WasmModule | null {
+  const api = webAssembly();
+  if (api === null) return null;
+  try {
+    return new api.Module(assemble(functions));
+  } catch {
+    return null;
+  }
+}
+
+/** An instance of a compiled module (so WebAssembly exists) on a fresh memory of `pages` 64 KiB pages, imported as env.memory. */
+export function instantiate<Exports>(module: WasmModule, pages: number): { memory: WasmMemory; exports: Exports } {
+  const api = webAssembly() as WasmApi;
+  const memory = new api.Memory({ initial: pages });
+  return { memory, exports: new api.Instance(module, { env: { memory } }).exports as Exports };
 }
 
 export interface WasmFunction {

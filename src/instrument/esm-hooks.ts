@@ -33,9 +33,14 @@ function loaded(): Promise<void> {
     filters = f;
     moduleFormat = m;
     typescriptResolution = r;
-    if (settings !== null) accept = f.createFilter(settings.filter);
+    applyFilter();
   });
   return ready;
+}
+
+/** The filter of the settings initialize() got, once the filter module is here. */
+function applyFilter(): void {
+  if (settings !== null && filters !== undefined) accept = filters.createFilter(settings.filter);
 }
 
 export interface HookData {
@@ -52,7 +57,7 @@ let detail = true;
 
 export function initialize(data: HookData): void {
   settings = data;
-  if (filters !== undefined) accept = filters.createFilter(data.filter);
+  applyFilter();
   cacheDir = data.cacheDir;
   capture = data.capture ?? [];
   detail = data.detail !== false;

@@ -10,7 +10,7 @@
 
 import { CHECKSUM_PRIME } from '../format/checksum.js';
 import { EV_ENTER, EV_THROW, KIND_SHIFT, RECORD_BYTES } from '../format/layout.js';
-import { assemble, webAssembly, type WasmFunction, type WasmMemory, type WasmModule } from '../format/wasm.js';
+import { compileModule, instantiate, type WasmFunction, type WasmMemory, type WasmModule } from '../format/wasm.js';
 
 /** The state a lane carries from one settle call to the next: the last time's two words, then the four checksum lanes. */
 export const SETTLE_STATE_WORDS = 6;
@@ -118,10 +118,7 @@ let compiled: WasmModule | null | undefined;
 
 /** The module, compiled once per thread; null without WebAssembly (node --jitless). */
 function settleModule(): WasmModule | null {
-  if (compiled === undefined) {
-    const api = webAssembly();
-    compiled = api ? new api.Module(assemble([SETTLE])) : null;
-  }
+  if (compiled === undefined) compiled = compileModule([SETTLE]);
   return compiled;
 }
 
@@ -150,10 +147,9 @@ export class ChunkArena {
     if (blockBytes % PAGE_BYTES !== 0) throw new RangeError('blockBytes must be a multiple of 64 KiB');
     this.capacity = initialBlocks;
     const module = useWasm ? settleModule() : null;
-    const api = webAssembly();
-    if (module && api) {
-      this.memory = new api.Memory({ initial: (BLOCKS_ADDRESS + initialBlocks * blockBytes) / PAGE_BYTES });
-      const exports = new api.Instance(module, { env: { memory: this.memory } }).exports as { settle: (from: number, to: number) => void };
+    if (module) {
+      const { memory, exports } = instantiate<{ settle: (from: number, to: number) => void }>(module, (BLOCKS_ADDRESS + initialBlocks * blockBytes) / PAGE_BYTES);
+      this.memory = memory;
       this.settleWasm = exports.settle;
     } else {
       this.memory = null;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RECALL_VERSION } from '../format/version.js';
-import type { InstrumentOptions, InstrumentResult } from './transform.js';
+import type { InstrumentOptions, InstrumentResult, ModuleFormat } from './transform.js';
 
 /**
  * Fingerprint of the instrumenter itself (its compiled files), so that any change to what it
@@ -65,11 +65,14 @@ function writeAtomically(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** Keep an instrumented result; its out-of-line map first, so code never names a missing map. */
-export function writeCache(cacheDir: string | null, key: string, result: InstrumentResult): void {
+/**
+ * Keep an instrumented result; its out-of-line map first, so code never names a missing map.
+ * `mapKey` is the key the code names its map by, when that is not its own (see instrumentDetected).
+ */
+export function writeCache(cacheDir: string | null, key: string, result: InstrumentResult, mapKey = key): void {
   if (!cacheDir) return;
   try {
-    if (result.map !== undefined) writeAtomically(mapPath(cacheDir, key), result.map);
+    if (result.map !== undefined) writeAtomically(mapPath(cacheDir, mapKey), result.map);
     writeAtomically(entryPath(cacheDir, key), result.code);
   } catch {
     // a read-only or full disk only costs the next run a transform
@@ -87,4 +90,23 @@ export function instrumentCached(source: string, options: InstrumentOptions, cac
   // Sources that do not parse are not cached: Node reports their syntax error each time.
   if (result.parseError === undefined) writeCache(cacheDir, key, result);
   return { code: result.code, fromCache: false };
+}
+
+/**
+ * Instrument a file whose format Node leaves to syntax detection (a .js file in a package with
+ * no "type"): instrumented as CommonJS unless it only parses as an ES module. A warm start finds
+ * it under either format's key without loading the parser; a miss parses once for CommonJS
+ * sources (the common case) and twice for ES module ones.
+ */
+export function instrumentDetected(source: string, options: InstrumentOptions, cacheDir: string | null, instrument: Instrument): CachedTransform & { format: ModuleFormat } {
+  const keys = { commonjs: cacheKey(source, { ...options, format: 'commonjs' }), module: '' };
+  const asCommonJs = readCache(cacheDir, keys.commonjs);
+  if (asCommonJs !== null) return { code: asCommonJs, fromCache: true, format: 'commonjs' };
+  keys.module = cacheKey(source, { ...options, format: 'module' });
+  const asModule = readCache(cacheDir, keys.module);
+  if (asModule !== null) return { code: asModule, fromCache: true, format: 'module' };
+  const result = instrument(source, { ...options, format: 'commonjs', detectModule: true, ...(cacheDir ? { mapKey: keys.commonjs } : {}) });
+  const format = result.format ?? 'commonjs';
+  if (result.parseError === undefined) writeCache(cacheDir, keys[format], result, keys.commonjs);
+  return { code: result.code, fromCache: false, format };
 }

@@ -8,7 +8,7 @@
 
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { instrumentCached } from './cache.js';
+import { instrumentCached, instrumentDetected } from './cache.js';
 import { TYPESCRIPT_EXTENSIONS } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
 import { typescriptFormat } from './module-format.js';
@@ -55,6 +55,17 @@ export function instrumentLoaded(source: string, filename: string, format: 'modu
   // Hooks can be chained twice (e.g. inherited by a worker and registered again): instrument once.
   if (!settings.accept(filename) || source.includes(ALREADY_INSTRUMENTED)) return null;
   return instrumentCached(source, { filename, format, typescript: false, capture: settings.capture, detail: settings.detail }, settings.cacheDir, instrumentSource).code;
+}
+
+/**
+ * A JS module Node loaded without deciding its format (require() of a .js file in a package
+ * with no "type", on Node 22+): its instrumented source and the format detected as Node would
+ * (CommonJS unless it only parses as an ES module), or null to leave it as loaded.
+ */
+export function instrumentUntyped(source: string, filename: string, settings: LoadSettings): { source: string; format: 'module' | 'commonjs' } | null {
+  if (!settings.accept(filename) || source.includes(ALREADY_INSTRUMENTED)) return null;
+  const result = instrumentDetected(source, { filename, format: 'commonjs', typescript: false, capture: settings.capture, detail: settings.detail }, settings.cacheDir, instrumentSource);
+  return { source: result.code, format: result.format };
 }
 
 export function isTypeScript(filename: string): boolean {

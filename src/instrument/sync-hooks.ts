@@ -4,7 +4,7 @@
 
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { instrumentLoaded, isModuleNotFound, isTypeScript, loadTypeScript, resolveTypeScript, type LoadSettings } from './loading.js';
+import { instrumentLoaded, instrumentUntyped, isModuleNotFound, isTypeScript, loadTypeScript, resolveTypeScript, type LoadSettings } from './loading.js';
 
 interface LoadResult {
   format?: string | null;
@@ -45,6 +45,13 @@ export function installSyncHooks(settings: LoadSettings): void {
       const filename = fileURLToPath(url);
       if (isTypeScript(filename)) return { ...loadTypeScript(filename, settings), shortCircuit: true };
       const result = next(url, context);
+      // Node 22+ leaves a require()d .js file in a package with no "type" (most CommonJS code)
+      // without a format: its CommonJS loader decides later, by syntax. Decide as it would.
+      if (result.format == null) {
+        const text = sourceText(result.source);
+        const untyped = text === null ? null : instrumentUntyped(text, filename, settings);
+        return untyped === null ? result : { ...result, ...untyped };
+      }
       const format = result.format === 'module' || result.format === 'commonjs' ? result.format : null;
       const source = format ? sourceText(result.source) : null;
       if (format === null || source === null) return result;

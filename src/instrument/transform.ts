@@ -53,6 +53,12 @@ export interface InstrumentOptions {
   capture?: readonly string[];
   /** Emit the detail lane's value probes (default true); false (--no-detail): the leaner exit form. */
   detail?: boolean;
+  /**
+   * The file's format is not known (a .js file in a package without a "type"): `format` is
+   * tried first and, if the source does not parse that way but does as an ES module, it is an
+   * ES module, as Node's syntax detection decides. The result says which it was.
+   */
+  detectModule?: boolean;
 }
 
 /** A character that can continue an identifier or keyword. */
@@ -67,6 +73,8 @@ export interface InstrumentResult {
   functions: number;
   /** Set when the source could not be parsed: code is then the (type-stripped) input, uninstrumented. */
   parseError?: string;
+  /** The format the code was instrumented as (differs from the option's after detectModule). */
+  format?: ModuleFormat;
   /** The source map (JSON), when it is kept out of line (see InstrumentOptions.mapKey). */
   map?: string;
 }
@@ -722,7 +730,7 @@ function inlineMap(map: object): string {
  * unchanged (Node then reports the syntax error itself, exactly as untraced).
  */
 export function instrumentSource(source: string, options: InstrumentOptions): InstrumentResult {
-  const { filename, format } = options;
+  const { filename } = options;
   let js = source;
   let tsMap: unknown = null;
   if (options.typescript) {
@@ -734,7 +742,17 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
       return { code: source, functions: 0, parseError: (error as Error).message };
     }
   }
-  const parsed = parseSync(filename.replace(/\.[cm]?tsx?$/, '.js'), js, { sourceType: format === 'module' ? 'module' : 'commonjs' });
+  const parseName = filename.replace(/\.[cm]?tsx?$/, '.js');
+  let format = options.format;
+  let parsed = parseSync(parseName, js, { sourceType: format === 'module' ? 'module' : 'commonjs' });
+  if (parsed.errors.length > 0 && options.detectModule === true && format === 'commonjs') {
+    // Node's detection: source that fails as CommonJS but compiles as an ES module is one.
+    const asModule = parseSync(parseName, js, { sourceType: 'module' });
+    if (asModule.errors.length === 0) {
+      parsed = asModule;
+      format = 'module';
+    }
+  }
   if (parsed.errors.length > 0) {
     const first = parsed.errors[0];
     const fallback = tsMap ? js + inlineMap(tsMap as object) : source;
@@ -795,8 +813,8 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     finalMap.sourcesContent = external ? [] : [source];
   }
   (finalMap as unknown as Record<string, unknown>)[RECALL_MAP_MARKER] = true;
-  if (external && fns.length > 0) return { code: s.toString(), map: JSON.stringify(finalMap), functions: fns.length };
-  return { code: s.toString() + inlineMap(finalMap as object), functions: fns.length };
+  if (external && fns.length > 0) return { code: s.toString(), map: JSON.stringify(finalMap), functions: fns.length, format };
+  return { code: s.toString() + inlineMap(finalMap as object), functions: fns.length, format };
 }
 
 /** Only strip TypeScript types (for .ts files excluded from instrumentation). */

@@ -14,6 +14,7 @@ import picomatch from 'picomatch';
 import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
+import { isNodeBinary, withScaledStack } from '../runtime/stack-limit.js';
 import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
@@ -206,7 +207,9 @@ export async function runCommand(args: string[]): Promise<number> {
   env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;
   env[CONFIG_ENV] = JSON.stringify(config);
 
-  const [file, ...rest] = command as [string, ...string[]];
+  const [file, ...given] = command as [string, ...string[]];
+  // Instrumented frames take more stack: a Node command gets V8's limit scaled (stack-limit.ts).
+  const rest = isNodeBinary(file) ? withScaledStack(given) : given;
   const child = spawn(file, rest, { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -11,14 +11,16 @@
 //   the exported spawnSync, execSync and execFileSync are wrapped instead.
 //
 // A variable the program set itself is kept: RECALL_CONFIG is added only when missing, and
-// recall's NODE_OPTIONS part is appended to the program's NODE_OPTIONS. Argv, stdio and options
-// are otherwise passed through untouched. Each start is recorded in the starting thread as an
+// recall's NODE_OPTIONS part is appended to the program's NODE_OPTIONS. A Node child's stack limit
+// is scaled as recall run scales its command's (stack-limit.ts). Argv, stdio and options are
+// otherwise passed through untouched. Each start is recorded in the starting thread as an
 // EXT_SPAWN runtime event whose aux is the child's pid.
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
 import { EXT_SPAWN } from '../format/layout.js';
 import { CONFIG_ENV } from './config.js';
+import { isNodeBinary, withScaledStack } from './stack-limit.js';
 import type { Probes } from './recorder.js';
 
 export interface ChildSession {
@@ -71,12 +73,20 @@ function recordSpawn(pid: unknown, file?: unknown): void {
 
 interface SpawnOptionsLike {
   envPairs?: unknown;
+  file?: unknown;
+  /** argv, the program's name first. */
+  args?: unknown;
 }
 
 function addToOptions(options: unknown, child: ChildSession): void {
   if (!child.active() || typeof options !== 'object' || options === null) return;
   const o = options as SpawnOptionsLike;
   if (Array.isArray(o.envPairs)) o.envPairs = envPairsWithSession(o.envPairs as string[], child);
+  // A Node child gets the scaled stack limit its instrumented frames need (stack-limit.ts).
+  if (typeof o.file === 'string' && isNodeBinary(o.file) && Array.isArray(o.args) && o.args.length > 0 && o.args.every((arg) => typeof arg === 'string')) {
+    const [argv0, ...rest] = o.args as string[];
+    o.args = [argv0, ...withScaledStack(rest)];
+  }
 }
 
 type Patchable = ((...args: never[]) => unknown) & { [PATCHED]?: true };

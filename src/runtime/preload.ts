@@ -19,6 +19,7 @@ import { functionsFileOf, manifestFileOf, PROCESSES_FILE, type ProcessEntry } fr
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
 import { installCommonJsHook } from '../instrument/cjs-hook.js';
+import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
@@ -223,7 +224,8 @@ function wrapWorker(sab: SharedArrayBuffer): void {
   const Original = exports.Worker;
   const Wrapped = class Worker extends Original {
     constructor(filename: string | URL, options?: threads.WorkerOptions) {
-      super(filename, options);
+      // Instrumented frames take more stack: the worker's limit is scaled (stack-limit.ts).
+      super(filename, { ...options, resourceLimits: workerLimitsWithScaledStack(options?.resourceLimits) });
       const where = options?.eval === true ? 'eval' : basename(filename instanceof URL ? fileURLToPath(filename) : String(filename));
       publishThreadName(sab, this.threadId, options?.name ? `${options.name} (${where})` : where);
       const id = this.threadId;

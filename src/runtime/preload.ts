@@ -24,7 +24,7 @@ import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.j
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, detailSettings, parseConfig, type RecordConfig } from './config.js';
-import { H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
+import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
@@ -49,7 +49,6 @@ export interface DrainWorkerData {
 }
 
 const SESSION_KEY = 'recall:session';
-const DRAIN_READY_TIMEOUT_MS = 5000;
 
 type Global = typeof globalThis & { __recall?: Probes };
 
@@ -284,9 +283,8 @@ function main(): void {
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);
-    // A program starts producing at once; a ring holds only milliseconds of a busy thread, so
-    // wait for the drain to run before the program does (a worker boots in tens of ms).
-    Atomics.wait(new Int32Array(session.sab), H_DRAIN_READY, 0, DRAIN_READY_TIMEOUT_MS);
+    // The program starts at once, while the drain worker boots (~100 ms): a ring that fills
+    // before the drain runs waits for it then (Recorder.awaitDrainStart), not up front.
     return;
   }
   const session = workerThreadSession();

@@ -29,6 +29,7 @@ import { noteExternalMap } from './stack-traces.js';
 import type { DetailConfig } from './config.js';
 import { DetailLane, type FunctionFacts } from './detail.js';
 import {
+  H_DRAIN_READY,
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
   H_STOPPED,
@@ -64,6 +65,8 @@ const WHY_WINDOW = 0;
 const WHY_SLOW = 1;
 /** Start times of async frames, by frame serial modulo this (a power of two). */
 const ASYNC_STARTS = 1 << 14;
+/** How long a full ring waits for a drain worker that has not started yet. */
+const DRAIN_START_TIMEOUT_MS = 5000;
 
 /** The detail lane with every trigger off (--no-detail): notes and marks still work. */
 export const DETAIL_OFF: DetailConfig = {
@@ -189,6 +192,8 @@ export class Recorder implements Probes {
   private headIndex = 0;
   private tailIndex = 0;
   private dropped = 0;
+  /** Until the drain worker has run once: a full ring waits for it (awaitDrainStart). */
+  private drainStarting = true;
   private pendingDrops = 0;
   private markers = 0;
   private serial = 0;
@@ -516,7 +521,8 @@ export class Recorder implements Probes {
       this.stop();
       return false;
     }
-    const tail = Atomics.load(ctl, this.tailIndex);
+    let tail = Atomics.load(ctl, this.tailIndex);
+    if (this.capacity - (((this.h | 0) - tail) | 0) < 2 && this.drainStarting) tail = this.awaitDrainStart(tail);
     const used = ((this.h | 0) - tail) | 0;
     let free = this.capacity - used;
     if (used >= this.capacity >> 2) Atomics.notify(ctl, H_DRAIN_WAKE);
@@ -539,6 +545,30 @@ export class Recorder implements Probes {
     // Come back here after an eighth of the ring at most, to wake the drain early if it is behind.
     this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 3));
     return true;
+  }
+
+  /**
+   * The ring filled before the drain worker ran (it boots in ~100 ms while the program starts at
+   * once): wait for it, the one place a probe waits, instead of dropping the program's first
+   * events. Bounded: a drain that never comes (DRAIN_START_TIMEOUT_MS) is not waited for again.
+   * Returns the tail then.
+   */
+  private awaitDrainStart(tail: number): number {
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, H_DRAIN_READY) === 0 && Atomics.wait(ctl, H_DRAIN_READY, 0, DRAIN_START_TIMEOUT_MS) === 'timed-out') {
+      this.drainStarting = false;
+      return tail;
+    }
+    this.drainStarting = false;
+    // Ready: let its first pass make room (a few ms at most), still bounded.
+    const until = perf.now() + DRAIN_START_TIMEOUT_MS;
+    let now = tail;
+    while (now === tail && perf.now() < until) {
+      Atomics.notify(ctl, H_DRAIN_WAKE);
+      Atomics.wait(ctl, this.tailIndex, tail, 1);
+      now = Atomics.load(ctl, this.tailIndex);
+    }
+    return now;
   }
 
   private drop(): boolean {

@@ -78,6 +78,22 @@ test('a tiny ring drops events with exact accounting, and summary warns', () => 
   assert.match(text.stdout, /WARNING: thread 0 \(main\) DROPPED/);
 });
 
+test('a ring that fills before the drain worker has started waits for it: the first events are not lost', () => {
+  // 3 batches at once (1,206 events into a 1,024-event ring while the drain boots), then 20
+  // paced batches of 402 events, 5 ms apart, which the running drain keeps up with.
+  // The drain starts 300 ms late, as on a loaded machine, so the ring surely fills before it runs.
+  const env = { ...process.env, RECALL_TEST_DRAIN_DELAY_MS: '300' };
+  const { dir, result } = record('early-burst.cjs', { args: ['20'], flags: ['--ring-size', '1024', '--trigger', 'none', '--no-runtime-events'], spawn: { env } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), String((3 + 20) * 100));
+  const main = manifestOf(dir).threads.find((t) => t.id === 0);
+  assert.ok(main);
+  // batch() 23 times, leaf() 4,600 times, the interval's callback 20 times: 2 events each.
+  assert.equal(main.produced, 2 * (23 + 23 * 200 + 20));
+  assert.equal(main.dropped, 0);
+  assert.equal(main.written, main.produced);
+});
+
 test('--include limits instrumentation to matching files and a glob matching nothing is an error', () => {
   const { dir, result } = record('fib.js', { flags: ['--include', 'counted.js'] });
   assert.equal(result.status, 0, result.stderr);

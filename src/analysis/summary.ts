@@ -187,7 +187,7 @@ export class SummaryBuilder {
       calls: totalCalls,
     };
     for (const t of threads) {
-      if (t.dropped > 0) warnings.push(`thread ${t.id} (${t.name}) DROPPED ${t.dropped} of ${t.produced} events: its ring was full (raise --ring-size); call counts and times are incomplete`);
+      if (t.dropped > 0) warnings.push(`thread ${t.id} (${t.name}) DROPPED ${t.dropped} of ${t.produced} events: its ring and spill ring were full (raise --ring-size or --spill-size); call counts and times are incomplete`);
       if (t.lost > 0) warnings.push(`thread ${t.id} (${t.name}): ${t.lost} events the recorder wrote are missing from ${t.file} (truncated or damaged file)`);
     }
     if (manifest.threadsUntraced > 0) {

@@ -12,7 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { RecallError } from '../format/errors.js';
-import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
+import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_SPILL_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
 import { isNodeBinary, withScaledStack } from '../runtime/stack-limit.js';
 import type { Manifest } from '../format/manifest.js';
@@ -36,6 +36,9 @@ options:
                       event timestamped; none: counts and call structure only
   --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
+  --spill-size N      events a thread keeps in a private ring while the drain falls behind,
+                      before any is dropped: a power of two, allocated only when needed, or
+                      0 to drop at once (default ${DEFAULT_SPILL_RECORDS}: 64 MiB)
   --no-follow         do not trace child processes (by default every Node.js process the
                       program starts records into the same trace)
   --no-cache          do not use the transform cache
@@ -52,6 +55,7 @@ const RUN_OPTIONS = {
   duration: { type: 'string' },
   threads: { type: 'string' },
   'ring-size': { type: 'string' },
+  'spill-size': { type: 'string' },
   timing: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'no-follow': { type: 'boolean' },
@@ -163,6 +167,11 @@ export async function runCommand(args: string[]): Promise<number> {
   if ((ringRecords & (ringRecords - 1)) !== 0 || ringRecords < 16 || ringRecords > 1 << 24) {
     throw new RecallError('E_USAGE', `run: --ring-size must be a power of two between 16 and ${1 << 24}, not ${ringRecords}`);
   }
+  const spillText = values['spill-size'] as string | undefined;
+  const spillRecords = spillText === '0' ? 0 : positiveInteger('run', '--spill-size', spillText, DEFAULT_SPILL_RECORDS);
+  if ((spillRecords & (spillRecords - 1)) !== 0 || spillRecords > 1 << 26) {
+    throw new RecallError('E_USAGE', `run: --spill-size must be 0 or a power of two up to ${1 << 26}, not ${spillRecords}`);
+  }
   const threadSlots = positiveInteger('run', '--threads', values.threads as string | undefined, DEFAULT_THREAD_SLOTS);
   if (threadSlots > 4096) throw new RecallError('E_USAGE', 'run: --threads is at most 4096');
   let durationSeconds: number | null = null;
@@ -191,6 +200,7 @@ export async function runCommand(args: string[]): Promise<number> {
     exclude,
     nodeModules: values['node-modules'] === true,
     ringRecords,
+    spillRecords,
     threadSlots,
     timing,
     durationSeconds,

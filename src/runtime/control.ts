@@ -48,6 +48,7 @@ export const S_MARKERS = 17; // dropped-marker records put in the ring
 export const S_DROPPED_F64 = 18; // f64 at words 18-19: events lost to a full ring
 export const S_DETAIL_HEAD = 20; // producer: bytes put in the detail ring (wraps as int32)
 export const S_DETAIL_DROPPED = 21; // producer: detail records lost to a full detail ring
+export const S_SPILL_HEAD = 22; // producer: where it publishes heads while spilling (read by no one)
 export const S_TAIL = 32; // consumer line: records taken by the drain
 export const S_DETAIL_TAIL = 33; // consumer: detail bytes taken
 

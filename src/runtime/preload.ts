@@ -23,7 +23,7 @@ import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
-import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, detailSettings, parseConfig, type RecordConfig } from './config.js';
+import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, parseConfig, type RecordConfig } from './config.js';
 import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
@@ -247,7 +247,7 @@ function installThread(session: Session): Recorder | null {
     g.__recall = noopProbes;
     return null;
   }
-  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, functionsFileOf(process.pid, config.parentPid === null)), timing: config.timing, detail: config.detail });
+  const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, functionsFileOf(process.pid, config.parentPid === null)), timing: config.timing, detail: config.detail, spillRecords: config.spillRecords ?? DEFAULT_SPILL_RECORDS });
   g.__recall = recorder;
   if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };

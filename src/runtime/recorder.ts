@@ -30,6 +30,7 @@ import type { DetailConfig } from './config.js';
 import { DetailLane, type FunctionFacts } from './detail.js';
 import {
   H_DRAIN_READY,
+  H_FINALIZE,
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
   H_STOPPED,
@@ -38,6 +39,7 @@ import {
   S_GENERATION,
   S_HEAD,
   S_MARKERS,
+  S_SPILL_HEAD,
   S_STATE,
   S_TAIL,
   S_THREAD_ID,
@@ -65,6 +67,8 @@ const WHY_WINDOW = 0;
 const WHY_SLOW = 1;
 /** Start times of async frames, by frame serial modulo this (a power of two). */
 const ASYNC_STARTS = 1 << 14;
+/** How long a thread that stops recording waits for the drain to take its spilled records. */
+const SPILL_FLUSH_TIMEOUT_MS = 10000;
 /** How long a full ring waits for a drain worker that has not started yet. */
 const DRAIN_START_TIMEOUT_MS = 5000;
 
@@ -172,6 +176,8 @@ export interface RecorderOptions {
   functionsFile: string;
   timing: TimingMode;
   detail: DetailConfig | null;
+  /** Records of the private spill ring (a power of two; 0: a full ring drops at once). */
+  spillRecords?: number;
 }
 
 type Global = typeof globalThis & { __recall?: Probes };
@@ -182,7 +188,7 @@ export class Recorder implements Probes {
   private readonly ctlF64: Float64Array;
   private u32: Uint32Array;
   private f64: Float64Array;
-  private readonly mask: number;
+  private mask: number;
   private readonly capacity: number;
   /** Records put in this lane (a JS number: never wraps; stored to the ring head as int32). */
   private h = 0;
@@ -194,6 +200,26 @@ export class Recorder implements Probes {
   private dropped = 0;
   /** Until the drain worker has run once: a full ring waits for it (awaitDrainStart). */
   private drainStarting = true;
+  /**
+   * Spilling: while the drain cannot keep up (no CPU for it), records go on into a private
+   * ring of this thread (allocated on first need) instead of being dropped, and move into the
+   * shared ring, in order, as the drain makes room. The hot path is the same code: u32, f64,
+   * mask, h and headIndex then point at the spill ring (h counting its records, headIndex at
+   * a slot word nobody reads), and makeRoom, reached every capacity/8 records, does the moving.
+   */
+  private spilling = false;
+  private readonly spillRecords: number;
+  private spillU32: Uint32Array | null = null;
+  private spillF64: Float64Array | null = null;
+  /** Spill ring: its oldest record not yet moved, and its write position between spills. */
+  private spillTail = 0;
+  private spillH = 0;
+  /** The shared ring while spilling: its views, and the records put in it (its head). */
+  private sharedU32: Uint32Array = new Uint32Array(0);
+  private sharedF64: Float64Array = new Float64Array(0);
+  private sharedH = 0;
+  /** Added to h for the thread's position in its index lane (records put): nonzero while spilling. */
+  private hOffset = 0;
   private pendingDrops = 0;
   private markers = 0;
   private serial = 0;
@@ -239,6 +265,7 @@ export class Recorder implements Probes {
     this.detail = new DetailLane(this.sab, detail, (id) => this.functionFacts(id));
     this.slowMs = detail.slowMs ?? Infinity;
     this.onThrow = detail.onThrow ? 1 : 0;
+    this.spillRecords = options.spillRecords ?? 0;
   }
 
   // ---- hot path -------------------------------------------------------------------------
@@ -367,14 +394,14 @@ export class Recorder implements Probes {
     try {
       const time = perf.now();
       let serial: number;
-      if (how === 2) serial = detail.caught(id, this.h - 1, time, value, self, args);
-      else if (how === 1) serial = this.onThrow === 1 ? detail.throwExit(id, this.h - 1, time, self, args) : detail.callExit(id, time, true, undefined, self, args);
+      if (how === 2) serial = detail.caught(id, this.h + this.hOffset - 1, time, value, self, args);
+      else if (how === 1) serial = this.onThrow === 1 ? detail.throwExit(id, this.h + this.hOffset - 1, time, self, args) : detail.callExit(id, time, true, undefined, self, args);
       else if (this.why === WHY_SLOW) serial = detail.slowExit(id, time, this.slowBy, value, self, args);
       else serial = detail.callExit(id, time, false, value, self, args);
       this.why = WHY_WINDOW;
       if (serial !== 0) {
         this.put(EXT | EXT_DETAIL, serial, time);
-        if (how !== 0) detail.noteChainEnd(this.h);
+        if (how !== 0) detail.noteChainEnd(this.h + this.hOffset);
       }
       this.win = detail.open;
     } finally {
@@ -521,6 +548,7 @@ export class Recorder implements Probes {
       this.stop();
       return false;
     }
+    if (this.spilling) return this.makeRoomSpilling();
     let tail = Atomics.load(ctl, this.tailIndex);
     if (this.capacity - (((this.h | 0) - tail) | 0) < 2 && this.drainStarting) tail = this.awaitDrainStart(tail);
     const used = ((this.h | 0) - tail) | 0;
@@ -536,15 +564,121 @@ export class Recorder implements Probes {
       this.f64[(i >> 1) + 1] = this.last;
       this.h = h + 1;
       this.markers++;
-      ctl[this.headIndex + (S_MARKERS - S_HEAD)] = this.markers;
+      ctl[slotBase(this.slot) + S_MARKERS] = this.markers;
       ctl[this.headIndex] = h + 1;
       this.pendingDrops = 0;
       free--;
     }
-    if (free < 1) return this.drop();
+    if (free < 1) return this.spillRecords > 0 ? this.startSpill() : this.drop();
     // Come back here after an eighth of the ring at most, to wake the drain early if it is behind.
     this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 3));
     return true;
+  }
+
+  /** The shared ring is full: go on in the spill ring. */
+  private startSpill(): boolean {
+    if (this.spillU32 === null) {
+      const buffer = new ArrayBuffer(this.spillRecords * RECORD_WORDS * 4);
+      this.spillU32 = new Uint32Array(buffer);
+      this.spillF64 = new Float64Array(buffer);
+    }
+    this.sharedU32 = this.u32;
+    this.sharedF64 = this.f64;
+    this.sharedH = this.h;
+    this.h = this.spillH;
+    this.spillTail = this.spillH;
+    this.hOffset = this.sharedH - this.spillH;
+    this.u32 = this.spillU32;
+    this.f64 = this.spillF64 as Float64Array;
+    this.mask = this.spillRecords - 1;
+    this.headIndex = slotBase(this.slot) + S_SPILL_HEAD;
+    this.spilling = true;
+    Atomics.notify(this.ctl, H_DRAIN_WAKE);
+    // Empty, so the first records go in; makeRoomSpilling comes after an eighth of the shared ring.
+    this.lim = this.h + Math.min(this.spillRecords, Math.max(1, this.capacity >> 3));
+    return true;
+  }
+
+  /** makeRoom while spilling: move what the shared ring has room for; back to it once the spill is empty. */
+  private makeRoomSpilling(): boolean {
+    this.moveSpill();
+    if (this.spillTail === this.h) {
+      this.endSpill();
+      return this.makeRoom();
+    }
+    const ctl = this.ctl;
+    Atomics.notify(ctl, H_DRAIN_WAKE);
+    let free = this.spillRecords - (this.h - this.spillTail);
+    if (this.pendingDrops > 0) {
+      if (free < 2) return this.drop();
+      const h = this.h;
+      const i = (h & this.mask) * RECORD_WORDS;
+      this.u32[i] = DROPPED;
+      this.u32[i + 1] = this.pendingDrops;
+      this.f64[(i >> 1) + 1] = this.last;
+      this.h = h + 1;
+      this.markers++;
+      ctl[slotBase(this.slot) + S_MARKERS] = this.markers;
+      this.pendingDrops = 0;
+      free--;
+    }
+    if (free < 1) return this.drop();
+    // Come back after an eighth of the shared ring at most, to move records as the drain frees room.
+    this.lim = this.h + Math.min(free, Math.max(1, this.capacity >> 3));
+    return true;
+  }
+
+  /** Move the oldest spilled records into the shared ring, as many as it has room for, and publish them. */
+  private moveSpill(): void {
+    const spill = this.spillU32 as Uint32Array;
+    const tail = Atomics.load(this.ctl, this.tailIndex);
+    let n = Math.min(this.capacity - (((this.sharedH | 0) - tail) | 0), this.h - this.spillTail);
+    if (n <= 0) return;
+    const sharedMask = this.capacity - 1;
+    while (n > 0) {
+      const from = this.spillTail & this.mask;
+      const to = this.sharedH & sharedMask;
+      const k = Math.min(n, this.spillRecords - from, this.capacity - to);
+      this.sharedU32.set(spill.subarray(from * RECORD_WORDS, (from + k) * RECORD_WORDS), to * RECORD_WORDS);
+      this.spillTail += k;
+      this.sharedH += k;
+      n -= k;
+    }
+    Atomics.store(this.ctl, slotBase(this.slot) + S_HEAD, this.sharedH);
+  }
+
+  /** The spill ring is empty: the probes write to the shared ring again. */
+  private endSpill(): void {
+    this.spillH = this.h;
+    this.h = this.sharedH;
+    this.hOffset = 0;
+    this.u32 = this.sharedU32;
+    this.f64 = this.sharedF64;
+    this.mask = this.capacity - 1;
+    this.headIndex = slotBase(this.slot) + S_HEAD;
+    this.spilling = false;
+  }
+
+  /**
+   * The thread stops recording: wait (bounded) for the drain to take what is still spilled. What
+   * cannot be moved in time is counted as dropped, so produced = written + dropped still holds.
+   */
+  private flushSpill(timeoutMs: number): void {
+    if (!this.spilling) return;
+    const ctl = this.ctl;
+    const until = perf.now() + timeoutMs;
+    for (;;) {
+      this.moveSpill();
+      if (this.spillTail === this.h) break;
+      if (perf.now() > until) {
+        this.dropped += this.h - this.spillTail;
+        this.ctlF64[(slotBase(this.slot) + S_DROPPED_F64) >> 1] = this.dropped;
+        break;
+      }
+      Atomics.notify(ctl, H_DRAIN_WAKE);
+      Atomics.wait(ctl, this.tailIndex, Atomics.load(ctl, this.tailIndex), 1);
+    }
+    this.endSpill();
   }
 
   /**
@@ -612,6 +746,13 @@ export class Recorder implements Probes {
 
   /** Stop recording in this thread: from now on every probe is the shared no-op. */
   stop(): void {
+    // Recording stopped everywhere (--duration, the process finishing): the drain is finishing
+    // the trace, so what is still spilled is not waited for; it stays out, as events put after
+    // the drain's last pass do.
+    if (this.slot >= 0 && this.spilling) {
+      if (Atomics.load(this.ctl, H_FINALIZE) === 0) this.flushSpill(SPILL_FLUSH_TIMEOUT_MS);
+      else this.endSpill();
+    }
     this.lim = -1;
     this.slot = this.slot < 0 ? -2 : this.slot; // -2: never claim again
     (globalThis as Global).__recall = noopProbes;
@@ -620,6 +761,7 @@ export class Recorder implements Probes {
   /** The thread is ending: let the drain finish this lane and free the slot. */
   close(): void {
     if (this.slot < 0) return;
+    this.flushSpill(SPILL_FLUSH_TIMEOUT_MS);
     const base = slotBase(this.slot);
     Atomics.compareExchange(this.ctl, base + S_STATE, SLOT_ACTIVE, SLOT_CLOSING);
     Atomics.notify(this.ctl, H_DRAIN_WAKE);

@@ -55,8 +55,9 @@ test('three workers are three threads with exactly 200000 calls each, no drops a
 
 test('a tiny ring drops events with exact accounting, and summary warns', () => {
   const n = 200000;
-  // Calls only (no detail links, no runtime events), so that what was produced is known exactly.
-  const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64', '--trigger', 'none', '--no-runtime-events'] });
+  // Calls only (no detail links, no runtime events), so that what was produced is known exactly;
+  // no spill ring, so a full ring drops at once.
+  const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64', '--spill-size', '0', '--trigger', 'none', '--no-runtime-events'] });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout.trim(), String(n / 2));
   const manifest = manifestOf(dir);
@@ -78,12 +79,52 @@ test('a tiny ring drops events with exact accounting, and summary warns', () => 
   assert.match(text.stdout, /WARNING: thread 0 \(main\) DROPPED/);
 });
 
+test('a drain that falls behind a tiny ring loses nothing: the thread spills, in order, and the spill is flushed at exit', () => {
+  const n = 200000;
+  // 400,004 events through a 64-event shared ring: nearly all of them pass through the spill ring.
+  const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64', '--trigger', 'none', '--no-runtime-events'] });
+  assert.equal(result.status, 0, result.stderr);
+  const main = manifestOf(dir).threads.find((t) => t.id === 0);
+  assert.ok(main);
+  assert.equal(main.produced, 2 * (n + 2));
+  assert.equal(main.dropped, 0);
+  assert.equal(main.written, main.produced);
+  const summary = summaryJson(dir);
+  assert.equal(callsOf(summary, 'leaf'), n);
+  assert.equal(summary.warnings.length, 0, summary.warnings.join('\n'));
+  // The order survived: the tree is main > loop > n leaves, each leaf closed before the next.
+  const tree = recall(['tree', dir, '--depth', '3']);
+  assert.equal(tree.status, 0, tree.stderr);
+  assert.match(tree.stdout, /main[\s\S]*loop[\s\S]*leaf/);
+});
+
+test('worker threads spill too, and a worker that ends while spilling hands everything over', () => {
+  const { dir, result } = record('workers.mjs', { flags: ['--ring-size', '256'] });
+  assert.equal(result.status, 0, result.stderr);
+  const summary = summaryJson(dir);
+  assert.equal(summary.totals.dropped, 0);
+  assert.equal(callsOf(summary, 'work'), 600000);
+  for (const worker of summary.threads.filter((t) => t.id !== 0)) assert.equal(callsOf(summaryJson(dir, ['--thread', String(worker.id)]), 'work'), 200000);
+});
+
+test('a spill ring that fills drops with exact accounting', () => {
+  const n = 200000;
+  const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64', '--spill-size', '1024', '--trigger', 'none', '--no-runtime-events'] });
+  assert.equal(result.status, 0, result.stderr);
+  const main = manifestOf(dir).threads.find((t) => t.id === 0);
+  assert.ok(main);
+  assert.equal(main.produced, 2 * (n + 2));
+  assert.ok(main.dropped > 0, 'a 64-event ring and a 1,024-event spill must overflow');
+  assert.equal(main.written + main.dropped, main.produced);
+  assert.equal(summaryJson(dir).threads.find((t) => t.id === 0)?.events, main.written);
+});
+
 test('a ring that fills before the drain worker has started waits for it: the first events are not lost', () => {
   // 3 batches at once (1,206 events into a 1,024-event ring while the drain boots), then 20
   // paced batches of 402 events, 5 ms apart, which the running drain keeps up with.
   // The drain starts 300 ms late, as on a loaded machine, so the ring surely fills before it runs.
   const env = { ...process.env, RECALL_TEST_DRAIN_DELAY_MS: '300' };
-  const { dir, result } = record('early-burst.cjs', { args: ['20'], flags: ['--ring-size', '1024', '--trigger', 'none', '--no-runtime-events'], spawn: { env } });
+  const { dir, result } = record('early-burst.cjs', { args: ['20'], flags: ['--ring-size', '1024', '--spill-size', '0', '--trigger', 'none', '--no-runtime-events'], spawn: { env } });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout.trim(), String((3 + 20) * 100));
   const main = manifestOf(dir).threads.find((t) => t.id === 0);

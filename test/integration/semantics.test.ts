@@ -248,7 +248,7 @@ describe('semantic equivalence: recorded call trees', () => {
   test('async.mjs', () => {
     assertShapeHas(mainShape('async.mjs'), [
       '(root)(note main~',
-      'interleave~~~(note twoAwaits~~(note note note) twoAwaits~~(note note note) noAwait(note) awaitsThenable~(note)',
+      'interleave~~~~(note (anonymous in new Promise) twoAwaits~~(note note note) twoAwaits~~(note note note) noAwait(note) awaitsThenable~(note)',
       'catchesRejectedAwait~~~(fails!~ note note note fails!~',
       'rejectionChain~(escapes!~(fails!~))',
       'syncThrowInAsync! ',

@@ -27,9 +27,16 @@ export const H_UNTRACED_THREADS = 8; // threads that found no free slot
 export const H_NAME_COUNT = 9; // Atomics.add: entries used in the names table
 export const H_EXIT_CODE = 10;
 export const H_SIGNAL = 11; // signal number when finishing because of a signal
-export const H_DRAIN_READY = 12; // futex: 1 once the drain worker runs
+export const H_DRAIN_READY = 12; // futex: who drains (DRAIN_*); 0 until the drain worker or the exiting main thread claims it
 export const H_DETAIL_BYTES = 13; // bytes of each detail ring (a power of two), 0 = no detail lane
 export const HEADER_WORDS = 64;
+
+// Who drains (H_DRAIN_READY), claimed once with compareExchange: the drain worker when it has
+// booted, or the main thread when the process ends before that (a short program then does not
+// wait ~100 ms for a worker to boot only to write a few records: shutdown.ts).
+export const DRAIN_UNCLAIMED = 0;
+export const DRAIN_BY_WORKER = 1;
+export const DRAIN_BY_EXITING_THREAD = 2;
 
 // Finalize reasons (H_FINALIZE).
 export const FIN_EXIT = 1;

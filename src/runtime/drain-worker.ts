@@ -1,7 +1,10 @@
 // Entry point of the drain worker thread started by the preload: runs the Drain until the
-// trace is finalized. It is started with execArgv [] so it is never itself instrumented.
+// trace is finalized, unless the process ended before this thread booted and its main thread
+// drained the rings itself (control.ts: DRAIN_BY_EXITING_THREAD). It is started with
+// execArgv [] so it is never itself instrumented.
 import { workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
+import { DRAIN_BY_WORKER } from './control.js';
 import { Drain } from './drain.js';
 import type { DrainWorkerData } from './preload.js';
 
@@ -11,7 +14,7 @@ const data = workerData as DrainWorkerData;
 const delayMs = Number(process.env.RECALL_TEST_DRAIN_DELAY_MS ?? 0);
 if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
 try {
-  new Drain(data.sab, data.config, data.manifest).run();
+  if (Drain.claim(data.sab, DRAIN_BY_WORKER)) new Drain(data.sab, data.config, data.manifest).run();
 } catch (error) {
   writeSync(2, `recall: the trace writer failed: ${(error as Error).message}\n`);
 }

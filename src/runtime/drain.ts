@@ -20,6 +20,7 @@ import {
   FIN_DURATION,
   FIN_SIGNAL,
   FIN_UNCAUGHT,
+  DRAIN_UNCLAIMED,
   H_DRAIN_READY,
   H_DRAIN_WAKE,
   H_EXIT_CODE,
@@ -224,10 +225,19 @@ export class Drain {
     this.showStatus = config.status && isatty(2);
   }
 
-  /** Run until finalized. */
+  /**
+   * Take the drain's part for `who` (DRAIN_BY_WORKER or DRAIN_BY_EXITING_THREAD): true when no
+   * one had it yet, and then only this caller may construct and run a Drain on `sab`.
+   */
+  static claim(sab: SharedArrayBuffer, who: number): boolean {
+    const ctl = new Int32Array(sab);
+    if (Atomics.compareExchange(ctl, H_DRAIN_READY, DRAIN_UNCLAIMED, who) !== DRAIN_UNCLAIMED) return false;
+    Atomics.notify(ctl, H_DRAIN_READY);
+    return true;
+  }
+
+  /** Run until finalized. The caller has claimed the drain (Drain.claim). */
   run(): void {
-    Atomics.store(this.ctl, H_DRAIN_READY, 1);
-    Atomics.notify(this.ctl, H_DRAIN_READY);
     try {
       for (;;) {
         const reason = Atomics.load(this.ctl, H_FINALIZE);

@@ -21,10 +21,11 @@ import { createFilter } from '../instrument/filter.js';
 import { installCommonJsHook } from '../instrument/cjs-hook.js';
 import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
+import { REQUIRE_ESM } from '../instrument/loading.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { measureClock } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, parseConfig, type RecordConfig } from './config.js';
-import { H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
+import { DRAIN_BY_EXITING_THREAD, DRAIN_UNCLAIMED, H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
@@ -198,9 +199,41 @@ function startDrain(session: Session, manifest: Manifest): void {
     name: 'recall drain',
   });
   drain.unref();
+  hideWorkerEvent(drain);
   drain.on('error', (error) => {
     process.stderr.write(`recall: the trace writer stopped: ${error.message}\n`);
   });
+}
+
+/**
+ * Node announces every new Worker with process.emit('worker') a tick later, after the program's
+ * main module has registered its listeners: swallow that one emission for recall's own thread,
+ * so the program sees the workers it would see untraced. The filter steps aside after it.
+ */
+function hideWorkerEvent(ours: threads.Worker): void {
+  const original = process.emit;
+  const filter = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'worker' || args[0] !== ours) return (original as (...a: unknown[]) => boolean).call(this, event, ...args);
+    if (process.emit === filter) process.emit = original;
+    return false;
+  };
+  process.emit = filter as typeof process.emit;
+}
+
+/**
+ * At exit, before the drain worker has booted: claim the drain and run it in this thread, so the
+ * process does not wait for a worker to start only to write what a short run recorded. Needs
+ * require() of an ES module (drain.js), quiet on this Node (REQUIRE_ESM); otherwise the worker
+ * it is.
+ */
+function drainHere(session: Session, manifest: Manifest): boolean {
+  if (!REQUIRE_ESM) return false;
+  const ctl = new Int32Array(session.sab);
+  if (Atomics.load(ctl, H_DRAIN_READY) !== DRAIN_UNCLAIMED) return false;
+  const { Drain } = createRequire(import.meta.url)('./drain.js') as typeof import('./drain.js');
+  if (!Drain.claim(session.sab, DRAIN_BY_EXITING_THREAD)) return false;
+  new Drain(session.sab, session.config, manifest).run();
+  return true;
 }
 
 /** Find the slot a thread holds and mark it closing (the thread ended without saying so). */
@@ -282,7 +315,7 @@ function main(): void {
     announceProcess(session.config, manifest);
     startDrain(session, manifest);
     const recorder = installThread(session);
-    if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds);
+    if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds, () => drainHere(session, manifest));
     // The program starts at once, while the drain worker boots (~100 ms): a ring that fills
     // before the drain runs waits for it then (Recorder.awaitDrainStart), not up front.
     return;

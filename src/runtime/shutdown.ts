@@ -3,7 +3,9 @@
 // program's, and --duration — stops the probes, asks the drain to finish the trace, and (except
 // for --duration, where the program runs on untraced) waits for the trace to be complete on
 // disk before the process goes. A signal is then re-raised so the process dies of it as it
-// would have untraced.
+// would have untraced. A process that ends before its drain worker has booted (a short
+// program: the worker takes ~100 ms to start) drains its rings in the exiting thread instead,
+// when it can load the drain synchronously (drainHere).
 
 import {
   FIN_DURATION,
@@ -25,7 +27,13 @@ const FINISH_TIMEOUT_MS = 20000;
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-export function installShutdown(sab: SharedArrayBuffer, recorder: Recorder, durationSeconds: number | null): void {
+/**
+ * Finish the trace in this thread when the drain worker has not claimed the drain yet: true when
+ * it did (the trace is then complete on disk), false to wait for the worker.
+ */
+export type DrainHere = () => boolean;
+
+export function installShutdown(sab: SharedArrayBuffer, recorder: Recorder, durationSeconds: number | null, drainHere: DrainHere): void {
   const ctl = new Int32Array(sab);
   let requested = false;
   let uncaught = false;
@@ -42,6 +50,7 @@ export function installShutdown(sab: SharedArrayBuffer, recorder: Recorder, dura
   };
   const finishAndWait = (reason: number, exitCode: number, signal: number): void => {
     request(reason, exitCode, signal);
+    if (drainHere()) return;
     Atomics.wait(ctl, H_FINAL_DONE, 0, FINISH_TIMEOUT_MS);
   };
 

@@ -135,6 +135,25 @@ test('a ring that fills before the drain worker has started waits for it: the fi
   assert.equal(main.written, main.produced);
 });
 
+test('a program that ends before the drain worker has booted is written by its exiting thread, without waiting for the worker', () => {
+  // The drain starts 10 s late: a run that waited for it would take 10 s.
+  const env = { ...process.env, RECALL_TEST_DRAIN_DELAY_MS: '10000' };
+  const started = Date.now();
+  const { dir, result } = record('counted.js', { args: ['1000'], flags: ['--trigger', 'none', '--no-runtime-events'], spawn: { env } });
+  const elapsedMs = Date.now() - started;
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout.trim(), '500');
+  assert.ok(elapsedMs < 8000, `the run took ${elapsedMs} ms: it waited for the late drain worker`);
+  const manifest = manifestOf(dir);
+  assert.equal(manifest.status, 'complete');
+  const main = manifest.threads.find((t) => t.id === 0);
+  assert.ok(main);
+  // main, loop and 1,000 leaf calls: 2 events each.
+  assert.equal(main.produced, 2 * (2 + 1000));
+  assert.equal(main.written, main.produced);
+  assert.equal(main.dropped, 0);
+});
+
 test('--include limits instrumentation to matching files and a glob matching nothing is an error', () => {
   const { dir, result } = record('fib.js', { flags: ['--include', 'counted.js'] });
   assert.equal(result.status, 0, result.stderr);

@@ -27,6 +27,7 @@ const JS_FIXTURES: { file: string; exitCode: number; lastLine: string }[] = [
   { file: 'async.mjs', exitCode: 7, lastLine: 'top-level after await' },
   { file: 'modules.mjs', exitCode: 0, lastLine: 'createRequire same module true no main' },
   { file: 'minified.mjs', exitCode: 0, lastLine: 'minified done' },
+  { file: 'process-events.cjs', exitCode: 0, lastLine: 'worker events: mine' },
 ];
 
 const recordings = new Map<string, Recording>();

@@ -29,7 +29,7 @@
 // columns move only after an insertion on the same line, and the source map covers that.
 
 import MagicString from 'magic-string';
-import { parseSync } from 'oxc-parser';
+import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
 import { transformSync } from 'oxc-transform';
 import remapping from '@jridgewell/remapping';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
@@ -59,6 +59,8 @@ export interface InstrumentOptions {
    * ES module, as Node's syntax detection decides. The result says which it was.
    */
   detectModule?: boolean;
+  /** Parse through oxc-parser's raw transfer (default: where supported, RAW_TRANSFER); false: its JSON path. */
+  rawTransfer?: boolean;
 }
 
 /** A character that can continue an identifier or keyword. */
@@ -66,6 +68,19 @@ const IDENTIFIER_PART = /[\p{ID_Continue}$\u200c\u200d]/u;
 
 /** Sources larger than this (UTF-16 units) get their source map out of line when they can. */
 export const INLINE_MAP_LIMIT = 1 << 20;
+
+/**
+ * oxc-parser's raw transfer (Node 22+ on 64-bit little-endian): the parser's AST buffer is read
+ * in JS directly instead of going through JSON, about twice as fast on large files
+ * (TypeScript's 9 MB _tsc.js: 0.45-0.85 s instead of 0.9-1.7 s on Node 22/24). Same ESTree
+ * shape; Node 20 keeps the JSON path.
+ */
+export const RAW_TRANSFER = rawTransferSupported();
+
+/** parseSync's options; experimentalRawTransfer is handled by its JS entry, not in its typings. */
+function parserOptions(sourceType: 'module' | 'commonjs', rawTransfer: boolean): ParserOptions {
+  return { sourceType, experimentalRawTransfer: rawTransfer } as ParserOptions;
+}
 
 export interface InstrumentResult {
   code: string;
@@ -743,11 +758,12 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     }
   }
   const parseName = filename.replace(/\.[cm]?tsx?$/, '.js');
+  const rawTransfer = options.rawTransfer ?? RAW_TRANSFER;
   let format = options.format;
-  let parsed = parseSync(parseName, js, { sourceType: format === 'module' ? 'module' : 'commonjs' });
+  let parsed = parseSync(parseName, js, parserOptions(format === 'module' ? 'module' : 'commonjs', rawTransfer));
   if (parsed.errors.length > 0 && options.detectModule === true && format === 'commonjs') {
     // Node's detection: source that fails as CommonJS but compiles as an ES module is one.
-    const asModule = parseSync(parseName, js, { sourceType: 'module' });
+    const asModule = parseSync(parseName, js, parserOptions('module', rawTransfer));
     if (asModule.errors.length === 0) {
       parsed = asModule;
       format = 'module';

@@ -1,0 +1,48 @@
+// The instrumenter's parser paths: oxc-parser's raw transfer (Node 22+) must give exactly the
+// output of its JSON path, on recall's own test programs and on real-world library code.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RAW_TRANSFER, instrumentSource, type ModuleFormat } from './transform.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+function corpus(): { file: string; format: ModuleFormat }[] {
+  const semantics = join(ROOT, 'test', 'fixtures', 'semantics');
+  const files = readdirSync(semantics)
+    .filter((name) => /\.(c|m)?js$/.test(name))
+    .map((name) => ({ file: join(semantics, name), format: (name.endsWith('.mjs') ? 'module' : 'commonjs') as ModuleFormat }));
+  // Real library code of several styles: an ES module bundle and CommonJS sources.
+  files.push({ file: join(ROOT, 'node_modules', 'magic-string', 'dist', 'index.mjs'), format: 'module' });
+  for (const name of ['parse.js', 'scan.js', 'picomatch.js']) files.push({ file: join(ROOT, 'node_modules', 'picomatch', 'lib', name), format: 'commonjs' });
+  return files;
+}
+
+test('raw transfer is used where this Node supports it (Node 22+ on x64)', () => {
+  if (major >= 22 && process.arch === 'x64') assert.equal(RAW_TRANSFER, true);
+  if (major < 22) assert.equal(RAW_TRANSFER, false);
+});
+
+test('raw transfer and the JSON path instrument every file of the corpus identically', { skip: RAW_TRANSFER ? false : 'no raw transfer on this Node' }, () => {
+  const files = corpus();
+  assert.ok(files.length >= 10);
+  let functions = 0;
+  for (const { file, format } of files) {
+    const source = readFileSync(file, 'utf8');
+    // .js files are decided by syntax, as Node does for a package without "type" (both paths detect).
+    const detectModule = file.endsWith('.js');
+    const viaRaw = instrumentSource(source, { filename: file, format, typescript: false, detectModule, rawTransfer: true });
+    const viaJson = instrumentSource(source, { filename: file, format, typescript: false, detectModule, rawTransfer: false });
+    assert.equal(viaRaw.parseError, undefined, file);
+
+    assert.equal(viaRaw.functions, viaJson.functions, file);
+    assert.equal(viaRaw.format, viaJson.format, file);
+    assert.equal(viaRaw.code, viaJson.code, file);
+    functions += viaRaw.functions;
+  }
+  assert.ok(functions > 300, `only ${functions} functions in the corpus`);
+});

@@ -4,7 +4,7 @@
 
 import Module from 'node:module';
 import { readFileSync } from 'node:fs';
-import { instrumentLoaded, isTypeScript, loadTypeScript, type LoadSettings } from './loading.js';
+import { instrumentLoaded, isLoadingOwn, isTypeScript, loadTypeScript, type LoadSettings } from './loading.js';
 
 interface CompilableModule {
   _compile(content: string, filename: string, ...rest: unknown[]): unknown;
@@ -15,7 +15,7 @@ export function installCommonJsHook(settings: LoadSettings): void {
   const original = proto._compile;
   proto._compile = function compile(this: CompilableModule, content: string, filename: string, ...rest: unknown[]): unknown {
     let code = content;
-    if (typeof content === 'string') {
+    if (typeof content === 'string' && !isLoadingOwn()) {
       code = isTypeScript(filename) ? loadTypeScript(filename, settings, content).source : instrumentLoaded(content, filename, 'commonjs', settings) ?? content;
     }
     return original.call(this, code, filename, ...rest);

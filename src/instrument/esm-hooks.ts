@@ -69,8 +69,24 @@ type NextLoad = (url: string, context: unknown) => Promise<{ format: string; sou
 /** The program's entry point: the one module resolved without a parent. */
 let entryUrl: string | null = null;
 
+/**
+ * Modules imported by recall's own code, here or below: its dependencies, wherever they resolve
+ * (hoisted into the program's node_modules, or through a symlink). They are recall's, so they
+ * pass through like its own files; with --node-modules they would otherwise be instrumented by
+ * the instrumenter whose loading imports them, which waits for itself.
+ */
+const ownDependencies = new Set<string>();
+
+function isOwn(url: string): boolean {
+  return isOwnUrl(url) || ownDependencies.has(url);
+}
+
 export async function resolve(specifier: string, context: { parentURL?: string }, nextResolve: NextResolve): Promise<unknown> {
-  if (context.parentURL !== undefined && isOwnUrl(context.parentURL)) return nextResolve(specifier, context);
+  if (context.parentURL !== undefined && isOwn(context.parentURL)) {
+    const own = await nextResolve(specifier, context);
+    if (own.url.startsWith('file:')) ownDependencies.add(own.url);
+    return own;
+  }
   await loaded();
   let resolved: { url: string };
   try {
@@ -113,7 +129,7 @@ async function instrument(source: string, options: InstrumentOptions): Promise<s
 }
 
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<unknown> {
-  if (!url.startsWith('file:') || isOwnUrl(url)) return nextLoad(url, context);
+  if (!url.startsWith('file:') || isOwn(url)) return nextLoad(url, context);
   await loaded();
   const filename = fileURLToPath(url);
   if (filters.TYPESCRIPT_EXTENSIONS.test(filename)) {

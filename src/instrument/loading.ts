@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { instrumentCached, instrumentDetected } from './cache.js';
 import { TYPESCRIPT_EXTENSIONS } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
+import { loadingOwn } from './own-files.js';
 import { typescriptFormat } from './module-format.js';
 import type { InstrumentOptions } from './transform.js';
 
@@ -33,13 +34,14 @@ function requireEsmIsQuiet(version: string): boolean {
 let instrumenter: Instrumenter | null = REQUIRE_ESM ? null : await import('./transform.js');
 
 function loadInstrumenter(): Instrumenter {
-  instrumenter ??= createRequire(import.meta.url)('./transform.js') as Instrumenter;
+  instrumenter ??= loadingOwn(() => createRequire(import.meta.url)('./transform.js') as Instrumenter);
   return instrumenter;
 }
 
 const instrumentSource = (source: string, options: InstrumentOptions) => loadInstrumenter().instrumentSource(source, options);
 
 export { isModuleNotFound, resolveTypeScript } from './resolve-typescript.js';
+export { isLoadingOwn } from './own-files.js';
 
 export interface LoadSettings {
   accept: (filename: string) => boolean;

@@ -1,7 +1,7 @@
 // Every loader path recall instruments, on the Node that runs the suite: .js/.cjs/.mjs/.ts/
 // .mts/.cts; package "type" module, commonjs and absent (syntax detection); require, static
 // import, dynamic import(), require(esm); node_modules with and without --node-modules; worker
-// threads and child processes; the program's own --require/--import preloads (command line and
+// threads (file and eval) and child processes; the program's own --require/--import preloads (command line and
 // NODE_OPTIONS); a tsc-style launcher that turns on the compile cache; the program's own module
 // hooks chained with recall's. Each checks exact per-function call counts and the same stdout
 // traced and untraced. Paths a Node line does not have are skipped with the reason.
@@ -14,6 +14,8 @@ import module from 'node:module';
 import { join } from 'node:path';
 import type { SpawnSyncOptions } from 'node:child_process';
 import { FIXTURES, callsOf, recall, run, summaryJson, tempDir, type Result } from '../helpers.js';
+// Whether require(esm) works without a warning: then recall's preload loads by --require.
+import { REQUIRE_ESM as QUIET_REQUIRE_ESM } from '../../src/instrument/loading.js';
 
 const LOADERS = join(FIXTURES, 'loaders');
 const features = process.features as { require_module?: boolean; typescript?: string | false };
@@ -111,12 +113,18 @@ test('TypeScript: a .ts entry importing .ts and .mts, requiring .cts and a Commo
   assertCounts(dir, { tsEsm: 2, tsMts: 3, tsCts: 4, tsCjs: 5, tsModulePkg: 6, times: 5 });
 });
 
+const workers = once(() => recordNode([join(LOADERS, 'workers.mjs')]));
+
 test('worker threads on .js and .mjs files, child processes by fork and by spawn of process.execPath', () => {
-  const { dir, result } = recordNode([join(LOADERS, 'workers.mjs')]);
+  const { dir, result } = workers();
   const expected = plain(['./loaders/workers.mjs']).stdout;
   assert.equal(result.stdout, expected);
-  assert.match(expected, /child spawn: 21/);
-  assertCounts(dir, { workerJs: 3, workerMjs: 4, forkedChild: 5, spawnedChild: 6, worker: 2, ended: 2 });
+  assert.match(expected, /eval: 3\n[^]*child spawn: 21/);
+  assertCounts(dir, { workerJs: 3, workerMjs: 4, forkedChild: 5, spawnedChild: 6, worker: 3, ended: 2 });
+});
+
+test('an eval worker: the modules it requires are instrumented (recall is preloaded with --require, which eval workers run)', { skip: QUIET_REQUIRE_ESM ? false : `recall's preload loads by --require only where require(esm) is quiet (20.19+, 22.13+, 23.5+); this is ${process.version}, where eval workers run untraced` }, () => {
+  assertCounts(workers().dir, { evalRequired: 2 });
 });
 
 const PRE_CJS = join(LOADERS, 'preload', 'pre.cjs');

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import picomatch from 'picomatch';
 import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_SPILL_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
@@ -128,6 +129,11 @@ function checkGlobsMatch(cwd: string, include: string[]): void {
   }
 }
 
+/** A path as one word of NODE_OPTIONS (which splits at spaces outside double quotes). */
+export function nodeOptionsWord(path: string): string {
+  return /[\s"\\]/.test(path) ? `"${path.replace(/["\\]/g, '\\$&')}"` : path;
+}
+
 function defaultCacheDir(cwd: string): string {
   const configured = process.env.RECALL_CACHE_DIR;
   if (configured) return resolve(cwd, configured);
@@ -191,8 +197,12 @@ export async function runCommand(args: string[]): Promise<number> {
   const detail = detailConfig(values);
   prepareTraceDir(traceDir);
 
-  const preload = new URL('../runtime/preload.js', import.meta.url).href;
-  const added = `--import=${preload} --enable-source-maps`;
+  // recall's preload comes first, before the program's own NODE_OPTIONS and command-line
+  // preloads, so they are instrumented too: --require (Node runs every --require before any
+  // --import) where require(esm) can load it, --import elsewhere (preload-require.cts).
+  const preloadRequire = fileURLToPath(new URL('../runtime/preload-require.cjs', import.meta.url));
+  const preloadImport = new URL('../runtime/preload-import.js', import.meta.url).href;
+  const added = `--require=${nodeOptionsWord(preloadRequire)} --import=${preloadImport} --enable-source-maps`;
   const config: RecordConfig = {
     traceDir,
     cwd,
@@ -214,7 +224,7 @@ export async function runCommand(args: string[]): Promise<number> {
     runtimeEvents: values['no-runtime-events'] !== true,
   };
   const env = { ...process.env };
-  env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${added}` : added;
+  env.NODE_OPTIONS = env.NODE_OPTIONS?.trim() ? `${added} ${env.NODE_OPTIONS}` : added;
   env[CONFIG_ENV] = JSON.stringify(config);
 
   const [file, ...given] = command as [string, ...string[]];

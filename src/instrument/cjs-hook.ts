@@ -4,7 +4,7 @@
 
 import Module from 'node:module';
 import { readFileSync } from 'node:fs';
-import { instrumentLoaded, isTypeScript, loadTypeScript, type LoadSettings } from './loading.js';
+import { instrumentLoaded, instrumentUntyped, isLoadingOwn, isTypeScript, loadTypeScript, type LoadSettings } from './loading.js';
 
 interface CompilableModule {
   _compile(content: string, filename: string, ...rest: unknown[]): unknown;
@@ -14,11 +14,19 @@ export function installCommonJsHook(settings: LoadSettings): void {
   const proto = (Module as unknown as { prototype: CompilableModule }).prototype;
   const original = proto._compile;
   proto._compile = function compile(this: CompilableModule, content: string, filename: string, ...rest: unknown[]): unknown {
-    let code = content;
-    if (typeof content === 'string') {
-      code = isTypeScript(filename) ? loadTypeScript(filename, settings, content).source : instrumentLoaded(content, filename, 'commonjs', settings) ?? content;
+    if (typeof content !== 'string' || isLoadingOwn()) return original.call(this, content, filename, ...rest);
+    if (isTypeScript(filename)) return original.call(this, loadTypeScript(filename, settings, content).source, filename, ...rest);
+    // Node 20.19+ passes the format its loader decided: 'module' for require(esm) of an .mjs or
+    // a "type": "module" .js (_compile then hands the source to the ES module loader), nothing
+    // for a .js in a package without "type" (Node decides by syntax, as instrumentUntyped does).
+    const [format, ...others] = rest;
+    if (format === 'module' || format === 'commonjs') return original.call(this, instrumentLoaded(content, filename, format, settings) ?? content, filename, ...rest);
+    if (format === undefined && rest.length > 0) {
+      const untyped = instrumentUntyped(content, filename, settings);
+      if (untyped !== null) return original.call(this, untyped.source, filename, untyped.format, ...others);
+      return original.call(this, content, filename, ...rest);
     }
-    return original.call(this, code, filename, ...rest);
+    return original.call(this, instrumentLoaded(content, filename, 'commonjs', settings) ?? content, filename, ...rest);
   };
   const extensions = (Module as unknown as { _extensions: Record<string, (module: CompilableModule, filename: string) => void> })._extensions;
   const compileTypeScript = (module: CompilableModule, filename: string): void => {

@@ -11,6 +11,32 @@ import type { FilterOptions } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
 import { isOwnUrl } from './own-files.js';
 import type { InstrumentOptions } from './transform.js';
+import type { Probes } from '../runtime/recorder.js';
+
+// The hooks thread runs no preload, so it has no recorder; but the program's own module.register
+// hooks run here too, and their modules were instrumented by these hooks (they cannot tell which
+// thread asked). Their probes do nothing: code run on the hooks thread is not recorded.
+const hooksThreadProbes: Probes = {
+  m: () => 0,
+  en: () => -1,
+  ex: () => 0,
+  xa: () => 0,
+  dv: () => {},
+  ca: () => 0,
+  th: (value) => value,
+  de: () => {},
+  mk: () => {},
+  note: () => 0,
+  ea: () => 0,
+  sp: (_id, _frame, value) => value,
+  rs: (_id, _frame, value) => value,
+  rr: () => {},
+  ext: () => {},
+  eu: () => {},
+  extNote: () => {},
+  describe: () => undefined,
+};
+(globalThis as { __recall?: Probes }).__recall ??= hooksThreadProbes;
 
 // module.register() blocks the main thread until this module and initialize() have run, so
 // everything else the hooks use (the filter's picomatch, the cache's node:crypto: 25-40 ms) is
@@ -69,8 +95,24 @@ type NextLoad = (url: string, context: unknown) => Promise<{ format: string; sou
 /** The program's entry point: the one module resolved without a parent. */
 let entryUrl: string | null = null;
 
+/**
+ * Modules imported by recall's own code, here or below: its dependencies, wherever they resolve
+ * (hoisted into the program's node_modules, or through a symlink). They are recall's, so they
+ * pass through like its own files; with --node-modules they would otherwise be instrumented by
+ * the instrumenter whose loading imports them, which waits for itself.
+ */
+const ownDependencies = new Set<string>();
+
+function isOwn(url: string): boolean {
+  return isOwnUrl(url) || ownDependencies.has(url);
+}
+
 export async function resolve(specifier: string, context: { parentURL?: string }, nextResolve: NextResolve): Promise<unknown> {
-  if (context.parentURL !== undefined && isOwnUrl(context.parentURL)) return nextResolve(specifier, context);
+  if (context.parentURL !== undefined && isOwn(context.parentURL)) {
+    const own = await nextResolve(specifier, context);
+    if (own.url.startsWith('file:')) ownDependencies.add(own.url);
+    return own;
+  }
   await loaded();
   let resolved: { url: string };
   try {
@@ -113,7 +155,7 @@ async function instrument(source: string, options: InstrumentOptions): Promise<s
 }
 
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<unknown> {
-  if (!url.startsWith('file:') || isOwnUrl(url)) return nextLoad(url, context);
+  if (!url.startsWith('file:') || isOwn(url)) return nextLoad(url, context);
   await loaded();
   const filename = fileURLToPath(url);
   if (filters.TYPESCRIPT_EXTENSIONS.test(filename)) {

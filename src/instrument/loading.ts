@@ -4,13 +4,15 @@
 // asynchronously in esm-hooks.ts, loading the instrumenter only when the cache misses.
 // Here the loaders are synchronous, so the instrumenter (oxc, magic-string, source maps: 40-90 ms
 // of start-up per thread) is loaded on the first cache miss with require() of an ES module where
-// Node has it quietly (20.19+, 22.13+, 23.5+); older Node loads it up front.
+// Node has it quietly (20.19+, 22.13+, 23.5+); on older Node the --import preload loads it up
+// front (preload-import.ts).
 
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { instrumentCached, instrumentDetected } from './cache.js';
 import { TYPESCRIPT_EXTENSIONS } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
+import { loadingOwn } from './own-files.js';
 import { typescriptFormat } from './module-format.js';
 import type { InstrumentOptions } from './transform.js';
 
@@ -30,16 +32,24 @@ function requireEsmIsQuiet(version: string): boolean {
   if (major === 23) return minor >= 5;
   return major >= 24;
 }
-let instrumenter: Instrumenter | null = REQUIRE_ESM ? null : await import('./transform.js');
+// No top-level await anywhere under the preload: it is require()d (--require, require(esm)).
+// Where require(esm) is not quiet, the --import entry (preload-import.ts) hands the instrumenter
+// in before the program's code loads.
+let instrumenter: Instrumenter | null = null;
+
+export function setInstrumenter(loaded: Instrumenter): void {
+  instrumenter ??= loaded;
+}
 
 function loadInstrumenter(): Instrumenter {
-  instrumenter ??= createRequire(import.meta.url)('./transform.js') as Instrumenter;
+  instrumenter ??= loadingOwn(() => createRequire(import.meta.url)('./transform.js') as Instrumenter);
   return instrumenter;
 }
 
 const instrumentSource = (source: string, options: InstrumentOptions) => loadInstrumenter().instrumentSource(source, options);
 
 export { isModuleNotFound, resolveTypeScript } from './resolve-typescript.js';
+export { isLoadingOwn } from './own-files.js';
 
 export interface LoadSettings {
   accept: (filename: string) => boolean;

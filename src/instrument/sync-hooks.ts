@@ -4,7 +4,7 @@
 
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { instrumentLoaded, instrumentUntyped, isModuleNotFound, isTypeScript, loadTypeScript, resolveTypeScript, type LoadSettings } from './loading.js';
+import { instrumentLoaded, instrumentUntyped, isLoadingOwn, isModuleNotFound, isTypeScript, loadTypeScript, resolveTypeScript, type LoadSettings } from './loading.js';
 
 interface LoadResult {
   format?: string | null;
@@ -41,7 +41,7 @@ export function installSyncHooks(settings: LoadSettings): void {
       }
     },
     load(url, context, next) {
-      if (!url.startsWith('file:')) return next(url, context);
+      if (!url.startsWith('file:') || isLoadingOwn()) return next(url, context);
       const filename = fileURLToPath(url);
       if (isTypeScript(filename)) return { ...loadTypeScript(filename, settings), shortCircuit: true };
       const result = next(url, context);

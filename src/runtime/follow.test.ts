@@ -16,9 +16,9 @@ describe('envPairsWithSession', () => {
     ]);
   });
 
-  test("the program's NODE_OPTIONS is kept and recall's part appended once", () => {
+  test("the program's NODE_OPTIONS is kept and recall's part put first, once", () => {
     const once = envPairsWithSession(['NODE_OPTIONS=--max-old-space-size=100', 'A=b=c'], session);
-    assert.deepEqual(once, ['NODE_OPTIONS=--max-old-space-size=100 --import=file:///r/preload.js --enable-source-maps', 'A=b=c', 'RECALL_CONFIG={"traceDir":"/t"}']);
+    assert.deepEqual(once, ['NODE_OPTIONS=--import=file:///r/preload.js --enable-source-maps --max-old-space-size=100', 'A=b=c', 'RECALL_CONFIG={"traceDir":"/t"}']);
     assert.deepEqual(envPairsWithSession(once, session), once);
     assert.deepEqual(envPairsWithSession(['NODE_OPTIONS='], session), ['NODE_OPTIONS=--import=file:///r/preload.js --enable-source-maps', 'RECALL_CONFIG={"traceDir":"/t"}']);
   });

@@ -11,7 +11,7 @@
 //   the exported spawnSync, execSync and execFileSync are wrapped instead.
 //
 // A variable the program set itself is kept: RECALL_CONFIG is added only when missing, and
-// recall's NODE_OPTIONS part is appended to the program's NODE_OPTIONS. A Node child's stack limit
+// recall's NODE_OPTIONS part is put before the program's NODE_OPTIONS. A Node child's stack limit
 // is scaled as recall run scales its command's (stack-limit.ts). Argv, stdio and options are
 // otherwise passed through untouched. Each start is recorded in the starting thread as an
 // EXT_SPAWN runtime event whose aux is the child's pid.
@@ -26,7 +26,7 @@ import type { Probes } from './recorder.js';
 export interface ChildSession {
   /** RECALL_CONFIG for children of this process. */
   config: string;
-  /** recall's NODE_OPTIONS part (--import of the preload, --enable-source-maps). */
+  /** recall's NODE_OPTIONS part (--require and --import of the preload, --enable-source-maps). */
   nodeOptions: string;
   /** False once this process stopped recording: children started after that run untraced. */
   active(): boolean;
@@ -45,7 +45,8 @@ export function envPairsWithSession(envPairs: readonly string[], child: Pick<Chi
     pairs.push(`NODE_OPTIONS=${child.nodeOptions}`);
   } else {
     const current = (pairs[at] as string).slice('NODE_OPTIONS='.length);
-    if (!current.includes(child.nodeOptions)) pairs[at] = `NODE_OPTIONS=${current.trim() ? `${current.trim()} ` : ''}${child.nodeOptions}`;
+    // First, as recall run puts it: before the program's own preloads, so they are instrumented.
+    if (!current.includes(child.nodeOptions)) pairs[at] = `NODE_OPTIONS=${child.nodeOptions}${current.trim() ? ` ${current.trim()}` : ''}`;
   }
   return pairs;
 }

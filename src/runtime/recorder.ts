@@ -26,6 +26,7 @@ import {
 } from '../format/layout.js';
 import type { TimingMode } from '../format/manifest.js';
 import { noteExternalMap } from './stack-traces.js';
+import { noopProbesWith } from './noop-probes.js';
 import type { DetailConfig } from './config.js';
 import { DetailLane, type FunctionFacts } from './detail.js';
 import {
@@ -146,30 +147,11 @@ export interface Probes {
 }
 
 /** The shared no-op: installed when this thread is not (or no longer) recorded. */
-export const noopProbes: Probes = {
-  m: (file, _count, _table, mapKey) => {
-    // Stack traces still need the maps of modules loaded after recording stopped.
-    if (mapKey !== undefined) noteExternalMap(file, mapKey);
-    return 0;
-  },
-  en: () => -1,
-  ex: () => 0,
-  xa: () => 0,
-  dv: () => {},
-  ca: () => 0,
-  th: (value) => value,
-  de: () => {},
-  mk: () => {},
-  note: () => 0,
-  ea: () => 0,
-  sp: (_id, _frame, value) => value,
-  rs: (_id, _frame, value) => value,
-  rr: () => {},
-  ext: () => {},
-  eu: () => {},
-  extNote: () => {},
-  describe: () => undefined,
-};
+export const noopProbes: Probes = noopProbesWith((file, _count, _table, mapKey) => {
+  // Stack traces still need the maps of modules loaded after recording stopped.
+  if (mapKey !== undefined) noteExternalMap(file, mapKey);
+  return 0;
+});
 
 export interface RecorderOptions {
   sab: SharedArrayBuffer;

@@ -87,6 +87,18 @@ test('a window ends at its post-roll time', () => {
   assert.equal(slow?.body?.ret, 'ret');
 });
 
+test('with the throw trigger off, an exception after a window has ended opens none, and one inside it is recorded', () => {
+  const { lane: d, committed } = lane({ onThrow: false });
+  d.slowExit(1, 100, 150, 'ret', undefined, [1]);
+  assert.ok(d.caught(1, 10, 102, new Error('inside'), undefined, [2]) > 0, 'inside the window');
+  // The probe still believes a window is open (it learns otherwise only at its next detail call).
+  assert.equal(d.caught(1, 20, 110, new Error('after'), undefined, [3]), 0);
+  assert.equal(d.throwExit(1, 30, 111, undefined, [4]), 0);
+  const windows = committed().filter((r) => r.type === DT_WINDOW).map((r) => r.body);
+  assert.deepEqual([...new Set(windows.map((w) => w?.trigger))], ['slow']);
+  assert.equal(d.suppressed, 0, 'not a rate-limited trigger: no trigger at all');
+});
+
 test('new windows are rate-limited, and suppressed triggers are counted', () => {
   const { lane: d, committed } = lane({ postRollMs: 0.001, postRollCalls: 1 });
   let captured = 0;

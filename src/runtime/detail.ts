@@ -275,6 +275,9 @@ export class DetailLane {
       this.extend(time);
       return true;
     }
+    // With the throw trigger off, an exception is recorded only inside a window some other
+    // trigger opened: the probe's view of "a window is open" can outlive the window's post-roll.
+    if (kind === 'throw' && !this.config.onThrow) return false;
     // Token bucket: maxWindowsPerSecond new windows per second, bursts up to the same number.
     const rate = this.config.maxWindowsPerSecond;
     this.tokens = Math.min(rate, this.tokens + ((time - this.tokensAt) * rate) / 1000);

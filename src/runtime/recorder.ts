@@ -75,6 +75,16 @@ const SPILL_FLUSH_TIMEOUT_MS = 10000;
  * limit the hot path already tests, it costs nothing measurable.
  */
 export const PUBLISH_EVERY = 64;
+/**
+ * A thread that goes idle (waits for I/O, a timer, a message) may hold up to PUBLISH_EVERY - 1
+ * unpublished records: an unref'd timer publishes them this often, so a thread killed or
+ * terminated while idle (SIGKILL, worker.terminate, the process exiting around an idle worker)
+ * loses none of them. It uses the timers as they were before scheduling.ts wraps them, so the
+ * program's scheduling links do not see it.
+ */
+export const PUBLISH_IDLE_MS = 50;
+const originalSetInterval = globalThis.setInterval;
+const originalClearInterval = globalThis.clearInterval;
 /** How long a full ring waits for a drain worker that has not started yet. */
 const DRAIN_START_TIMEOUT_MS = 5000;
 
@@ -211,6 +221,8 @@ export class Recorder implements Probes {
   private headIndex = 0;
   private tailIndex = 0;
   private dropped = 0;
+  /** The idle publication timer (PUBLISH_IDLE_MS), while this thread records. */
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
   /** Until the drain worker has run once: a full ring waits for it (awaitDrainStart). */
   private drainStarting = true;
   /**
@@ -780,6 +792,8 @@ export class Recorder implements Probes {
       this.headIndex = base + S_HEAD;
       this.tailIndex = base + S_TAIL;
       this.h = 0;
+      this.idleTimer = originalSetInterval(() => this.publish(), PUBLISH_IDLE_MS);
+      this.idleTimer.unref();
       Atomics.store(ctl, base + S_STATE, SLOT_ACTIVE);
       Atomics.notify(ctl, H_DRAIN_WAKE);
       return true;
@@ -800,10 +814,17 @@ export class Recorder implements Probes {
     }
     // What the thread put since its last publication reaches the drain's final pass.
     this.publish();
+    this.stopIdleTimer();
     this.lim = -1;
     this.room = -1;
     this.slot = this.slot < 0 ? -2 : this.slot; // -2: never claim again
     (globalThis as Global).__recall = noopProbes;
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer === null) return;
+    originalClearInterval(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** The thread is ending: let the drain finish this lane and free the slot. */
@@ -812,6 +833,7 @@ export class Recorder implements Probes {
     this.flushSpill(SPILL_FLUSH_TIMEOUT_MS);
     // Publish before SLOT_CLOSING: the drain closes the lane once it took everything up to the head.
     this.publish();
+    this.stopIdleTimer();
     const base = slotBase(this.slot);
     Atomics.compareExchange(this.ctl, base + S_STATE, SLOT_ACTIVE, SLOT_CLOSING);
     Atomics.notify(this.ctl, H_DRAIN_WAKE);

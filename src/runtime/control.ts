@@ -8,7 +8,8 @@
 //   [detail ring 0] ... [detail ring n-1]
 //
 // Each slot keeps producer-written and consumer-written words on separate 64-byte lines so the
-// two sides do not false-share.
+// two sides do not false-share. Which words are atomic and what orders what: docs/FORMAT.md,
+// "Ring protocol".
 
 import { RECORD_BYTES } from '../format/layout.js';
 
@@ -50,12 +51,11 @@ export const S_STATE = 0;
 export const S_THREAD_ID = 1;
 export const S_GENERATION = 2;
 export const S_TIME_ORIGIN_F64 = 4; // f64 at words 4-5: epoch ms of the thread's performance.timeOrigin
-export const S_HEAD = 16; // producer line: records put in the ring (wraps as int32)
-export const S_MARKERS = 17; // dropped-marker records put in the ring
-export const S_DROPPED_F64 = 18; // f64 at words 18-19: events lost to a full ring
+export const S_HEAD = 16; // producer line: records published in the ring (wraps as int32; Atomics, batched)
+export const S_MARKERS = 17; // dropped-marker records put in the ring (Atomics)
+export const S_DROPPED_I64 = 18; // int64 at words 18-19 (Atomics on a BigInt64Array): events lost to a full ring
 export const S_DETAIL_HEAD = 20; // producer: bytes put in the detail ring (wraps as int32)
-export const S_DETAIL_DROPPED = 21; // producer: detail records lost to a full detail ring
-export const S_SPILL_HEAD = 22; // producer: where it publishes heads while spilling (read by no one)
+export const S_DETAIL_DROPPED = 21; // producer: detail records lost to a full detail ring (Atomics)
 export const S_TAIL = 32; // consumer line: records taken by the drain
 export const S_DETAIL_TAIL = 33; // consumer: detail bytes taken
 

@@ -120,7 +120,7 @@ export class DetailLane {
     this.head = 0;
     Atomics.store(this.ctl, this.headIndex, 0);
     Atomics.store(this.ctl, this.tailIndex, 0);
-    this.ctl[this.droppedIndex] = 0;
+    Atomics.store(this.ctl, this.droppedIndex, 0);
   }
 
   private factsOf(id: number): Facts {
@@ -408,7 +408,7 @@ export class DetailLane {
     const size = this.ring.length;
     const tail = Atomics.load(this.ctl, this.tailIndex);
     if (length > size - ((this.head - tail) | 0)) {
-      this.ctl[this.droppedIndex] = (this.ctl[this.droppedIndex] as number) + 1;
+      Atomics.add(this.ctl, this.droppedIndex, 1);
       return;
     }
     const at = this.head & this.ringMask;

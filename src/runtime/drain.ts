@@ -31,7 +31,7 @@ import {
   S_DETAIL_DROPPED,
   S_DETAIL_HEAD,
   S_DETAIL_TAIL,
-  S_DROPPED_F64,
+  S_DROPPED_I64,
   S_GENERATION,
   S_HEAD,
   S_MARKERS,
@@ -197,6 +197,8 @@ const textDecoder = new TextDecoder();
 export class Drain {
   private readonly ctl: Int32Array;
   private readonly ctlF64: Float64Array;
+  /** The control block as 64-bit words: the producers' dropped counters (Atomics). */
+  private readonly ctlI64: BigInt64Array;
   private readonly ring: Uint8Array;
   private readonly layout: ControlLayout;
   private readonly lanes: (LaneFile | null)[];
@@ -218,6 +220,7 @@ export class Drain {
   ) {
     this.ctl = new Int32Array(sab);
     this.ctlF64 = new Float64Array(sab, 0, this.ctl.length >> 1);
+    this.ctlI64 = new BigInt64Array(sab, 0, this.ctl.length >> 1);
     this.layout = layoutOf(sab);
     this.ring = new Uint8Array(sab, this.layout.ringsByteOffset, this.layout.slots * this.layout.ringBytes);
     this.lanes = new Array<LaneFile | null>(this.layout.slots).fill(null);
@@ -269,6 +272,8 @@ export class Drain {
       const state = Atomics.load(this.ctl, base + S_STATE);
       if (state !== SLOT_ACTIVE && state !== SLOT_CLOSING) continue;
       const lane = this.laneFor(slot, base);
+      // The records up to this head were stored before the producer's seq-cst store of it:
+      // copy reads them only after this load (docs/FORMAT.md, "Ring protocol").
       const head = Atomics.load(this.ctl, base + S_HEAD);
       const available = (head - lane.tail) | 0;
       const take = available < limit ? available : limit;
@@ -354,6 +359,11 @@ export class Drain {
     Atomics.store(this.ctl, slotBase(slot) + S_DETAIL_TAIL, head);
   }
 
+  /** Events a slot's producer lost to a full ring (a 64-bit word it stores with Atomics). */
+  private droppedOf(base: number): number {
+    return Number(Atomics.load(this.ctlI64, (base + S_DROPPED_I64) >> 1));
+  }
+
   private flushStale(now: number): void {
     for (const lane of this.lanes) {
       if (lane && lane.filled > 0 && now - lane.firstFillAt >= FLUSH_AFTER_MS) lane.flush();
@@ -368,8 +378,8 @@ export class Drain {
     lane.flush();
     closeSync(lane.fd);
     this.arena.release(lane.block);
-    const markers = this.ctl[base + S_MARKERS] as number;
-    const dropped = this.ctlF64[(base + S_DROPPED_F64) >> 1] as number;
+    const markers = Atomics.load(this.ctl, base + S_MARKERS);
+    const dropped = this.droppedOf(base);
     const written = lane.records - markers;
     const detail = lane.detail;
     if (detail) {
@@ -395,7 +405,7 @@ export class Drain {
       chunks: lane.seq,
       closed: release,
       detail: detail
-        ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: this.ctl[base + S_DETAIL_DROPPED] as number }
+        ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: Atomics.load(this.ctl, base + S_DETAIL_DROPPED) }
         : null,
     });
     this.lanes[slot] = null;
@@ -433,7 +443,7 @@ export class Drain {
     for (let slot = 0; slot < this.layout.slots; slot++) {
       const lane = this.lanes[slot];
       if (lane) bytes += lane.bytes;
-      dropped += this.ctlF64[(slotBase(slot) + S_DROPPED_F64) >> 1] as number;
+      dropped += this.droppedOf(slotBase(slot));
     }
     const line = `recall: ${formatCount(rate)} events/s · ${(bytes / 1048576).toFixed(1)} MB · ${formatCount(dropped)} dropped`;
     writeSync(2, `\r\x1b[2K${line}`);
@@ -469,7 +479,7 @@ export class Drain {
       status: 'complete',
       endEpochMs: Date.now(),
       threads,
-      threadsUntraced: this.ctl[H_UNTRACED_THREADS] as number,
+      threadsUntraced: Atomics.load(this.ctl, H_UNTRACED_THREADS),
       functions: parseFunctionsJsonl(functionsText).functions,
       totals,
       shutdown,

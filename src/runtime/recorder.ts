@@ -334,7 +334,6 @@ export class Recorder implements Probes {
     if (h < this.lim && this.timed[id] === 0 && --this.sampleIn !== 0) {
       this.u32[(h & this.mask) * RECORD_WORDS] = ENTER_UNTIMED | id;
       this.h = h + 1;
-      this.ctl[this.headIndex] = h + 1;
       return -1;
     }
     return this.enSlow(id);
@@ -387,7 +386,6 @@ export class Recorder implements Probes {
     if (enteredAt < 0 && threw === 0 && h < this.lim) {
       this.u32[(h & this.mask) * RECORD_WORDS] = EXIT_UNTIMED | id;
       this.h = h + 1;
-      this.ctl[this.headIndex] = h + 1;
       if (this.win === 0) return 0;
       this.why = WHY_WINDOW;
       return 1;

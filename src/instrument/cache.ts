@@ -19,7 +19,8 @@ const TRANSFORM_FINGERPRINT = (() => {
   const hash = createHash('sha256');
   for (const file of ['transform.js', 'markers.js']) {
     try {
-      hash.update(readFileSync(new URL(`./${file}`, import.meta.url)));
+      // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
+      hash.update(readFileSync(new URL(`../instrument/${file}`, import.meta.url)));
     } catch {
       hash.update(file);
     }

@@ -10,6 +10,9 @@ interface CompilableModule {
   _compile(content: string, filename: string, ...rest: unknown[]): unknown;
 }
 
+/** Where this code runs from (this module, or the preload bundle it is part of): its frames are hidden. */
+export const CJS_HOOK_URL = import.meta.url;
+
 export function installCommonJsHook(settings: LoadSettings): void {
   const proto = (Module as unknown as { prototype: CompilableModule }).prototype;
   const original = proto._compile;

@@ -6,9 +6,16 @@ import { createRequire } from 'node:module';
 import { relative, sep } from 'node:path';
 import { isOwnFile } from './own-files.js';
 
-// Required, not imported: on Node 20's hooks thread an import of picomatch would pass through
-// recall's own hooks while they wait for this module (see esm-hooks.ts).
-const picomatch = createRequire(import.meta.url)('picomatch') as typeof import('picomatch');
+type Picomatch = typeof import('picomatch');
+
+/**
+ * Required, not imported: on Node 20's hooks thread an import of picomatch would pass through
+ * recall's own hooks while they wait for this module (see esm-hooks.ts). And only when there
+ * are globs: loading it is a few milliseconds of every traced thread's start-up.
+ */
+function loadPicomatch(): Picomatch {
+  return createRequire(import.meta.url)('picomatch') as Picomatch;
+}
 
 export interface FilterOptions {
   cwd: string;
@@ -22,7 +29,7 @@ export const TYPESCRIPT_EXTENSIONS = /\.[cm]?ts$/;
 
 function compile(globs: string[]): ((path: string) => boolean) | null {
   if (globs.length === 0) return null;
-  return picomatch(globs, { dot: true });
+  return loadPicomatch()(globs, { dot: true });
 }
 
 export function createFilter(options: FilterOptions): (filename: string) => boolean {

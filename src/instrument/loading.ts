@@ -14,36 +14,22 @@ import { TYPESCRIPT_EXTENSIONS } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
 import { loadingOwn } from './own-files.js';
 import { typescriptFormat } from './module-format.js';
+import { INSTRUMENTER } from './require-esm.js';
 import type { InstrumentOptions } from './transform.js';
 
 type Instrumenter = typeof import('./transform.js');
 
-/**
- * Whether this Node can require() an ES module without a word (then the instrumenter loads when
- * first needed): 20.19+, 22.13+, 23.5+. Node 22.12 and 23.0-23.4 have require(esm) but print an
- * ExperimentalWarning to the program's stderr on its first use.
- */
-export const REQUIRE_ESM = (process.features as { require_module?: boolean }).require_module === true && requireEsmIsQuiet(process.versions.node);
+export { REQUIRE_ESM } from './require-esm.js';
 
-function requireEsmIsQuiet(version: string): boolean {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (major === 20) return minor >= 19;
-  if (major === 22) return minor >= 13;
-  if (major === 23) return minor >= 5;
-  return major >= 24;
-}
-// No top-level await anywhere under the preload: it is require()d (--require, require(esm)).
+// No top-level await anywhere under the preload: it is require()d (--require).
 // Where require(esm) is not quiet, the --import entry (preload-import.ts) hands the instrumenter
-// in before the program's code loads.
-let instrumenter: Instrumenter | null = null;
+// in (the INSTRUMENTER global) before the program's code loads.
+type WithInstrumenter = { [INSTRUMENTER]?: Instrumenter };
 
-export function setInstrumenter(loaded: Instrumenter): void {
-  instrumenter ??= loaded;
-}
 
 function loadInstrumenter(): Instrumenter {
-  instrumenter ??= loadingOwn(() => createRequire(import.meta.url)('./transform.js') as Instrumenter);
-  return instrumenter;
+  // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
+  return ((globalThis as WithInstrumenter)[INSTRUMENTER] ??= loadingOwn(() => createRequire(import.meta.url)('../instrument/transform.js') as Instrumenter));
 }
 
 const instrumentSource = (source: string, options: InstrumentOptions) => loadInstrumenter().instrumentSource(source, options);

@@ -49,10 +49,17 @@ import {
 } from './control.js';
 import type { RecordConfig } from './config.js';
 import { signalName } from './signals.js';
+import { clockInfo, measureClock } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
+/**
+ * Clock reads the drain worker measures the clock with (clock.ts). A thread draining as it exits
+ * measures nothing (0): its loop would run cold and overstate the read cost tenfold.
+ */
+const CLOCK_READS = 20000;
+export const CLOCK_READS_AT_EXIT = 0;
 /** functions.jsonl up to this size (some 2,000-4,000 functions) is also copied into the manifest. */
 export const MANIFEST_FUNCTIONS_MAX_BYTES = 128 * 1024;
 /** Bytes of a detail chunk buffer (records are far smaller: snapshots are bounded). */
@@ -213,11 +220,18 @@ export class Drain {
   private recordsTotal = 0;
   private readonly showStatus: boolean;
 
+  private readonly manifest: Manifest;
+
+  /**
+   * `clockReads`: how many clock reads measure the clock for the manifest (clock.ts); 0, none.
+   */
   constructor(
     private readonly sab: SharedArrayBuffer,
     private readonly config: RecordConfig,
-    private readonly manifest: Manifest,
+    manifest: Manifest,
+    clockReads = CLOCK_READS,
   ) {
+    this.manifest = { ...manifest, clock: clockInfo(manifest.clock.mode, clockReads > 0 ? measureClock(clockReads) : null) };
     this.ctl = new Int32Array(sab);
     this.ctlF64 = new Float64Array(sab, 0, this.ctl.length >> 1);
     this.ctlI64 = new BigInt64Array(sab, 0, this.ctl.length >> 1);

@@ -1,8 +1,11 @@
-// recall's preload as `node --import` loads it: the preload itself (preload.ts, already loaded
-// by preload-require.cts where Node can require() an ES module quietly), and, where Node cannot,
-// the instrumenter up front: the CommonJS loader's hook is synchronous and cannot import it later.
+// recall's second entry, as `node --import` loads it (preload-require.cts, the first, has loaded
+// the preload itself). Where Node cannot require() an ES module quietly, it loads the instrumenter
+// up front and hands it to the synchronous loaders: the CommonJS loader's hook cannot import it
+// later. Elsewhere it loads nothing more than require-esm.ts.
 
-import './preload.js';
-import { REQUIRE_ESM, setInstrumenter } from '../instrument/loading.js';
+import { INSTRUMENTER, REQUIRE_ESM } from '../instrument/require-esm.js';
 
-if (!REQUIRE_ESM) setInstrumenter(await import('../instrument/transform.js'));
+if (!REQUIRE_ESM) {
+  const slot = globalThis as { [INSTRUMENTER]?: unknown };
+  slot[INSTRUMENTER] ??= await import('../instrument/transform.js');
+}

@@ -1,8 +1,7 @@
 // The code `recall run` injects into the traced process: loaded first of all the process's
-// preloads by preload-require.cts (node --require, where Node can require() an ES module
-// quietly), so the program's own --require and --import preloads are instrumented too; else by
-// preload-import.ts (node --import). It has no top-level await (require() of an ES module does
-// not allow it) and runs once per thread, however it is loaded. In the main thread it
+// preloads by preload-require.cts (node --require), from its CommonJS bundle preload.cjs, so the
+// program's own --require and --import preloads are instrumented too. It has no top-level await
+// (a CommonJS bundle cannot have one) and runs once per thread, however it is loaded. In the main thread it
 // reads RECALL_CONFIG, creates the shared control block and rings, writes the first manifest,
 // starts the drain worker and installs the shutdown paths. In every thread (workers get the
 // session through worker_threads environment data) it installs this thread's Recorder as
@@ -22,15 +21,15 @@ import type { Manifest, TimingMode } from '../format/manifest.js';
 import { functionsFileOf, manifestFileOf, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
-import { installCommonJsHook } from '../instrument/cjs-hook.js';
+import { CJS_HOOK_URL, installCommonJsHook } from '../instrument/cjs-hook.js';
 import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import { REQUIRE_ESM } from '../instrument/loading.js';
 import type { HookData } from '../instrument/esm-hooks.js';
-import { measureClock } from './clock.js';
+import { clockInfo } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, parseConfig, type RecordConfig } from './config.js';
 import { DRAIN_BY_EXITING_THREAD, DRAIN_UNCLAIMED, H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
-import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS, noopProbes, Recorder, type Probes } from './recorder.js';
+import { noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
 import { installShutdown } from './shutdown.js';
 import { writeManifestFile } from './manifest-file.js';
@@ -117,19 +116,7 @@ function workerThreadSession(): Session | null {
 }
 
 /** What the trace's times are worth, in words, for the manifest and `recall info`. */
-function precisionStatement(timing: TimingMode, resolutionNs: number, readCostNs: number): string {
-  const clock = `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns measured at start-up`;
-  if (timing === 'none') return 'none: calls and call structure only, no timestamps (--timing none)';
-  if (timing === 'exact') return `exact: every event timestamped (${clock})`;
-  return (
-    `adaptive: every event timestamped (${clock}) except calls of functions whose last ${ADAPTIVE_WINDOW_CALLS} timed calls ` +
-    `averaged under ${ADAPTIVE_DEMOTE_BELOW_MS * 1e6} ns; those are counted exactly and their time is estimated from their function's timed calls ` +
-    `(after every ${ADAPTIVE_SAMPLE_EVERY} untimed calls, the next ${ADAPTIVE_SAMPLE_BURST} are timed as samples)`
-  );
-}
-
 function initialManifest(config: Session['config']): Manifest {
-  const clock = measureClock();
   const root = config.parentPid === null;
   return {
     format: 'recall-trace',
@@ -143,13 +130,8 @@ function initialManifest(config: Session['config']): Manifest {
     startedAt: new Date().toISOString(),
     startEpochMs: Date.now(),
     endEpochMs: null,
-    clock: {
-      source: 'performance.now',
-      mode: config.timing,
-      resolutionNs: clock.resolutionNs,
-      readCostNs: clock.readCostNs,
-      precision: precisionStatement(config.timing, clock.resolutionNs, clock.readCostNs),
-    },
+    // Measured by the drain (Drain's constructor), off the program's start-up path.
+    clock: clockInfo(config.timing, null),
     options: {
       timing: config.timing,
       ringRecords: config.ringRecords,
@@ -237,9 +219,9 @@ function drainHere(session: Session, manifest: Manifest): boolean {
   if (!REQUIRE_ESM) return false;
   const ctl = new Int32Array(session.sab);
   if (Atomics.load(ctl, H_DRAIN_READY) !== DRAIN_UNCLAIMED) return false;
-  const { Drain } = createRequire(import.meta.url)('./drain.js') as typeof import('./drain.js');
+  const { Drain, CLOCK_READS_AT_EXIT } = createRequire(import.meta.url)('./drain.js') as typeof import('./drain.js');
   if (!Drain.claim(session.sab, DRAIN_BY_EXITING_THREAD)) return false;
-  new Drain(session.sab, session.config, manifest).run();
+  new Drain(session.sab, session.config, manifest, CLOCK_READS_AT_EXIT).run();
   return true;
 }
 
@@ -301,7 +283,7 @@ function installThread(session: Session): Recorder | null {
     register(new URL('../instrument/esm-hooks.js', import.meta.url), { data: hookData });
     installCommonJsHook({ accept: createFilter(filter), cacheDir: config.cacheDir, capture, detail: config.detail !== null });
     // Its Module.prototype._compile wrapper is on the stack of every CommonJS module's top level.
-    hideFramesOf(new URL('../instrument/cjs-hook.js', import.meta.url).href);
+    hideFramesOf(CJS_HOOK_URL);
   }
   process.on('uncaughtExceptionMonitor', (error) => recorder.uncaught(error));
   wrapWorker(sab);

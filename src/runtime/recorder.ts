@@ -6,6 +6,7 @@
 // When recording stops (duration reached, process finishing, no free slot) the thread's
 // __recall is swapped for a shared no-op object of the same shape, so "off" costs nothing.
 
+import { ADAPTIVE_DEMOTE_BELOW_MS, ADAPTIVE_SAMPLE_BURST, ADAPTIVE_SAMPLE_EVERY, ADAPTIVE_WINDOW_CALLS } from './clock.js';
 import { openSync, writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -106,18 +107,6 @@ export const DETAIL_OFF: DetailConfig = {
   maxWindowsPerSecond: 0,
 };
 
-/** Adaptive timing: a function is judged on each window of this many timed calls... */
-export const ADAPTIVE_WINDOW_CALLS = 64;
-/** ...and stops paying for timestamps when their mean duration was below this (ms). */
-export const ADAPTIVE_DEMOTE_BELOW_MS = 0.001;
-/**
- * Adaptive timing keeps sampling: after this many untimed calls in a thread, the next
- * ADAPTIVE_SAMPLE_BURST entries are timed whatever their function. A burst times a tiny call
- * together with its tiny callees, so the summary's estimates rest on warm, fully timed calls
- * (the calls that got a function demoted ran cold, before V8 optimized it).
- */
-export const ADAPTIVE_SAMPLE_EVERY = 1024;
-export const ADAPTIVE_SAMPLE_BURST = 8;
 /** sampleIn outside adaptive timing: the largest small integer (a V8 Smi), so the field stays one. */
 const NEVER_SAMPLE = 0x3fffffff;
 

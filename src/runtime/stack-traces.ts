@@ -11,7 +11,7 @@
 
 import { createRequire, findSourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mapPath } from '../instrument/cache.js';
 import { RECALL_MAP_MARKER } from '../instrument/markers.js';
 import { loadingOwn } from '../instrument/own-files.js';
@@ -67,8 +67,13 @@ function mapperFor(file: string): Mapper | null {
 /** Files (URLs or paths) whose frames Error.stack does not show: recall's runtime wrappers. */
 const hiddenFiles = new Set<string>();
 
+/**
+ * Hide the frames of `file` (a module's import.meta.url). V8 names an ES module's frames by URL
+ * and a CommonJS module's by path (the preload runs from a CommonJS bundle): both are kept.
+ */
 export function hideFramesOf(file: string): void {
   hiddenFiles.add(file);
+  if (file.startsWith('file:')) hiddenFiles.add(fileURLToPath(file));
 }
 
 function hidden(site: NodeJS.CallSite): boolean {

@@ -152,6 +152,18 @@ test('a program that ends before the drain worker has booted is written by its e
   assert.equal(main.produced, 2 * (2 + 1000));
   assert.equal(main.written, main.produced);
   assert.equal(main.dropped, 0);
+  // The clock is measured by the drain worker, which never ran: the manifest says so.
+  assert.equal(manifest.clock.resolutionNs, 0);
+  assert.match(manifest.clock.precision, /not measured: the program ended before the trace writer started/);
+});
+
+test('the drain worker measures the clock for the manifest, off the program\'s thread', () => {
+  // 300 ms: long enough for the worker to boot, whatever the machine's load.
+  const { dir, result } = record('sleepy.js', { args: ['300'], flags: ['--trigger', 'none', '--no-runtime-events'] });
+  assert.equal(result.status, 0, result.stderr);
+  const { clock } = manifestOf(dir);
+  assert.ok(clock.resolutionNs > 0 && clock.readCostNs > 0, JSON.stringify(clock));
+  assert.match(clock.precision, /resolution [\d.]+ ns, read cost [\d.]+ ns measured by the trace writer/);
 });
 
 test('--include limits instrumentation to matching files and a glob matching nothing is an error', () => {

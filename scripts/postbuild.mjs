@@ -1,22 +1,25 @@
-// After tsc: bundle the preload, and make the CLI entry executable (npm links it as `recall`).
+// After tsc: bundle what runs inside the traced process, and make the CLI entry executable (npm
+// links it as `recall`).
 //
 // The preload (src/runtime/preload.ts and the 30-odd modules it imports) runs at the start of
 // every traced process and thread, so its load time is start-up every run pays. As an ES module
 // graph, loaded with require(esm), it took about 60 ms on Node 24; bundled into one CommonJS file
 // it takes about half that: one file to resolve, read and compile, and Node's built-in modules
 // required as CommonJS rather than through ES module facades (the node:fs facade alone loads fs
-// streams and fs/promises). preload-require.cts requires the bundle. Everything else (the CLI,
-// the drain worker, the ES module hooks, the instrumenter, the tests) runs from tsc's output.
+// streams and fs/promises). preload-require.cts requires the bundle. The drain is bundled the same
+// way, for the same reason: the drain worker boots from drain-worker.cjs, and a thread that exits
+// before the worker has booted requires drain.cjs to write its trace itself. Everything else
+// (the CLI, the ES module hooks, the instrumenter, the tests) runs from tsc's output.
 import { chmodSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const dist = new URL('../dist/src/', import.meta.url);
-const entry = new URL('runtime/preload.js', dist);
-const bundle = new URL('runtime/preload.cjs', dist);
+const bundled = ['preload', 'drain', 'drain-worker'];
 
 await build({
-  entryPoints: [entry.pathname],
-  outfile: bundle.pathname,
+  entryPoints: bundled.map((name) => new URL(`runtime/${name}.js`, dist).pathname),
+  outdir: new URL('runtime/', dist).pathname,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -35,4 +38,6 @@ await build({
 });
 
 chmodSync(new URL('cli/main.js', dist), 0o755);
-if (statSync(bundle).size < 1000) throw new Error('postbuild: the preload bundle is empty');
+for (const name of bundled) {
+  if (statSync(new URL(`runtime/${name}.cjs`, dist)).size < 1000) throw new Error(`postbuild: the ${name} bundle is empty`);
+}

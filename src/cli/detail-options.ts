@@ -12,7 +12,7 @@ import {
   DEFAULT_SLOW_MS,
   type DetailConfig,
 } from '../runtime/config.js';
-import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from '../runtime/snapshot.js';
+import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from '../runtime/config.js';
 import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicates.js';
 import { duration, durationMs, positiveInteger, stringList, type Options, type Parsed } from './args.js';
 

@@ -199,10 +199,10 @@ export async function runCommand(args: string[]): Promise<number> {
 
   // recall's preload comes first, before the program's own NODE_OPTIONS and command-line
   // preloads, so they are instrumented too: --require (Node runs every --require before any
-  // --import) where require(esm) can load it, --import elsewhere (preload-require.cts).
+  // --import). No --import of recall's: with one, Node runs a CommonJS main module through its
+  // ES module loader, which the program's async_hooks can see (preload-require.cts).
   const preloadRequire = fileURLToPath(new URL('../runtime/preload-require.cjs', import.meta.url));
-  const preloadImport = new URL('../runtime/preload-import.js', import.meta.url).href;
-  const added = `--require=${nodeOptionsWord(preloadRequire)} --import=${preloadImport} --enable-source-maps`;
+  const added = `--require=${nodeOptionsWord(preloadRequire)} --enable-source-maps`;
   const config: RecordConfig = {
     traceDir,
     cwd,

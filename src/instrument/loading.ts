@@ -3,9 +3,8 @@
 // instrumented, type-stripped, or left alone. The off-thread ES module hooks do the same
 // asynchronously in esm-hooks.ts, loading the instrumenter only when the cache misses.
 // Here the loaders are synchronous, so the instrumenter (oxc, magic-string, source maps: 40-90 ms
-// of start-up per thread) is loaded on the first cache miss with require() of an ES module where
-// Node has it quietly (20.19+, 22.13+, 23.5+); on older Node the --import preload loads it up
-// front (preload-import.ts).
+// of start-up per thread) is loaded on the first cache miss with require() of an ES module
+// (Node 20.19+, 22.13+, 23.5+: the preload records nothing on older Node, require-esm.ts).
 
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -14,7 +13,6 @@ import { TYPESCRIPT_EXTENSIONS } from './filter.js';
 import { ALREADY_INSTRUMENTED } from './markers.js';
 import { loadingOwn } from './own-files.js';
 import { typescriptFormat } from './module-format.js';
-import { INSTRUMENTER } from './require-esm.js';
 import type { InstrumentOptions } from './transform.js';
 
 type Instrumenter = typeof import('./transform.js');
@@ -22,14 +20,11 @@ type Instrumenter = typeof import('./transform.js');
 export { REQUIRE_ESM } from './require-esm.js';
 
 // No top-level await anywhere under the preload: it is require()d (--require).
-// Where require(esm) is not quiet, the --import entry (preload-import.ts) hands the instrumenter
-// in (the INSTRUMENTER global) before the program's code loads.
-type WithInstrumenter = { [INSTRUMENTER]?: Instrumenter };
-
+let instrumenter: Instrumenter | null = null;
 
 function loadInstrumenter(): Instrumenter {
   // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
-  return ((globalThis as WithInstrumenter)[INSTRUMENTER] ??= loadingOwn(() => createRequire(import.meta.url)('../instrument/transform.js') as Instrumenter));
+  return (instrumenter ??= loadingOwn(() => createRequire(import.meta.url)('../instrument/transform.js') as Instrumenter));
 }
 
 const instrumentSource = (source: string, options: InstrumentOptions) => loadInstrumenter().instrumentSource(source, options);

@@ -1,6 +1,6 @@
-// Whether this Node can require() an ES module quietly, and the slot through which the --import
-// entry (preload-import.ts) hands the instrumenter to the synchronous loaders where it cannot.
-// Dependency-free: the --import entry loads only this, not the loaders' module graph.
+// Whether this Node can require() an ES module quietly: the synchronous loaders load the
+// instrumenter (an ES module graph: oxc-parser, magic-string) with require() on a cache miss, so
+// recall records a process only on a Node that can (the preload checks).
 
 /**
  * Whether this Node can require() an ES module without a word (then the instrumenter loads when
@@ -17,9 +17,8 @@ function requireEsmIsQuiet(version: string): boolean {
   return major >= 24;
 }
 
-/**
- * Where the loaded instrumenter (transform.ts's module) is kept: a global, not a module variable,
- * because the preload runs from a bundle (dist/src/runtime/preload.cjs) with its own copy of
- * loading.ts, while the --import entry is an ES module of its own.
- */
-export const INSTRUMENTER = Symbol.for('recall:instrumenter');
+
+/** What a process on a Node that cannot says on stderr, once, before running untraced. */
+export function requireEsmMissing(version: string): string {
+  return `recall: Node ${version} cannot require() an ES module quietly (recall needs 20.19+, 22.13+ or 23.5+): this process runs untraced\n`;
+}

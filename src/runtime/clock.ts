@@ -1,5 +1,5 @@
-// What the clock can deliver here, measured when the drain starts (off the program's thread, so
-// not on its start-up path): the smallest step between two performance.now() reads (resolution)
+// What the clock can deliver here, measured by the drain worker when it is first idle (off the
+// program's thread and start-up path, and never while rings wait to be drained): the smallest step between two performance.now() reads (resolution)
 // and the mean cost of a read. Both go into the manifest with the timing mode's rules, so the
 // trace states the precision it actually has.
 
@@ -49,7 +49,7 @@ export function clockInfo(mode: TimingMode, measured: ClockMeasurement | null): 
   const readCostNs = measured?.readCostNs ?? 0;
   const clock = measured
     ? `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns measured by the trace writer`
-    : 'performance.now(), resolution and read cost not measured: the program ended before the trace writer started';
+    : 'performance.now(), resolution and read cost not measured: the trace writer measures them when it is first idle, and this run ended before';
   let precision: string;
   if (mode === 'none') precision = 'none: calls and call structure only, no timestamps (--timing none)';
   else if (mode === 'exact') precision = `exact: every event timestamped (${clock})`;

@@ -3,8 +3,23 @@
 // following) to its child processes, marked with their parent's and the root's pid.
 
 import type { ManifestDetailSettings, TimingMode } from '../format/manifest.js';
-import type { SnapshotLimits } from './snapshot.js';
 import type { ArgPredicateSpec } from './predicates.js';
+
+/** How much of a value a snapshot describes (snapshot.ts); here so the CLI need not load the snapshotter. */
+export interface SnapshotLimits {
+  /** Container nesting described before `"truncated":"depth"` (the described value itself is level 0). */
+  depth: number;
+  /** Own properties described per object. */
+  keys: number;
+  /** Elements / entries described per array, map, set and typed array. */
+  items: number;
+  /** Characters kept of a string (error stacks: 4×). */
+  string: number;
+  /** Approximate bound on the JSON size of one value() / args() result. */
+  bytes: number;
+}
+
+export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = Object.freeze({ depth: 4, keys: 32, items: 32, string: 256, bytes: 4096 });
 
 /** The detail lane: which moments persist values, how much around them, how values are bounded. */
 export interface DetailConfig {
@@ -53,7 +68,7 @@ export interface RecordConfig {
   /** Transform cache directory, or null to disable the cache. */
   cacheDir: string | null;
   command: string[];
-  /** The NODE_OPTIONS text recall adds (--import of the preload), removed from the program's own env. */
+  /** The NODE_OPTIONS text recall adds (--require of the preload), removed from the program's own env. */
   nodeOptionsAdded: string;
   /** Trace child processes too (`recall run --no-follow` turns it off). */
   follow: boolean;

@@ -15,7 +15,7 @@ import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { lanesInit } from '../format/checksum.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { parseProcessesJsonl, PROCESSES_FILE, type ProcessEntry } from '../format/processes.js';
-import { sumCounters, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
+import { sumCounters, type ClockInfo, type Manifest, type ManifestThread, type ManifestWindow, type ShutdownInfo } from '../format/manifest.js';
 import {
   FIN_DURATION,
   FIN_SIGNAL,
@@ -55,8 +55,9 @@ import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
 /**
- * Clock reads the drain worker measures the clock with (clock.ts). A thread draining as it exits
- * measures nothing (0): its loop would run cold and overstate the read cost tenfold.
+ * Clock reads the drain worker measures the clock with (clock.ts), when it is first idle. A thread
+ * draining as it exits measures nothing (0): its loop would run cold and overstate the read cost
+ * tenfold.
  */
 const CLOCK_READS = 20000;
 export const CLOCK_READS_AT_EXIT = 0;
@@ -220,18 +221,18 @@ export class Drain {
   private recordsTotal = 0;
   private readonly showStatus: boolean;
 
-  private readonly manifest: Manifest;
+  /** The manifest's clock section: measured when the drain is first idle (clockReads reads; 0: never). */
+  private clock: ClockInfo;
+  private clockReads: number;
 
-  /**
-   * `clockReads`: how many clock reads measure the clock for the manifest (clock.ts); 0, none.
-   */
   constructor(
     private readonly sab: SharedArrayBuffer,
     private readonly config: RecordConfig,
-    manifest: Manifest,
+    private readonly manifest: Manifest,
     clockReads = CLOCK_READS,
   ) {
-    this.manifest = { ...manifest, clock: clockInfo(manifest.clock.mode, clockReads > 0 ? measureClock(clockReads) : null) };
+    this.clock = clockInfo(manifest.clock.mode, null);
+    this.clockReads = clockReads;
     this.ctl = new Int32Array(sab);
     this.ctlF64 = new Float64Array(sab, 0, this.ctl.length >> 1);
     this.ctlI64 = new BigInt64Array(sab, 0, this.ctl.length >> 1);
@@ -268,6 +269,7 @@ export class Drain {
           // Little to do: sleep rather than spin on the heads (a spinning drain takes a core
           // from the program). A producer wakes it early when its ring is a quarter full.
           this.flushStale(now);
+          if (this.clockReads > 0) this.measureClockOnce();
           Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
         }
         if (this.showStatus && now - this.lastStatusAt >= STATUS_EVERY_MS) this.status(now);
@@ -276,6 +278,11 @@ export class Drain {
       Atomics.store(this.ctl, H_FINAL_DONE, 1);
       Atomics.notify(this.ctl, H_FINAL_DONE);
     }
+  }
+
+  private measureClockOnce(): void {
+    this.clock = clockInfo(this.manifest.clock.mode, measureClock(this.clockReads));
+    this.clockReads = 0;
   }
 
   /** One round over every slot, taking at most `limit` records from each. Returns records moved. */
@@ -490,6 +497,7 @@ export class Drain {
             : { reason: 'exit', exitCode };
     const manifest: Manifest = {
       ...this.manifest,
+      clock: this.clock,
       status: 'complete',
       endEpochMs: Date.now(),
       threads,

@@ -26,7 +26,7 @@ import type { Probes } from './recorder.js';
 export interface ChildSession {
   /** RECALL_CONFIG for children of this process. */
   config: string;
-  /** recall's NODE_OPTIONS part (--require and --import of the preload, --enable-source-maps). */
+  /** recall's NODE_OPTIONS part (--require of the preload, --enable-source-maps). */
   nodeOptions: string;
   /** False once this process stopped recording: children started after that run untraced. */
   active(): boolean;

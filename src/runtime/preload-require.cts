@@ -1,9 +1,10 @@
-// recall's preload as `node --require` loads it. Node runs every --require preload before any
-// --import one: recall run puts this first in NODE_OPTIONS, so the program's own --require and
-// --import preloads are instrumented too. It loads the preload (preload.ts) from its CommonJS
-// bundle, preload.cjs (scripts/postbuild.mjs): one file, and Node's built-in modules as
-// CommonJS, loads in about half the time of the ES module graph it is built from, and needs no
-// require() of an ES module. preload-import.ts (--import) then does what only an ES module can.
+// recall's preload as `node --require` loads it, its only entry. Node runs every --require
+// preload before any --import one: recall run puts this first in NODE_OPTIONS, so the program's
+// own --require and --import preloads are instrumented too. There is no --import entry: with
+// one, Node runs a CommonJS main module through its ES module loader (the program's async_hooks
+// see its promises). It loads the preload (preload.ts) from its CommonJS bundle, preload.cjs
+// (scripts/postbuild.mjs): one file, and Node's built-in modules as CommonJS, loads in about
+// half the time of the ES module graph it is built from.
 
 /**
  * Node's module hooks thread (module.register) runs the --require preloads too. It is Node's

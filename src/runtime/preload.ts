@@ -22,9 +22,9 @@ import { functionsFileOf, manifestFileOf, PROCESSES_FILE, type ProcessEntry } fr
 import { RECALL_VERSION } from '../format/version.js';
 import { createFilter } from '../instrument/filter.js';
 import { CJS_HOOK_URL, installCommonJsHook } from '../instrument/cjs-hook.js';
+import { REQUIRE_ESM, requireEsmMissing } from '../instrument/require-esm.js';
 import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
-import { REQUIRE_ESM } from '../instrument/loading.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { clockInfo } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, parseConfig, type RecordConfig } from './config.js';
@@ -181,29 +181,36 @@ function announceProcess(config: Session['config'], manifest: Manifest): void {
 
 function startDrain(session: Session, manifest: Manifest): void {
   const data: DrainWorkerData = { recallDrain: true, sab: session.sab, config: session.config, manifest };
-  const drain = new threads.Worker(new URL('./drain-worker.js', import.meta.url), {
+  const drain = new threads.Worker(new URL('./drain-worker.cjs', import.meta.url), {
     workerData: data,
     // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
     execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
     name: 'recall drain',
   });
   drain.unref();
-  hideWorkerEvent(drain);
   drain.on('error', (error) => {
     process.stderr.write(`recall: the trace writer stopped: ${error.message}\n`);
   });
 }
 
+/** The workers the program starts (through wrapWorker's class), as opposed to recall's and Node's own. */
+const programWorkers = new WeakSet<object>();
+
 /**
  * Node announces every new Worker with process.emit('worker') a tick later, after the program's
- * main module has registered its listeners: swallow that one emission for recall's own thread,
- * so the program sees the workers it would see untraced. The filter steps aside after it.
+ * main module has registered its listeners: swallow those emissions for the threads started
+ * while the preload ran, `count` of them (recall's drain, and on Node without
+ * module.registerHooks the module hooks thread module.register starts), so the program sees
+ * the workers it would see untraced. The filter steps aside after them.
  */
-function hideWorkerEvent(ours: threads.Worker): void {
+function hideWorkerEvents(count: number): void {
   const original = process.emit;
+  let left = count;
   const filter = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'worker' || args[0] !== ours) return (original as (...a: unknown[]) => boolean).call(this, event, ...args);
-    if (process.emit === filter) process.emit = original;
+    if (event !== 'worker' || typeof args[0] !== 'object' || args[0] === null || programWorkers.has(args[0])) {
+      return (original as (...a: unknown[]) => boolean).call(this, event, ...args);
+    }
+    if (--left === 0 && process.emit === filter) process.emit = original;
     return false;
   };
   process.emit = filter as typeof process.emit;
@@ -211,15 +218,13 @@ function hideWorkerEvent(ours: threads.Worker): void {
 
 /**
  * At exit, before the drain worker has booted: claim the drain and run it in this thread, so the
- * process does not wait for a worker to start only to write what a short run recorded. Needs
- * require() of an ES module (drain.js), quiet on this Node (REQUIRE_ESM); otherwise the worker
- * it is.
+ * process does not wait for a worker to start only to write what a short run recorded. The drain
+ * is required from its CommonJS bundle (scripts/postbuild.mjs), loaded only here.
  */
 function drainHere(session: Session, manifest: Manifest): boolean {
-  if (!REQUIRE_ESM) return false;
   const ctl = new Int32Array(session.sab);
   if (Atomics.load(ctl, H_DRAIN_READY) !== DRAIN_UNCLAIMED) return false;
-  const { Drain, CLOCK_READS_AT_EXIT } = createRequire(import.meta.url)('./drain.js') as typeof import('./drain.js');
+  const { Drain, CLOCK_READS_AT_EXIT } = createRequire(import.meta.url)('./drain.cjs') as typeof import('./drain.js');
   if (!Drain.claim(session.sab, DRAIN_BY_EXITING_THREAD)) return false;
   new Drain(session.sab, session.config, manifest, CLOCK_READS_AT_EXIT).run();
   return true;
@@ -250,6 +255,7 @@ function wrapWorker(sab: SharedArrayBuffer): void {
       const where = options?.eval === true ? 'eval' : basename(filename instanceof URL ? fileURLToPath(filename) : String(filename));
       publishThreadName(sab, this.threadId, options?.name ? `${options.name} (${where})` : where);
       const id = this.threadId;
+      programWorkers.add(this);
       workerStarted(this, id);
       this.once('exit', () => {
         workerExited(id);
@@ -271,6 +277,7 @@ function installThread(session: Session): Recorder | null {
   }
   const recorder = new Recorder({ sab, functionsFile: join(config.traceDir, functionsFileOf(process.pid, config.parentPid === null)), timing: config.timing, detail: config.detail, spillRecords: config.spillRecords ?? DEFAULT_SPILL_RECORDS });
   g.__recall = recorder;
+  recorder.startIdlePublisher();
   if (!config.userSourceMaps) installStackTraceMapping(config.cacheDir);
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
   // Functions whose arguments are captured on entry: --capture and --trigger fn= globs.
@@ -297,17 +304,22 @@ function installThread(session: Session): Recorder | null {
 const LOADED = Symbol.for('recall:preload');
 
 function main(): void {
-  // Both entries load this module; where require() and import would each have a copy, once.
+  // Once per thread, however often it is loaded (a --require given twice, a copy in NODE_OPTIONS).
   const g = globalThis as { [LOADED]?: true };
   if (g[LOADED]) return;
   g[LOADED] = true;
   if (threads.isMainThread) {
     const session = mainThreadSession();
     if (!session) return;
+    if (!REQUIRE_ESM) {
+      process.stderr.write(requireEsmMissing(process.version));
+      return;
+    }
     mkdirSync(session.config.traceDir, { recursive: true });
     const manifest = initialManifest(session.config);
     writeManifestFile(session.config.traceDir, manifest);
     announceProcess(session.config, manifest);
+    hideWorkerEvents(syncHooksAvailable() ? 1 : 2);
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds, () => drainHere(session, manifest));
@@ -316,7 +328,7 @@ function main(): void {
     return;
   }
   const session = workerThreadSession();
-  if (!session) return;
+  if (!session || !REQUIRE_ESM) return;
   const recorder = installThread(session);
   if (recorder) process.on('exit', () => recorder.close());
 }

@@ -82,7 +82,10 @@ export const PUBLISH_EVERY = 64;
  * unpublished records: an unref'd timer publishes them this often, so a thread killed or
  * terminated while idle (SIGKILL, worker.terminate, the process exiting around an idle worker)
  * loses none of them. It uses the timers as they were before scheduling.ts wraps them, so the
- * program's scheduling links do not see it.
+ * program's scheduling links do not see it, and it is created when the preload installs the
+ * thread's recorder (startIdlePublisher), before the program's code: an async_hooks init hook
+ * of the program never sees it (its before/after hooks do see it fire), and, unref'd, it is not
+ * among process.getActiveResourcesInfo() and keeps no process alive.
  */
 export const PUBLISH_IDLE_MS = 50;
 const originalSetInterval = globalThis.setInterval;
@@ -786,8 +789,6 @@ export class Recorder implements Probes {
       this.headIndex = base + S_HEAD;
       this.tailIndex = base + S_TAIL;
       this.h = 0;
-      this.idleTimer = originalSetInterval(() => this.publish(), PUBLISH_IDLE_MS);
-      this.idleTimer.unref();
       Atomics.store(ctl, base + S_STATE, SLOT_ACTIVE);
       Atomics.notify(ctl, H_DRAIN_WAKE);
       return true;
@@ -813,6 +814,13 @@ export class Recorder implements Probes {
     this.room = -1;
     this.slot = this.slot < 0 ? -2 : this.slot; // -2: never claim again
     (globalThis as Global).__recall = noopProbes;
+  }
+
+  /** Start the idle publication timer (PUBLISH_IDLE_MS): the preload calls it before the program's code runs. */
+  startIdlePublisher(): void {
+    if (this.idleTimer !== null || this.slot === -2) return;
+    this.idleTimer = originalSetInterval(() => this.publish(), PUBLISH_IDLE_MS);
+    this.idleTimer.unref();
   }
 
   private stopIdleTimer(): void {

@@ -26,20 +26,8 @@ import {
   type ValueDesc,
 } from '../format/values.js';
 
-export interface SnapshotLimits {
-  /** Container nesting described before `"truncated":"depth"` (the described value itself is level 0). */
-  depth: number;
-  /** Own properties described per object. */
-  keys: number;
-  /** Elements / entries described per array, map, set and typed array. */
-  items: number;
-  /** Characters kept of a string (error stacks: 4×). */
-  string: number;
-  /** Approximate bound on the JSON size of one value() / args() result. */
-  bytes: number;
-}
-
-export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = Object.freeze({ depth: 4, keys: 32, items: 32, string: 256, bytes: 4096 });
+import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from './config.js';
+export { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits };
 
 /** Keys whose values are recorded as "[redacted]" (matched normalized, as substrings). */
 export const DEFAULT_REDACT_KEYS: readonly string[] = Object.freeze([

@@ -1,0 +1,361 @@
+// Building one thread's index (thread-index.ts) in one streaming pass: feed it the thread's
+// valid chunks in file order and it runs the stack machine over them once, taking a checkpoint
+// every `segmentRecords` records, counting each segment's calls per function, filling the
+// crossing table as the calls that cross segments end, and summing per-function totals by the
+// summary's rules (inclusive time once per outermost activation). Typed arrays that grow by
+// doubling; no object per event. No Node-only imports.
+
+import { OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, StackMachine, type MachineSink } from './machine.js';
+import { FLAG_ORPHAN, FLAG_TIMED, type FunctionTotals, type ThreadIndex } from './thread-index.js';
+
+/** Tags (StackMachine.tag) of frames without a crossing row: -1, or ORPHAN for a call begun at a resume. */
+const ORPHAN = -2;
+
+/** A growable typed array of doubles (or of u32 with `u32`). */
+class Grow {
+  data: Float64Array;
+  length = 0;
+  constructor(capacity = 64) {
+    this.data = new Float64Array(capacity);
+  }
+  push(value: number): number {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length] = value;
+    return this.length++;
+  }
+  f64(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+  u32(): Uint32Array {
+    return Uint32Array.from(this.data.subarray(0, this.length));
+  }
+  u8(): Uint8Array {
+    return Uint8Array.from(this.data.subarray(0, this.length));
+  }
+}
+
+/** Per-function columns indexed by function id, grown to the largest id seen. */
+class PerFunction {
+  data: Float64Array;
+  constructor(
+    private readonly columns: number,
+    capacity = 1024,
+  ) {
+    this.data = new Float64Array(capacity * columns);
+  }
+  /** Row offset of `fn`, growing as needed. */
+  row(fn: number): number {
+    const need = (fn + 1) * this.columns;
+    if (need > this.data.length) {
+      let size = this.data.length * 2;
+      while (size < need) size *= 2;
+      const next = new Float64Array(size);
+      next.set(this.data);
+      this.data = next;
+    }
+    return fn * this.columns;
+  }
+  get size(): number {
+    return this.data.length / this.columns;
+  }
+}
+
+// Per-function totals columns.
+const T_CALLS = 0;
+const T_TOTAL = 1;
+const T_SELF = 2;
+const T_THROWS = 3;
+const T_UNFINISHED = 4;
+const T_ACTIVE = 5;
+const T_SEEN = 6;
+const T_COLUMNS = 7;
+// Per-function columns of the current segment.
+const G_ENTERS = 0;
+const G_THROWS = 1;
+const G_MAX = 2;
+const G_COLUMNS = 3;
+
+export class ThreadIndexBuilder implements MachineSink {
+  private readonly machine: StackMachine;
+  private pos = 0;
+  private segment = -1;
+  private untilCheckpoint = 0;
+  private firstTime = Infinity;
+  private lastTime = -Infinity;
+  private droppedFromMarkers = 0;
+  // Chunks.
+  private readonly chunkPayload = new Grow();
+  private readonly chunkCount = new Grow();
+  private readonly chunkFirst = new Grow();
+  // Segments and checkpoints.
+  private readonly segTime = new Grow();
+  private readonly cpStart = new Grow();
+  private readonly cpDepth = new Grow();
+  private readonly cpRows = new Grow();
+  private readonly fnStart = new Grow();
+  private readonly fnId = new Grow();
+  private readonly fnEnters = new Grow();
+  private readonly fnThrows = new Grow();
+  private readonly fnMax = new Grow();
+  private readonly seg = new PerFunction(G_COLUMNS);
+  private touched: number[] = [];
+  // The crossing table.
+  private readonly xCall = new Grow();
+  private readonly xFn = new Grow();
+  private readonly xSerial = new Grow();
+  private readonly xEnterTime = new Grow();
+  private readonly xExitPos = new Grow();
+  private readonly xExitTime = new Grow();
+  private readonly xTotal = new Grow();
+  private readonly xSelf = new Grow();
+  private readonly xOutcome = new Grow();
+  private readonly xFlags = new Grow();
+  private readonly totals = new PerFunction(T_COLUMNS);
+
+  constructor(private readonly segmentRecords: number) {
+    this.machine = new StackMachine(this);
+  }
+
+  /** A valid chunk, in file order: its payload's file offset and record count. */
+  chunk(payloadOffset: number, count: number): void {
+    if (count === 0) return;
+    this.chunkPayload.push(payloadOffset);
+    this.chunkCount.push(count);
+    this.chunkFirst.push(this.pos);
+  }
+
+  /** That chunk's records (`count` records at word `word` of `u32`; `f64` views the same bytes). */
+  records(u32: Uint32Array, f64: Float64Array, word: number, count: number): void {
+    if (count <= 0) return;
+    const first = f64[(word >> 1) + 1] as number;
+    const last = f64[(word >> 1) + (count - 1) * 2 + 1] as number;
+    if (first < this.firstTime) this.firstTime = first;
+    if (last > this.lastTime) this.lastTime = last;
+    const machine = this.machine;
+    for (let r = 0; r < count; r++) {
+      const w = word + r * 4;
+      if (this.untilCheckpoint === 0) this.checkpoint(f64[(w >> 1) + 1] as number);
+      this.untilCheckpoint--;
+      if (((u32[w] as number) >>> 28) === 6) this.droppedFromMarkers += u32[w + 1] as number;
+      machine.step(u32, f64, w, this.pos);
+      this.pos++;
+    }
+  }
+
+  /** Rows in the crossing table for every live call that has none yet (sorted by position). */
+  private rowsForLive(): void {
+    const m = this.machine;
+    const fresh: number[] = []; // [call, level or -1 - slot, serial] triples
+    for (let level = 0; level < m.depth; level++) if (m.tag(level) < 0) fresh.push(m.call(level), level, m.serial(level));
+    for (const [serial, slot] of m.suspended) if (m.suspendedTag(slot) < 0) fresh.push(m.suspendedCall(slot), -1 - slot, serial);
+    const order: number[] = [];
+    for (let i = 0; i < fresh.length; i += 3) order.push(i);
+    order.sort((a, b) => (fresh[a] as number) - (fresh[b] as number));
+    for (const i of order) {
+      const where = fresh[i + 1] as number;
+      const row = this.xCall.push(fresh[i] as number);
+      this.xSerial.push(fresh[i + 2] as number);
+      if (where >= 0) {
+        this.xFn.push(m.fn(where));
+        this.xEnterTime.push(m.enterTime(where));
+        this.xFlags.push((m.timed(where) ? FLAG_TIMED : 0) | (m.tag(where) === ORPHAN ? FLAG_ORPHAN : 0));
+        m.setTag(where, row);
+      } else {
+        const slot = -1 - where;
+        this.xFn.push(m.suspendedFn(slot));
+        this.xEnterTime.push(m.suspendedEnterTime(slot));
+        this.xFlags.push((m.suspendedTimed(slot) ? FLAG_TIMED : 0) | (m.suspendedTag(slot) === ORPHAN ? FLAG_ORPHAN : 0));
+        m.setSuspendedTag(slot, row);
+      }
+      this.xExitPos.push(-1);
+      this.xExitTime.push(NaN);
+      this.xTotal.push(NaN);
+      this.xSelf.push(NaN);
+      this.xOutcome.push(OUT_UNFINISHED);
+    }
+  }
+
+  /** The function rows of the segment that ends. */
+  private flushSegment(): void {
+    const touched = this.touched.sort((a, b) => a - b);
+    const data = this.seg.data;
+    for (const fn of touched) {
+      const g = fn * G_COLUMNS;
+      this.fnId.push(fn);
+      this.fnEnters.push(data[g + G_ENTERS] as number);
+      this.fnThrows.push(data[g + G_THROWS] as number);
+      this.fnMax.push(data[g + G_MAX] as number);
+      data[g + G_ENTERS] = 0;
+      data[g + G_THROWS] = 0;
+      data[g + G_MAX] = -1;
+    }
+    this.touched = [];
+  }
+
+  /** Before the first record of a new segment (its time `t`). */
+  private checkpoint(t: number): void {
+    if (this.segment >= 0) this.flushSegment();
+    this.segment++;
+    this.untilCheckpoint = this.segmentRecords;
+    this.rowsForLive();
+    const m = this.machine;
+    this.segTime.push(t);
+    this.fnStart.push(this.fnId.length);
+    this.cpStart.push(this.cpRows.length);
+    this.cpDepth.push(m.depth);
+    for (let level = 0; level < m.depth; level++) this.cpRows.push(m.tag(level));
+    for (const slot of m.suspended.values()) this.cpRows.push(m.suspendedTag(slot));
+  }
+
+  // ---- the sink ----
+
+  push(m: StackMachine, level: number, how: number): void {
+    const fn = m.fn(level);
+    const t = this.totals.row(fn);
+    const totals = this.totals.data;
+    totals[t + T_ACTIVE] = (totals[t + T_ACTIVE] as number) + 1;
+    totals[t + T_SEEN] = 1;
+    if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN);
+    if (how !== PUSH_ENTER) return;
+    totals[t + T_CALLS] = (totals[t + T_CALLS] as number) + 1;
+    const g = this.seg.row(fn);
+    const seg = this.seg.data;
+    if (seg[g + G_ENTERS] === 0) {
+      this.touched.push(fn);
+      seg[g + G_MAX] = -1;
+      seg[g + G_THROWS] = 0;
+    }
+    seg[g + G_ENTERS] = (seg[g + G_ENTERS] as number) + 1;
+  }
+
+  suspend(m: StackMachine, level: number): void {
+    const t = this.totals.row(m.fn(level));
+    const totals = this.totals.data;
+    totals[t + T_SELF] = (totals[t + T_SELF] as number) + m.lastSelf;
+    totals[t + T_ACTIVE] = (totals[t + T_ACTIVE] as number) - 1;
+  }
+
+  close(m: StackMachine, level: number, outcome: number, exitPos: number, exitTime: number, total: number, self: number): void {
+    const fn = m.fn(level);
+    const t = this.totals.row(fn);
+    const totals = this.totals.data;
+    totals[t + T_SELF] = (totals[t + T_SELF] as number) + m.lastSelf;
+    const active = (totals[t + T_ACTIVE] as number) - 1;
+    totals[t + T_ACTIVE] = active;
+    if (active === 0) totals[t + T_TOTAL] = (totals[t + T_TOTAL] as number) + total;
+    if (outcome === OUT_THROW) totals[t + T_THROWS] = (totals[t + T_THROWS] as number) + 1;
+    if (outcome === OUT_UNFINISHED) totals[t + T_UNFINISHED] = (totals[t + T_UNFINISHED] as number) + 1;
+    const row = m.tag(level);
+    if (row >= 0) {
+      this.xExitPos.data[row] = exitPos;
+      this.xExitTime.data[row] = exitTime;
+      this.xTotal.data[row] = total;
+      this.xSelf.data[row] = self;
+      this.xOutcome.data[row] = outcome;
+      if (!m.timed(level)) this.xFlags.data[row] = (this.xFlags.data[row] as number) & ~FLAG_TIMED;
+      return;
+    }
+    if (row === ORPHAN) return;
+    // A call without a row began and ended in this segment. (The maximum and throws are
+    // hints for skipping segments: an orphan counted in them only makes a segment walked.)
+    const g = this.seg.row(fn);
+    const seg = this.seg.data;
+    if (seg[g + G_ENTERS] === 0) return;
+    if (outcome === OUT_THROW) seg[g + G_THROWS] = (seg[g + G_THROWS] as number) + 1;
+    if (total > (seg[g + G_MAX] as number)) seg[g + G_MAX] = total;
+  }
+
+  forget(m: StackMachine, level: number): void {
+    const t = this.totals.row(m.fn(level));
+    const totals = this.totals.data;
+    totals[t + T_ACTIVE] = (totals[t + T_ACTIVE] as number) - 1;
+    const row = m.tag(level);
+    if (row >= 0) {
+      this.xExitPos.data[row] = m.lastPos;
+      this.xExitTime.data[row] = m.lastTime;
+      this.xOutcome.data[row] = OUT_DROPPED;
+    }
+  }
+
+  ext(): void {}
+
+  /** After the last chunk: the thread's index. */
+  finish(file: string, threadId: number, name: string, timeOriginMs: number, problems: string[]): ThreadIndex {
+    const m = this.machine;
+    // The end is a last checkpoint: every call still live gets a row, then ends unfinished.
+    this.rowsForLive();
+    const lastTime = Number.isFinite(this.lastTime) ? this.lastTime : 0;
+    m.end(lastTime, this.pos, (slot) => {
+      const fn = m.suspendedFn(slot);
+      const t = this.totals.row(fn);
+      const totals = this.totals.data;
+      totals[t + T_UNFINISHED] = (totals[t + T_UNFINISHED] as number) + 1;
+      if (totals[t + T_ACTIVE] === 0) totals[t + T_TOTAL] = (totals[t + T_TOTAL] as number) + m.suspendedCarried(slot);
+      const row = m.suspendedTag(slot);
+      if (row >= 0) {
+        this.xExitPos.data[row] = this.pos;
+        this.xExitTime.data[row] = lastTime;
+        this.xTotal.data[row] = m.suspendedCarried(slot);
+        this.xSelf.data[row] = m.suspendedSelf(slot);
+        this.xOutcome.data[row] = OUT_UNFINISHED;
+      }
+    });
+    if (this.segment >= 0) this.flushSegment();
+    this.cpStart.push(this.cpRows.length);
+    this.fnStart.push(this.fnId.length);
+    return {
+      file,
+      threadId,
+      name,
+      timeOriginMs,
+      records: this.pos,
+      firstTime: Number.isFinite(this.firstTime) ? this.firstTime : 0,
+      lastTime,
+      maxDepth: m.maxDepth,
+      droppedFromMarkers: this.droppedFromMarkers,
+      problems,
+      chunkPayload: this.chunkPayload.f64(),
+      chunkCount: this.chunkCount.u32(),
+      chunkFirst: this.chunkFirst.f64(),
+      segTime: this.segTime.f64(),
+      cpStart: this.cpStart.u32(),
+      cpDepth: this.cpDepth.u32(),
+      cpRows: this.cpRows.u32(),
+      fnStart: this.fnStart.u32(),
+      fnId: this.fnId.u32(),
+      fnEnters: this.fnEnters.u32(),
+      fnThrows: this.fnThrows.u32(),
+      fnMax: this.fnMax.f64(),
+      xCall: this.xCall.f64(),
+      xFn: this.xFn.u32(),
+      xSerial: this.xSerial.u32(),
+      xEnterTime: this.xEnterTime.f64(),
+      xExitPos: this.xExitPos.f64(),
+      xExitTime: this.xExitTime.f64(),
+      xTotal: this.xTotal.f64(),
+      xSelf: this.xSelf.f64(),
+      xOutcome: this.xOutcome.u8(),
+      xFlags: this.xFlags.u8(),
+      totals: this.functionTotals(),
+    };
+  }
+
+  private functionTotals(): FunctionTotals {
+    const data = this.totals.data;
+    const ids: number[] = [];
+    for (let fn = 0; fn < this.totals.size; fn++) if (data[fn * T_COLUMNS + T_SEEN] === 1) ids.push(fn);
+    const column = (c: number): Float64Array => Float64Array.from(ids, (fn) => data[fn * T_COLUMNS + c] as number);
+    return {
+      fn: Uint32Array.from(ids),
+      calls: column(T_CALLS),
+      total: column(T_TOTAL),
+      self: column(T_SELF),
+      throws: column(T_THROWS),
+      unfinished: column(T_UNFINISHED),
+    };
+  }
+}

@@ -1,0 +1,703 @@
+// The query engine: questions about one opened trace answered from its index, walking only
+// the records they need — from the checkpoint before the moment asked about to that moment
+// (stackAt), through one call's own records (call, subtree), or the segments the index says
+// hold calls of the functions asked for (calls). Every walk is the stack machine of machine.ts
+// (the summary's rules). Times in answers are nanoseconds since the trace started, as in the
+// CLI views. Reading records and detail-lane values comes through the interfaces below, so
+// this file has no Node-only imports (open.ts supplies them from files).
+
+import { RecallError } from '../format/errors.js';
+import { EXT_DETAIL } from '../format/layout.js';
+import type { FunctionEntry } from '../format/manifest.js';
+import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
+import { nameMatcher } from './glob.js';
+import { NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, PUSH_RESUME, StackMachine, type OutcomeName } from './machine.js';
+import { FLAG_ORPHAN, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
+
+/** Records of a thread, read back (store.ts's RecordReader). */
+export interface RecordSource {
+  read(index: ThreadIndex, from: number, to: number): { u32: Uint32Array; f64: Float64Array; word: number; count: number };
+}
+
+/** A detail-lane snapshot (analysis/detail.ts's DetailEntry). */
+export interface DetailValue {
+  serial: number;
+  type: number;
+  ns: number;
+  body: Record<string, unknown>;
+}
+
+/** The detail-lane snapshots of a thread by serial (empty when none were recorded). */
+export type DetailSource = (thread: number) => Map<number, DetailValue>;
+
+export interface EngineThread {
+  index: ThreadIndex;
+  /** Thread time (ms) minus trace time (ms): trace ns = round((time + shiftMs) * 1e6). */
+  shiftMs: number;
+}
+
+export interface Frame {
+  id: string;
+  fn: number;
+  name: string;
+  enterNs: number;
+}
+
+export interface StackAnswer {
+  thread: number;
+  threadId: number;
+  /** The last record applied (-1: before the first). */
+  position: number;
+  timeNs: number | null;
+  /** Outermost first. */
+  frames: Frame[];
+  /** Async calls suspended at that moment. */
+  suspended: number;
+}
+
+export interface FoldedChild {
+  fn: number;
+  name: string;
+  calls: number;
+  totalNs: number;
+  selfNs: number;
+  throws: number;
+  /** Folded children of these calls (subtree, down to the depth asked). */
+  children: FoldedChild[];
+}
+
+export interface CallAnswer {
+  id: string;
+  thread: number;
+  threadId: number;
+  fn: number;
+  name: string;
+  file: string;
+  line: number;
+  enterNs: number;
+  /** Null when the end is not in the trace (unfinished, dropped). */
+  exitNs: number | null;
+  durationNs: number | null;
+  selfNs: number | null;
+  /** False when some activation was not timed (adaptive timing): its own time counts as 0 here. */
+  timed: boolean;
+  outcome: OutcomeName;
+  /** Ids of the callers on the stack when it began, outermost first. */
+  parents: string[];
+  /** Its direct callees, folded by function. */
+  children: FoldedChild[];
+  /** Detail-lane snapshots that belong to the call (arguments, return value, error), when recorded. */
+  values: DetailValue[];
+  /** Records walked to answer. */
+  walked: number;
+}
+
+export interface CallBrief {
+  id: string;
+  fn: number;
+  name: string;
+  enterNs: number;
+  durationNs: number | null;
+  selfNs: number | null;
+  outcome: OutcomeName;
+}
+
+export interface CallFilter {
+  /** A glob over function names (default: every function). */
+  function?: string;
+  /** A thread index (default: all). */
+  thread?: number;
+  /** Only calls that took longer than this (ns). */
+  slowerThanNs?: number;
+  /** Only calls that ended by a throw. */
+  threw?: boolean;
+  /** Only calls that began in [fromNs, toNs]. */
+  fromNs?: number;
+  toNs?: number;
+  /** Calls per page (default 50). */
+  limit?: number;
+  /** Where to continue (from a previous page). */
+  cursor?: string;
+}
+
+export interface CallsPage {
+  calls: CallBrief[];
+  /** Null when there are no more. */
+  cursor: string | null;
+  /** Segments walked and skipped by the index. */
+  segmentsWalked: number;
+  segmentsSkipped: number;
+}
+
+export interface SubtreeAnswer {
+  id: string;
+  name: string;
+  totalNs: number | null;
+  selfNs: number | null;
+  depth: number;
+  children: FoldedChild[];
+  walked: number;
+}
+
+export interface FunctionStats {
+  fn: number;
+  name: string;
+  calls: number;
+  totalNs: number;
+  selfNs: number;
+  throws: number;
+  unfinished: number;
+}
+
+/** Records read and walked at a time. */
+const PIECE = 1 << 16;
+
+/** Tags the walks below give frames (StackMachine.tag): seeded frames carry crossing rows (>= 0). */
+const NO_TAG = -1;
+const ORPHAN_TAG = -2;
+/** Frames of a call's subtree carry -(NODE_BASE + node). */
+const NODE_BASE = 10;
+
+export class QueryEngine {
+  constructor(
+    readonly threads: EngineThread[],
+    readonly functions: Map<number, FunctionEntry>,
+    readonly segmentRecords: number,
+    private readonly source: RecordSource,
+    private readonly details: DetailSource,
+  ) {}
+
+  private thread(index: number): EngineThread {
+    const thread = this.threads[index];
+    if (!thread) throw new RecallError('E_USAGE', `no thread ${index} in this trace; threads: 0-${this.threads.length - 1}`);
+    return thread;
+  }
+
+  nameOf(fn: number): string {
+    return this.functions.get(fn)?.name ?? `#${fn}`;
+  }
+
+  private ns(thread: EngineThread, ms: number): number {
+    return Math.round((thread.shiftMs + ms) * 1e6);
+  }
+
+  private span(ms: number): number {
+    return Math.round(ms * 1e6);
+  }
+
+  /** A machine seeded with segment s's checkpoint, and the position it starts at. */
+  private seeded(thread: EngineThread, s: number, machine: StackMachine): number {
+    const index = thread.index;
+    const from = index.cpStart[s] as number;
+    const depth = index.cpDepth[s] as number;
+    const to = index.cpStart[s + 1] as number;
+    for (let i = from; i < to; i++) {
+      const row = index.cpRows[i] as number;
+      if (i < from + depth) machine.seedFrame(index.xFn[row] as number, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, row);
+      else machine.seedSuspended(index.xSerial[row] as number, index.xFn[row] as number, index.xCall[row] as number, index.xEnterTime[row] as number, row);
+    }
+    return s * this.segmentRecords;
+  }
+
+  /** Step `machine` over records [from, to), piece by piece; `stop()` ends the walk early (checked after each record). */
+  private walk(thread: EngineThread, machine: StackMachine, from: number, to: number, stop: () => boolean = () => false): number {
+    let pos = from;
+    const end = Math.min(to, thread.index.records);
+    while (pos < end) {
+      const range = this.source.read(thread.index, pos, Math.min(end, pos + PIECE));
+      for (let r = 0; r < range.count; r++) {
+        machine.step(range.u32, range.f64, range.word + r * 4, pos);
+        pos++;
+        if (stop()) return pos;
+      }
+      if (range.count === 0) break;
+    }
+    return pos;
+  }
+
+  /** The position of the last record at or before `timeNs` on the thread (-1: none). */
+  positionAt(threadIndex: number, timeNs: number): number {
+    const thread = this.thread(threadIndex);
+    const index = thread.index;
+    const ms = timeNs / 1e6 - thread.shiftMs;
+    const s = lastAtMost(index.segTime, index.segTime.length, ms);
+    if (s < 0) return -1;
+    const from = s * this.segmentRecords;
+    const range = this.source.read(index, from, Math.min(index.records, from + this.segmentRecords));
+    let last = from;
+    for (let r = 0; r < range.count; r++) {
+      if ((range.f64[((range.word + r * 4) >> 1) + 1] as number) > ms) break;
+      last = from + r;
+    }
+    return last;
+  }
+
+  /** The open frames after the record at `position` was applied (or at a time: after the last record at or before it). */
+  stackAt(threadIndex: number, at: { position: number } | { timeNs: number }): StackAnswer {
+    const thread = this.thread(threadIndex);
+    const index = thread.index;
+    const position = 'position' in at ? at.position : this.positionAt(threadIndex, at.timeNs);
+    if (!Number.isInteger(position) || position >= index.records) {
+      throw new RecallError('E_USAGE', `thread ${threadIndex} has events e0-e${index.records - 1}; there is no e${position}`);
+    }
+    const machine = new StackMachine(new NullSink());
+    if (position >= 0) {
+      const s = Math.floor(position / this.segmentRecords);
+      const from = this.seeded(thread, s, machine);
+      this.walk(thread, machine, from, position + 1);
+    }
+    const frames: Frame[] = [];
+    for (let level = 0; level < machine.depth; level++) frames.push(this.frame(threadIndex, thread, machine, level));
+    return {
+      thread: threadIndex,
+      threadId: index.threadId,
+      position,
+      timeNs: 'timeNs' in at ? at.timeNs : position >= 0 ? this.ns(thread, machine.lastTime) : null,
+      frames,
+      suspended: machine.suspended.size,
+    };
+  }
+
+  private frame(threadIndex: number, thread: EngineThread, machine: StackMachine, level: number): Frame {
+    const fn = machine.fn(level);
+    return { id: callId(threadIndex, machine.call(level)), fn, name: this.nameOf(fn), enterNs: this.ns(thread, machine.enterTime(level)) };
+  }
+
+  /** One call: its times, outcome, callers, callees folded by function and recorded values. */
+  call(id: string): CallAnswer {
+    const { thread: threadIndex, position } = parseCallId(id);
+    const thread = this.thread(threadIndex);
+    const found = this.callWalk(threadIndex, thread, position, 1, true);
+    const fn = found.fn;
+    const entry = this.functions.get(fn);
+    return {
+      id: callId(threadIndex, position),
+      thread: threadIndex,
+      threadId: thread.index.threadId,
+      fn,
+      name: this.nameOf(fn),
+      file: entry?.file ?? '',
+      line: entry?.line ?? 0,
+      enterNs: this.ns(thread, found.enterTime),
+      exitNs: found.exitTime === null ? null : this.ns(thread, found.exitTime),
+      durationNs: found.total === null ? null : this.span(found.total),
+      selfNs: found.self === null ? null : this.span(found.self),
+      timed: found.timed,
+      outcome: OUTCOME_NAMES[found.outcome] ?? 'unfinished',
+      parents: found.parents.map((pos) => callId(threadIndex, pos)),
+      children: found.fold.children(0, 1),
+      values: found.values,
+      walked: found.walked,
+    };
+  }
+
+  /** The calls beneath one call, folded by function path down to `depth` levels. */
+  subtree(id: string, depth: number): SubtreeAnswer {
+    if (!Number.isInteger(depth) || depth < 1) throw new RecallError('E_USAGE', `subtree: depth must be a whole number >= 1, not ${depth}`);
+    const { thread: threadIndex, position } = parseCallId(id);
+    const thread = this.thread(threadIndex);
+    const found = this.callWalk(threadIndex, thread, position, depth, false);
+    return {
+      id: callId(threadIndex, position),
+      name: this.nameOf(found.fn),
+      totalNs: found.total === null ? null : this.span(found.total),
+      selfNs: found.self === null ? null : this.span(found.self),
+      depth,
+      children: found.fold.children(0, depth),
+      walked: found.walked,
+    };
+  }
+
+  /**
+   * Walk from the checkpoint before `position` through the call that began there, to the
+   * record after its end: its callers, times, outcome, callees folded to `depth`, and (with
+   * `values`) the detail-lane snapshots that belong to it.
+   */
+  private callWalk(threadIndex: number, thread: EngineThread, position: number, depth: number, values: boolean): CallWalkResult {
+    const index = thread.index;
+    if (!Number.isInteger(position) || position < 0 || position >= index.records) {
+      throw new RecallError('E_USAGE', `there is no call ${callId(threadIndex, position)}: thread ${threadIndex} has events e0-e${index.records - 1}`);
+    }
+    const fold = new Fold(this);
+    const sink = new CallSink(position, depth, fold);
+    const machine = new StackMachine(sink);
+    const s = Math.floor(position / this.segmentRecords);
+    const from = this.seeded(thread, s, machine);
+    this.walk(thread, machine, from, position + 1);
+    const level = machine.depth - 1;
+    if (level < 0 || machine.call(level) !== position || machine.lastPos !== position) {
+      throw new RecallError('E_NO_MATCH', `no call began at ${callId(threadIndex, position)} (event e${position} is not a call's enter)`);
+    }
+    const parents: number[] = [];
+    for (let l = 0; l < level; l++) parents.push(machine.call(l));
+    const fn = machine.fn(level);
+    const enterTime = machine.enterTime(level);
+    const start = position + 1;
+    let walkedTo = this.walk(thread, machine, start, index.records, () => sink.done);
+    if (!sink.done) {
+      machine.end(index.lastTime, index.records, (slot) => sink.suspendedAtEnd(machine, slot));
+    }
+    // The record right after the end may hold the call's values (a snapshot taken at its exit).
+    if (values && sink.ended && walkedTo < index.records) {
+      sink.afterEnd = true;
+      walkedTo = this.walk(thread, machine, walkedTo, walkedTo + 1);
+    }
+    const details = values ? this.details(threadIndex) : null;
+    const found: DetailValue[] = [];
+    if (details) for (const serial of sink.serials) {
+      const value = details.get(serial);
+      if (value) found.push(value);
+    }
+    return {
+      fn,
+      enterTime,
+      exitTime: sink.outcome === OUT_DROPPED || !sink.ended ? null : sink.exitTime,
+      total: sink.outcome === OUT_DROPPED ? null : sink.total,
+      self: sink.outcome === OUT_DROPPED ? null : sink.self,
+      outcome: sink.outcome,
+      timed: sink.timed,
+      parents,
+      fold,
+      values: found,
+      walked: walkedTo - from,
+    };
+  }
+
+  /** Calls of the functions a filter names, in order of position, a page at a time. */
+  calls(filter: CallFilter = {}): CallsPage {
+    const limit = filter.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1) throw new RecallError('E_USAGE', `calls: limit must be a whole number >= 1, not ${limit}`);
+    const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
+    const wanted = new Set<number>();
+    for (const [id, entry] of this.functions) if (match === null || match(entry.name)) wanted.add(id);
+    if (match !== null && wanted.size === 0) throw new RecallError('E_NO_MATCH', `no function matches '${filter.function}'`);
+    const start = filter.cursor !== undefined ? parseCursor(filter.cursor) : { thread: filter.thread ?? 0, position: 0 };
+    const out: CallBrief[] = [];
+    const page: CallsPage = { calls: out, cursor: null, segmentsWalked: 0, segmentsSkipped: 0 };
+    const threads = filter.thread !== undefined ? [filter.thread] : this.threads.map((_, i) => i);
+    for (const threadIndex of threads) {
+      if (threadIndex < start.thread) continue;
+      const thread = this.thread(threadIndex);
+      const index = thread.index;
+      const from = threadIndex === start.thread ? start.position : 0;
+      const criteria = new Criteria(filter, wanted, match === null, thread);
+      const segments = index.segTime.length;
+      for (let s = Math.floor(from / this.segmentRecords); s < segments; s++) {
+        const segFrom = s * this.segmentRecords;
+        const segTo = Math.min(index.records, segFrom + this.segmentRecords);
+        if (!criteria.segmentInRange(index, s)) {
+          page.segmentsSkipped++;
+          continue;
+        }
+        // Calls in rows (live at a checkpoint or the end) and calls inside the segment.
+        const found: CallBrief[] = [];
+        for (let row = firstRowFrom(index, Math.max(from, segFrom)); row < index.xCall.length && (index.xCall[row] as number) < segTo; row++) {
+          if (((index.xFlags[row] as number) & FLAG_ORPHAN) !== 0) continue;
+          const fn = index.xFn[row] as number;
+          const outcome = index.xOutcome[row] as number;
+          const total = outcome === OUT_DROPPED ? null : (index.xTotal[row] as number);
+          const brief = this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome);
+          if (criteria.accepts(fn, index.xEnterTime[row] as number, total, outcome)) found.push(brief);
+        }
+        if (criteria.segmentMayHold(index, s)) {
+          page.segmentsWalked++;
+          const sink = new SegmentCallsSink(this, threadIndex, thread, criteria, Math.max(from, segFrom), found);
+          const machine = new StackMachine(sink);
+          this.walk(thread, machine, this.seeded(thread, s, machine), segTo);
+        } else {
+          page.segmentsSkipped++;
+        }
+        found.sort((a, b) => positionOf(a.id) - positionOf(b.id));
+        for (const brief of found) {
+          if (out.length === limit) {
+            page.cursor = cursorOf(threadIndex, positionOf(brief.id));
+            return page;
+          }
+          out.push(brief);
+        }
+      }
+    }
+    return page;
+  }
+
+  brief(threadIndex: number, thread: EngineThread, position: number, fn: number, enterTime: number, total: number | null, self: number | null, outcome: number): CallBrief {
+    return {
+      id: callId(threadIndex, position),
+      fn,
+      name: this.nameOf(fn),
+      enterNs: this.ns(thread, enterTime),
+      durationNs: total === null ? null : this.span(total),
+      selfNs: self === null ? null : this.span(self),
+      outcome: OUTCOME_NAMES[outcome] ?? 'unfinished',
+    };
+  }
+
+  /** Per-function totals of a thread by the summary's rules, from the index (no walk). */
+  functionStats(threadIndex: number): FunctionStats[] {
+    const totals = this.thread(threadIndex).index.totals;
+    const out: FunctionStats[] = [];
+    for (let i = 0; i < totals.fn.length; i++) {
+      const fn = totals.fn[i] as number;
+      out.push({
+        fn,
+        name: this.nameOf(fn),
+        calls: totals.calls[i] as number,
+        totalNs: this.span(totals.total[i] as number),
+        selfNs: this.span(totals.self[i] as number),
+        throws: totals.throws[i] as number,
+        unfinished: totals.unfinished[i] as number,
+      });
+    }
+    return out;
+  }
+}
+
+function positionOf(id: string): number {
+  return Number(id.slice(id.indexOf('.') + 1));
+}
+
+interface CallWalkResult {
+  fn: number;
+  enterTime: number;
+  exitTime: number | null;
+  total: number | null;
+  self: number | null;
+  outcome: number;
+  timed: boolean;
+  parents: number[];
+  fold: Fold;
+  values: DetailValue[];
+  walked: number;
+}
+
+/** Callees folded by function path: node 0 is the call itself. */
+class Fold {
+  private parent: number[] = [-1];
+  private fn: number[] = [-1];
+  private depthOf: number[] = [0];
+  private calls: number[] = [0];
+  private total: number[] = [0];
+  private self: number[] = [0];
+  private throws: number[] = [0];
+  private readonly byKey = new Map<number, number>();
+  private readonly kids: number[][] = [[]];
+
+  constructor(private readonly engine: QueryEngine) {}
+
+  depth(node: number): number {
+    return this.depthOf[node] as number;
+  }
+
+  /** The node for a call of `fn` under `parent`. */
+  child(parent: number, fn: number): number {
+    const key = parent * 0x10000000 + fn;
+    let node = this.byKey.get(key);
+    if (node === undefined) {
+      node = this.parent.length;
+      this.parent.push(parent);
+      this.fn.push(fn);
+      this.depthOf.push((this.depthOf[parent] as number) + 1);
+      this.calls.push(0);
+      this.total.push(0);
+      this.self.push(0);
+      this.throws.push(0);
+      this.kids.push([]);
+      (this.kids[parent] as number[]).push(node);
+      this.byKey.set(key, node);
+    }
+    return node;
+  }
+
+  entered(node: number): void {
+    this.calls[node] = (this.calls[node] as number) + 1;
+  }
+
+  ended(node: number, total: number, self: number, threw: boolean): void {
+    this.total[node] = (this.total[node] as number) + total;
+    this.self[node] = (this.self[node] as number) + self;
+    if (threw) this.throws[node] = (this.throws[node] as number) + 1;
+  }
+
+  /** The folded children of `node`, `levels` deep, the most time first. */
+  children(node: number, levels: number): FoldedChild[] {
+    if (levels <= 0) return [];
+    return (this.kids[node] as number[])
+      .map((k) => ({
+        fn: this.fn[k] as number,
+        name: this.engine.nameOf(this.fn[k] as number),
+        calls: this.calls[k] as number,
+        totalNs: Math.round((this.total[k] as number) * 1e6),
+        selfNs: Math.round((this.self[k] as number) * 1e6),
+        throws: this.throws[k] as number,
+        children: this.children(k, levels - 1),
+      }))
+      .sort((a, b) => b.totalNs - a.totalNs || b.calls - a.calls || a.name.localeCompare(b.name));
+  }
+}
+
+/** Follows one call (the one that begins at `position`) through the walk. */
+class CallSink extends NullSink {
+  /** The call ended (or was forgotten): the walk can stop. */
+  done = false;
+  ended = false;
+  afterEnd = false;
+  exitTime = 0;
+  total: number | null = null;
+  self: number | null = null;
+  outcome = OUT_UNFINISHED;
+  timed = true;
+  readonly serials: number[] = [];
+
+  constructor(
+    private readonly position: number,
+    private readonly depth: number,
+    private readonly fold: Fold,
+  ) {
+    super();
+  }
+
+  override push(m: StackMachine, level: number, how: number): void {
+    // A resumed frame keeps the tag (its node) it was given when it began.
+    if (how === PUSH_RESUME) return;
+    if (m.call(level) === this.position) {
+      m.setTag(level, -NODE_BASE); // the call itself: node 0
+      return;
+    }
+    if (level === 0) return;
+    const parentTag = m.tag(level - 1);
+    if (parentTag > -NODE_BASE) return; // not beneath the call
+    const parentNode = -NODE_BASE - parentTag;
+    if (this.fold.depth(parentNode) >= this.depth) return; // deeper than asked
+    const node = this.fold.child(parentNode, m.fn(level));
+    m.setTag(level, -NODE_BASE - node);
+    if (how === PUSH_ENTER) this.fold.entered(node);
+  }
+
+  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number, total: number, self: number): void {
+    const tag = m.tag(level);
+    if (tag > -NODE_BASE) return;
+    const node = -NODE_BASE - tag;
+    if (node === 0) {
+      this.ended = true;
+      this.done = true;
+      this.exitTime = exitTime;
+      this.total = total;
+      this.self = self;
+      this.outcome = outcome;
+      this.timed = m.timed(level);
+      return;
+    }
+    this.fold.ended(node, total, self, outcome === OUT_THROW);
+  }
+
+  override forget(m: StackMachine, level: number): void {
+    if (m.tag(level) === -NODE_BASE) {
+      this.done = true;
+      this.outcome = OUT_DROPPED;
+    }
+  }
+
+  override ext(m: StackMachine, type: number, aux: number): void {
+    if (type !== EXT_DETAIL) return;
+    // A snapshot while the call runs on top, or right after it ended, is the call's.
+    const top = m.depth - 1;
+    if (this.afterEnd || (top >= 0 && m.tag(top) === -NODE_BASE)) this.serials.push(aux);
+  }
+
+  /** The machine's end: a call still suspended is unfinished. */
+  suspendedAtEnd(m: StackMachine, slot: number): void {
+    if (m.suspendedTag(slot) !== -NODE_BASE) return;
+    this.done = true;
+    this.ended = true;
+    this.outcome = OUT_UNFINISHED;
+    this.total = m.suspendedCarried(slot);
+    this.self = m.suspendedSelf(slot);
+    this.timed = m.suspendedTimed(slot);
+  }
+}
+
+/** What calls() accepts. */
+class Criteria {
+  private readonly fromMs: number;
+  private readonly toMs: number;
+  private readonly slowerMs: number;
+
+  constructor(
+    private readonly filter: CallFilter,
+    private readonly wanted: Set<number>,
+    private readonly all: boolean,
+    thread: EngineThread,
+  ) {
+    this.fromMs = filter.fromNs !== undefined ? filter.fromNs / 1e6 - thread.shiftMs : -Infinity;
+    this.toMs = filter.toNs !== undefined ? filter.toNs / 1e6 - thread.shiftMs : Infinity;
+    this.slowerMs = filter.slowerThanNs !== undefined ? filter.slowerThanNs / 1e6 : -Infinity;
+  }
+
+  wants(fn: number): boolean {
+    return this.all || this.wanted.has(fn);
+  }
+
+  /** Whether segment s can hold calls that began in the time range. */
+  segmentInRange(index: ThreadIndex, s: number): boolean {
+    const first = index.segTime[s] as number;
+    const next = s + 1 < index.segTime.length ? (index.segTime[s + 1] as number) : index.lastTime;
+    return next >= this.fromMs && first <= this.toMs;
+  }
+
+  /** Whether segment s may hold a call inside it that passes (by the index's per-function rows). */
+  segmentMayHold(index: ThreadIndex, s: number): boolean {
+    for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
+      if (!this.wants(index.fnId[i] as number) || index.fnEnters[i] === 0) continue;
+      if (this.filter.threw === true && index.fnThrows[i] === 0) continue;
+      if ((index.fnMax[i] as number) <= this.slowerMs && this.slowerMs > -Infinity) continue;
+      return true;
+    }
+    return false;
+  }
+
+  accepts(fn: number, enterTime: number, total: number | null, outcome: number): boolean {
+    if (!this.wants(fn) || enterTime < this.fromMs || enterTime > this.toMs) return false;
+    if (this.filter.threw === true && outcome !== OUT_THROW) return false;
+    if (this.filter.threw === false && outcome === OUT_THROW) return false;
+    if (this.slowerMs > -Infinity && (total === null || total <= this.slowerMs)) return false;
+    return true;
+  }
+}
+
+/** Collects the calls that begin and end (or are forgotten) inside one segment. */
+class SegmentCallsSink extends NullSink {
+  constructor(
+    private readonly engine: QueryEngine,
+    private readonly threadIndex: number,
+    private readonly thread: EngineThread,
+    private readonly criteria: Criteria,
+    private readonly from: number,
+    private readonly found: CallBrief[],
+  ) {
+    super();
+  }
+
+  override push(m: StackMachine, level: number, how: number): void {
+    if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN_TAG);
+  }
+
+  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, _exitTime: number, total: number, self: number): void {
+    if (m.tag(level) !== NO_TAG) return; // a row (listed from the index) or an orphan
+    this.take(m, level, total, self, outcome);
+  }
+
+  override forget(m: StackMachine, level: number): void {
+    if (m.tag(level) !== NO_TAG) return;
+    this.take(m, level, null, null, OUT_DROPPED);
+  }
+
+  private take(m: StackMachine, level: number, total: number | null, self: number | null, outcome: number): void {
+    const position = m.call(level);
+    if (position < this.from) return;
+    const fn = m.fn(level);
+    const enterTime = m.enterTime(level);
+    if (!this.criteria.accepts(fn, enterTime, total, outcome)) return;
+    this.found.push(this.engine.brief(this.threadIndex, this.thread, position, fn, enterTime, total, self, outcome));
+  }
+}
+

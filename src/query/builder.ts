@@ -115,6 +115,16 @@ export class ThreadIndexBuilder implements MachineSink {
   private readonly xOutcome = new Grow();
   private readonly xFlags = new Grow();
   private readonly totals = new PerFunction(T_COLUMNS);
+  // Callees of rows' calls, folded by function: (row, fn) -> entry.
+  private readonly foldKey = new Map<number, number>();
+  private readonly kRow = new Grow();
+  private readonly kFn = new Grow();
+  private readonly kCalls = new Grow();
+  private readonly kTotal = new Grow();
+  private readonly kSelf = new Grow();
+  private readonly kThrows = new Grow();
+  /** Position of the current segment's first record. */
+  private segStart = 0;
 
   constructor(private readonly segmentRecords: number) {
     this.machine = new StackMachine(this);
@@ -201,6 +211,7 @@ export class ThreadIndexBuilder implements MachineSink {
     if (this.segment >= 0) this.flushSegment();
     this.segment++;
     this.untilCheckpoint = this.segmentRecords;
+    this.segStart = this.pos;
     this.rowsForLive();
     const m = this.machine;
     this.segTime.push(t);
@@ -209,6 +220,39 @@ export class ThreadIndexBuilder implements MachineSink {
     this.cpDepth.push(m.depth);
     for (let level = 0; level < m.depth; level++) this.cpRows.push(m.tag(level));
     for (const slot of m.suspended.values()) this.cpRows.push(m.suspendedTag(slot));
+  }
+
+  /**
+   * The row of the caller at `parent` (a position) when it has one and is still live; -1
+   * otherwise. A caller that began in the current segment has no row yet: its callees so far
+   * are found by walking that segment.
+   */
+  private liveRow(parent: number): number {
+    if (parent < 0 || parent >= this.segStart) return -1;
+    const calls = this.xCall.data;
+    let lo = 0;
+    let hi = this.xCall.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((calls[mid] as number) < parent) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.xCall.length && calls[lo] === parent && this.xExitPos.data[lo] === -1 ? lo : -1;
+  }
+
+  private foldEntry(row: number, fn: number): number {
+    const key = row * 0x10000000 + fn;
+    let entry = this.foldKey.get(key);
+    if (entry === undefined) {
+      entry = this.kRow.push(row);
+      this.kFn.push(fn);
+      this.kCalls.push(0);
+      this.kTotal.push(0);
+      this.kSelf.push(0);
+      this.kThrows.push(0);
+      this.foldKey.set(key, entry);
+    }
+    return entry;
   }
 
   // ---- the sink ----
@@ -221,6 +265,11 @@ export class ThreadIndexBuilder implements MachineSink {
     totals[t + T_SEEN] = 1;
     if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN);
     if (how !== PUSH_ENTER) return;
+    const caller = this.liveRow(m.parent(level));
+    if (caller >= 0) {
+      const e = this.foldEntry(caller, fn);
+      this.kCalls.data[e] = (this.kCalls.data[e] as number) + 1;
+    }
     totals[t + T_CALLS] = (totals[t + T_CALLS] as number) + 1;
     const g = this.seg.row(fn);
     const seg = this.seg.data;
@@ -249,6 +298,13 @@ export class ThreadIndexBuilder implements MachineSink {
     if (active === 0) totals[t + T_TOTAL] = (totals[t + T_TOTAL] as number) + total;
     if (outcome === OUT_THROW) totals[t + T_THROWS] = (totals[t + T_THROWS] as number) + 1;
     if (outcome === OUT_UNFINISHED) totals[t + T_UNFINISHED] = (totals[t + T_UNFINISHED] as number) + 1;
+    const caller = this.liveRow(m.parent(level));
+    if (caller >= 0) {
+      const e = this.foldEntry(caller, fn);
+      this.kTotal.data[e] = (this.kTotal.data[e] as number) + total;
+      this.kSelf.data[e] = (this.kSelf.data[e] as number) + self;
+      if (outcome === OUT_THROW) this.kThrows.data[e] = (this.kThrows.data[e] as number) + 1;
+    }
     const row = m.tag(level);
     if (row >= 0) {
       this.xExitPos.data[row] = exitPos;
@@ -340,7 +396,31 @@ export class ThreadIndexBuilder implements MachineSink {
       xSelf: this.xSelf.f64(),
       xOutcome: this.xOutcome.u8(),
       xFlags: this.xFlags.u8(),
+      ...this.folded(),
       totals: this.functionTotals(),
+    };
+  }
+
+  /** The folded callees, ordered by row then function. */
+  private folded(): Pick<ThreadIndex, 'kStart' | 'kFn' | 'kCalls' | 'kTotal' | 'kSelf' | 'kThrows'> {
+    const n = this.kRow.length;
+    const rows = this.kRow.data;
+    const fns = this.kFn.data;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (rows[a] as number) - (rows[b] as number) || (fns[a] as number) - (fns[b] as number));
+    const kStart = new Uint32Array(this.xCall.length + 1);
+    for (let i = 0; i < n; i++) {
+      const r = (rows[i] as number) + 1;
+      kStart[r] = (kStart[r] as number) + 1;
+    }
+    for (let r = 0; r < this.xCall.length; r++) kStart[r + 1] = (kStart[r + 1] as number) + (kStart[r] as number);
+    const pick = (grow: Grow): number[] => order.map((i) => grow.data[i] as number);
+    return {
+      kStart,
+      kFn: Uint32Array.from(pick(this.kFn)),
+      kCalls: Uint32Array.from(pick(this.kCalls)),
+      kTotal: Float64Array.from(pick(this.kTotal)),
+      kSelf: Float64Array.from(pick(this.kSelf)),
+      kThrows: Uint32Array.from(pick(this.kThrows)),
     };
   }
 

@@ -12,7 +12,7 @@ import type { FunctionEntry } from '../format/manifest.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
 import { NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, PUSH_RESUME, StackMachine, type OutcomeName } from './machine.js';
-import { FLAG_ORPHAN, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
+import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 
 /** Records of a thread, read back (store.ts's RecordReader). */
 export interface RecordSource {
@@ -332,35 +332,79 @@ export class QueryEngine {
     for (let l = 0; l < level; l++) parents.push(machine.call(l));
     const fn = machine.fn(level);
     const enterTime = machine.enterTime(level);
-    const start = position + 1;
-    let walkedTo = this.walk(thread, machine, start, index.records, () => sink.done);
+    const segEnd = Math.min(index.records, (s + 1) * this.segmentRecords);
+    const row = crossingRow(index, position);
+    if (depth === 1 && row >= 0 && (index.xExitPos[row] as number) >= segEnd && segEnd < index.records) {
+      // A call that outlives its first segment: its callees there by walking it, the rest and
+      // its end from the index, its values from the segments where it began and ended.
+      this.walk(thread, machine, position + 1, segEnd);
+      fold.addFolded(index, row);
+      let walked = segEnd - from;
+      const serials = [...sink.serials];
+      const outcome = index.xOutcome[row] as number;
+      const exitPos = index.xExitPos[row] as number;
+      if (values && outcome !== OUT_DROPPED && outcome !== OUT_UNFINISHED && exitPos < index.records) {
+        const after = new CallSink(position, 0, new Fold(this));
+        const end = new StackMachine(after);
+        const endFrom = this.seeded(thread, Math.floor(exitPos / this.segmentRecords), end);
+        for (let l = 0; l < end.depth; l++) if (end.call(l) === position) end.setTag(l, -NODE_BASE);
+        for (const slot of end.suspended.values()) if (end.suspendedCall(slot) === position) end.setSuspendedTag(slot, -NODE_BASE);
+        let to = this.walk(thread, end, endFrom, exitPos + 1);
+        if (after.ended && to < index.records) {
+          after.afterEnd = true;
+          to = this.walk(thread, end, to, to + 1);
+        }
+        walked += to - endFrom;
+        serials.push(...after.serials);
+      }
+      return {
+        fn,
+        enterTime,
+        exitTime: outcome === OUT_DROPPED || outcome === OUT_UNFINISHED ? null : (index.xExitTime[row] as number),
+        total: outcome === OUT_DROPPED ? null : (index.xTotal[row] as number),
+        self: outcome === OUT_DROPPED ? null : (index.xSelf[row] as number),
+        outcome,
+        timed: ((index.xFlags[row] as number) & FLAG_TIMED) !== 0,
+        parents,
+        fold,
+        values: this.valuesOf(threadIndex, values, serials),
+        walked,
+      };
+    }
+    let walkedTo = this.walk(thread, machine, position + 1, index.records, () => sink.done);
     if (!sink.done) {
       machine.end(index.lastTime, index.records, (slot) => sink.suspendedAtEnd(machine, slot));
     }
     // The record right after the end may hold the call's values (a snapshot taken at its exit).
-    if (values && sink.ended && walkedTo < index.records) {
+    if (values && sink.ended && sink.outcome !== OUT_UNFINISHED && walkedTo < index.records) {
       sink.afterEnd = true;
       walkedTo = this.walk(thread, machine, walkedTo, walkedTo + 1);
     }
-    const details = values ? this.details(threadIndex) : null;
-    const found: DetailValue[] = [];
-    if (details) for (const serial of sink.serials) {
-      const value = details.get(serial);
-      if (value) found.push(value);
-    }
+    const outcome = sink.outcome;
     return {
       fn,
       enterTime,
-      exitTime: sink.outcome === OUT_DROPPED || !sink.ended ? null : sink.exitTime,
-      total: sink.outcome === OUT_DROPPED ? null : sink.total,
-      self: sink.outcome === OUT_DROPPED ? null : sink.self,
-      outcome: sink.outcome,
+      exitTime: outcome === OUT_DROPPED || outcome === OUT_UNFINISHED ? null : sink.exitTime,
+      total: outcome === OUT_DROPPED ? null : sink.total,
+      self: outcome === OUT_DROPPED ? null : sink.self,
+      outcome,
       timed: sink.timed,
       parents,
       fold,
-      values: found,
+      values: this.valuesOf(threadIndex, values, sink.serials),
       walked: walkedTo - from,
     };
+  }
+
+  private valuesOf(threadIndex: number, wanted: boolean, serials: number[]): DetailValue[] {
+    if (!wanted || serials.length === 0) return [];
+    const details = this.details(threadIndex);
+    const found: DetailValue[] = [];
+    for (const serial of serials) {
+      const value = details.get(serial);
+      if (value) found.push(value);
+    }
+    return found;
   }
 
   /** Calls of the functions a filter names, in order of position, a page at a time. */
@@ -506,6 +550,17 @@ class Fold {
       this.byKey.set(key, node);
     }
     return node;
+  }
+
+  /** Add a row's folded callees (thread-index.ts's k* arrays) under the call itself. */
+  addFolded(index: ThreadIndex, row: number): void {
+    for (let k = index.kStart[row] as number; k < (index.kStart[row + 1] as number); k++) {
+      const node = this.child(0, index.kFn[k] as number);
+      this.calls[node] = (this.calls[node] as number) + (index.kCalls[k] as number);
+      this.total[node] = (this.total[node] as number) + (index.kTotal[k] as number);
+      this.self[node] = (this.self[node] as number) + (index.kSelf[k] as number);
+      this.throws[node] = (this.throws[node] as number) + (index.kThrows[k] as number);
+    }
   }
 
   entered(node: number): void {

@@ -76,6 +76,12 @@ const ARRAYS: readonly ArrayName[] = [
   'xSelf',
   'xOutcome',
   'xFlags',
+  'kStart',
+  'kFn',
+  'kCalls',
+  'kTotal',
+  'kSelf',
+  'kThrows',
 ];
 const TOTALS = ['fn', 'calls', 'total', 'self', 'throws', 'unfinished'] as const;
 
@@ -217,6 +223,8 @@ function expectedKind(name: ArrayName): Kind {
     case 'xExitTime':
     case 'xTotal':
     case 'xSelf':
+    case 'kTotal':
+    case 'kSelf':
       return 'f64';
     case 'xOutcome':
     case 'xFlags':
@@ -237,6 +245,10 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
   for (const column of [index.xFn, index.xSerial, index.xEnterTime, index.xExitPos, index.xExitTime, index.xTotal, index.xSelf, index.xOutcome, index.xFlags]) {
     if (column.length !== rows) return false;
   }
+  if (index.kStart.length !== rows + 1 || index.kStart[rows] !== index.kFn.length) return false;
+  for (let r = 0; r < rows; r++) if ((index.kStart[r] as number) > (index.kStart[r + 1] as number)) return false;
+  const folded = index.kFn.length;
+  if (index.kCalls.length !== folded || index.kTotal.length !== folded || index.kSelf.length !== folded || index.kThrows.length !== folded) return false;
   const fnRows = index.fnId.length;
   if (index.fnEnters.length !== fnRows || index.fnThrows.length !== fnRows || index.fnMax.length !== fnRows) return false;
   if (index.cpStart[segments] !== index.cpRows.length || index.fnStart[segments] !== fnRows) return false;

@@ -62,7 +62,7 @@ export class NullSink implements MachineSink {
 
 // Frame slots (a Float64Array of FRAME slots per level; the function id in slot F_FN so the
 // stack rules read it in place).
-const FRAME = 10;
+const FRAME = 11;
 const F_FN = 0;
 /** Position of the record that began the call (its id within the thread). */
 const F_CALL = 1;
@@ -80,6 +80,8 @@ const F_ENTER_TIME = 7;
 const F_TIMED = 8;
 /** Free for the sink (e.g. an index row); -1 by default; kept across suspension. */
 const F_TAG = 9;
+/** Position of the call below it when it began (its caller; -1 at the bottom or unknown); kept across suspension. */
+const F_PARENT = 10;
 
 // Suspended calls: a pool of SUSPENDED slots per call, found by serial through a Map (its
 // insertion order is the order the walk credits them at the end, as walk.ts's Map).
@@ -90,7 +92,8 @@ const S_SELF_CARRIED = 3;
 const S_ENTER_TIME = 4;
 const S_TIMED = 5;
 const S_TAG = 6;
-const SUSPENDED = 7;
+const S_PARENT = 7;
+const SUSPENDED = 8;
 
 export class StackMachine {
   frames = new Float64Array(64 * FRAME);
@@ -125,6 +128,9 @@ export class StackMachine {
   }
   timed(level: number): boolean {
     return this.frames[level * FRAME + F_TIMED] === 1;
+  }
+  parent(level: number): number {
+    return this.frames[level * FRAME + F_PARENT] as number;
   }
   tag(level: number): number {
     return this.frames[level * FRAME + F_TAG] as number;
@@ -166,7 +172,7 @@ export class StackMachine {
   }
 
   /** Push a frame. */
-  private pushFrame(fn: number, call: number, start: number, enterTime: number, serial: number, timed: boolean, carried: number, selfCarried: number, tag: number): number {
+  private pushFrame(fn: number, call: number, start: number, enterTime: number, serial: number, timed: boolean, carried: number, selfCarried: number, tag: number, parent: number): number {
     const level = this.depth;
     this.reserve(level + 1);
     const f = level * FRAME;
@@ -181,6 +187,7 @@ export class StackMachine {
     frames[f + F_ENTER_TIME] = enterTime;
     frames[f + F_TIMED] = timed ? 1 : 0;
     frames[f + F_TAG] = tag;
+    frames[f + F_PARENT] = parent;
     this.depth = level + 1;
     if (level + 1 > this.maxDepth) this.maxDepth = level + 1;
     return level;
@@ -192,15 +199,15 @@ export class StackMachine {
    * their time; the index has it).
    */
   seedFrame(fn: number, call: number, enterTime: number, serial: number, tag: number): void {
-    this.pushFrame(fn, call, NaN, enterTime, serial, false, 0, 0, tag);
+    this.pushFrame(fn, call, NaN, enterTime, serial, false, 0, 0, tag, -1);
   }
 
   /** Seed a suspended call from an index checkpoint. */
   seedSuspended(serial: number, fn: number, call: number, enterTime: number, tag: number): void {
-    this.storeSuspended(serial, fn, call, 0, 0, enterTime, false, tag);
+    this.storeSuspended(serial, fn, call, 0, 0, enterTime, false, tag, -1);
   }
 
-  private storeSuspended(serial: number, fn: number, call: number, carried: number, selfCarried: number, enterTime: number, timed: boolean, tag: number): void {
+  private storeSuspended(serial: number, fn: number, call: number, carried: number, selfCarried: number, enterTime: number, timed: boolean, tag: number, parent: number): void {
     let slot = this.suspended.get(serial);
     if (slot !== undefined) {
       // A second suspension under a serial still held (walk.ts's Map overwrites it too): the
@@ -226,6 +233,7 @@ export class StackMachine {
     pool[p + S_ENTER_TIME] = enterTime;
     pool[p + S_TIMED] = timed ? 1 : 0;
     pool[p + S_TAG] = tag;
+    pool[p + S_PARENT] = parent;
     this.suspended.set(serial, slot);
   }
 
@@ -275,7 +283,8 @@ export class StackMachine {
     this.lastTime = t;
     if (kind === EV_ENTER) {
       const untimed = head >>> 31 === 1;
-      const level = this.pushFrame(fn, pos, untimed ? NaN : t, t, u32[w + 1] as number, !untimed, 0, 0, -1);
+      const below = this.depth > 0 ? (this.frames[(this.depth - 1) * FRAME + F_CALL] as number) : -1;
+      const level = this.pushFrame(fn, pos, untimed ? NaN : t, t, u32[w + 1] as number, !untimed, 0, 0, -1, below);
       this.sink.push(this, level, PUSH_ENTER);
     } else if (kind === EV_EXIT || kind === EV_THROW) {
       if (this.depth === 0) return;
@@ -300,6 +309,7 @@ export class StackMachine {
         frames[f + F_ENTER_TIME] as number,
         frames[f + F_TIMED] === 1,
         frames[f + F_TAG] as number,
+        frames[f + F_PARENT] as number,
       );
     } else if (kind === EV_RESUME) {
       const serial = u32[w + 1] as number;
@@ -309,11 +319,12 @@ export class StackMachine {
         this.free.push(slot);
         const p = slot * SUSPENDED;
         const pool = this.pool;
-        const level = this.pushFrame(fn, pool[p + S_CALL] as number, t, pool[p + S_ENTER_TIME] as number, serial, pool[p + S_TIMED] === 1, pool[p + S_CARRIED] as number, pool[p + S_SELF_CARRIED] as number, pool[p + S_TAG] as number);
+        const level = this.pushFrame(fn, pool[p + S_CALL] as number, t, pool[p + S_ENTER_TIME] as number, serial, pool[p + S_TIMED] === 1, pool[p + S_CARRIED] as number, pool[p + S_SELF_CARRIED] as number, pool[p + S_TAG] as number, pool[p + S_PARENT] as number);
         this.sink.push(this, level, PUSH_RESUME);
       } else {
         // No suspension of this serial is known: a call of its own, begun here.
-        const level = this.pushFrame(fn, pos, t, t, serial, true, 0, 0, -1);
+        const below = this.depth > 0 ? (this.frames[(this.depth - 1) * FRAME + F_CALL] as number) : -1;
+        const level = this.pushFrame(fn, pos, t, t, serial, true, 0, 0, -1, below);
         this.sink.push(this, level, PUSH_ORPHAN);
       }
     } else if (kind === EV_DROPPED) {

@@ -67,6 +67,18 @@ export interface ThreadIndex {
   xOutcome: Uint8Array;
   /** FLAG_* bits. */
   xFlags: Uint8Array;
+  /**
+   * The callees of each row's call that began or ended after the call's first segment (those
+   * before are found by walking that segment), folded by function: row r's are
+   * [kStart[r], kStart[r + 1]). Calls are counted when they begin, times when they end while
+   * the row's call is still live.
+   */
+  kStart: Uint32Array;
+  kFn: Uint32Array;
+  kCalls: Uint32Array;
+  kTotal: Float64Array;
+  kSelf: Float64Array;
+  kThrows: Uint32Array;
   totals: FunctionTotals;
 }
 

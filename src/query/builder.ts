@@ -96,6 +96,7 @@ export class ThreadIndexBuilder implements MachineSink {
   private readonly cpStart = new Grow();
   private readonly cpDepth = new Grow();
   private readonly cpRows = new Grow();
+  private readonly cpFn = new Grow();
   private readonly fnStart = new Grow();
   private readonly fnId = new Grow();
   private readonly fnEnters = new Grow();
@@ -218,8 +219,14 @@ export class ThreadIndexBuilder implements MachineSink {
     this.fnStart.push(this.fnId.length);
     this.cpStart.push(this.cpRows.length);
     this.cpDepth.push(m.depth);
-    for (let level = 0; level < m.depth; level++) this.cpRows.push(m.tag(level));
-    for (const slot of m.suspended.values()) this.cpRows.push(m.suspendedTag(slot));
+    for (let level = 0; level < m.depth; level++) {
+      this.cpRows.push(m.tag(level));
+      this.cpFn.push(m.fn(level));
+    }
+    for (const slot of m.suspended.values()) {
+      this.cpRows.push(m.suspendedTag(slot));
+      this.cpFn.push(m.suspendedFn(slot));
+    }
   }
 
   /**
@@ -381,6 +388,7 @@ export class ThreadIndexBuilder implements MachineSink {
       cpStart: this.cpStart.u32(),
       cpDepth: this.cpDepth.u32(),
       cpRows: this.cpRows.u32(),
+      cpFn: this.cpFn.u32(),
       fnStart: this.fnStart.u32(),
       fnId: this.fnId.u32(),
       fnEnters: this.fnEnters.u32(),

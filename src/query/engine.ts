@@ -193,8 +193,9 @@ export class QueryEngine {
     const to = index.cpStart[s + 1] as number;
     for (let i = from; i < to; i++) {
       const row = index.cpRows[i] as number;
-      if (i < from + depth) machine.seedFrame(index.xFn[row] as number, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, row);
-      else machine.seedSuspended(index.xSerial[row] as number, index.xFn[row] as number, index.xCall[row] as number, index.xEnterTime[row] as number, row);
+      const fn = index.cpFn[i] as number;
+      if (i < from + depth) machine.seedFrame(fn, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, row);
+      else machine.seedSuspended(index.xSerial[row] as number, fn, index.xCall[row] as number, index.xEnterTime[row] as number, row);
     }
     return s * this.segmentRecords;
   }
@@ -586,6 +587,8 @@ class Fold {
         throws: this.throws[k] as number,
         children: this.children(k, levels - 1),
       }))
+      // A node with nothing in it: only resumes of calls begun before the trace, still open.
+      .filter((c) => c.calls > 0 || c.totalNs !== 0 || c.selfNs !== 0 || c.throws > 0)
       .sort((a, b) => b.totalNs - a.totalNs || b.calls - a.calls || a.name.localeCompare(b.name));
   }
 }

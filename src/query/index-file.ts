@@ -61,6 +61,7 @@ const ARRAYS: readonly ArrayName[] = [
   'cpStart',
   'cpDepth',
   'cpRows',
+  'cpFn',
   'fnStart',
   'fnId',
   'fnEnters',
@@ -256,6 +257,7 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
     if ((index.cpStart[s] as number) > (index.cpStart[s + 1] as number) || (index.fnStart[s] as number) > (index.fnStart[s + 1] as number)) return false;
     if ((index.cpDepth[s] as number) > (index.cpStart[s + 1] as number) - (index.cpStart[s] as number)) return false;
   }
+  if (index.cpFn.length !== index.cpRows.length) return false;
   for (let i = 0; i < index.cpRows.length; i++) if ((index.cpRows[i] as number) >= rows) return false;
   const totals = index.totals;
   const n = totals.fn.length;

@@ -47,6 +47,8 @@ export interface ThreadIndex {
   cpStart: Uint32Array;
   cpDepth: Uint32Array;
   cpRows: Uint32Array;
+  /** The function of each checkpoint frame now (a resume names its function anew, so it can differ from its row's). */
+  cpFn: Uint32Array;
   /** Function rows of segment s: [fnStart[s], fnStart[s + 1]), sorted by function id. */
   fnStart: Uint32Array;
   fnId: Uint32Array;

@@ -220,14 +220,17 @@ export class QueryEngine {
   positionAt(threadIndex: number, timeNs: number): number {
     const thread = this.thread(threadIndex);
     const index = thread.index;
-    const ms = timeNs / 1e6 - thread.shiftMs;
-    const s = lastAtMost(index.segTime, index.segTime.length, ms);
+    // Times are compared as answers show them (whole ns since the trace started); the segment
+    // search allows for that rounding.
+    const ms = (timeNs + 1) / 1e6 - thread.shiftMs;
+    let s = lastAtMost(index.segTime, index.segTime.length, ms);
+    while (s >= 0 && this.ns(thread, index.segTime[s] as number) > timeNs) s--;
     if (s < 0) return -1;
     const from = s * this.segmentRecords;
     const range = this.source.read(index, from, Math.min(index.records, from + this.segmentRecords));
     let last = from;
     for (let r = 0; r < range.count; r++) {
-      if ((range.f64[((range.word + r * 4) >> 1) + 1] as number) > ms) break;
+      if (this.ns(thread, range.f64[((range.word + r * 4) >> 1) + 1] as number) > timeNs) break;
       last = from + r;
     }
     return last;
@@ -679,6 +682,7 @@ class Criteria {
   private readonly fromMs: number;
   private readonly toMs: number;
   private readonly slowerMs: number;
+  private readonly shiftMs: number;
 
   constructor(
     private readonly filter: CallFilter,
@@ -686,8 +690,10 @@ class Criteria {
     private readonly all: boolean,
     thread: EngineThread,
   ) {
-    this.fromMs = filter.fromNs !== undefined ? filter.fromNs / 1e6 - thread.shiftMs : -Infinity;
-    this.toMs = filter.toNs !== undefined ? filter.toNs / 1e6 - thread.shiftMs : Infinity;
+    // Segments are judged with a margin for rounding; calls by their enter time as answers show it.
+    this.fromMs = filter.fromNs !== undefined ? (filter.fromNs - 1) / 1e6 - thread.shiftMs : -Infinity;
+    this.toMs = filter.toNs !== undefined ? (filter.toNs + 1) / 1e6 - thread.shiftMs : Infinity;
+    this.shiftMs = thread.shiftMs;
     this.slowerMs = filter.slowerThanNs !== undefined ? filter.slowerThanNs / 1e6 : -Infinity;
   }
 
@@ -715,6 +721,10 @@ class Criteria {
 
   accepts(fn: number, enterTime: number, total: number | null, outcome: number): boolean {
     if (!this.wants(fn) || enterTime < this.fromMs || enterTime > this.toMs) return false;
+    if (this.filter.fromNs !== undefined || this.filter.toNs !== undefined) {
+      const ns = Math.round((this.shiftMs + enterTime) * 1e6);
+      if ((this.filter.fromNs !== undefined && ns < this.filter.fromNs) || (this.filter.toNs !== undefined && ns > this.filter.toNs)) return false;
+    }
     if (this.filter.threw === true && outcome !== OUT_THROW) return false;
     if (this.filter.threw === false && outcome === OUT_THROW) return false;
     if (this.slowerMs > -Infinity && (total === null || total <= this.slowerMs)) return false;

@@ -211,3 +211,23 @@ describe('the engine on a program of known shape (throws, async frames, slow cal
     }
   });
 });
+
+describe('the engine on a --timing none trace (order and counts, no times)', () => {
+  test('calls and stacks by position; no times in answers; questions by time refused', () => {
+    const recording = record('fib.js', { args: ['10'], flags: ['--timing', 'none'] });
+    assert.equal(recording.result.status, 0, recording.result.stderr);
+    const q = openQuery(recording.dir);
+    try {
+      const calls = allCalls(q.engine, { function: 'fib' });
+      assert.equal(calls.length, 177); // fib(10)
+      const call = q.engine.call(calls[5]!.id);
+      const json = JSON.parse(JSON.stringify(call)) as { enterNs: unknown; durationNs: unknown };
+      assert.deepEqual([json.enterNs, json.durationNs], [null, null]);
+      assert.equal(q.engine.stackAt(0, { position: positionOf(call.id) }).frames.length, call.parents.length + 1);
+      assert.throws(() => q.engine.stackAt(0, { timeNs: 1000 }), { code: 'E_USAGE' });
+      assert.throws(() => q.engine.calls({ function: 'fib', slowerThanNs: 1 }), { code: 'E_USAGE' });
+    } finally {
+      q.close();
+    }
+  });
+});

@@ -99,6 +99,8 @@ export interface CallBrief {
   enterNs: number;
   durationNs: number | null;
   selfNs: number | null;
+  /** False when some activation was not timed (adaptive timing): its own time counts as 0 here. */
+  timed: boolean;
   outcome: OutcomeName;
 }
 
@@ -159,13 +161,22 @@ const ORPHAN_TAG = -2;
 const NODE_BASE = 10;
 
 export class QueryEngine {
+  /**
+   * `times`: false for a --timing none trace (order and counts only): every time and duration
+   * in answers is then NaN (null in JSON), and questions by time or duration are refused.
+   */
   constructor(
     readonly threads: EngineThread[],
     readonly functions: Map<number, FunctionEntry>,
     readonly segmentRecords: number,
     private readonly source: RecordSource,
     private readonly details: DetailSource,
+    readonly times = true,
   ) {}
+
+  private needTimes(what: string): void {
+    if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
+  }
 
   private thread(index: number): EngineThread {
     const thread = this.threads[index];
@@ -178,11 +189,11 @@ export class QueryEngine {
   }
 
   private ns(thread: EngineThread, ms: number): number {
-    return Math.round((thread.shiftMs + ms) * 1e6);
+    return this.times ? Math.round((thread.shiftMs + ms) * 1e6) : NaN;
   }
 
   private span(ms: number): number {
-    return Math.round(ms * 1e6);
+    return this.times ? Math.round(ms * 1e6) : NaN;
   }
 
   /** A machine seeded with segment s's checkpoint, and the position it starts at. */
@@ -218,6 +229,7 @@ export class QueryEngine {
 
   /** The position of the last record at or before `timeNs` on the thread (-1: none). */
   positionAt(threadIndex: number, timeNs: number): number {
+    this.needTimes('stack at a time');
     const thread = this.thread(threadIndex);
     const index = thread.index;
     // Times are compared as answers show them (whole ns since the trace started); the segment
@@ -413,6 +425,7 @@ export class QueryEngine {
 
   /** Calls of the functions a filter names, in order of position, a page at a time. */
   calls(filter: CallFilter = {}): CallsPage {
+    if (filter.slowerThanNs !== undefined || filter.fromNs !== undefined || filter.toNs !== undefined) this.needTimes('calls slower than or in a time range');
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1) throw new RecallError('E_USAGE', `calls: limit must be a whole number >= 1, not ${limit}`);
     const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
@@ -444,7 +457,8 @@ export class QueryEngine {
           const fn = index.xFn[row] as number;
           const outcome = index.xOutcome[row] as number;
           const total = outcome === OUT_DROPPED ? null : (index.xTotal[row] as number);
-          const brief = this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome);
+          const timed = ((index.xFlags[row] as number) & FLAG_TIMED) !== 0;
+          const brief = this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome, timed);
           if (criteria.accepts(fn, index.xEnterTime[row] as number, total, outcome)) found.push(brief);
         }
         if (criteria.segmentMayHold(index, s)) {
@@ -468,7 +482,7 @@ export class QueryEngine {
     return page;
   }
 
-  brief(threadIndex: number, thread: EngineThread, position: number, fn: number, enterTime: number, total: number | null, self: number | null, outcome: number): CallBrief {
+  brief(threadIndex: number, thread: EngineThread, position: number, fn: number, enterTime: number, total: number | null, self: number | null, outcome: number, timed: boolean): CallBrief {
     return {
       id: callId(threadIndex, position),
       fn,
@@ -476,6 +490,7 @@ export class QueryEngine {
       enterNs: this.ns(thread, enterTime),
       durationNs: total === null ? null : this.span(total),
       selfNs: self === null ? null : this.span(self),
+      timed,
       outcome: OUTCOME_NAMES[outcome] ?? 'unfinished',
     };
   }
@@ -765,7 +780,7 @@ class SegmentCallsSink extends NullSink {
     const fn = m.fn(level);
     const enterTime = m.enterTime(level);
     if (!this.criteria.accepts(fn, enterTime, total, outcome)) return;
-    this.found.push(this.engine.brief(this.threadIndex, this.thread, position, fn, enterTime, total, self, outcome));
+    this.found.push(this.engine.brief(this.threadIndex, this.thread, position, fn, enterTime, total, self, outcome, m.timed(level)));
   }
 }
 

@@ -104,7 +104,7 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     return traceThread ? threadDetail(trace, traceThread).records : new Map();
   };
   const reader = new RecordReader(dir);
-  const engine = new QueryEngine(engineThreads, functions, segmentRecords, reader, details);
+  const engine = new QueryEngine(engineThreads, functions, segmentRecords, reader, details, opening.manifest.clock.mode !== 'none');
   return {
     dir,
     manifest: opening.manifest,

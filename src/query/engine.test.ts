@@ -209,6 +209,19 @@ describe('the engine on a program of known shape (throws, async frames, slow cal
       assert.equal(tick.outcome, 'return');
       assert.equal(q.engine.call(tick.id).parents.at(-1), run.id);
     }
+    // Right after the first tick() begins, nothing awaits; once it has suspended, it and run() await.
+    const first = positionOf(ticks[0]!.id);
+    assert.deepEqual(q.engine.stackAt(0, { position: first }).awaiting, []);
+    let awaited = false;
+    for (let p = first + 1; p < positionOf(ticks[1]!.id) && !awaited; p++) {
+      const stack = q.engine.stackAt(0, { position: p });
+      if (stack.frames.length === 0) {
+        assert.deepEqual(stack.awaiting.map((f) => f.name).sort(), ['run', 'tick']);
+        assert.ok(stack.awaiting.some((f) => f.id === ticks[0]!.id));
+        awaited = true;
+      }
+    }
+    assert.ok(awaited, 'a moment when run() and tick() both await with nothing on the stack');
   });
 });
 

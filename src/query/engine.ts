@@ -51,9 +51,14 @@ export interface StackAnswer {
   timeNs: number | null;
   /** Outermost first. */
   frames: Frame[];
-  /** Async calls suspended at that moment. */
+  /** Async calls suspended at that moment (awaiting), in the order they suspended: the first AWAITING_SHOWN. */
+  awaiting: Frame[];
+  /** How many were suspended (awaiting may show fewer). */
   suspended: number;
 }
+
+/** Suspended calls a stack answer lists at most. */
+export const AWAITING_SHOWN = 50;
 
 export interface FoldedChild {
   fn: number;
@@ -264,12 +269,19 @@ export class QueryEngine {
     }
     const frames: Frame[] = [];
     for (let level = 0; level < machine.depth; level++) frames.push(this.frame(threadIndex, thread, machine, level));
+    const awaiting: Frame[] = [];
+    for (const slot of machine.suspended.values()) {
+      if (awaiting.length === AWAITING_SHOWN) break;
+      const fn = machine.suspendedFn(slot);
+      awaiting.push({ id: callId(threadIndex, machine.suspendedCall(slot)), fn, name: this.nameOf(fn), enterNs: this.ns(thread, machine.suspendedEnterTime(slot)) });
+    }
     return {
       thread: threadIndex,
       threadId: index.threadId,
       position,
       timeNs: 'timeNs' in at ? at.timeNs : position >= 0 ? this.ns(thread, machine.lastTime) : null,
       frames,
+      awaiting,
       suspended: machine.suspended.size,
     };
   }

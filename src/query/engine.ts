@@ -7,24 +7,20 @@
 // this file has no Node-only imports (open.ts supplies them from files).
 
 import { RecallError } from '../format/errors.js';
-import { EXT_DETAIL } from '../format/layout.js';
 import type { FunctionEntry } from '../format/manifest.js';
+import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
+import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
-import { NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, PUSH_RESUME, StackMachine, type OutcomeName } from './machine.js';
+import { NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_UNFINISHED, StackMachine } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
+import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
+
+export type { CallAnswer, CallBrief, CallFilter, CallsPage, DetailValue, FoldedChild, Frame, FunctionStats, StackAnswer, SubtreeAnswer } from './answers.js';
 
 /** Records of a thread, read back (store.ts's RecordReader). */
 export interface RecordSource {
   read(index: ThreadIndex, from: number, to: number): { u32: Uint32Array; f64: Float64Array; word: number; count: number };
-}
-
-/** A detail-lane snapshot (analysis/detail.ts's DetailEntry). */
-export interface DetailValue {
-  serial: number;
-  type: number;
-  ns: number;
-  body: Record<string, unknown>;
 }
 
 /** The detail-lane snapshots of a thread by serial (empty when none were recorded). */
@@ -36,134 +32,8 @@ export interface EngineThread {
   shiftMs: number;
 }
 
-export interface Frame {
-  id: string;
-  fn: number;
-  name: string;
-  enterNs: number;
-}
-
-export interface StackAnswer {
-  thread: number;
-  threadId: number;
-  /** The last record applied (-1: before the first). */
-  position: number;
-  timeNs: number | null;
-  /** Outermost first. */
-  frames: Frame[];
-  /** Async calls suspended at that moment (awaiting), in the order they suspended: the first AWAITING_SHOWN. */
-  awaiting: Frame[];
-  /** How many were suspended (awaiting may show fewer). */
-  suspended: number;
-}
-
-/** Suspended calls a stack answer lists at most. */
-export const AWAITING_SHOWN = 50;
-
-export interface FoldedChild {
-  fn: number;
-  name: string;
-  calls: number;
-  totalNs: number;
-  selfNs: number;
-  throws: number;
-  /** Folded children of these calls (subtree, down to the depth asked). */
-  children: FoldedChild[];
-}
-
-export interface CallAnswer {
-  id: string;
-  thread: number;
-  threadId: number;
-  fn: number;
-  name: string;
-  file: string;
-  line: number;
-  enterNs: number;
-  /** Null when the end is not in the trace (unfinished, dropped). */
-  exitNs: number | null;
-  durationNs: number | null;
-  selfNs: number | null;
-  /** False when some activation was not timed (adaptive timing): its own time counts as 0 here. */
-  timed: boolean;
-  outcome: OutcomeName;
-  /** Ids of the callers on the stack when it began, outermost first. */
-  parents: string[];
-  /** Its direct callees, folded by function. */
-  children: FoldedChild[];
-  /** Detail-lane snapshots that belong to the call (arguments, return value, error), when recorded. */
-  values: DetailValue[];
-  /** Records walked to answer. */
-  walked: number;
-}
-
-export interface CallBrief {
-  id: string;
-  fn: number;
-  name: string;
-  enterNs: number;
-  durationNs: number | null;
-  selfNs: number | null;
-  /** False when some activation was not timed (adaptive timing): its own time counts as 0 here. */
-  timed: boolean;
-  outcome: OutcomeName;
-}
-
-export interface CallFilter {
-  /** A glob over function names (default: every function). */
-  function?: string;
-  /** A thread index (default: all). */
-  thread?: number;
-  /** Only calls that took longer than this (ns). */
-  slowerThanNs?: number;
-  /** Only calls that ended by a throw. */
-  threw?: boolean;
-  /** Only calls that began in [fromNs, toNs]. */
-  fromNs?: number;
-  toNs?: number;
-  /** Calls per page (default 50). */
-  limit?: number;
-  /** Where to continue (from a previous page). */
-  cursor?: string;
-}
-
-export interface CallsPage {
-  calls: CallBrief[];
-  /** Null when there are no more. */
-  cursor: string | null;
-  /** Segments walked and skipped by the index. */
-  segmentsWalked: number;
-  segmentsSkipped: number;
-}
-
-export interface SubtreeAnswer {
-  id: string;
-  name: string;
-  totalNs: number | null;
-  selfNs: number | null;
-  depth: number;
-  children: FoldedChild[];
-  walked: number;
-}
-
-export interface FunctionStats {
-  fn: number;
-  name: string;
-  calls: number;
-  totalNs: number;
-  selfNs: number;
-  throws: number;
-  unfinished: number;
-}
-
 /** Records read and walked at a time. */
 const PIECE = 1 << 16;
-
-/** Tags the walks below give frames (StackMachine.tag): seeded frames carry crossing rows (>= 0). */
-const NO_TAG = -1;
-const ORPHAN_TAG = -2;
-/** Frames of a call's subtree carry -(NODE_BASE + node). */
-const NODE_BASE = 10;
 
 export class QueryEngine {
   /**
@@ -346,7 +216,7 @@ export class QueryEngine {
     if (!Number.isInteger(position) || position < 0 || position >= index.records) {
       throw new RecallError('E_USAGE', `there is no call ${callId(threadIndex, position)}: thread ${threadIndex} has events e0-e${index.records - 1}`);
     }
-    const fold = new Fold(this);
+    const fold = new Fold((fn) => this.nameOf(fn));
     const sink = new CallSink(position, depth, fold);
     const machine = new StackMachine(sink);
     const s = Math.floor(position / this.segmentRecords);
@@ -372,7 +242,7 @@ export class QueryEngine {
       const outcome = index.xOutcome[row] as number;
       const exitPos = index.xExitPos[row] as number;
       if (values && outcome !== OUT_DROPPED && outcome !== OUT_UNFINISHED && exitPos < index.records) {
-        const after = new CallSink(position, 0, new Fold(this));
+        const after = new CallSink(position, 0, new Fold((fn) => this.nameOf(fn)));
         const end = new StackMachine(after);
         const endFrom = this.seeded(thread, Math.floor(exitPos / this.segmentRecords), end);
         for (let l = 0; l < end.depth; l++) if (end.call(l) === position) end.setTag(l, -NODE_BASE);
@@ -475,7 +345,9 @@ export class QueryEngine {
         }
         if (criteria.segmentMayHold(index, s)) {
           page.segmentsWalked++;
-          const sink = new SegmentCallsSink(this, threadIndex, thread, criteria, Math.max(from, segFrom), found);
+          const sink = new SegmentCallsSink(criteria, Math.max(from, segFrom), found, (position, fn, enterTime, total, self, outcome, timed) =>
+            this.brief(threadIndex, thread, position, fn, enterTime, total, self, outcome, timed),
+          );
           const machine = new StackMachine(sink);
           this.walk(thread, machine, this.seeded(thread, s, machine), segTo);
         } else {
@@ -543,256 +415,5 @@ interface CallWalkResult {
   fold: Fold;
   values: DetailValue[];
   walked: number;
-}
-
-/** Callees folded by function path: node 0 is the call itself. */
-class Fold {
-  private parent: number[] = [-1];
-  private fn: number[] = [-1];
-  private depthOf: number[] = [0];
-  private calls: number[] = [0];
-  private total: number[] = [0];
-  private self: number[] = [0];
-  private throws: number[] = [0];
-  private readonly byKey = new Map<number, number>();
-  private readonly kids: number[][] = [[]];
-
-  constructor(private readonly engine: QueryEngine) {}
-
-  depth(node: number): number {
-    return this.depthOf[node] as number;
-  }
-
-  /** The node for a call of `fn` under `parent`. */
-  child(parent: number, fn: number): number {
-    const key = parent * 0x10000000 + fn;
-    let node = this.byKey.get(key);
-    if (node === undefined) {
-      node = this.parent.length;
-      this.parent.push(parent);
-      this.fn.push(fn);
-      this.depthOf.push((this.depthOf[parent] as number) + 1);
-      this.calls.push(0);
-      this.total.push(0);
-      this.self.push(0);
-      this.throws.push(0);
-      this.kids.push([]);
-      (this.kids[parent] as number[]).push(node);
-      this.byKey.set(key, node);
-    }
-    return node;
-  }
-
-  /** Add a row's folded callees (thread-index.ts's k* arrays) under the call itself. */
-  addFolded(index: ThreadIndex, row: number): void {
-    for (let k = index.kStart[row] as number; k < (index.kStart[row + 1] as number); k++) {
-      const node = this.child(0, index.kFn[k] as number);
-      this.calls[node] = (this.calls[node] as number) + (index.kCalls[k] as number);
-      this.total[node] = (this.total[node] as number) + (index.kTotal[k] as number);
-      this.self[node] = (this.self[node] as number) + (index.kSelf[k] as number);
-      this.throws[node] = (this.throws[node] as number) + (index.kThrows[k] as number);
-    }
-  }
-
-  entered(node: number): void {
-    this.calls[node] = (this.calls[node] as number) + 1;
-  }
-
-  ended(node: number, total: number, self: number, threw: boolean): void {
-    this.total[node] = (this.total[node] as number) + total;
-    this.self[node] = (this.self[node] as number) + self;
-    if (threw) this.throws[node] = (this.throws[node] as number) + 1;
-  }
-
-  /** The folded children of `node`, `levels` deep, the most time first. */
-  children(node: number, levels: number): FoldedChild[] {
-    if (levels <= 0) return [];
-    return (this.kids[node] as number[])
-      .map((k) => ({
-        fn: this.fn[k] as number,
-        name: this.engine.nameOf(this.fn[k] as number),
-        calls: this.calls[k] as number,
-        totalNs: Math.round((this.total[k] as number) * 1e6),
-        selfNs: Math.round((this.self[k] as number) * 1e6),
-        throws: this.throws[k] as number,
-        children: this.children(k, levels - 1),
-      }))
-      // A node with nothing in it: only resumes of calls begun before the trace, still open.
-      .filter((c) => c.calls > 0 || c.totalNs !== 0 || c.selfNs !== 0 || c.throws > 0)
-      .sort((a, b) => b.totalNs - a.totalNs || b.calls - a.calls || a.name.localeCompare(b.name));
-  }
-}
-
-/** Follows one call (the one that begins at `position`) through the walk. */
-class CallSink extends NullSink {
-  /** The call ended (or was forgotten): the walk can stop. */
-  done = false;
-  ended = false;
-  afterEnd = false;
-  exitTime = 0;
-  total: number | null = null;
-  self: number | null = null;
-  outcome = OUT_UNFINISHED;
-  timed = true;
-  readonly serials: number[] = [];
-
-  constructor(
-    private readonly position: number,
-    private readonly depth: number,
-    private readonly fold: Fold,
-  ) {
-    super();
-  }
-
-  override push(m: StackMachine, level: number, how: number): void {
-    // A resumed frame keeps the tag (its node) it was given when it began.
-    if (how === PUSH_RESUME) return;
-    if (m.call(level) === this.position) {
-      m.setTag(level, -NODE_BASE); // the call itself: node 0
-      return;
-    }
-    if (level === 0) return;
-    const parentTag = m.tag(level - 1);
-    if (parentTag > -NODE_BASE) return; // not beneath the call
-    const parentNode = -NODE_BASE - parentTag;
-    if (this.fold.depth(parentNode) >= this.depth) return; // deeper than asked
-    const node = this.fold.child(parentNode, m.fn(level));
-    m.setTag(level, -NODE_BASE - node);
-    if (how === PUSH_ENTER) this.fold.entered(node);
-  }
-
-  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number, total: number, self: number): void {
-    const tag = m.tag(level);
-    if (tag > -NODE_BASE) return;
-    const node = -NODE_BASE - tag;
-    if (node === 0) {
-      this.ended = true;
-      this.done = true;
-      this.exitTime = exitTime;
-      this.total = total;
-      this.self = self;
-      this.outcome = outcome;
-      this.timed = m.timed(level);
-      return;
-    }
-    this.fold.ended(node, total, self, outcome === OUT_THROW);
-  }
-
-  override forget(m: StackMachine, level: number): void {
-    if (m.tag(level) === -NODE_BASE) {
-      this.done = true;
-      this.outcome = OUT_DROPPED;
-    }
-  }
-
-  override ext(m: StackMachine, type: number, aux: number): void {
-    if (type !== EXT_DETAIL) return;
-    // A snapshot while the call runs on top, or right after it ended, is the call's.
-    const top = m.depth - 1;
-    if (this.afterEnd || (top >= 0 && m.tag(top) === -NODE_BASE)) this.serials.push(aux);
-  }
-
-  /** The machine's end: a call still suspended is unfinished. */
-  suspendedAtEnd(m: StackMachine, slot: number): void {
-    if (m.suspendedTag(slot) !== -NODE_BASE) return;
-    this.done = true;
-    this.ended = true;
-    this.outcome = OUT_UNFINISHED;
-    this.total = m.suspendedCarried(slot);
-    this.self = m.suspendedSelf(slot);
-    this.timed = m.suspendedTimed(slot);
-  }
-}
-
-/** What calls() accepts. */
-class Criteria {
-  private readonly fromMs: number;
-  private readonly toMs: number;
-  private readonly slowerMs: number;
-  private readonly shiftMs: number;
-
-  constructor(
-    private readonly filter: CallFilter,
-    private readonly wanted: Set<number>,
-    private readonly all: boolean,
-    thread: EngineThread,
-  ) {
-    // Segments are judged with a margin for rounding; calls by their enter time as answers show it.
-    this.fromMs = filter.fromNs !== undefined ? (filter.fromNs - 1) / 1e6 - thread.shiftMs : -Infinity;
-    this.toMs = filter.toNs !== undefined ? (filter.toNs + 1) / 1e6 - thread.shiftMs : Infinity;
-    this.shiftMs = thread.shiftMs;
-    this.slowerMs = filter.slowerThanNs !== undefined ? filter.slowerThanNs / 1e6 : -Infinity;
-  }
-
-  wants(fn: number): boolean {
-    return this.all || this.wanted.has(fn);
-  }
-
-  /** Whether segment s can hold calls that began in the time range. */
-  segmentInRange(index: ThreadIndex, s: number): boolean {
-    const first = index.segTime[s] as number;
-    const next = s + 1 < index.segTime.length ? (index.segTime[s + 1] as number) : index.lastTime;
-    return next >= this.fromMs && first <= this.toMs;
-  }
-
-  /** Whether segment s may hold a call inside it that passes (by the index's per-function rows). */
-  segmentMayHold(index: ThreadIndex, s: number): boolean {
-    for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
-      if (!this.wants(index.fnId[i] as number) || index.fnEnters[i] === 0) continue;
-      if (this.filter.threw === true && index.fnThrows[i] === 0) continue;
-      if ((index.fnMax[i] as number) <= this.slowerMs && this.slowerMs > -Infinity) continue;
-      return true;
-    }
-    return false;
-  }
-
-  accepts(fn: number, enterTime: number, total: number | null, outcome: number): boolean {
-    if (!this.wants(fn) || enterTime < this.fromMs || enterTime > this.toMs) return false;
-    if (this.filter.fromNs !== undefined || this.filter.toNs !== undefined) {
-      const ns = Math.round((this.shiftMs + enterTime) * 1e6);
-      if ((this.filter.fromNs !== undefined && ns < this.filter.fromNs) || (this.filter.toNs !== undefined && ns > this.filter.toNs)) return false;
-    }
-    if (this.filter.threw === true && outcome !== OUT_THROW) return false;
-    if (this.filter.threw === false && outcome === OUT_THROW) return false;
-    if (this.slowerMs > -Infinity && (total === null || total <= this.slowerMs)) return false;
-    return true;
-  }
-}
-
-/** Collects the calls that begin and end (or are forgotten) inside one segment. */
-class SegmentCallsSink extends NullSink {
-  constructor(
-    private readonly engine: QueryEngine,
-    private readonly threadIndex: number,
-    private readonly thread: EngineThread,
-    private readonly criteria: Criteria,
-    private readonly from: number,
-    private readonly found: CallBrief[],
-  ) {
-    super();
-  }
-
-  override push(m: StackMachine, level: number, how: number): void {
-    if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN_TAG);
-  }
-
-  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, _exitTime: number, total: number, self: number): void {
-    if (m.tag(level) !== NO_TAG) return; // a row (listed from the index) or an orphan
-    this.take(m, level, total, self, outcome);
-  }
-
-  override forget(m: StackMachine, level: number): void {
-    if (m.tag(level) !== NO_TAG) return;
-    this.take(m, level, null, null, OUT_DROPPED);
-  }
-
-  private take(m: StackMachine, level: number, total: number | null, self: number | null, outcome: number): void {
-    const position = m.call(level);
-    if (position < this.from) return;
-    const fn = m.fn(level);
-    const enterTime = m.enterTime(level);
-    if (!this.criteria.accepts(fn, enterTime, total, outcome)) return;
-    this.found.push(this.engine.brief(this.threadIndex, this.thread, position, fn, enterTime, total, self, outcome, m.timed(level)));
-  }
 }
 

@@ -99,7 +99,7 @@ console.log(`index load     ${loadMs.toFixed(0)} ms`);
 console.log(`stackAt        ${fmt(stats(stackMs))} (${samples} random positions)`);
 console.log(`call           ${fmt(stats(callMs))} (${ids.length} calls on those stacks; records walked p50 ${stats(walkedCall).p50}, max ${stats(walkedCall).max})`);
 console.log(`subtree d=1    ${fmt(stats(subtree1Ms))}`);
-console.log(`subtree d=3    ${fmt(stats(subtreeMs))} (walks the call's records: deeper folds are not in the index)`);
+console.log(`subtree d=3    ${fmt(stats(subtreeMs))}`);
 console.log(`calls          ${fmt(stats(callsMs))} (${samples} random functions, first 20; half slower than their mean)`);
 console.log(`peak RSS       ${(peak / 2 ** 20).toFixed(0)} MiB`);
 q.close();

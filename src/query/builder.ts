@@ -5,22 +5,30 @@
 // summary's rules (inclusive time once per outermost activation). Typed arrays that grow by
 // doubling; no object per event. No Node-only imports.
 
-import { OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, StackMachine, type MachineSink } from './machine.js';
-import { FLAG_ORPHAN, FLAG_TIMED, type FunctionTotals, type ThreadIndex } from './thread-index.js';
+import { ANCESTRY, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, StackMachine, type MachineSink } from './machine.js';
+import { FLAG_ORPHAN, FLAG_TIMED, NO_PARENT, type FunctionTotals, type ThreadIndex } from './thread-index.js';
+
+/** Trie nodes at most (keys stay exact doubles below 2^53); past it the index keeps no folds. */
+const MAX_NODES = 1 << 24;
 
 /** Tags (StackMachine.tag) of frames without a crossing row: -1, or ORPHAN for a call begun at a resume. */
 const ORPHAN = -2;
 
-/** A growable typed array of doubles (or of u32 with `u32`). */
+type Store = Float64Array | Uint32Array | Uint8Array;
+const F64 = (n: number): Store => new Float64Array(n);
+const U32 = (n: number): Store => new Uint32Array(n);
+const U8 = (n: number): Store => new Uint8Array(n);
+
+/** A growable typed array (doubles unless told: u32 columns stored as u32 halve the build's memory). */
 class Grow {
-  data: Float64Array;
+  data: Store;
   length = 0;
-  constructor(capacity = 64) {
-    this.data = new Float64Array(capacity);
+  constructor(private readonly make: (n: number) => Store = F64) {
+    this.data = make(64);
   }
   push(value: number): number {
     if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
+      const next = this.make(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }
@@ -28,7 +36,7 @@ class Grow {
     return this.length++;
   }
   f64(): Float64Array {
-    return this.data.slice(0, this.length);
+    return Float64Array.from(this.data.subarray(0, this.length));
   }
   u32(): Uint32Array {
     return Uint32Array.from(this.data.subarray(0, this.length));
@@ -89,41 +97,46 @@ export class ThreadIndexBuilder implements MachineSink {
   private droppedFromMarkers = 0;
   // Chunks.
   private readonly chunkPayload = new Grow();
-  private readonly chunkCount = new Grow();
+  private readonly chunkCount = new Grow(U32);
   private readonly chunkFirst = new Grow();
   // Segments and checkpoints.
   private readonly segTime = new Grow();
-  private readonly cpStart = new Grow();
-  private readonly cpDepth = new Grow();
-  private readonly cpRows = new Grow();
-  private readonly cpFn = new Grow();
-  private readonly fnStart = new Grow();
-  private readonly fnId = new Grow();
-  private readonly fnEnters = new Grow();
-  private readonly fnThrows = new Grow();
+  private readonly cpStart = new Grow(U32);
+  private readonly cpDepth = new Grow(U32);
+  private readonly cpRows = new Grow(U32);
+  private readonly cpFn = new Grow(U32);
+  private readonly fnStart = new Grow(U32);
+  private readonly fnId = new Grow(U32);
+  private readonly fnEnters = new Grow(U32);
+  private readonly fnThrows = new Grow(U32);
   private readonly fnMax = new Grow();
   private readonly seg = new PerFunction(G_COLUMNS);
   private touched: number[] = [];
   // The crossing table.
   private readonly xCall = new Grow();
-  private readonly xFn = new Grow();
-  private readonly xSerial = new Grow();
+  private readonly xFn = new Grow(U32);
+  private readonly xSerial = new Grow(U32);
   private readonly xEnterTime = new Grow();
   private readonly xExitPos = new Grow();
   private readonly xExitTime = new Grow();
   private readonly xTotal = new Grow();
   private readonly xSelf = new Grow();
-  private readonly xOutcome = new Grow();
-  private readonly xFlags = new Grow();
+  private readonly xOutcome = new Grow(U8);
+  private readonly xFlags = new Grow(U8);
   private readonly totals = new PerFunction(T_COLUMNS);
-  // Callees of rows' calls, folded by function: (row, fn) -> entry.
-  private readonly foldKey = new Map<number, number>();
-  private readonly kRow = new Grow();
-  private readonly kFn = new Grow();
-  private readonly kCalls = new Grow();
+  // Callees of rows' calls folded by function path, ANCESTRY levels deep: a trie per row.
+  private readonly topKey = new Map<number, number>(); // row * 2^28 + fn -> node
+  private readonly childKey = new Map<number, number>(); // node * 2^28 + fn -> node
+  private readonly kRow = new Grow(U32);
+  private readonly kParent = new Grow();
+  private readonly kFn = new Grow(U32);
+  private readonly kCalls = new Grow(U32);
   private readonly kTotal = new Grow();
   private readonly kSelf = new Grow();
-  private readonly kThrows = new Grow();
+  private readonly kThrows = new Grow(U32);
+  /** False once the trie outgrew MAX_NODES (the engine then walks instead). */
+  private folds = true;
+  private readonly found = new Int32Array(ANCESTRY);
   /** Position of the current segment's first record. */
   private segStart = 0;
 
@@ -247,19 +260,41 @@ export class ThreadIndexBuilder implements MachineSink {
     return lo < this.xCall.length && calls[lo] === parent && this.xExitPos.data[lo] === -1 ? lo : -1;
   }
 
-  private foldEntry(row: number, fn: number): number {
-    const key = row * 0x10000000 + fn;
-    let entry = this.foldKey.get(key);
-    if (entry === undefined) {
-      entry = this.kRow.push(row);
+  private node(row: number, parent: number, fn: number): number {
+    const map = parent < 0 ? this.topKey : this.childKey;
+    const key = (parent < 0 ? row : parent) * 0x10000000 + fn;
+    let node = map.get(key);
+    if (node === undefined) {
+      node = this.kRow.push(row);
+      this.kParent.push(parent);
       this.kFn.push(fn);
       this.kCalls.push(0);
       this.kTotal.push(0);
       this.kSelf.push(0);
       this.kThrows.push(0);
-      this.foldKey.set(key, entry);
+      map.set(key, node);
+      if (node >= MAX_NODES) this.folds = false;
     }
-    return entry;
+    return node;
+  }
+
+  /**
+   * The trie nodes of the frame at `level` under each of its callers (up to ANCESTRY levels
+   * up) that has a row and is live, into this.found; returns how many.
+   */
+  private nodesOf(m: StackMachine, level: number): number {
+    if (!this.folds) return 0;
+    let count = 0;
+    for (let k = 0; k < ANCESTRY; k++) {
+      const caller = m.ancestor(level, k);
+      if (caller < 0) break;
+      const row = this.liveRow(caller);
+      if (row < 0) continue;
+      let node = -1;
+      for (let j = k - 1; j >= 0; j--) node = this.node(row, node, m.ancestorFn(level, j));
+      this.found[count++] = this.node(row, node, m.fn(level));
+    }
+    return count;
   }
 
   // ---- the sink ----
@@ -272,9 +307,8 @@ export class ThreadIndexBuilder implements MachineSink {
     totals[t + T_SEEN] = 1;
     if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN);
     if (how !== PUSH_ENTER) return;
-    const caller = this.liveRow(m.parent(level));
-    if (caller >= 0) {
-      const e = this.foldEntry(caller, fn);
+    for (let i = this.nodesOf(m, level) - 1; i >= 0; i--) {
+      const e = this.found[i] as number;
       this.kCalls.data[e] = (this.kCalls.data[e] as number) + 1;
     }
     totals[t + T_CALLS] = (totals[t + T_CALLS] as number) + 1;
@@ -305,9 +339,8 @@ export class ThreadIndexBuilder implements MachineSink {
     if (active === 0) totals[t + T_TOTAL] = (totals[t + T_TOTAL] as number) + total;
     if (outcome === OUT_THROW) totals[t + T_THROWS] = (totals[t + T_THROWS] as number) + 1;
     if (outcome === OUT_UNFINISHED) totals[t + T_UNFINISHED] = (totals[t + T_UNFINISHED] as number) + 1;
-    const caller = this.liveRow(m.parent(level));
-    if (caller >= 0) {
-      const e = this.foldEntry(caller, fn);
+    for (let i = this.nodesOf(m, level) - 1; i >= 0; i--) {
+      const e = this.found[i] as number;
       this.kTotal.data[e] = (this.kTotal.data[e] as number) + total;
       this.kSelf.data[e] = (this.kSelf.data[e] as number) + self;
       if (outcome === OUT_THROW) this.kThrows.data[e] = (this.kThrows.data[e] as number) + 1;
@@ -409,27 +442,41 @@ export class ThreadIndexBuilder implements MachineSink {
     };
   }
 
-  /** The folded callees, ordered by row then function. */
-  private folded(): Pick<ThreadIndex, 'kStart' | 'kFn' | 'kCalls' | 'kTotal' | 'kSelf' | 'kThrows'> {
-    const n = this.kRow.length;
+  /** The tries, grouped by row (each row's nodes in the order they were made: parents first). */
+  private folded(): Pick<ThreadIndex, 'folds' | 'kStart' | 'kParent' | 'kFn' | 'kCalls' | 'kTotal' | 'kSelf' | 'kThrows'> {
+    const n = this.folds ? this.kRow.length : 0;
     const rows = this.kRow.data;
-    const fns = this.kFn.data;
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (rows[a] as number) - (rows[b] as number) || (fns[a] as number) - (fns[b] as number));
+    // Typed arrays throughout: the tries of a big trace have ~10^6 nodes.
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => (rows[a] as number) - (rows[b] as number) || a - b);
+    const at = new Uint32Array(n);
+    for (let i = 0; i < n; i++) at[order[i] as number] = i;
     const kStart = new Uint32Array(this.xCall.length + 1);
     for (let i = 0; i < n; i++) {
       const r = (rows[i] as number) + 1;
       kStart[r] = (kStart[r] as number) + 1;
     }
     for (let r = 0; r < this.xCall.length; r++) kStart[r + 1] = (kStart[r + 1] as number) + (kStart[r] as number);
-    const pick = (grow: Grow): number[] => order.map((i) => grow.data[i] as number);
-    return {
-      kStart,
-      kFn: Uint32Array.from(pick(this.kFn)),
-      kCalls: Uint32Array.from(pick(this.kCalls)),
-      kTotal: Float64Array.from(pick(this.kTotal)),
-      kSelf: Float64Array.from(pick(this.kSelf)),
-      kThrows: Uint32Array.from(pick(this.kThrows)),
-    };
+    const kParent = new Uint32Array(n);
+    const kFn = new Uint32Array(n);
+    const kCalls = new Uint32Array(n);
+    const kTotal = new Float64Array(n);
+    const kSelf = new Float64Array(n);
+    const kThrows = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const from = order[i] as number;
+      const parent = this.kParent.data[from] as number;
+      kParent[i] = parent < 0 ? NO_PARENT : (at[parent] as number);
+      kFn[i] = this.kFn.data[from] as number;
+      kCalls[i] = this.kCalls.data[from] as number;
+      kTotal[i] = this.kTotal.data[from] as number;
+      kSelf[i] = this.kSelf.data[from] as number;
+      kThrows[i] = this.kThrows.data[from] as number;
+    }
+    this.topKey.clear();
+    this.childKey.clear();
+    return { folds: this.folds, kStart, kParent, kFn, kCalls, kTotal, kSelf, kThrows };
   }
 
   private functionTotals(): FunctionTotals {

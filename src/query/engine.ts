@@ -12,7 +12,7 @@ import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type 
 import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
-import { NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_UNFINISHED, StackMachine } from './machine.js';
+import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_UNFINISHED, StackMachine } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
@@ -189,12 +189,16 @@ export class QueryEngine {
     };
   }
 
-  /** The calls beneath one call, folded by function path down to `depth` levels. */
-  subtree(id: string, depth: number): SubtreeAnswer {
+  /**
+   * The calls beneath one call, folded by function path down to `depth` levels. A call that
+   * outlives its segment is answered from the index's folds up to 3 levels; deeper, or with
+   * `walk` (for checks), its records are walked.
+   */
+  subtree(id: string, depth: number, options: { walk?: boolean } = {}): SubtreeAnswer {
     if (!Number.isInteger(depth) || depth < 1) throw new RecallError('E_USAGE', `subtree: depth must be a whole number >= 1, not ${depth}`);
     const { thread: threadIndex, position } = parseCallId(id);
     const thread = this.thread(threadIndex);
-    const found = this.callWalk(threadIndex, thread, position, depth, false);
+    const found = this.callWalk(threadIndex, thread, position, depth, false, options.walk === true);
     return {
       id: callId(threadIndex, position),
       name: this.nameOf(found.fn),
@@ -211,7 +215,7 @@ export class QueryEngine {
    * record after its end: its callers, times, outcome, callees folded to `depth`, and (with
    * `values`) the detail-lane snapshots that belong to it.
    */
-  private callWalk(threadIndex: number, thread: EngineThread, position: number, depth: number, values: boolean): CallWalkResult {
+  private callWalk(threadIndex: number, thread: EngineThread, position: number, depth: number, values: boolean, walkAll = false): CallWalkResult {
     const index = thread.index;
     if (!Number.isInteger(position) || position < 0 || position >= index.records) {
       throw new RecallError('E_USAGE', `there is no call ${callId(threadIndex, position)}: thread ${threadIndex} has events e0-e${index.records - 1}`);
@@ -232,11 +236,11 @@ export class QueryEngine {
     const enterTime = machine.enterTime(level);
     const segEnd = Math.min(index.records, (s + 1) * this.segmentRecords);
     const row = crossingRow(index, position);
-    if (depth === 1 && row >= 0 && (index.xExitPos[row] as number) >= segEnd && segEnd < index.records) {
+    if (!walkAll && depth <= ANCESTRY && index.folds && row >= 0 && (index.xExitPos[row] as number) >= segEnd && segEnd < index.records) {
       // A call that outlives its first segment: its callees there by walking it, the rest and
       // its end from the index, its values from the segments where it began and ended.
       this.walk(thread, machine, position + 1, segEnd);
-      fold.addFolded(index, row);
+      fold.addTrie(index, row, depth);
       let walked = segEnd - from;
       const serials = [...sink.serials];
       const outcome = index.xOutcome[row] as number;

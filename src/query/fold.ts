@@ -2,7 +2,7 @@
 // counts and times the engine's call() and subtree() answer with. No Node-only imports.
 
 import type { FoldedChild } from './answers.js';
-import type { ThreadIndex } from './thread-index.js';
+import { NO_PARENT, type ThreadIndex } from './thread-index.js';
 
 /** Callees folded by function path: node 0 is the call itself. */
 export class Fold {
@@ -42,10 +42,17 @@ export class Fold {
     return node;
   }
 
-  /** Add a row's folded callees (thread-index.ts's k* arrays) under the call itself. */
-  addFolded(index: ThreadIndex, row: number): void {
-    for (let k = index.kStart[row] as number; k < (index.kStart[row + 1] as number); k++) {
-      const node = this.child(0, index.kFn[k] as number);
+  /** Add a row's folded callees (thread-index.ts's trie) under the call itself, `levels` deep. */
+  addTrie(index: ThreadIndex, row: number, levels: number): void {
+    const start = index.kStart[row] as number;
+    const end = index.kStart[row + 1] as number;
+    const mine = new Int32Array(end - start).fill(-1); // trie node -> fold node (-1: deeper than asked)
+    for (let k = start; k < end; k++) {
+      const parent = index.kParent[k] as number;
+      const under = parent === NO_PARENT ? 0 : (mine[parent - start] as number);
+      if (under < 0 || (this.depthOf[under] as number) >= levels) continue;
+      const node = this.child(under, index.kFn[k] as number);
+      mine[k - start] = node;
       this.calls[node] = (this.calls[node] as number) + (index.kCalls[k] as number);
       this.total[node] = (this.total[node] as number) + (index.kTotal[k] as number);
       this.self[node] = (this.self[node] as number) + (index.kSelf[k] as number);

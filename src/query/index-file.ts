@@ -12,7 +12,7 @@ import type { ThreadIndex } from './thread-index.js';
 
 export const INDEX_MAGIC = 0x49514352; // "RCQI" little-endian
 /** Bumped whenever the index's content or layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 const PREAMBLE = 16;
 
 /** A file the index was built from, as it was then. */
@@ -78,6 +78,7 @@ const ARRAYS: readonly ArrayName[] = [
   'xOutcome',
   'xFlags',
   'kStart',
+  'kParent',
   'kFn',
   'kCalls',
   'kTotal',
@@ -123,8 +124,8 @@ export function encodeIndex(contents: IndexContents): Uint8Array {
     const arrays: Record<string, [Kind, number, number]> = {};
     for (const name of ARRAYS) arrays[name] = place(index[name]);
     for (const name of TOTALS) arrays[`totals.${name}`] = place(index.totals[name]);
-    const { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems } = index;
-    return { findings, index: { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, arrays } };
+    const { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds } = index;
+    return { findings, index: { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds, arrays } };
   });
   const header: Header = { version: INDEX_VERSION, segmentRecords: contents.segmentRecords, sources: contents.sources, threads };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -249,6 +250,13 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
   if (index.kStart.length !== rows + 1 || index.kStart[rows] !== index.kFn.length) return false;
   for (let r = 0; r < rows; r++) if ((index.kStart[r] as number) > (index.kStart[r + 1] as number)) return false;
   const folded = index.kFn.length;
+  if (typeof index.folds !== 'boolean' || index.kParent.length !== folded) return false;
+  for (let r = 0; r < rows; r++) {
+    for (let k = index.kStart[r] as number; k < (index.kStart[r + 1] as number); k++) {
+      const parent = index.kParent[k] as number;
+      if (parent !== 0xffffffff && (parent < (index.kStart[r] as number) || parent >= k)) return false;
+    }
+  }
   if (index.kCalls.length !== folded || index.kTotal.length !== folded || index.kSelf.length !== folded || index.kThrows.length !== folded) return false;
   const fnRows = index.fnId.length;
   if (index.fnEnters.length !== fnRows || index.fnThrows.length !== fnRows || index.fnMax.length !== fnRows) return false;

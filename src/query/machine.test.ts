@@ -159,7 +159,7 @@ describe('the query machine follows the summary walk', () => {
     }
   });
 
-  test('call() from the index (long calls) equals the walk of the whole call; calls() lists every call once', () => {
+  test('call() and subtree() from the index (long calls) equal the walk of the whole call; calls() lists every call once', () => {
     for (let seed = 300; seed < 340; seed++) {
       const size = 1 + (seed % 5);
       const records = stream(seed, 1200, size);
@@ -175,10 +175,15 @@ describe('the query machine follows the summary walk', () => {
           assert.ok(!seen.has(brief.id), `seed ${seed}: ${brief.id} listed twice`);
           seen.add(brief.id);
           const call = engine.call(brief.id);
-          const walked = engine.subtree(brief.id, 2); // depth 2: always the full walk
-          const strip = (children: typeof call.children): string =>
-            JSON.stringify(children.map(({ fn, calls, totalNs, selfNs, throws }) => ({ fn, calls, totalNs, selfNs, throws })).sort((a, b) => a.fn - b.fn));
-          assert.equal(strip(call.children), strip(walked.children), `seed ${seed} ${brief.id} children`);
+          const walked = engine.subtree(brief.id, 3, { walk: true });
+          type Children = typeof call.children;
+          const strip = (children: Children, levels: number): unknown =>
+            levels === 0 ? [] : children.map(({ fn, calls, totalNs, selfNs, throws, children: below }) => ({ fn, calls, totalNs, selfNs, throws, below: strip(below, levels - 1) })).sort((a, b) => a.fn - b.fn);
+          const same = (a: Children, b: Children, levels: number): boolean => JSON.stringify(strip(a, levels)) === JSON.stringify(strip(b, levels));
+          assert.ok(same(call.children, walked.children, 1), `seed ${seed} ${brief.id} children`);
+          for (const depth of [2, 3]) {
+            assert.ok(same(engine.subtree(brief.id, depth).children, walked.children, depth), `seed ${seed} ${brief.id} subtree depth ${depth}`);
+          }
           assert.equal(call.durationNs, walked.totalNs, `seed ${seed} ${brief.id} duration`);
           assert.equal(call.selfNs, walked.selfNs, `seed ${seed} ${brief.id} self`);
           assert.equal(brief.durationNs, call.durationNs, `seed ${seed} ${brief.id} listed duration`);

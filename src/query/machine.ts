@@ -62,7 +62,7 @@ export class NullSink implements MachineSink {
 
 // Frame slots (a Float64Array of FRAME slots per level; the function id in slot F_FN so the
 // stack rules read it in place).
-const FRAME = 11;
+const FRAME = 16;
 const F_FN = 0;
 /** Position of the record that began the call (its id within the thread). */
 const F_CALL = 1;
@@ -80,8 +80,13 @@ const F_ENTER_TIME = 7;
 const F_TIMED = 8;
 /** Free for the sink (e.g. an index row); -1 by default; kept across suspension. */
 const F_TAG = 9;
-/** Position of the call below it when it began (its caller; -1 at the bottom or unknown); kept across suspension. */
-const F_PARENT = 10;
+/**
+ * Its callers when it began, nearest first: ANCESTRY positions from F_ANC, their functions
+ * from F_ANC_FN (-1: none or unknown, e.g. frames seeded from a checkpoint); kept across
+ * suspension, so a resumed frame still names the call that started it.
+ */
+const F_ANC = 10;
+const F_ANC_FN = 13;
 
 // Suspended calls: a pool of SUSPENDED slots per call, found by serial through a Map (its
 // insertion order is the order the walk credits them at the end, as walk.ts's Map).
@@ -92,8 +97,12 @@ const S_SELF_CARRIED = 3;
 const S_ENTER_TIME = 4;
 const S_TIMED = 5;
 const S_TAG = 6;
-const S_PARENT = 7;
-const SUSPENDED = 8;
+const S_ANC = 7;
+const S_ANC_FN = 10;
+const SUSPENDED = 13;
+
+/** How many callers each frame remembers (the depth of the index's callee folds). */
+export const ANCESTRY = 3;
 
 export class StackMachine {
   frames = new Float64Array(64 * FRAME);
@@ -129,8 +138,16 @@ export class StackMachine {
   timed(level: number): boolean {
     return this.frames[level * FRAME + F_TIMED] === 1;
   }
+  /** The position of the frame's caller `k` levels up when it began (0: its caller), or -1. */
+  ancestor(level: number, k: number): number {
+    return this.frames[level * FRAME + F_ANC + k] as number;
+  }
+  /** That caller's function. */
+  ancestorFn(level: number, k: number): number {
+    return this.frames[level * FRAME + F_ANC_FN + k] as number;
+  }
   parent(level: number): number {
-    return this.frames[level * FRAME + F_PARENT] as number;
+    return this.frames[level * FRAME + F_ANC] as number;
   }
   tag(level: number): number {
     return this.frames[level * FRAME + F_TAG] as number;
@@ -172,7 +189,7 @@ export class StackMachine {
   }
 
   /** Push a frame. */
-  private pushFrame(fn: number, call: number, start: number, enterTime: number, serial: number, timed: boolean, carried: number, selfCarried: number, tag: number, parent: number): number {
+  private pushFrame(fn: number, call: number, start: number, enterTime: number, serial: number, timed: boolean, carried: number, selfCarried: number, tag: number): number {
     const level = this.depth;
     this.reserve(level + 1);
     const f = level * FRAME;
@@ -187,7 +204,6 @@ export class StackMachine {
     frames[f + F_ENTER_TIME] = enterTime;
     frames[f + F_TIMED] = timed ? 1 : 0;
     frames[f + F_TAG] = tag;
-    frames[f + F_PARENT] = parent;
     this.depth = level + 1;
     if (level + 1 > this.maxDepth) this.maxDepth = level + 1;
     return level;
@@ -199,15 +215,33 @@ export class StackMachine {
    * their time; the index has it).
    */
   seedFrame(fn: number, call: number, enterTime: number, serial: number, tag: number): void {
-    this.pushFrame(fn, call, NaN, enterTime, serial, false, 0, 0, tag, -1);
+    this.ancestry(this.pushFrame(fn, call, NaN, enterTime, serial, false, 0, 0, tag), false);
   }
 
   /** Seed a suspended call from an index checkpoint. */
   seedSuspended(serial: number, fn: number, call: number, enterTime: number, tag: number): void {
-    this.storeSuspended(serial, fn, call, 0, 0, enterTime, false, tag, -1);
+    const slot = this.storeSuspended(serial, fn, call, 0, 0, enterTime, false, tag);
+    this.pool.fill(-1, slot * SUSPENDED + S_ANC, slot * SUSPENDED + S_ANC_FN + ANCESTRY);
   }
 
-  private storeSuspended(serial: number, fn: number, call: number, carried: number, selfCarried: number, enterTime: number, timed: boolean, tag: number, parent: number): void {
+  /** A new frame's callers: the frame below and its callers (`known`), else none. */
+  private ancestry(level: number, known: boolean): void {
+    const frames = this.frames;
+    const f = level * FRAME;
+    if (!known || level === 0) {
+      frames.fill(-1, f + F_ANC, f + F_ANC_FN + ANCESTRY);
+      return;
+    }
+    const b = f - FRAME;
+    frames[f + F_ANC] = frames[b + F_CALL] as number;
+    frames[f + F_ANC_FN] = frames[b + F_FN] as number;
+    for (let k = 1; k < ANCESTRY; k++) {
+      frames[f + F_ANC + k] = frames[b + F_ANC + k - 1] as number;
+      frames[f + F_ANC_FN + k] = frames[b + F_ANC_FN + k - 1] as number;
+    }
+  }
+
+  private storeSuspended(serial: number, fn: number, call: number, carried: number, selfCarried: number, enterTime: number, timed: boolean, tag: number): number {
     let slot = this.suspended.get(serial);
     if (slot !== undefined) {
       // A second suspension under a serial still held (walk.ts's Map overwrites it too): the
@@ -233,8 +267,8 @@ export class StackMachine {
     pool[p + S_ENTER_TIME] = enterTime;
     pool[p + S_TIMED] = timed ? 1 : 0;
     pool[p + S_TAG] = tag;
-    pool[p + S_PARENT] = parent;
     this.suspended.set(serial, slot);
+    return slot;
   }
 
   /** Pop the top activation at time t: sets lastSegment / lastSelf and credits the caller. */
@@ -283,8 +317,8 @@ export class StackMachine {
     this.lastTime = t;
     if (kind === EV_ENTER) {
       const untimed = head >>> 31 === 1;
-      const below = this.depth > 0 ? (this.frames[(this.depth - 1) * FRAME + F_CALL] as number) : -1;
-      const level = this.pushFrame(fn, pos, untimed ? NaN : t, t, u32[w + 1] as number, !untimed, 0, 0, -1, below);
+      const level = this.pushFrame(fn, pos, untimed ? NaN : t, t, u32[w + 1] as number, !untimed, 0, 0, -1);
+      this.ancestry(level, true);
       this.sink.push(this, level, PUSH_ENTER);
     } else if (kind === EV_EXIT || kind === EV_THROW) {
       if (this.depth === 0) return;
@@ -300,7 +334,7 @@ export class StackMachine {
       const frames = this.frames;
       this.popActivation(t);
       this.sink.suspend(this, level);
-      this.storeSuspended(
+      const slot = this.storeSuspended(
         frames[f + F_SERIAL] as number,
         fn,
         frames[f + F_CALL] as number,
@@ -309,8 +343,8 @@ export class StackMachine {
         frames[f + F_ENTER_TIME] as number,
         frames[f + F_TIMED] === 1,
         frames[f + F_TAG] as number,
-        frames[f + F_PARENT] as number,
       );
+      this.pool.set(frames.subarray(f + F_ANC, f + F_ANC_FN + ANCESTRY), slot * SUSPENDED + S_ANC);
     } else if (kind === EV_RESUME) {
       const serial = u32[w + 1] as number;
       const slot = this.suspended.get(serial);
@@ -319,12 +353,13 @@ export class StackMachine {
         this.free.push(slot);
         const p = slot * SUSPENDED;
         const pool = this.pool;
-        const level = this.pushFrame(fn, pool[p + S_CALL] as number, t, pool[p + S_ENTER_TIME] as number, serial, pool[p + S_TIMED] === 1, pool[p + S_CARRIED] as number, pool[p + S_SELF_CARRIED] as number, pool[p + S_TAG] as number, pool[p + S_PARENT] as number);
+        const level = this.pushFrame(fn, pool[p + S_CALL] as number, t, pool[p + S_ENTER_TIME] as number, serial, pool[p + S_TIMED] === 1, pool[p + S_CARRIED] as number, pool[p + S_SELF_CARRIED] as number, pool[p + S_TAG] as number);
+        this.frames.set(this.pool.subarray(p + S_ANC, p + S_ANC_FN + ANCESTRY), level * FRAME + F_ANC);
         this.sink.push(this, level, PUSH_RESUME);
       } else {
         // No suspension of this serial is known: a call of its own, begun here.
-        const below = this.depth > 0 ? (this.frames[(this.depth - 1) * FRAME + F_CALL] as number) : -1;
-        const level = this.pushFrame(fn, pos, t, t, serial, true, 0, 0, -1, below);
+        const level = this.pushFrame(fn, pos, t, t, serial, true, 0, 0, -1);
+        this.ancestry(level, true);
         this.sink.push(this, level, PUSH_ORPHAN);
       }
     } else if (kind === EV_DROPPED) {

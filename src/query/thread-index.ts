@@ -70,12 +70,15 @@ export interface ThreadIndex {
   /** FLAG_* bits. */
   xFlags: Uint8Array;
   /**
-   * The callees of each row's call that began or ended after the call's first segment (those
-   * before are found by walking that segment), folded by function: row r's are
-   * [kStart[r], kStart[r + 1]). Calls are counted when they begin, times when they end while
-   * the row's call is still live.
+   * The callees of each row's call, folded by function path ANCESTRY (3) levels deep, for the
+   * part of its life after its first segment (that segment is walked): calls are counted when
+   * they begin, times when they end while the row's call is live. Row r's trie nodes are
+   * [kStart[r], kStart[r + 1]), parents before children; kParent is a node index, or
+   * NO_PARENT for a direct callee. `folds` is false when the tries grew too large to keep.
    */
+  folds: boolean;
   kStart: Uint32Array;
+  kParent: Uint32Array;
   kFn: Uint32Array;
   kCalls: Uint32Array;
   kTotal: Float64Array;
@@ -87,6 +90,8 @@ export interface ThreadIndex {
 /** Crossing-row flags: the call was timed throughout; it began at a resume (an orphan: not counted as a call). */
 export const FLAG_TIMED = 1;
 export const FLAG_ORPHAN = 2;
+/** kParent of a row's direct callee. */
+export const NO_PARENT = 0xffffffff;
 
 /** The segment holding position `pos`. */
 export function segmentOf(index: ThreadIndex, segmentRecords: number, pos: number): number {

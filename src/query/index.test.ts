@@ -6,9 +6,9 @@
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { record, summaryJson, tempDir } from '../../test/helpers.js';
+import { FIXTURES, recall, record, summaryJson, tempDir } from '../../test/helpers.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EXT_GC, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { openQuery } from './open.js';
@@ -102,6 +102,16 @@ describe('the index file', () => {
     assert.equal(salvaged.calls, 1973);
     assert.equal(salvaged.built, true);
     assert.ok(salvaged.problems.some((p) => p.includes('manifest.json is missing')), salvaged.problems.join('\n'));
+  });
+
+  test('recall run into the same directory removes the previous trace\'s index', () => {
+    const dir = copy();
+    assert.equal(fibCalls(dir).built, true);
+    assert.ok(existsSync(join(dir, 'index.recall-idx')));
+    const again = recall(['run', '--quiet', '--out', dir, '--', process.execPath, join(FIXTURES, 'fib.js'), '10']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(!existsSync(join(dir, 'index.recall-idx')));
+    assert.equal(fibCalls(dir).calls, 177);
   });
 
   test('a directory the index cannot be written to still answers (the index kept in memory)', () => {

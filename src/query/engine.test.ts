@@ -244,3 +244,43 @@ describe('the engine on a --timing none trace (order and counts, no times)', () 
     }
   });
 });
+
+describe('the engine on four threads (a main thread and three workers)', () => {
+  test('differential per thread and in all: calls and total time equal the summary; each worker lists its 200000 calls', () => {
+    const recording = record('workers.mjs', { flags: ['--timing', 'exact'] });
+    assert.equal(recording.result.status, 0, recording.result.stderr);
+    const summary = summaryJson(recording.dir);
+    const q = openQuery(recording.dir);
+    try {
+      assert.equal(q.engine.threads.length, 4);
+      assert.deepEqual(
+        q.threads.map((t) => t.id),
+        summary.threads.map((t) => t.id),
+      );
+      for (const fn of summary.functions) {
+        let calls = 0;
+        let totalNs = 0;
+        q.engine.threads.forEach((_, t) => {
+          for (const stats of q.engine.functionStats(t)) {
+            if (stats.name !== fn.name) continue;
+            calls += stats.calls;
+            totalNs += stats.totalNs;
+          }
+        });
+        assert.equal(calls, fn.calls, fn.name);
+        assert.ok(Math.abs(totalNs - fn.totalNs) <= 4, `${fn.name} total ${totalNs} vs ${fn.totalNs}`);
+      }
+      for (let t = 1; t < 4; t++) {
+        assert.equal(q.engine.functionStats(t).find((f) => f.name === 'work')?.calls, 200000);
+        const page = q.engine.calls({ function: 'work', thread: t, limit: 3 });
+        assert.equal(page.calls.length, 3);
+        assert.ok(page.calls.every((c) => c.id.startsWith(`c${t}.`) && c.outcome === 'return'));
+        assert.match(page.cursor ?? '', new RegExp(`^k${t}\\.`));
+        const call = q.engine.call(page.calls[1]!.id);
+        assert.deepEqual(q.engine.stackAt(t, { position: positionOf(call.id) }).frames.map((f) => f.id), [...call.parents, call.id]);
+      }
+    } finally {
+      q.close();
+    }
+  });
+});

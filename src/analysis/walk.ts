@@ -11,7 +11,8 @@
 // (suspended frames then live in a Map). V8 reloads a typed array's data pointer and length at
 // every use in such a loop, so the state is packed into as few arrays as possible: the stack is
 // one Float64Array of 8-slot frames, the per-function sums one Float64Array of ACC_STRIDE-slot
-// rows. All three give the same doubles (walk.test.ts).
+// rows. All three give the same doubles (walk.test.ts). The rules for lost exits, drops and
+// suspensions are stack-rules.ts's, which the query engine's machine follows too.
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
 import {
@@ -32,6 +33,7 @@ import {
   Space,
   TABLE_ENTRY_BYTES,
 } from './kernel.js';
+import { exitLevel, suspendApplies } from './stack-rules.js';
 
 /**
  * Per-function sums of one thread (or of several, merged): row `fn` is
@@ -562,19 +564,15 @@ export class ThreadWalker {
       if (kind === EV_THROW && known) acc[a + A_THROWS] = (acc[a + A_THROWS] as number) + 1;
       const depth = this.depth;
       if (depth === 0) return; // its enter was lost (drops) or happened before recording
-      const frames = this.frames;
-      if (frames[(depth - 1) * FRAME + F_FN] !== fn) {
-        // Exits were lost: unwind to the matching frame if there is one.
-        let match = depth - 1;
-        while (match >= 0 && frames[match * FRAME + F_FN] !== fn) match--;
-        if (match < 0) return;
-        while (this.depth - 1 > match) this.finishFrame(t);
-      }
+      // Exits were lost when fn's frame is not on top: unwind to it (stack-rules.ts).
+      const match = exitLevel(this.frames, FRAME, F_FN, depth, fn);
+      if (match < 0) return;
+      while (this.depth - 1 > match) this.finishFrame(t);
       this.finishFrame(t);
     } else if (kind === EV_SUSPEND) {
       this.events++;
       const depth = this.depth;
-      if (depth === 0 || this.frames[(depth - 1) * FRAME + F_FN] !== fn) return;
+      if (!suspendApplies(this.frames, FRAME, F_FN, depth, fn)) return;
       const serial = this.frames[(depth - 1) * FRAME + F_SERIAL] as number;
       this.suspended.set(serial, { fn, acc: this.popFrame(t) });
     } else if (kind === EV_RESUME) {

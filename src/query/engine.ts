@@ -1,0 +1,423 @@
+// The query engine: questions about one opened trace answered from its index, walking only
+// the records they need — from the checkpoint before the moment asked about to that moment
+// (stackAt), through one call's own records (call, subtree), or the segments the index says
+// hold calls of the functions asked for (calls). Every walk is the stack machine of machine.ts
+// (the summary's rules). Times in answers are nanoseconds since the trace started, as in the
+// CLI views. Reading records and detail-lane values comes through the interfaces below, so
+// this file has no Node-only imports (open.ts supplies them from files).
+
+import { RecallError } from '../format/errors.js';
+import type { FunctionEntry } from '../format/manifest.js';
+import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
+import { Fold } from './fold.js';
+import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
+import { nameMatcher } from './glob.js';
+import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_UNFINISHED, StackMachine } from './machine.js';
+import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
+import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
+
+export type { CallAnswer, CallBrief, CallFilter, CallsPage, DetailValue, FoldedChild, Frame, FunctionStats, StackAnswer, SubtreeAnswer } from './answers.js';
+
+/** Records of a thread, read back (store.ts's RecordReader). */
+export interface RecordSource {
+  read(index: ThreadIndex, from: number, to: number): { u32: Uint32Array; f64: Float64Array; word: number; count: number };
+}
+
+/** The detail-lane snapshots of a thread by serial (empty when none were recorded). */
+export type DetailSource = (thread: number) => Map<number, DetailValue>;
+
+export interface EngineThread {
+  index: ThreadIndex;
+  /** Thread time (ms) minus trace time (ms): trace ns = round((time + shiftMs) * 1e6). */
+  shiftMs: number;
+}
+
+/** Records read and walked at a time. */
+const PIECE = 1 << 16;
+
+export class QueryEngine {
+  /**
+   * `times`: false for a --timing none trace (order and counts only): every time and duration
+   * in answers is then NaN (null in JSON), and questions by time or duration are refused.
+   */
+  constructor(
+    readonly threads: EngineThread[],
+    readonly functions: Map<number, FunctionEntry>,
+    readonly segmentRecords: number,
+    private readonly source: RecordSource,
+    private readonly details: DetailSource,
+    readonly times = true,
+  ) {}
+
+  private needTimes(what: string): void {
+    if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
+  }
+
+  private thread(index: number): EngineThread {
+    const thread = this.threads[index];
+    if (!thread) throw new RecallError('E_USAGE', `no thread ${index} in this trace; threads: 0-${this.threads.length - 1}`);
+    return thread;
+  }
+
+  nameOf(fn: number): string {
+    return this.functions.get(fn)?.name ?? `#${fn}`;
+  }
+
+  private ns(thread: EngineThread, ms: number): number {
+    return this.times ? Math.round((thread.shiftMs + ms) * 1e6) : NaN;
+  }
+
+  private span(ms: number): number {
+    return this.times ? Math.round(ms * 1e6) : NaN;
+  }
+
+  /** A machine seeded with segment s's checkpoint, and the position it starts at. */
+  private seeded(thread: EngineThread, s: number, machine: StackMachine): number {
+    const index = thread.index;
+    const from = index.cpStart[s] as number;
+    const depth = index.cpDepth[s] as number;
+    const to = index.cpStart[s + 1] as number;
+    for (let i = from; i < to; i++) {
+      const row = index.cpRows[i] as number;
+      const fn = index.cpFn[i] as number;
+      if (i < from + depth) machine.seedFrame(fn, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, row);
+      else machine.seedSuspended(index.xSerial[row] as number, fn, index.xCall[row] as number, index.xEnterTime[row] as number, row);
+    }
+    return s * this.segmentRecords;
+  }
+
+  /** Step `machine` over records [from, to), piece by piece; `stop()` ends the walk early (checked after each record). */
+  private walk(thread: EngineThread, machine: StackMachine, from: number, to: number, stop: () => boolean = () => false): number {
+    let pos = from;
+    const end = Math.min(to, thread.index.records);
+    while (pos < end) {
+      const range = this.source.read(thread.index, pos, Math.min(end, pos + PIECE));
+      for (let r = 0; r < range.count; r++) {
+        machine.step(range.u32, range.f64, range.word + r * 4, pos);
+        pos++;
+        if (stop()) return pos;
+      }
+      if (range.count === 0) break;
+    }
+    return pos;
+  }
+
+  /** The position of the last record at or before `timeNs` on the thread (-1: none). */
+  positionAt(threadIndex: number, timeNs: number): number {
+    this.needTimes('stack at a time');
+    const thread = this.thread(threadIndex);
+    const index = thread.index;
+    // Times are compared as answers show them (whole ns since the trace started); the segment
+    // search allows for that rounding.
+    const ms = (timeNs + 1) / 1e6 - thread.shiftMs;
+    let s = lastAtMost(index.segTime, index.segTime.length, ms);
+    while (s >= 0 && this.ns(thread, index.segTime[s] as number) > timeNs) s--;
+    if (s < 0) return -1;
+    const from = s * this.segmentRecords;
+    const range = this.source.read(index, from, Math.min(index.records, from + this.segmentRecords));
+    let last = from;
+    for (let r = 0; r < range.count; r++) {
+      if (this.ns(thread, range.f64[((range.word + r * 4) >> 1) + 1] as number) > timeNs) break;
+      last = from + r;
+    }
+    return last;
+  }
+
+  /** The open frames after the record at `position` was applied (or at a time: after the last record at or before it). */
+  stackAt(threadIndex: number, at: { position: number } | { timeNs: number }): StackAnswer {
+    const thread = this.thread(threadIndex);
+    const index = thread.index;
+    const position = 'position' in at ? at.position : this.positionAt(threadIndex, at.timeNs);
+    if (!Number.isInteger(position) || position >= index.records) {
+      throw new RecallError('E_USAGE', `thread ${threadIndex} has events e0-e${index.records - 1}; there is no e${position}`);
+    }
+    const machine = new StackMachine(new NullSink());
+    if (position >= 0) {
+      const s = Math.floor(position / this.segmentRecords);
+      const from = this.seeded(thread, s, machine);
+      this.walk(thread, machine, from, position + 1);
+    }
+    const frames: Frame[] = [];
+    for (let level = 0; level < machine.depth; level++) frames.push(this.frame(threadIndex, thread, machine, level));
+    const awaiting: Frame[] = [];
+    for (const slot of machine.suspended.values()) {
+      if (awaiting.length === AWAITING_SHOWN) break;
+      const fn = machine.suspendedFn(slot);
+      awaiting.push({ id: callId(threadIndex, machine.suspendedCall(slot)), fn, name: this.nameOf(fn), enterNs: this.ns(thread, machine.suspendedEnterTime(slot)) });
+    }
+    return {
+      thread: threadIndex,
+      threadId: index.threadId,
+      position,
+      timeNs: 'timeNs' in at ? at.timeNs : position >= 0 ? this.ns(thread, machine.lastTime) : null,
+      frames,
+      awaiting,
+      suspended: machine.suspended.size,
+    };
+  }
+
+  private frame(threadIndex: number, thread: EngineThread, machine: StackMachine, level: number): Frame {
+    const fn = machine.fn(level);
+    return { id: callId(threadIndex, machine.call(level)), fn, name: this.nameOf(fn), enterNs: this.ns(thread, machine.enterTime(level)) };
+  }
+
+  /** One call: its times, outcome, callers, callees folded by function and recorded values. */
+  call(id: string): CallAnswer {
+    const { thread: threadIndex, position } = parseCallId(id);
+    const thread = this.thread(threadIndex);
+    const found = this.callWalk(threadIndex, thread, position, 1, true);
+    const fn = found.fn;
+    const entry = this.functions.get(fn);
+    return {
+      id: callId(threadIndex, position),
+      thread: threadIndex,
+      threadId: thread.index.threadId,
+      fn,
+      name: this.nameOf(fn),
+      file: entry?.file ?? '',
+      line: entry?.line ?? 0,
+      enterNs: this.ns(thread, found.enterTime),
+      exitNs: found.exitTime === null ? null : this.ns(thread, found.exitTime),
+      durationNs: found.total === null ? null : this.span(found.total),
+      selfNs: found.self === null ? null : this.span(found.self),
+      timed: found.timed,
+      outcome: OUTCOME_NAMES[found.outcome] ?? 'unfinished',
+      parents: found.parents.map((pos) => callId(threadIndex, pos)),
+      children: found.fold.children(0, 1),
+      values: found.values,
+      walked: found.walked,
+    };
+  }
+
+  /**
+   * The calls beneath one call, folded by function path down to `depth` levels. A call that
+   * outlives its segment is answered from the index's folds up to 3 levels; deeper, or with
+   * `walk` (for checks), its records are walked.
+   */
+  subtree(id: string, depth: number, options: { walk?: boolean } = {}): SubtreeAnswer {
+    if (!Number.isInteger(depth) || depth < 1) throw new RecallError('E_USAGE', `subtree: depth must be a whole number >= 1, not ${depth}`);
+    const { thread: threadIndex, position } = parseCallId(id);
+    const thread = this.thread(threadIndex);
+    const found = this.callWalk(threadIndex, thread, position, depth, false, options.walk === true);
+    return {
+      id: callId(threadIndex, position),
+      name: this.nameOf(found.fn),
+      totalNs: found.total === null ? null : this.span(found.total),
+      selfNs: found.self === null ? null : this.span(found.self),
+      depth,
+      children: found.fold.children(0, depth),
+      walked: found.walked,
+    };
+  }
+
+  /**
+   * Walk from the checkpoint before `position` through the call that began there, to the
+   * record after its end: its callers, times, outcome, callees folded to `depth`, and (with
+   * `values`) the detail-lane snapshots that belong to it.
+   */
+  private callWalk(threadIndex: number, thread: EngineThread, position: number, depth: number, values: boolean, walkAll = false): CallWalkResult {
+    const index = thread.index;
+    if (!Number.isInteger(position) || position < 0 || position >= index.records) {
+      throw new RecallError('E_USAGE', `there is no call ${callId(threadIndex, position)}: thread ${threadIndex} has events e0-e${index.records - 1}`);
+    }
+    const fold = new Fold((fn) => this.nameOf(fn));
+    const sink = new CallSink(position, depth, fold);
+    const machine = new StackMachine(sink);
+    const s = Math.floor(position / this.segmentRecords);
+    const from = this.seeded(thread, s, machine);
+    this.walk(thread, machine, from, position + 1);
+    const level = machine.depth - 1;
+    if (level < 0 || machine.call(level) !== position || machine.lastPos !== position) {
+      throw new RecallError('E_NO_MATCH', `no call began at ${callId(threadIndex, position)} (event e${position} is not a call's enter)`);
+    }
+    const parents: number[] = [];
+    for (let l = 0; l < level; l++) parents.push(machine.call(l));
+    const fn = machine.fn(level);
+    const enterTime = machine.enterTime(level);
+    const segEnd = Math.min(index.records, (s + 1) * this.segmentRecords);
+    const row = crossingRow(index, position);
+    if (!walkAll && depth <= ANCESTRY && index.folds && row >= 0 && (index.xExitPos[row] as number) >= segEnd && segEnd < index.records) {
+      // A call that outlives its first segment: its callees there by walking it, the rest and
+      // its end from the index, its values from the segments where it began and ended.
+      this.walk(thread, machine, position + 1, segEnd);
+      fold.addTrie(index, row, depth);
+      let walked = segEnd - from;
+      const serials = [...sink.serials];
+      const outcome = index.xOutcome[row] as number;
+      const exitPos = index.xExitPos[row] as number;
+      if (values && outcome !== OUT_DROPPED && outcome !== OUT_UNFINISHED && exitPos < index.records) {
+        const after = new CallSink(position, 0, new Fold((fn) => this.nameOf(fn)));
+        const end = new StackMachine(after);
+        const endFrom = this.seeded(thread, Math.floor(exitPos / this.segmentRecords), end);
+        for (let l = 0; l < end.depth; l++) if (end.call(l) === position) end.setTag(l, -NODE_BASE);
+        for (const slot of end.suspended.values()) if (end.suspendedCall(slot) === position) end.setSuspendedTag(slot, -NODE_BASE);
+        let to = this.walk(thread, end, endFrom, exitPos + 1);
+        if (after.ended && to < index.records) {
+          after.afterEnd = true;
+          to = this.walk(thread, end, to, to + 1);
+        }
+        walked += to - endFrom;
+        serials.push(...after.serials);
+      }
+      return {
+        fn,
+        enterTime,
+        exitTime: outcome === OUT_DROPPED || outcome === OUT_UNFINISHED ? null : (index.xExitTime[row] as number),
+        total: outcome === OUT_DROPPED ? null : (index.xTotal[row] as number),
+        self: outcome === OUT_DROPPED ? null : (index.xSelf[row] as number),
+        outcome,
+        timed: ((index.xFlags[row] as number) & FLAG_TIMED) !== 0,
+        parents,
+        fold,
+        values: this.valuesOf(threadIndex, values, serials),
+        walked,
+      };
+    }
+    let walkedTo = this.walk(thread, machine, position + 1, index.records, () => sink.done);
+    if (!sink.done) {
+      machine.end(index.lastTime, index.records, (slot) => sink.suspendedAtEnd(machine, slot));
+    }
+    // The record right after the end may hold the call's values (a snapshot taken at its exit).
+    if (values && sink.ended && sink.outcome !== OUT_UNFINISHED && walkedTo < index.records) {
+      sink.afterEnd = true;
+      walkedTo = this.walk(thread, machine, walkedTo, walkedTo + 1);
+    }
+    const outcome = sink.outcome;
+    return {
+      fn,
+      enterTime,
+      exitTime: outcome === OUT_DROPPED || outcome === OUT_UNFINISHED ? null : sink.exitTime,
+      total: outcome === OUT_DROPPED ? null : sink.total,
+      self: outcome === OUT_DROPPED ? null : sink.self,
+      outcome,
+      timed: sink.timed,
+      parents,
+      fold,
+      values: this.valuesOf(threadIndex, values, sink.serials),
+      walked: walkedTo - from,
+    };
+  }
+
+  private valuesOf(threadIndex: number, wanted: boolean, serials: number[]): DetailValue[] {
+    if (!wanted || serials.length === 0) return [];
+    const details = this.details(threadIndex);
+    const found: DetailValue[] = [];
+    for (const serial of serials) {
+      const value = details.get(serial);
+      if (value) found.push(value);
+    }
+    return found;
+  }
+
+  /** Calls of the functions a filter names, in order of position, a page at a time. */
+  calls(filter: CallFilter = {}): CallsPage {
+    if (filter.slowerThanNs !== undefined || filter.fromNs !== undefined || filter.toNs !== undefined) this.needTimes('calls slower than or in a time range');
+    const limit = filter.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1) throw new RecallError('E_USAGE', `calls: limit must be a whole number >= 1, not ${limit}`);
+    const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
+    const wanted = new Set<number>();
+    for (const [id, entry] of this.functions) if (match === null || match(entry.name)) wanted.add(id);
+    if (match !== null && wanted.size === 0) throw new RecallError('E_NO_MATCH', `no function matches '${filter.function}'`);
+    const start = filter.cursor !== undefined ? parseCursor(filter.cursor) : { thread: filter.thread ?? 0, position: 0 };
+    const out: CallBrief[] = [];
+    const page: CallsPage = { calls: out, cursor: null, segmentsWalked: 0, segmentsSkipped: 0 };
+    const threads = filter.thread !== undefined ? [filter.thread] : this.threads.map((_, i) => i);
+    for (const threadIndex of threads) {
+      if (threadIndex < start.thread) continue;
+      const thread = this.thread(threadIndex);
+      const index = thread.index;
+      const from = threadIndex === start.thread ? start.position : 0;
+      const criteria = new Criteria(filter, wanted, match === null, thread);
+      const segments = index.segTime.length;
+      for (let s = Math.floor(from / this.segmentRecords); s < segments; s++) {
+        const segFrom = s * this.segmentRecords;
+        const segTo = Math.min(index.records, segFrom + this.segmentRecords);
+        if (!criteria.segmentInRange(index, s)) {
+          page.segmentsSkipped++;
+          continue;
+        }
+        // Calls in rows (live at a checkpoint or the end) and calls inside the segment.
+        const found: CallBrief[] = [];
+        for (let row = firstRowFrom(index, Math.max(from, segFrom)); row < index.xCall.length && (index.xCall[row] as number) < segTo; row++) {
+          if (((index.xFlags[row] as number) & FLAG_ORPHAN) !== 0) continue;
+          const fn = index.xFn[row] as number;
+          const outcome = index.xOutcome[row] as number;
+          const total = outcome === OUT_DROPPED ? null : (index.xTotal[row] as number);
+          const timed = ((index.xFlags[row] as number) & FLAG_TIMED) !== 0;
+          const brief = this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome, timed);
+          if (criteria.accepts(fn, index.xEnterTime[row] as number, total, outcome)) found.push(brief);
+        }
+        if (criteria.segmentMayHold(index, s)) {
+          page.segmentsWalked++;
+          const sink = new SegmentCallsSink(criteria, Math.max(from, segFrom), found, (position, fn, enterTime, total, self, outcome, timed) =>
+            this.brief(threadIndex, thread, position, fn, enterTime, total, self, outcome, timed),
+          );
+          const machine = new StackMachine(sink);
+          this.walk(thread, machine, this.seeded(thread, s, machine), segTo);
+        } else {
+          page.segmentsSkipped++;
+        }
+        found.sort((a, b) => positionOf(a.id) - positionOf(b.id));
+        for (const brief of found) {
+          if (out.length === limit) {
+            page.cursor = cursorOf(threadIndex, positionOf(brief.id));
+            return page;
+          }
+          out.push(brief);
+        }
+      }
+    }
+    return page;
+  }
+
+  brief(threadIndex: number, thread: EngineThread, position: number, fn: number, enterTime: number, total: number | null, self: number | null, outcome: number, timed: boolean): CallBrief {
+    return {
+      id: callId(threadIndex, position),
+      fn,
+      name: this.nameOf(fn),
+      enterNs: this.ns(thread, enterTime),
+      durationNs: total === null ? null : this.span(total),
+      selfNs: self === null ? null : this.span(self),
+      timed,
+      outcome: OUTCOME_NAMES[outcome] ?? 'unfinished',
+    };
+  }
+
+  /** Per-function totals of a thread by the summary's rules, from the index (no walk). */
+  functionStats(threadIndex: number): FunctionStats[] {
+    const totals = this.thread(threadIndex).index.totals;
+    const out: FunctionStats[] = [];
+    for (let i = 0; i < totals.fn.length; i++) {
+      const fn = totals.fn[i] as number;
+      out.push({
+        fn,
+        name: this.nameOf(fn),
+        calls: totals.calls[i] as number,
+        totalNs: this.span(totals.total[i] as number),
+        selfNs: this.span(totals.self[i] as number),
+        throws: totals.throws[i] as number,
+        unfinished: totals.unfinished[i] as number,
+      });
+    }
+    return out;
+  }
+}
+
+function positionOf(id: string): number {
+  return Number(id.slice(id.indexOf('.') + 1));
+}
+
+interface CallWalkResult {
+  fn: number;
+  enterTime: number;
+  exitTime: number | null;
+  total: number | null;
+  self: number | null;
+  outcome: number;
+  timed: boolean;
+  parents: number[];
+  fold: Fold;
+  values: DetailValue[];
+  walked: number;
+}
+

@@ -1,0 +1,226 @@
+// The query engine's file I/O: streaming a thread file's valid chunks into an index builder
+// (in pieces, never the whole file), reading a range of a thread's records back through the
+// index's chunk table, and reading, judging and writing the index file beside the trace.
+// Everything else in src/query works on bytes and typed arrays.
+
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RecallError } from '../format/errors.js';
+import { chunkChecksum, decodeFileHeader, scanThreadFile, type FileProblem } from '../format/chunk.js';
+import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, CH_CHECKSUM, CH_COUNT, CH_LANE, CH_PAYLOAD_BYTES, CH_SEQ, CH_VERSION, FORMAT_VERSION, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { decodeIndex, decodeIndexHeader, encodeIndex, type IndexContents, type IndexSource, type StoredFindings } from './index-file.js';
+import { chunkOf, type ThreadIndex } from './thread-index.js';
+
+/** Where the chunks and records of a thread file go while it is indexed. */
+export interface ChunkConsumer {
+  chunk(payloadOffset: number, count: number): void;
+  records(u32: Uint32Array, f64: Float64Array, word: number, count: number): void;
+}
+
+/** The index file of a process of the trace: the root's, or a child process's. */
+export function indexFileName(pid: number | null, root: boolean): string {
+  return root || pid === null ? 'index.recall-idx' : `index-p${pid}.recall-idx`;
+}
+
+/** A file's size and modification time now (size -1 when it cannot be read). */
+export function sourceOf(dir: string, file: string): IndexSource {
+  try {
+    const stat = statSync(join(dir, file));
+    return { file, size: stat.size, mtimeMs: stat.mtimeMs };
+  } catch {
+    return { file, size: -1, mtimeMs: 0 };
+  }
+}
+
+/** Whether the index was built from exactly these files as they are now. */
+export function sameSources(a: IndexSource[], b: IndexSource[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.file === b[i]?.file && s.size === b[i]?.size && s.mtimeMs === b[i]?.mtimeMs);
+}
+
+/**
+ * The index stored at `path` if it was built from `sources` with `segmentRecords`; null when
+ * it is missing, stale, damaged or of another version (the caller rebuilds it). Never throws.
+ */
+export function loadIndex(path: string, sources: IndexSource[], segmentRecords: number): IndexContents | null {
+  let bytes: Uint8Array;
+  try {
+    const buffer = readFileSync(path);
+    bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+  } catch {
+    return null;
+  }
+  const header = decodeIndexHeader(bytes);
+  if (header === null || header.segmentRecords !== segmentRecords || !sameSources(header.sources, sources)) return null;
+  return decodeIndex(bytes);
+}
+
+/** Write the index beside the trace (through a temporary file and a rename); false when it cannot be written. */
+export function saveIndex(path: string, contents: IndexContents): boolean {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, encodeIndex(contents));
+    renameSync(temporary, path);
+    return true;
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // nothing was written
+    }
+    return false;
+  }
+}
+
+const PIECE_BYTES = 8 << 20;
+
+/**
+ * Stream the thread file at `path` into `consumer()`'s consumer, checksums verified when
+ * `verify`. Returns what reading found, with the same problems scanThreadFile reports. On the
+ * first sign of damage the file is read whole and scanned the reference way, and a fresh
+ * consumer (consumer() is called again) is fed its valid chunks from the start.
+ */
+export function streamThreadFile(path: string, verify: boolean, consumer: () => ChunkConsumer): StoredFindings {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    return unreadable(error);
+  }
+  try {
+    const streamed = streamOpenFile(fd, verify, consumer());
+    if (streamed !== null) return streamed;
+  } catch (error) {
+    return unreadable(error);
+  } finally {
+    closeSync(fd);
+  }
+  return reference(path, verify, consumer());
+}
+
+function unreadable(error: unknown): StoredFindings {
+  return { header: null, version: 0, lane: 0, problems: [], records: 0, chunks: 0, size: 0, unreadable: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+}
+
+/** The fast path: null as soon as anything is not as a clean file has it. */
+function streamOpenFile(fd: number, verify: boolean, into: ChunkConsumer): StoredFindings | null {
+  const size = fstatSync(fd).size;
+  let buffer = new Uint8Array(Math.min(PIECE_BYTES, Math.max(size, 64)));
+  const got = readSync(fd, buffer, 0, Math.min(buffer.byteLength, size), 0);
+  const head = decodeFileHeader(buffer.subarray(0, got));
+  if (head.problems.length > 0 || head.chunksAt < 0 || head.lane !== LANE_INDEX) return null;
+  const problems: FileProblem[] = [];
+  const header = new Uint8Array(CHUNK_HEADER_BYTES);
+  const headerView = new DataView(header.buffer);
+  let at = head.chunksAt;
+  let records = 0;
+  let chunks = 0;
+  let expectSeq = 0;
+  while (at < size) {
+    if (at + CHUNK_HEADER_BYTES > size) return null;
+    if (readSync(fd, header, 0, CHUNK_HEADER_BYTES, at) !== CHUNK_HEADER_BYTES) return null;
+    const version = headerView.getUint16(CH_VERSION, true);
+    const count = headerView.getUint32(CH_COUNT, true);
+    const payloadBytes = headerView.getUint32(CH_PAYLOAD_BYTES, true);
+    const seq = headerView.getUint32(CH_SEQ, true);
+    const plausible =
+      headerView.getUint32(0, true) === CHUNK_MAGIC &&
+      version >= 1 &&
+      version <= FORMAT_VERSION &&
+      headerView.getUint16(CH_LANE, true) === LANE_INDEX &&
+      payloadBytes === count * RECORD_BYTES &&
+      at + CHUNK_HEADER_BYTES + payloadBytes <= size;
+    if (!plausible) return null;
+    if (buffer.byteLength < payloadBytes) buffer = new Uint8Array(payloadBytes);
+    const payload = buffer.subarray(0, payloadBytes);
+    if (readSync(fd, payload, 0, payloadBytes, at + CHUNK_HEADER_BYTES) !== payloadBytes) return null;
+    if (verify && chunkChecksum(header, payload) !== headerView.getUint32(CH_CHECKSUM, true)) return null;
+    if (seq !== expectSeq) problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
+    expectSeq = seq + 1;
+    into.chunk(at + CHUNK_HEADER_BYTES, count);
+    into.records(new Uint32Array(buffer.buffer, 0, count * 4), new Float64Array(buffer.buffer, 0, count * 2), 0, count);
+    records += count;
+    chunks++;
+    at += CHUNK_HEADER_BYTES + payloadBytes;
+  }
+  return { header: head.header, version: head.version, lane: head.lane, problems, records, chunks, size };
+}
+
+/** The reference way, for damaged files: the whole file, scanned by scanThreadFile. */
+function reference(path: string, verify: boolean, into: ChunkConsumer): StoredFindings {
+  let bytes: Uint8Array;
+  try {
+    const buffer = readFileSync(path);
+    bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+  } catch (error) {
+    return unreadable(error);
+  }
+  const scan = scanThreadFile(bytes, verify);
+  if (scan.lane === LANE_INDEX) {
+    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    const f64 = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3);
+    for (const chunk of scan.chunks) {
+      into.chunk(chunk.payloadOffset, chunk.count);
+      into.records(u32, f64, chunk.payloadOffset >> 2, chunk.count);
+    }
+  }
+  return { header: scan.header, version: scan.version, lane: scan.lane, problems: scan.problems, records: scan.records, chunks: scan.chunks.length, size: bytes.byteLength };
+}
+
+/** Records read back: `count` records at word `word` of `u32` (`f64` views the same bytes). */
+export interface RecordRange {
+  u32: Uint32Array;
+  f64: Float64Array;
+  word: number;
+  count: number;
+}
+
+/** Reads ranges of records of a trace's thread files, through their indexes' chunk tables. */
+export class RecordReader {
+  private readonly fds = new Map<string, number>();
+  private buffer = new ArrayBuffer(1 << 20);
+
+  constructor(private readonly dir: string) {}
+
+  private fdOf(file: string): number {
+    let fd = this.fds.get(file);
+    if (fd === undefined) {
+      fd = openSync(join(this.dir, file), 'r');
+      this.fds.set(file, fd);
+    }
+    return fd;
+  }
+
+  /** Records [from, to) of the thread (clamped to its records). The range is valid until the next read. */
+  read(index: ThreadIndex, from: number, to: number): RecordRange {
+    const start = Math.max(0, from);
+    const end = Math.min(to, index.records);
+    const count = Math.max(0, end - start);
+    if (this.buffer.byteLength < count * RECORD_BYTES) this.buffer = new ArrayBuffer(count * RECORD_BYTES);
+    const bytes = new Uint8Array(this.buffer);
+    const fd = this.fdOf(index.file);
+    let pos = start;
+    let chunk = chunkOf(index, pos);
+    while (pos < end && chunk >= 0 && chunk < index.chunkFirst.length) {
+      const first = index.chunkFirst[chunk] as number;
+      const chunkEnd = first + (index.chunkCount[chunk] as number);
+      const upto = Math.min(end, chunkEnd);
+      const length = (upto - pos) * RECORD_BYTES;
+      const fileAt = (index.chunkPayload[chunk] as number) + (pos - first) * RECORD_BYTES;
+      const offset = (pos - start) * RECORD_BYTES;
+      let done = 0;
+      while (done < length) {
+        const got = readSync(fd, bytes, offset + done, length - done, fileAt + done);
+        if (got <= 0) throw new RecallError('E_TRACE_UNREADABLE', `${index.file} became shorter while it was read: open the trace again (its index is rebuilt)`);
+        done += got;
+      }
+      pos = upto;
+      chunk++;
+    }
+    return { u32: new Uint32Array(this.buffer, 0, count * 4), f64: new Float64Array(this.buffer, 0, count * 2), word: 0, count };
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}

@@ -1,5 +1,5 @@
-// What the clock can deliver here, measured by the drain worker when it is first idle (off the
-// program's thread and start-up path, and never while rings wait to be drained): the smallest step between two performance.now() reads (resolution)
+// What the clock can deliver here, measured by the drain worker a slice at a time when it is idle
+// (off the program's thread and start-up path, and never for long while rings wait): the smallest step between two performance.now() reads (resolution)
 // and the mean cost of a read. Both go into the manifest with the timing mode's rules, so the
 // trace states the precision it actually has.
 
@@ -23,24 +23,67 @@ export interface ClockMeasurement {
   readCostNs: number;
 }
 
-export function measureClock(reads = 20000): ClockMeasurement {
-  const perf = performance;
-  // Warm up first: the cold loop measures the interpreter, not the clock.
-  for (let i = 0; i < 5000; i++) perf.now();
-  let smallest = Infinity;
-  let previous = perf.now();
-  const start = previous;
-  for (let i = 0; i < reads; i++) {
-    const now = perf.now();
-    const step = now - previous;
-    if (step > 0 && step < smallest) smallest = step;
-    previous = now;
+/**
+ * Measures the clock a slice at a time, so the drain can do it in its idle moments without
+ * ever pausing for long (a 20,000-read loop runs cold for 10 ms and more: a tiny ring fills
+ * meanwhile). The first WARM_UP_READS reads only warm the loop up: cold, it measures the
+ * interpreter, not the clock.
+ */
+export class ClockMeter {
+  static readonly WARM_UP_READS = 5000;
+  private smallest = Infinity;
+  private elapsedMs = 0;
+  private measuredReads = 0;
+  private warmUpLeft = ClockMeter.WARM_UP_READS;
+
+  constructor(private readonly reads: number) {}
+
+  get warmingUp(): boolean {
+    return this.warmUpLeft > 0;
   }
-  const costNs = ((previous - start) * 1e6) / reads;
-  return {
-    resolutionNs: Number.isFinite(smallest) ? Math.round(smallest * 1e6 * 10) / 10 : 0,
-    readCostNs: Math.round(costNs * 10) / 10,
-  };
+
+  /** Whether `reads` reads have been measured. */
+  get done(): boolean {
+    return this.measuredReads >= this.reads;
+  }
+
+  /** Read the clock `slice` more times. */
+  step(slice: number): void {
+    const perf = performance;
+    let previous = perf.now();
+    const start = previous;
+    let smallest = this.smallest;
+    for (let i = 0; i < slice; i++) {
+      const now = perf.now();
+      const step = now - previous;
+      if (step > 0 && step < smallest) smallest = step;
+      previous = now;
+    }
+    if (this.warmUpLeft > 0) {
+      this.warmUpLeft -= slice;
+      return;
+    }
+    this.smallest = smallest;
+    this.elapsedMs += previous - start;
+    this.measuredReads += slice;
+  }
+
+  /** The measurement so far (null before any read was measured). */
+  result(): ClockMeasurement | null {
+    if (this.measuredReads === 0) return null;
+    return {
+      resolutionNs: Number.isFinite(this.smallest) ? Math.round(this.smallest * 1e6 * 10) / 10 : 0,
+      readCostNs: Math.round(((this.elapsedMs * 1e6) / this.measuredReads) * 10) / 10,
+    };
+  }
+}
+
+/** Measure `reads` reads at once (after the warm-up). */
+export function measureClock(reads = 20000): ClockMeasurement {
+  const meter = new ClockMeter(reads);
+  while (meter.warmingUp) meter.step(1000);
+  meter.step(reads);
+  return meter.result() as ClockMeasurement;
 }
 
 /** The manifest's clock section: the mode, and the measurement (null: not measured). */
@@ -49,7 +92,7 @@ export function clockInfo(mode: TimingMode, measured: ClockMeasurement | null): 
   const readCostNs = measured?.readCostNs ?? 0;
   const clock = measured
     ? `performance.now(), resolution ${resolutionNs} ns, read cost ${readCostNs} ns measured by the trace writer`
-    : 'performance.now(), resolution and read cost not measured: the trace writer measures them when it is first idle, and this run ended before';
+    : 'performance.now(), resolution and read cost not measured: the trace writer measures them when it is idle, and this run ended before';
   let precision: string;
   if (mode === 'none') precision = 'none: calls and call structure only, no timestamps (--timing none)';
   else if (mode === 'exact') precision = `exact: every event timestamped (${clock})`;

@@ -49,17 +49,18 @@ import {
 } from './control.js';
 import type { RecordConfig } from './config.js';
 import { signalName } from './signals.js';
-import { clockInfo, measureClock } from './clock.js';
+import { ClockMeter, clockInfo } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
 /**
- * Clock reads the drain worker measures the clock with (clock.ts), when it is first idle. A thread
+ * Clock reads the drain worker measures the clock with (clock.ts), a slice at a time when idle. A thread
  * draining as it exits measures nothing (0): its loop would run cold and overstate the read cost
  * tenfold.
  */
 const CLOCK_READS = 20000;
+const CLOCK_SLICE_READS = 1000;
 export const CLOCK_READS_AT_EXIT = 0;
 /** functions.jsonl up to this size (some 2,000-4,000 functions) is also copied into the manifest. */
 export const MANIFEST_FUNCTIONS_MAX_BYTES = 128 * 1024;
@@ -221,9 +222,9 @@ export class Drain {
   private recordsTotal = 0;
   private readonly showStatus: boolean;
 
-  /** The manifest's clock section: measured when the drain is first idle (clockReads reads; 0: never). */
+  /** The manifest's clock section: measured a slice at a time when the drain is idle (clockReads reads; 0: never). */
   private clock: ClockInfo;
-  private clockReads: number;
+  private readonly clockMeter: ClockMeter | null;
 
   constructor(
     private readonly sab: SharedArrayBuffer,
@@ -232,7 +233,7 @@ export class Drain {
     clockReads = CLOCK_READS,
   ) {
     this.clock = clockInfo(manifest.clock.mode, null);
-    this.clockReads = clockReads;
+    this.clockMeter = clockReads > 0 ? new ClockMeter(clockReads) : null;
     this.ctl = new Int32Array(sab);
     this.ctlF64 = new Float64Array(sab, 0, this.ctl.length >> 1);
     this.ctlI64 = new BigInt64Array(sab, 0, this.ctl.length >> 1);
@@ -269,7 +270,7 @@ export class Drain {
           // Little to do: sleep rather than spin on the heads (a spinning drain takes a core
           // from the program). A producer wakes it early when its ring is a quarter full.
           this.flushStale(now);
-          if (this.clockReads > 0) this.measureClockOnce();
+          if (this.clockMeter !== null && !this.clockMeter.done) this.measureClockSlice(this.clockMeter);
           Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
         }
         if (this.showStatus && now - this.lastStatusAt >= STATUS_EVERY_MS) this.status(now);
@@ -280,9 +281,10 @@ export class Drain {
     }
   }
 
-  private measureClockOnce(): void {
-    this.clock = clockInfo(this.manifest.clock.mode, measureClock(this.clockReads));
-    this.clockReads = 0;
+  /** A slice of the clock measurement: 1,000 reads, well under a millisecond once warm. */
+  private measureClockSlice(meter: ClockMeter): void {
+    meter.step(CLOCK_SLICE_READS);
+    if (meter.done) this.clock = clockInfo(this.manifest.clock.mode, meter.result());
   }
 
   /** One round over every slot, taking at most `limit` records from each. Returns records moved. */

@@ -5,10 +5,10 @@
 // instrumenter itself (the parser is tens of milliseconds of start-up): callers hand it in,
 // and the ES module hooks load it only on a cache miss.
 
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RECALL_VERSION } from '../format/version.js';
+import { contentKey, murmur128 } from './source-hash.js';
 import type { InstrumentOptions, InstrumentResult, ModuleFormat } from './transform.js';
 
 /**
@@ -16,16 +16,17 @@ import type { InstrumentOptions, InstrumentResult, ModuleFormat } from './transf
  * emits invalidates old cache entries without anyone having to remember to bump a number.
  */
 const TRANSFORM_FINGERPRINT = (() => {
-  const hash = createHash('sha256');
+  let text = '';
   for (const file of ['transform.js', 'markers.js']) {
     try {
       // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
-      hash.update(readFileSync(new URL(`../instrument/${file}`, import.meta.url)));
+      text += readFileSync(new URL(`../instrument/${file}`, import.meta.url), 'utf8');
     } catch {
-      hash.update(file);
+      text += file;
     }
+    text += '\0';
   }
-  return hash.digest('hex').slice(0, 16);
+  return murmur128(text).slice(0, 16);
 })();
 
 export interface CachedTransform {
@@ -33,11 +34,10 @@ export interface CachedTransform {
   fromCache: boolean;
 }
 
+/** The cache key of `source` instrumented with `options` (source-hash.ts: no node:crypto for small sources). */
 export function cacheKey(source: string, options: InstrumentOptions): string {
-  return createHash('sha256')
-    .update(`${RECALL_VERSION}\0${TRANSFORM_FINGERPRINT}\0${options.filename}\0${options.format}\0${options.typescript}\0${(options.capture ?? []).join('\n')}\0${options.detail !== false}\0`)
-    .update(source)
-    .digest('hex');
+  const settings = `${RECALL_VERSION}\0${TRANSFORM_FINGERPRINT}\0${options.filename}\0${options.format}\0${options.typescript}\0${(options.capture ?? []).join('\n')}\0${options.detail !== false}`;
+  return contentKey([settings, source]);
 }
 
 function entryPath(cacheDir: string, key: string): string {

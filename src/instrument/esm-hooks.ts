@@ -21,7 +21,7 @@ const hooksThreadProbes: Probes = noopProbesWith(() => 0);
 (globalThis as { __recall?: Probes }).__recall ??= hooksThreadProbes;
 
 // module.register() blocks the main thread until this module and initialize() have run, so
-// everything else the hooks use (the filter's picomatch, the cache's node:crypto: 25-40 ms) is
+// everything else the hooks use (the filter's picomatch, the cache: 25-40 ms) is
 // loaded here while the main thread goes on with its start-up; the first resolve or load waits.
 // The hooks see this thread's own imports too, so recall's own files pass straight through
 // (waiting would be the hooks waiting for themselves); the modules here import only recall's

@@ -158,8 +158,9 @@ test('a program that ends before the drain worker has booted is written by its e
 });
 
 test('the drain worker measures the clock for the manifest when it is idle, off the program\'s thread', () => {
-  // 300 ms: long enough for the worker to boot, whatever the machine's load.
-  const { dir, result } = record('sleepy.js', { args: ['300'], flags: ['--trigger', 'none', '--no-runtime-events'] });
+  // 1.5 s: long enough for the worker to boot and measure in its idle moments (25 slices of
+  // 1,000 reads) on a loaded machine; 300 ms was not always, on CI.
+  const { dir, result } = record('sleepy.js', { args: ['1500'], flags: ['--trigger', 'none', '--no-runtime-events'] });
   assert.equal(result.status, 0, result.stderr);
   const { clock } = manifestOf(dir);
   assert.ok(clock.resolutionNs > 0 && clock.readCostNs > 0, JSON.stringify(clock));

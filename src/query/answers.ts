@@ -36,13 +36,17 @@ export interface StackAnswer {
 /** Suspended calls a stack answer lists at most. */
 export const AWAITING_SHOWN = 50;
 
-export interface FoldedChild {
+/** What a fold of calls of one function adds up (a folded child, a function's statistics). */
+export interface CallTotals {
   fn: number;
   name: string;
   calls: number;
   totalNs: number;
   selfNs: number;
   throws: number;
+}
+
+export interface FoldedChild extends CallTotals {
   /** Folded children of these calls (subtree, down to the depth asked). */
   children: FoldedChild[];
 }
@@ -122,12 +126,6 @@ export interface SubtreeAnswer {
   walked: number;
 }
 
-export interface FunctionStats {
-  fn: number;
-  name: string;
-  calls: number;
-  totalNs: number;
-  selfNs: number;
-  throws: number;
+export interface FunctionStats extends CallTotals {
   unfinished: number;
 }

@@ -7,7 +7,7 @@
 // rebuilds). No Node-only imports.
 
 import { checksumInit, checksumWords4 } from '../format/checksum.js';
-import type { FileProblem, ThreadFileHeader } from '../format/chunk.js';
+import type { ThreadFileFindings } from '../analysis/trace.js';
 import type { ThreadIndex } from './thread-index.js';
 
 export const INDEX_MAGIC = 0x49514352; // "RCQI" little-endian
@@ -23,15 +23,8 @@ export interface IndexSource {
   mtimeMs: number;
 }
 
-/** What reading a thread file found, kept for openTrace-style problem lines (trace.ts's ThreadFileFindings). */
-export interface StoredFindings {
-  header: ThreadFileHeader | null;
-  version: number;
-  lane: number;
-  problems: FileProblem[];
-  records: number;
-  chunks: number;
-  size: number;
+/** What reading a thread file found, kept for openTrace-style problem lines. */
+export interface StoredFindings extends ThreadFileFindings {
   /** The file could not be read at all: this error code. */
   unreadable?: string;
 }

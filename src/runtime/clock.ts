@@ -38,10 +38,6 @@ export class ClockMeter {
 
   constructor(private readonly reads: number) {}
 
-  get warmingUp(): boolean {
-    return this.warmUpLeft > 0;
-  }
-
   /** Whether `reads` reads have been measured. */
   get done(): boolean {
     return this.measuredReads >= this.reads;
@@ -76,14 +72,6 @@ export class ClockMeter {
       readCostNs: Math.round(((this.elapsedMs * 1e6) / this.measuredReads) * 10) / 10,
     };
   }
-}
-
-/** Measure `reads` reads at once (after the warm-up). */
-export function measureClock(reads = 20000): ClockMeasurement {
-  const meter = new ClockMeter(reads);
-  while (meter.warmingUp) meter.step(1000);
-  meter.step(reads);
-  return meter.result() as ClockMeasurement;
 }
 
 /** The manifest's clock section: the mode, and the measurement (null: not measured). */

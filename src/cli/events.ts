@@ -35,7 +35,7 @@ const OPTIONS = {
 } as const;
 
 /** --kind names and the event kinds they select. */
-const KINDS: Record<string, string[]> = {
+export const KINDS: Record<string, string[]> = {
   message: ['message-send', 'message-receive'],
   messages: ['message-send', 'message-receive'],
   'message-send': ['message-send'],
@@ -62,9 +62,9 @@ const KINDS: Record<string, string[]> = {
 };
 
 /** What the text view lists by default (scheduling is summarised; catch/detail belong to other views). */
-const TEXT_DEFAULT = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'gc', 'note', 'spawn', 'mark']);
+export const TEXT_DEFAULT = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'gc', 'note', 'spawn', 'mark']);
 
-function kindFilter(values: unknown): Set<string> | null {
+export function kindFilter(values: unknown): Set<string> | null {
   const list = Array.isArray(values) ? (values as string[]) : typeof values === 'string' ? [values] : [];
   if (list.length === 0) return null;
   const kinds = new Set<string>();
@@ -95,7 +95,7 @@ function spanText(span: Span, timed: boolean): string {
 }
 
 /** One event's description; `timed` false (--timing none): without the times between events. */
-function describe(event: RuntimeEvent, names: Map<number, string>, timed: boolean): string {
+export function describe(event: RuntimeEvent, names: Map<number, string>, timed: boolean): string {
   switch (event.kind) {
     case 'message-send': {
       const flow = event.message;
@@ -143,7 +143,7 @@ function describe(event: RuntimeEvent, names: Map<number, string>, timed: boolea
 }
 
 /** The text view names a span by its begin, and a socket note by "socket". */
-function textKind(event: RuntimeEvent): string {
+export function textKind(event: RuntimeEvent): string {
   if (event.kind === 'span-begin') return 'span';
   if (event.kind === 'note' && typeof event.note?.event === 'string') return event.note.event;
   return event.kind;

@@ -19,6 +19,8 @@ usage:
   recall stack [trace] --at WHEN            the call stack (sync + async) at a time/event/exception
   recall tree [trace] [--thread ID] [--depth N] [--min-time D]   the exact call tree
   recall events [trace] [--thread ID] [--kind K]   messages, workers, spans, gc, scheduling
+  recall query <trace> <tool> [--budget N] [name=value...]   one question, answered within a token budget
+  recall mcp [--root DIR] [--no-record]     MCP server (stdio) for coding agents
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -41,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./tree.js')).treeCommand(args);
     case 'events':
       return (await import('./events.js')).eventsCommand(args);
+    case 'query':
+      return (await import('./query.js')).queryCommand(args);
+    case 'mcp':
+      return (await import('./mcp.js')).mcpCommand(args);
     case undefined:
     case 'help':
     case '--help':
@@ -54,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
         stack: async () => (await import('./stack.js')).STACK_HELP,
         tree: async () => (await import('./tree.js')).TREE_HELP,
         events: async () => (await import('./events.js')).EVENTS_HELP,
+        query: async () => (await import('./query.js')).QUERY_HELP,
+        mcp: async () => (await import('./mcp.js')).MCP_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
       process.stdout.write(help ? await help() : HELP);
@@ -64,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp (recall --help)\n`);
       return 2;
   }
 }

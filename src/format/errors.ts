@@ -11,7 +11,8 @@ export type RecallErrorCode =
   | 'E_FORMAT_VERSION' // written by a newer recall
   | 'E_CORRUPT' // manifest or file header cannot be decoded at all
   | 'E_NO_MATCH' // a glob or filter that matches nothing
-  | 'E_SPAWN'; // the target command could not be started
+  | 'E_SPAWN' // the target command could not be started
+  | 'E_OUTSIDE_ROOT'; // a path outside the directory the MCP server may read
 
 export class RecallError extends Error {
   readonly code: RecallErrorCode;

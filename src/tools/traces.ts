@@ -1,0 +1,116 @@
+// The traces a tool session may read: every path is resolved against the root (default: the
+// current directory) and refused when it leads outside it, through links too. Opened traces
+// are kept, with their index and the per-thread call models the exception answers need, until
+// the trace's manifest changes (a recording that finished, a new recording in `latest`).
+
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { RecallError } from '../format/errors.js';
+import { openTrace, resolveTraceDir, type Trace } from '../analysis/trace.js';
+import { walkCalls, type ThreadCalls } from '../analysis/calls.js';
+import { openQuery, type QueryTrace } from '../query/open.js';
+
+interface Opened {
+  stamp: string;
+  query: QueryTrace | null;
+  trace: Trace | null;
+  calls: Map<number, ThreadCalls>;
+}
+
+function stampOf(dir: string): string {
+  try {
+    const stat = statSync(join(dir, 'manifest.json'));
+    return `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return 'none';
+  }
+}
+
+export class TraceStore {
+  readonly root: string;
+  private readonly opened = new Map<string, Opened>();
+
+  constructor(root: string) {
+    try {
+      this.root = realpathSync(resolve(root));
+    } catch {
+      throw new RecallError('E_TRACE_NOT_FOUND', `the root ${root} does not exist`);
+    }
+  }
+
+  /** True when path (real) is the root or inside it. */
+  inside(path: string): boolean {
+    const rel = relative(this.root, path);
+    return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+  }
+
+  /** A trace directory under the root: the one named (relative to the root), else the latest. */
+  resolve(trace?: string): string {
+    const asked = trace === undefined || trace === '' ? join(this.root, 'recall-trace') : resolve(this.root, trace);
+    let real: string;
+    try {
+      real = realpathSync(asked);
+    } catch {
+      if (!this.inside(resolve(asked))) throw outside(trace ?? asked, this.root);
+      throw new RecallError('E_TRACE_NOT_FOUND', trace === undefined ? `no trace under ${this.root}: record one (recall_record, or recall run -- node app.js)` : `no trace at ${trace} under ${this.root}`);
+    }
+    if (!this.inside(real)) throw outside(trace ?? asked, this.root);
+    const dir = realpathSync(resolveTraceDir(real));
+    if (!this.inside(dir)) throw outside(trace ?? asked, this.root);
+    return dir;
+  }
+
+  private entry(dir: string): Opened {
+    const stamp = stampOf(dir);
+    let entry = this.opened.get(dir);
+    if (!entry || entry.stamp !== stamp) {
+      entry?.query?.close();
+      entry = { stamp, query: null, trace: null, calls: new Map() };
+      this.opened.set(dir, entry);
+    }
+    return entry;
+  }
+
+  /** The indexed trace (the index is built and written beside it on first use). */
+  query(dir: string): QueryTrace {
+    const entry = this.entry(dir);
+    entry.query ??= openQuery(dir);
+    return entry.query;
+  }
+
+  /** The trace read whole (runtime events, exceptions). */
+  trace(dir: string): Trace {
+    const entry = this.entry(dir);
+    entry.trace ??= openTrace(dir);
+    return entry.trace;
+  }
+
+  /** The call model of one thread (by its index in trace(dir).threads). */
+  calls(dir: string, thread: number): ThreadCalls {
+    const entry = this.entry(dir);
+    let found = entry.calls.get(thread);
+    if (!found) {
+      const trace = this.trace(dir);
+      const t = trace.threads[thread];
+      if (!t) throw new RecallError('E_USAGE', `no thread ${thread} in this trace`);
+      found = walkCalls(trace, t);
+      entry.calls.set(thread, found);
+    }
+    return found;
+  }
+
+  /** The path to show for a trace: relative to the root. */
+  name(dir: string): string {
+    if (this.root === sep) return dir;
+    return relative(this.root, dir) || '.';
+  }
+
+  close(): void {
+    for (const entry of this.opened.values()) entry.query?.close();
+    this.opened.clear();
+  }
+}
+
+function outside(path: string, root: string): RecallError {
+  return new RecallError('E_OUTSIDE_ROOT', `${path} is outside ${root}: only traces under the root can be read (start the server with --root DIR to change it)`);
+}

@@ -11,12 +11,14 @@ import { argTestFor, parseArgPredicate } from '../runtime/predicates.js';
 import type { CallBrief, CallFilter, DetailValue } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { cursorOf, parseCallId } from '../query/ids.js';
+import { nameMatcher } from '../query/glob.js';
 import type { DocItem } from './budget.js';
-import { answerSchema, threadInput, cursorInput, items, traceInput, type Tool } from './tool.js';
+import { answerSchema, fitting, threadInput, cursorInput, items, traceInput, type Tool } from './tool.js';
 import { at, dur, errorLine, formatCount, parseDuration, signature, value, whereOf } from './text.js';
 
-/** Calls enumerated at most to count and pick exemplars. */
-const SCAN_LIMIT = 20000;
+/** Calls enumerated at most to count and pick exemplars (more: the count comes from the
+ *  index's totals when only the function is asked for, else it is "more than"). */
+const SCAN_LIMIT = 2000;
 /** Candidates whose values are looked up for an argument predicate, at most. */
 const WHERE_LIMIT = 5000;
 
@@ -108,9 +110,18 @@ export const findCallsTool: Tool = {
       if (c) exemplars.push({ text: `${label}: ${briefText(engine, c, cwd, argTexts.get(c.id) ?? '')}`, data: { label, id: c.id, name: c.name, durationNs: c.durationNs, outcome: c.outcome } });
     };
     exemplar('first', matched[0] ?? null);
-    if (engine.times && slowest && slowest !== matched[0]) exemplar('slowest', slowest);
+    if (engine.times && slowest && slowest !== matched[0]) exemplar(exact ? 'slowest' : `slowest of the first ${formatCount(scanned)}`, slowest);
     if (threw && threw !== matched[0] && threw !== slowest) exemplar('first that threw', threw);
-    const countText = exact ? formatCount(matched.length) : spec ? `${formatCount(matched.length)} of the first ${formatCount(scanned)} candidates (more exist)` : `more than ${formatCount(scanned)}`;
+    // Only the function asked for (from the start): the index's totals count every call.
+    let indexCount: number | null = null;
+    if (!exact && !spec && fnGlob !== undefined && Object.keys(filter).every((k) => k === 'function' || k === 'thread')) {
+      const match = nameMatcher(fnGlob);
+      indexCount = 0;
+      q.threads.forEach((_, t) => {
+        if (filter.thread === undefined || filter.thread === t) for (const s of engine.functionStats(t)) if (match(s.name)) indexCount! += s.calls;
+      });
+    }
+    const countText = exact ? formatCount(matched.length) : indexCount !== null ? formatCount(indexCount) : spec ? `${formatCount(matched.length)} of the first ${formatCount(scanned)} candidates (more exist)` : `more than ${formatCount(scanned)}`;
     const what = [fnGlob !== undefined ? `of ${fnGlob}` : '', where ? `where ${where}` : '', slower !== undefined ? `slower than ${dur(slower)}` : '', input.threw ? 'that threw' : '', input.from || input.to ? `began in [${input.from ?? 'start'}, ${input.to ?? 'end'}]` : '', input.thread !== undefined ? `on thread ${input.thread}` : ''].filter(Boolean).join(' ');
     const head = [`${countText} calls ${what}`.trim()];
     if (spec) head.push('(where looks at values recorded in detail windows: calls outside windows have none and do not match)');
@@ -132,8 +143,8 @@ export const findCallsTool: Tool = {
             key: 'calls',
             title: 'calls in order:',
             noun: 'calls',
-            total: exact ? matched.length : matched.length + 1,
-            items: matched.map((c) => ({ text: briefText(engine, c, cwd, argTexts.get(c.id) ?? ''), data: { id: c.id, name: c.name, enterNs: c.enterNs, durationNs: c.durationNs, selfNs: c.selfNs, outcome: c.outcome } })),
+            total: exact ? matched.length : (indexCount ?? matched.length + 1),
+            items: fitting(matched, input).map((c) => ({ text: briefText(engine, c, cwd, argTexts.get(c.id) ?? ''), data: { id: c.id, name: c.name, enterNs: c.enterNs, durationNs: c.durationNs, selfNs: c.selfNs, outcome: c.outcome } })),
             cursor: nextCursor,
             first: 5,
           },

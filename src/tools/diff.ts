@@ -4,7 +4,7 @@
 
 import * as z from 'zod';
 import { mergedStats } from './overview.js';
-import { answerSchema, items, traceInput, type Tool } from './tool.js';
+import { answerSchema, fitting, items, traceInput, type Tool } from './tool.js';
 import { dur, formatCount, whereOf } from './text.js';
 
 interface Side {
@@ -66,7 +66,8 @@ export const diffTool: Tool = {
           {
             key: 'changes',
             noun: 'changed functions',
-            items: changed.map((c) => ({
+            total: changed.length,
+            items: fitting(changed, input).map((c) => ({
               text: `${c.name}${c.only === 'trace' ? ' (new)' : c.only === 'base' ? ' (gone)' : ''}  calls ${formatCount(c.before.calls)}→${formatCount(c.after.calls)}${times ? `  self ${dur(c.before.selfNs)}→${dur(c.after.selfNs)} (${signed(c.dSelf, dur)})` : ''}${c.dThrows !== 0 ? `  throws ${c.before.throws}→${c.after.throws}` : ''}  ${c.where}`,
               brief: `${c.name} calls ${signed(c.dCalls, formatCount)}${times ? ` self ${signed(c.dSelf, dur)}` : ''}`,
               data: { name: c.name, where: c.where, only: c.only, callsBefore: c.before.calls, callsAfter: c.after.calls, selfBeforeNs: times ? c.before.selfNs : null, selfAfterNs: times ? c.after.selfNs : null, throwsBefore: c.before.throws, throwsAfter: c.after.throws },

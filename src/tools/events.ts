@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { hasTimes } from '../analysis/trace.js';
 import { runtimeEvents } from '../analysis/runtime-events.js';
 import { describe, kindFilter, TEXT_DEFAULT, textKind } from '../cli/events.js';
-import { answerSchema, threadInput, items, traceInput, type Tool } from './tool.js';
+import { answerSchema, fitting, threadInput, items, traceInput, type Tool } from './tool.js';
 import { at, formatCount } from './text.js';
 
 export const eventsTool: Tool = {
@@ -35,7 +35,8 @@ export const eventsTool: Tool = {
           {
             key: 'events',
             noun: 'events',
-            items: events.map((e) => {
+            total: events.length,
+            items: fitting(events, input).map((e) => {
               const text = describe(e, names, timed);
               return { text: `${timed ? at(e.ns) + ' ' : ''}thread ${e.thread} ${textKind(e)}  ${text}`, data: { ns: timed ? e.ns : null, thread: e.thread, kind: e.kind, text } };
             }),

@@ -7,7 +7,7 @@ import { RecallError } from '../format/errors.js';
 import type { FunctionStats } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { mergedStats } from './overview.js';
-import { answerSchema, threadInput, items, traceInput, type Tool } from './tool.js';
+import { answerSchema, fitting, threadInput, items, traceInput, type Tool } from './tool.js';
 import { dur, formatCount, parseDuration, whereOf } from './text.js';
 
 const BY = ['self', 'total', 'calls'] as const;
@@ -71,7 +71,8 @@ export const hotspotsTool: Tool = {
           {
             key: 'functions',
             noun: 'functions',
-            items: stats.map((s) => {
+            total: stats.length,
+            items: fitting(stats, input).map((s) => {
               const share = sum > 0 ? ` ${(((by === 'calls' ? s.calls : s.selfNs) / sum) * 100).toFixed(1)}%` : '';
               return {
                 text: `${s.name}  ${times ? `self ${dur(s.selfNs)} total ${dur(s.totalNs)} ` : ''}×${formatCount(s.calls)}${share}${s.throws ? ` threw ×${formatCount(s.throws)}` : ''}${s.unfinished ? ` unfinished ×${s.unfinished}` : ''}  ${whereOf(q.engine.functions.get(s.fn), cwd)}`,

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import type { FunctionStats } from '../query/answers.js';
 import type { DocItem } from './budget.js';
-import { answerSchema, items, traceInput, type Tool, type ToolAnswer, type ToolContext } from './tool.js';
+import { answerSchema, fitting, items, traceInput, type Tool, type ToolAnswer, type ToolContext } from './tool.js';
 import { at, dur, formatCount, whereOf } from './text.js';
 
 interface Merged extends FunctionStats {
@@ -35,7 +35,7 @@ export function mergedStats(ctx: ToolContext, dir: string, thread?: number): Mer
   return [...merged.values()];
 }
 
-export function overview(ctx: ToolContext, dir: string): ToolAnswer {
+export function overview(ctx: ToolContext, dir: string, input: Record<string, unknown> = {}): ToolAnswer {
   const q = ctx.store.query(dir);
   const m = q.manifest;
   const times = m.clock.mode !== 'none';
@@ -65,8 +65,8 @@ export function overview(ctx: ToolContext, dir: string): ToolAnswer {
     doc: {
       head,
       sections: [
-        { key: 'throwing', title: 'functions that threw (recall_exceptions for each error):', noun: 'throwing functions', items: throwing.map(fnItem), first: 5 },
-        { key: 'functions', title: times ? 'top self time:' : 'most calls (no times: --timing none):', noun: 'functions', items: top.map(fnItem), first: 5 },
+        { key: 'throwing', title: 'functions that threw (recall_exceptions for each error):', noun: 'throwing functions', total: throwing.length, items: fitting(throwing, input).map(fnItem), first: 5 },
+        { key: 'functions', title: times ? 'top self time:' : 'most calls (no times: --timing none):', noun: 'functions', total: top.length, items: fitting(top, input).map(fnItem), first: 5 },
         {
           key: 'windows',
           title: 'detail windows (values captured around these):',
@@ -88,5 +88,5 @@ export const overviewTool: Tool = {
   description: 'What a trace recorded: command, exit, threads, totals and drops, top self time, functions that threw, detail windows. Start here.',
   input: z.object({ ...traceInput }),
   output: answerSchema({ status: z.string(), throwing: items, functions: items, windows: items }),
-  run: (ctx, input) => overview(ctx, ctx.store.resolve(input.trace as string | undefined)),
+  run: (ctx, input) => overview(ctx, ctx.store.resolve(input.trace as string | undefined), input),
 };

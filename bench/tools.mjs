@@ -1,0 +1,75 @@
+// The MCP/query tools on a big trace (issue 12 targets): the first answer (which may build the
+// index), then each tool's latency over N varied questions (p50/p95, index loaded, in one
+// process as the MCP server runs them), every answer's tokens against its budget, and peak RSS.
+// usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--skip exceptions,events]
+// Run after npm run build. Prints what it measured.
+import { rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TraceStore } from '../dist/src/tools/traces.js';
+import { answer, toolNamed } from '../dist/src/tools/registry.js';
+import { mulberry32 } from '../dist/src/format/mulberry32.js';
+
+const args = process.argv.slice(2);
+const trace = args[0];
+if (!trace) {
+  console.error('usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--skip tool,tool]');
+  process.exit(2);
+}
+const samples = Number(args[args.indexOf('--samples') + 1] ?? 20) || 20;
+const skip = new Set(args.includes('--skip') ? (args[args.indexOf('--skip') + 1] ?? '').split(',') : []);
+if (!args.includes('--keep-index')) for (const f of readdirSync(trace)) if (f.endsWith('.recall-idx')) rmSync(join(trace, f));
+
+let peak = 0;
+const sample = () => (peak = Math.max(peak, process.memoryUsage.rss()));
+setInterval(sample, 5).unref();
+
+const store = new TraceStore('/');
+const ask = async (tool, input) => {
+  const t0 = performance.now();
+  const result = await answer({ store }, toolNamed(tool), { trace, ...input });
+  const ms = performance.now() - t0;
+  const budget = input.budget ?? 2000;
+  if (result.structured.tokens > budget) throw new Error(`${tool}: ${result.structured.tokens} tokens > ${budget}`);
+  return { ms, result };
+};
+
+const first = await ask('overview', {});
+console.log(`first answer (overview, building the index): ${(first.ms / 1000).toFixed(2)} s, ${first.result.structured.tokens} tokens`);
+const q = store.query(store.resolve(trace));
+const random = mulberry32(12);
+const threads = q.threads.length;
+const biggest = q.threads.reduce((best, t, i) => (q.engine.threads[i].index.records > q.engine.threads[best].index.records ? i : best), 0);
+const records = q.engine.threads[biggest].index.records;
+const fns = q.engine.functionStats(biggest).filter((f) => f.calls > 0);
+const pickFn = () => fns[Math.floor(random() * fns.length)].name;
+const someCall = () => q.engine.calls({ function: pickFn(), limit: 1 }).calls[0]?.id;
+
+const questions = {
+  overview: () => ({}),
+  hotspots: () => ({ by: ['self', 'total', 'calls'][Math.floor(random() * 3)] }),
+  find_calls: () => ({ function: pickFn(), budget: 500 + Math.floor(random() * 2000) }),
+  call: () => ({ call: someCall() }),
+  tree: () => ({ call: someCall(), depth: 3 }),
+  stack: () => ({ at: `e${Math.floor(random() * records)}`, thread: biggest }),
+  exceptions: () => ({}),
+  events: () => ({}),
+};
+const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+console.log(`trace: ${trace}, ${threads} threads, biggest ${records.toLocaleString('en-US')} records; ${samples} questions per tool`);
+for (const [tool, make] of Object.entries(questions)) {
+  if (skip.has(tool)) {
+    console.log(`${tool.padEnd(11)} skipped`);
+    continue;
+  }
+  const times = [];
+  let tokens = 0;
+  for (let i = 0; i < samples; i++) {
+    const { ms, result } = await ask(tool, make());
+    times.push(ms);
+    tokens = Math.max(tokens, result.structured.tokens);
+  }
+  console.log(`${tool.padEnd(11)} first ${times[0].toFixed(0).padStart(6)} ms  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p95 ${pct(times, 0.95).toFixed(1).padStart(7)} ms  max tokens ${tokens}`);
+}
+sample();
+console.log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
+store.close();

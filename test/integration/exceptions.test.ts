@@ -1,0 +1,52 @@
+// `recall exceptions` against what real programs did (issue 12 item 5): a `catch {}` without a
+// binding still shows the error it caught; a rejection that crossed an await is one exception,
+// with its error and where it was caught; a worker's uncaught error ended the worker, not the
+// process.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { record, recall, untraced } from '../helpers.js';
+
+interface CallJson {
+  name: string;
+  args: unknown[] | null;
+}
+interface ExceptionJson {
+  id: number;
+  thread: number;
+  message: string;
+  outcome: string;
+  ended?: string;
+  error: { $: string; class?: string; message?: string } | null;
+  thrownIn: CallJson | null;
+  thrownByUntracedCodeIn: CallJson | null;
+  caughtBy: (CallJson & { topLevel?: boolean }) | null;
+  through: CallJson[];
+  stack: CallJson[];
+}
+
+function exceptions(dir: string): { list: ExceptionJson[]; text: string } {
+  const json = recall(['exceptions', dir, '--format', 'json']);
+  assert.equal(json.status, 0, json.stderr);
+  const text = recall(['exceptions', dir]);
+  assert.equal(text.status, 0, text.stderr);
+  return { list: (JSON.parse(json.stdout) as { exceptions: ExceptionJson[] }).exceptions, text: text.stdout };
+}
+
+test('catch {} without a binding: the SyntaxError it caught is shown (function, async function, module code)', () => {
+  const { dir, result } = record('detail/optional-catch.js');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced('detail/optional-catch.js').stdout);
+  const { list, text } = exceptions(dir);
+  assert.deepEqual(
+    list.map((x) => [x.caughtBy?.topLevel ? '(top level)' : x.caughtBy?.name, x.outcome, x.error?.class]),
+    [
+      ['(top level)', 'caught', 'SyntaxError'],
+      ['parseLater', 'caught', 'SyntaxError'],
+      ['parseOr', 'caught', 'SyntaxError'],
+    ],
+  );
+  assert.deepEqual(list[2]?.caughtBy?.args, ['{bad', 'fallback']);
+  assert.doesNotMatch(text, /thrown value undefined|error value not recorded/);
+  assert.match(text, /SyntaxError: .*JSON[\s\S]*parseOr\(text='\{bad'/);
+});

@@ -34,6 +34,12 @@ function origin(exception: Exception) {
   return exception.frames[0] ?? exception.caughtBy;
 }
 
+/** What an uncaught exception ended: its thread when a worker's (thread id 0 is a process's main thread), else the process. */
+function endedBy(exception: Exception): 'worker' | 'process' | null {
+  if (exception.outcome !== 'uncaught') return null;
+  return exception.thread === 0 ? 'process' : 'worker';
+}
+
 export function exceptionJson(trace: Trace, exception: Exception): unknown {
   const first = origin(exception);
   return {
@@ -43,6 +49,7 @@ export function exceptionJson(trace: Trace, exception: Exception): unknown {
     message: errorText(exception.error),
     thrownNs: exception.thrownNs,
     outcome: exception.outcome,
+    ended: endedBy(exception),
     thrownIn: exception.frames.length > 0 ? callJson(trace, exception.frames[0]!) : null,
     thrownByUntracedCodeIn: exception.frames.length === 0 && exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
     through: exception.frames.map((call) => callJson(trace, call)),
@@ -62,7 +69,9 @@ function exceptionText(trace: Trace, exception: Exception): string {
         ? 'caught by top-level code'
         : `caught in ${exception.caughtBy?.name ?? '?'}`
       : exception.outcome === 'uncaught'
-        ? 'UNCAUGHT: it ended the process'
+        ? endedBy(exception) === 'worker'
+          ? `UNCAUGHT: it ended worker thread ${exception.thread} (the thread; the main thread gets its 'error' event)`
+          : 'UNCAUGHT: it ended the process'
         : exception.outcome === 'handled'
           ? 'not caught by a catch clause (a promise handler took it, or it was ignored)'
           : exception.outcome === 'escaped'

@@ -50,3 +50,24 @@ test('catch {} without a binding: the SyntaxError it caught is shown (function, 
   assert.doesNotMatch(text, /thrown value undefined|error value not recorded/);
   assert.match(text, /SyntaxError: .*JSON[\s\S]*parseOr\(text='\{bad'/);
 });
+
+test("a worker's uncaught error ended the worker, not the process", () => {
+  const { dir, result } = record('detail/worker-throws.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /worker failed: bad message[\s\S]*main goes on/);
+  const { list, text } = exceptions(dir);
+  assert.equal(list.length, 1);
+  const [thrown] = list as [ExceptionJson];
+  assert.notEqual(thrown.thread, 0);
+  assert.equal(thrown.outcome, 'uncaught');
+  assert.equal(thrown.ended, 'worker');
+  assert.equal(thrown.thrownIn?.name, 'handle');
+  assert.equal(thrown.error?.class, 'TypeError');
+  assert.match(text, new RegExp(`UNCAUGHT: it ended worker thread ${thrown.thread}\\b`));
+  assert.doesNotMatch(text, /ended the process/);
+  // On the main thread the same words still say the process.
+  const main = record('detail/parse-items.js', { args: ['uncaught'] });
+  assert.equal(main.result.status, 1);
+  const last = exceptions(main.dir).list.at(-1) as ExceptionJson;
+  assert.equal(last.ended, 'process');
+});

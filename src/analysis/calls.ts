@@ -140,10 +140,51 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const callbacks: (Call | null)[] = [];
   const openSpans = new Map<number, ThreadCalls['marks'][number]>();
 
+  /** Exceptions by the detail lane's chain number (snapshot body.x): one chain is one exception. */
+  const chains = new Map<number, Exception>();
+
+  /**
+   * The runtime says (same chain) that `fresh`, which the index lane saw begin at `call` with no
+   * traced thrower, is `known` arriving here: a rejection that travelled through promises the
+   * walk cannot follow (a caller that returned the promise without awaiting it, an async
+   * generator driven by for-await). Fold `fresh` into `known`: one rejection, one exception.
+   */
+  const merge = (known: Exception, fresh: Exception, call: Call, kind: 'throw' | 'catch'): Exception => {
+    if (kind === 'catch') {
+      const last = call.catches[call.catches.length - 1];
+      if (last) last.exception = known;
+      known.caughtBy = fresh.caughtBy;
+      known.caughtNs = fresh.caughtNs;
+      known.outcome = 'caught';
+    } else {
+      known.frames.push(call);
+      call.raised = known;
+      known.caughtBy = null;
+      known.caughtNs = null;
+      known.outcome = 'unknown';
+      const parent = call.parent ?? root;
+      if (parent.pending === fresh) parent.pending = known;
+    }
+    for (const c of [...stack, ...suspended.values()]) if (c.pending === fresh) c.pending = known;
+    known.snapshots.push(...fresh.snapshots);
+    if (known.error === null) known.error = fresh.error;
+    const at = exceptions.indexOf(fresh);
+    if (at >= 0) exceptions.splice(at, 1);
+    return known;
+  };
+
   const attach = (call: Call, entry: DetailEntry): void => {
     call.snapshots.push(entry);
     const body = entry.body;
-    const exception = body.k === 'throw' ? call.raised : body.k === 'catch' ? (call.catches[call.catches.length - 1]?.exception ?? null) : null;
+    let exception = body.k === 'throw' ? call.raised : body.k === 'catch' ? (call.catches[call.catches.length - 1]?.exception ?? null) : null;
+    if (exception && typeof body.x === 'number') {
+      const known = chains.get(body.x);
+      const began = body.k === 'catch' ? exception.frames.length === 0 : exception.frames.length === 1 && exception.frames[0] === call;
+      if (known === undefined) chains.set(body.x, exception);
+      else if (known !== exception && began && known.outcome !== 'caught' && known.outcome !== 'uncaught') {
+        exception = merge(known, exception, call, body.k as 'throw' | 'catch');
+      }
+    }
     if (exception) {
       exception.snapshots.push(entry);
       if (exception.error === null && body.error !== undefined) exception.error = body.error as ValueDesc;
@@ -196,8 +237,11 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
           top.pending = null;
           top.raised = exception;
           // The logical caller (for an async frame, the call that started it) receives it; at the
-          // top, the top-level code (a catch there has function id 0) or nobody.
-          const parent = top.parent ?? root;
+          // top, the top-level code (a catch there has function id 0) or nobody. A caller that
+          // has already ended returned without awaiting this frame (`return inner()`): its
+          // promise took on the rejection, so its own caller receives it, and so on up.
+          let parent = top.parent ?? root;
+          while (parent !== root && parent.exitNs !== null) parent = parent.parent ?? root;
           parent.pending = exception;
         } else if (top.pending) {
           top.pending.outcome = 'handled';
@@ -256,7 +300,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         // A snapshot right after an exit belongs to the call that ended; otherwise to the running call.
         const owner = (lastKind === 'exit' || lastKind === 'throw') && lastEnded ? lastEnded : top;
         if (entry.body.k === 'uncaught') {
-          const last = exceptions[exceptions.length - 1];
+          const last = (typeof entry.body.x === 'number' ? chains.get(entry.body.x) : undefined) ?? exceptions[exceptions.length - 1];
           if (last) {
             last.outcome = 'uncaught';
             if (entry.body.error !== undefined) last.error = entry.body.error as ValueDesc;
@@ -304,6 +348,9 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     }
   }
   if (root.pending && root.pending.outcome === 'unknown') root.pending.outcome = 'escaped';
+  exceptions.forEach((exception, index) => {
+    exception.id = index + 1;
+  });
   // Calls still open (or suspended) at the end: count them into their callers too.
   for (const open of [...stack.slice(1).reverse(), ...suspended.values()]) {
     if (open.parent && open.exitNs === null) open.parent.descendants += 1 + open.descendants;

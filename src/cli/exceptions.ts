@@ -98,6 +98,10 @@ function exceptionText(trace: Trace, exception: Exception): string {
     }
   }
   if (exception.caughtBy && exception.caughtBy.depth < 0) lines.push('    ✓ caught by top-level code');
+  else if (exception.caughtBy && !logicalStack(first).includes(exception.caughtBy)) {
+    // It reached the catching call through a promise, not up the stack it was thrown on.
+    lines.push(`    then, through a promise: ${callSignature(trace, exception.caughtBy, 90)}  ${whereOf(trace, exception.caughtBy.fn)}  ✓ caught here`);
+  }
   const thrown = exception.snapshots.find((s) => s.body.k === 'throw' && s.body.this !== undefined);
   if (thrown) lines.push(`    this: ${renderValue(thrown.body.this as ValueDesc, 100)}`);
   return lines.join('\n');

@@ -71,3 +71,26 @@ test("a worker's uncaught error ended the worker, not the process", () => {
   const last = exceptions(main.dir).list.at(-1) as ExceptionJson;
   assert.equal(last.ended, 'process');
 });
+
+test('a rejection that crossed an await is one exception, with its error and where it was caught', () => {
+  const { dir, result } = record('detail/rejection-await.mjs');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'main caught inner 1\nrow 1\nloop caught rows ran out\n');
+  const { list, text } = exceptions(dir);
+  assert.deepEqual(
+    list.map((x) => [x.thrownIn?.name, x.error?.message, x.outcome, x.caughtBy?.name]),
+    [
+      ['inner', 'inner 1', 'caught', 'main'],
+      ['rows', 'rows ran out', 'caught', 'main'],
+    ],
+  );
+  assert.deepEqual(list[0]?.stack.map((c) => c.name), ['inner', 'passThrough', 'main']);
+  assert.match(text, /^2 exceptions$/m);
+  assert.doesNotMatch(text, /error value not recorded|still in flight/);
+  assert.match(text, /rows\(\).*threw here\n.*through a promise: main\(\).*caught here/);
+  // From the index lane alone, the caller that returned the promise still leads to the catch.
+  const bare = record('detail/rejection-await.mjs', { flags: ['--no-detail'] });
+  assert.equal(bare.result.status, 0, bare.result.stderr);
+  const first = exceptions(bare.dir).list[0] as ExceptionJson;
+  assert.deepEqual([first.thrownIn?.name, first.outcome, first.caughtBy?.name], ['inner', 'caught', 'main']);
+});

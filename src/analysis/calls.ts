@@ -4,11 +4,16 @@
 // A resumed async frame continues the call that started it, so a throw on a later tick sits
 // under the caller that awaited it. Scheduling links (EXT_SCHEDULE/CALLBACK) say which call
 // scheduled a callback's root calls; spans are kept with their end. The views (tree, stack,
-// exceptions) are built on this.
+// exceptions) are built on this. The stack is rebuilt by the rules every stack machine of recall
+// follows (stack-rules.ts), so these views agree with the summary: an exit or throw closes the
+// innermost open frame of its function (frames above it lost their exits and end with it; with
+// none open it changes nothing), a suspend applies only to its function's frame on top, and a
+// drop marker forgets every open frame (its end is not in the trace).
 
 import type { ValueDesc } from '../format/values.js';
 import { threadDetail, type DetailEntry } from './detail.js';
 import { threadEvents } from './events.js';
+import { exitLevel, suspendApplies } from './stack-rules.js';
 import type { Trace, TraceThread } from './trace.js';
 
 export interface Hop {
@@ -28,7 +33,14 @@ export interface Call {
   exitNs: number | null;
   /** Both ends carry clock reads of their own (adaptive timing may leave tiny calls untimed). */
   timed: boolean;
-  outcome: 'return' | 'throw' | null;
+  /**
+   * How it ended: returned, threw; lost-exit: its exit record was lost, it ended when a caller's
+   * exit came; dropped: forgotten at a drop marker, its end is not in the trace; null: still
+   * running (or suspended) when the thread's recording ended.
+   */
+  outcome: 'return' | 'throw' | 'lost-exit' | 'dropped' | null;
+  /** Still running at the end (outcome null, on the stack): the thread's last event, where its time on record ends. */
+  openUntilNs: number | null;
   /** Async/generator frame serial (0: a plain call). */
   frame: number;
   hops: Hop[];
@@ -80,6 +92,8 @@ export interface ThreadCalls {
   lastNs: number;
   /** Marks, runtime notes and spans (at their begin; endNs once their span-end is seen, else null): (ns, detail body) in order. */
   marks: { ns: number; event: number; call: Call; body: Record<string, unknown>; span?: boolean; endNs?: number | null }[];
+  /** Drop markers: where the ring was full and how many events were lost just before; every frame open then was forgotten. */
+  drops: { ns: number; event: number; count: number; forgotten: number }[];
   problems: string[];
 }
 
@@ -107,6 +121,7 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     exitNs: null,
     timed,
     outcome: null,
+    openUntilNs: null,
     frame,
     hops: [],
     snapshots: [],
@@ -124,6 +139,17 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const root = newCall(0, '(root)', null, 0, -1, 0, false);
   root.depth = -1;
   const stack: Call[] = [root];
+  /** The function of each open frame (stack[1..]), as stack-rules.ts reads them. */
+  const fns: number[] = [];
+  const push = (call: Call): void => {
+    stack.push(call);
+    fns.push(call.fn);
+  };
+  const pop = (): Call => {
+    fns.pop();
+    return stack.pop() as Call;
+  };
+  const drops: ThreadCalls['drops'] = [];
   const suspended = new Map<number, Call>();
   const exceptions: Exception[] = [];
   const marks: ThreadCalls['marks'] = [];
@@ -203,13 +229,29 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
         if (stack.length === 1 && callbacks.length > 0) call.scheduledBy = callbacks[callbacks.length - 1] ?? null;
         if (call.depth < keepDepth) top.children.push(call);
-        stack.push(call);
+        push(call);
         break;
       }
       case 'exit':
       case 'throw': {
-        if (stack.length <= 1) break;
-        stack.pop();
+        // The innermost open frame of the function; none (its enter was lost or came before recording): nothing changes.
+        const level = exitLevel(fns, 1, 0, fns.length, ev.fn);
+        if (level < 0) break;
+        // Frames above it lost their exit records: they end now, as returned.
+        while (fns.length > level + 1) {
+          const lost = pop();
+          lost.exitNs = ev.ns;
+          lost.exitEvent = event;
+          lost.timed = lost.timed && !ev.untimed;
+          lost.outcome = 'lost-exit';
+          if (lost.parent) lost.parent.descendants += 1 + lost.descendants;
+          if (lost.frame !== 0) suspended.delete(lost.frame);
+          if (lost.pending) {
+            lost.pending.outcome = 'handled';
+            lost.pending = null;
+          }
+        }
+        const top = pop();
         top.exitNs = ev.ns;
         top.exitEvent = event;
         top.timed = top.timed && !ev.untimed;
@@ -251,8 +293,8 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         break;
       }
       case 'suspend': {
-        if (stack.length <= 1) break;
-        stack.pop();
+        if (!suspendApplies(fns, 1, 0, fns.length, ev.fn)) break;
+        pop();
         top.hops.push({ suspendNs: ev.ns, resumeNs: null });
         suspended.set(ev.aux, top);
         break;
@@ -263,12 +305,12 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
           suspended.delete(ev.aux);
           const hop = call.hops[call.hops.length - 1];
           if (hop && hop.resumeNs === null) hop.resumeNs = ev.ns;
-          stack.push(call);
+          push(call);
         } else {
           // Resumed without a recorded start (recording began mid-flight): a call of its own.
           const orphan = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, false);
           if (orphan.depth < keepDepth) top.children.push(orphan);
-          stack.push(orphan);
+          push(orphan);
         }
         break;
       }
@@ -328,6 +370,17 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         openSpans.delete(ev.aux);
         break;
       }
+      case 'dropped': {
+        // The stack is unknown across the gap: every open frame is forgotten (suspended ones are kept).
+        const forgotten = fns.length;
+        while (fns.length > 0) {
+          const gone = pop();
+          gone.outcome = 'dropped';
+          if (gone.parent) gone.parent.descendants += 1 + gone.descendants;
+        }
+        drops.push({ ns: ev.ns, event, count: ev.aux, forgotten });
+        break;
+      }
       case 'schedule':
         scheduledBy.set(ev.aux, top);
         break;
@@ -352,6 +405,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     exception.id = index + 1;
   });
   // Calls still open (or suspended) at the end: count them into their callers too.
+  for (const open of stack.slice(1)) open.openUntilNs = lastNs;
   for (const open of [...stack.slice(1).reverse(), ...suspended.values()]) {
     if (open.parent && open.exitNs === null) open.parent.descendants += 1 + open.descendants;
   }
@@ -365,6 +419,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     lastEvent: moment?.event ?? event,
     lastNs: moment?.ns ?? lastNs,
     marks,
+    drops,
     problems: detail.problems,
   };
 }

@@ -1,12 +1,15 @@
 // Shared helpers for the integration tests: run the real CLI (dist/src/cli/main.js) in a child
-// process, record fixtures into temporary trace directories, read summaries back.
+// process, record fixtures into temporary trace directories, read summaries back, and write
+// hand-made one-thread traces (lost exits, drop markers) that no real run produces on demand.
 
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../src/analysis/summary.js';
+import { encodeChunkHeader, encodeFileHeader } from '../src/format/chunk.js';
+import { EV_DROPPED, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../src/format/layout.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,4 +64,57 @@ export function summaryJson(dir: string, extra: string[] = []): Summary {
 /** Calls of the function named `name` in a summary (summed over entries with that name). */
 export function callsOf(summary: Summary, name: string): number {
   return summary.functions.filter((fn) => fn.name === name).reduce((sum, fn) => sum + fn.calls, 0);
+}
+
+/**
+ * Write a complete one-thread trace of made-up [kind, fn, aux, time ms] records, in one chunk,
+ * with functions f1..f<functions> (ids 1..). Drop markers' counts are the thread's dropped events.
+ */
+export function writeTrace(dir: string, records: [number, number, number, number][], functions = 2): void {
+  mkdirSync(dir, { recursive: true });
+  const file = 'p1-t0.idx';
+  const fd = openSync(join(dir, file), 'w');
+  writeSync(fd, encodeFileHeader({ formatVersion: 1, lane: 'index', pid: 1, threadId: 0, slot: 0, name: 'main', timeOriginMs: 1000 }, LANE_INDEX));
+  const payload = new Uint8Array(records.length * RECORD_BYTES);
+  const u32 = new Uint32Array(payload.buffer);
+  const f64 = new Float64Array(payload.buffer);
+  records.forEach(([kind, fn, aux, time], i) => {
+    u32[i * 4] = ((kind << KIND_SHIFT) | fn) >>> 0;
+    u32[i * 4 + 1] = aux;
+    f64[i * 2 + 1] = time;
+  });
+  const header = new Uint8Array(48);
+  encodeChunkHeader(header, LANE_INDEX, 0, records.length, payload, f64[1]!, f64[(records.length - 1) * 2 + 1]!, 0);
+  writeSync(fd, header);
+  writeSync(fd, payload);
+  closeSync(fd);
+  const n = records.length;
+  const markers = records.filter(([kind]) => kind === EV_DROPPED);
+  const dropped = markers.reduce((sum, [, , aux]) => sum + aux, 0);
+  const written = n - markers.length; // a drop marker is not an event of the program
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      format: 'recall-trace',
+      formatVersion: 1,
+      recallVersion: 'test',
+      status: 'complete',
+      command: ['made-up'],
+      cwd: dir,
+      pid: 1,
+      nodeVersion: process.version,
+      startedAt: new Date(0).toISOString(),
+      startEpochMs: 1000,
+      endEpochMs: 2000,
+      clock: { source: 'performance.now', mode: 'exact', resolutionNs: 0, readCostNs: 0, precision: 'made up' },
+      options: { ringRecords: 0, threadSlots: 1, include: [], exclude: [], nodeModules: false, durationSeconds: null },
+      threads: [{ id: 0, name: 'main', slot: 0, file, timeOriginMs: 1000, produced: written + dropped, written, dropped, bytes: 0, chunks: 1, closed: true }],
+      threadsUntraced: 0,
+      functionsFile: 'functions.jsonl',
+      functions: Array.from({ length: functions }, (_, k) => k + 1).map((id) => ({ id, name: `f${id}`, file: '/made/up.js', line: id, column: 1, kind: 'function' })),
+      totals: { produced: written + dropped, written, dropped, bytes: 0, chunks: 1 },
+      shutdown: { reason: 'exit', exitCode: 0 },
+      notes: [],
+    }),
+  );
 }

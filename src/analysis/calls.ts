@@ -4,11 +4,16 @@
 // A resumed async frame continues the call that started it, so a throw on a later tick sits
 // under the caller that awaited it. Scheduling links (EXT_SCHEDULE/CALLBACK) say which call
 // scheduled a callback's root calls; spans are kept with their end. The views (tree, stack,
-// exceptions) are built on this.
+// exceptions) are built on this. The stack is rebuilt by the rules every stack machine of recall
+// follows (stack-rules.ts), so these views agree with the summary: an exit or throw closes the
+// innermost open frame of its function (frames above it lost their exits and end with it; with
+// none open it changes nothing), a suspend applies only to its function's frame on top, and a
+// drop marker forgets every open frame (its end is not in the trace).
 
 import type { ValueDesc } from '../format/values.js';
 import { threadDetail, type DetailEntry } from './detail.js';
 import { threadEvents } from './events.js';
+import { exitLevel, suspendApplies } from './stack-rules.js';
 import type { Trace, TraceThread } from './trace.js';
 
 export interface Hop {
@@ -28,7 +33,14 @@ export interface Call {
   exitNs: number | null;
   /** Both ends carry clock reads of their own (adaptive timing may leave tiny calls untimed). */
   timed: boolean;
-  outcome: 'return' | 'throw' | null;
+  /**
+   * How it ended: returned, threw; lost-exit: its exit record was lost, it ended when a caller's
+   * exit came; dropped: forgotten at a drop marker, its end is not in the trace; null: still
+   * running (or suspended) when the thread's recording ended.
+   */
+  outcome: 'return' | 'throw' | 'lost-exit' | 'dropped' | null;
+  /** Still running at the end (outcome null, on the stack): the thread's last event, where its time on record ends. */
+  openUntilNs: number | null;
   /** Async/generator frame serial (0: a plain call). */
   frame: number;
   hops: Hop[];
@@ -80,6 +92,8 @@ export interface ThreadCalls {
   lastNs: number;
   /** Marks, runtime notes and spans (at their begin; endNs once their span-end is seen, else null): (ns, detail body) in order. */
   marks: { ns: number; event: number; call: Call; body: Record<string, unknown>; span?: boolean; endNs?: number | null }[];
+  /** Drop markers: where the ring was full and how many events were lost just before; every frame open then was forgotten. */
+  drops: { ns: number; event: number; count: number; forgotten: number }[];
   problems: string[];
 }
 
@@ -107,6 +121,7 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     exitNs: null,
     timed,
     outcome: null,
+    openUntilNs: null,
     frame,
     hops: [],
     snapshots: [],
@@ -124,6 +139,17 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const root = newCall(0, '(root)', null, 0, -1, 0, false);
   root.depth = -1;
   const stack: Call[] = [root];
+  /** The function of each open frame (stack[1..]), as stack-rules.ts reads them. */
+  const fns: number[] = [];
+  const push = (call: Call): void => {
+    stack.push(call);
+    fns.push(call.fn);
+  };
+  const pop = (): Call => {
+    fns.pop();
+    return stack.pop() as Call;
+  };
+  const drops: ThreadCalls['drops'] = [];
   const suspended = new Map<number, Call>();
   const exceptions: Exception[] = [];
   const marks: ThreadCalls['marks'] = [];
@@ -140,10 +166,51 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
   const callbacks: (Call | null)[] = [];
   const openSpans = new Map<number, ThreadCalls['marks'][number]>();
 
+  /** Exceptions by the detail lane's chain number (snapshot body.x): one chain is one exception. */
+  const chains = new Map<number, Exception>();
+
+  /**
+   * The runtime says (same chain) that `fresh`, which the index lane saw begin at `call` with no
+   * traced thrower, is `known` arriving here: a rejection that travelled through promises the
+   * walk cannot follow (a caller that returned the promise without awaiting it, an async
+   * generator driven by for-await). Fold `fresh` into `known`: one rejection, one exception.
+   */
+  const merge = (known: Exception, fresh: Exception, call: Call, kind: 'throw' | 'catch'): Exception => {
+    if (kind === 'catch') {
+      const last = call.catches[call.catches.length - 1];
+      if (last) last.exception = known;
+      known.caughtBy = fresh.caughtBy;
+      known.caughtNs = fresh.caughtNs;
+      known.outcome = 'caught';
+    } else {
+      known.frames.push(call);
+      call.raised = known;
+      known.caughtBy = null;
+      known.caughtNs = null;
+      known.outcome = 'unknown';
+      const parent = call.parent ?? root;
+      if (parent.pending === fresh) parent.pending = known;
+    }
+    for (const c of [...stack, ...suspended.values()]) if (c.pending === fresh) c.pending = known;
+    known.snapshots.push(...fresh.snapshots);
+    if (known.error === null) known.error = fresh.error;
+    const at = exceptions.indexOf(fresh);
+    if (at >= 0) exceptions.splice(at, 1);
+    return known;
+  };
+
   const attach = (call: Call, entry: DetailEntry): void => {
     call.snapshots.push(entry);
     const body = entry.body;
-    const exception = body.k === 'throw' ? call.raised : body.k === 'catch' ? (call.catches[call.catches.length - 1]?.exception ?? null) : null;
+    let exception = body.k === 'throw' ? call.raised : body.k === 'catch' ? (call.catches[call.catches.length - 1]?.exception ?? null) : null;
+    if (exception && typeof body.x === 'number') {
+      const known = chains.get(body.x);
+      const began = body.k === 'catch' ? exception.frames.length === 0 : exception.frames.length === 1 && exception.frames[0] === call;
+      if (known === undefined) chains.set(body.x, exception);
+      else if (known !== exception && began && known.outcome !== 'caught' && known.outcome !== 'uncaught') {
+        exception = merge(known, exception, call, body.k as 'throw' | 'catch');
+      }
+    }
     if (exception) {
       exception.snapshots.push(entry);
       if (exception.error === null && body.error !== undefined) exception.error = body.error as ValueDesc;
@@ -162,13 +229,29 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         const call = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, !ev.untimed);
         if (stack.length === 1 && callbacks.length > 0) call.scheduledBy = callbacks[callbacks.length - 1] ?? null;
         if (call.depth < keepDepth) top.children.push(call);
-        stack.push(call);
+        push(call);
         break;
       }
       case 'exit':
       case 'throw': {
-        if (stack.length <= 1) break;
-        stack.pop();
+        // The innermost open frame of the function; none (its enter was lost or came before recording): nothing changes.
+        const level = exitLevel(fns, 1, 0, fns.length, ev.fn);
+        if (level < 0) break;
+        // Frames above it lost their exit records: they end now, as returned.
+        while (fns.length > level + 1) {
+          const lost = pop();
+          lost.exitNs = ev.ns;
+          lost.exitEvent = event;
+          lost.timed = lost.timed && !ev.untimed;
+          lost.outcome = 'lost-exit';
+          if (lost.parent) lost.parent.descendants += 1 + lost.descendants;
+          if (lost.frame !== 0) suspended.delete(lost.frame);
+          if (lost.pending) {
+            lost.pending.outcome = 'handled';
+            lost.pending = null;
+          }
+        }
+        const top = pop();
         top.exitNs = ev.ns;
         top.exitEvent = event;
         top.timed = top.timed && !ev.untimed;
@@ -196,8 +279,11 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
           top.pending = null;
           top.raised = exception;
           // The logical caller (for an async frame, the call that started it) receives it; at the
-          // top, the top-level code (a catch there has function id 0) or nobody.
-          const parent = top.parent ?? root;
+          // top, the top-level code (a catch there has function id 0) or nobody. A caller that
+          // has already ended returned without awaiting this frame (`return inner()`): its
+          // promise took on the rejection, so its own caller receives it, and so on up.
+          let parent = top.parent ?? root;
+          while (parent !== root && parent.exitNs !== null) parent = parent.parent ?? root;
           parent.pending = exception;
         } else if (top.pending) {
           top.pending.outcome = 'handled';
@@ -207,8 +293,8 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         break;
       }
       case 'suspend': {
-        if (stack.length <= 1) break;
-        stack.pop();
+        if (!suspendApplies(fns, 1, 0, fns.length, ev.fn)) break;
+        pop();
         top.hops.push({ suspendNs: ev.ns, resumeNs: null });
         suspended.set(ev.aux, top);
         break;
@@ -219,12 +305,12 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
           suspended.delete(ev.aux);
           const hop = call.hops[call.hops.length - 1];
           if (hop && hop.resumeNs === null) hop.resumeNs = ev.ns;
-          stack.push(call);
+          push(call);
         } else {
           // Resumed without a recorded start (recording began mid-flight): a call of its own.
           const orphan = newCall(ev.fn, ev.name, top, ev.ns, event, ev.aux, false);
           if (orphan.depth < keepDepth) top.children.push(orphan);
-          stack.push(orphan);
+          push(orphan);
         }
         break;
       }
@@ -256,7 +342,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         // A snapshot right after an exit belongs to the call that ended; otherwise to the running call.
         const owner = (lastKind === 'exit' || lastKind === 'throw') && lastEnded ? lastEnded : top;
         if (entry.body.k === 'uncaught') {
-          const last = exceptions[exceptions.length - 1];
+          const last = (typeof entry.body.x === 'number' ? chains.get(entry.body.x) : undefined) ?? exceptions[exceptions.length - 1];
           if (last) {
             last.outcome = 'uncaught';
             if (entry.body.error !== undefined) last.error = entry.body.error as ValueDesc;
@@ -284,6 +370,17 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
         openSpans.delete(ev.aux);
         break;
       }
+      case 'dropped': {
+        // The stack is unknown across the gap: every open frame is forgotten (suspended ones are kept).
+        const forgotten = fns.length;
+        while (fns.length > 0) {
+          const gone = pop();
+          gone.outcome = 'dropped';
+          if (gone.parent) gone.parent.descendants += 1 + gone.descendants;
+        }
+        drops.push({ ns: ev.ns, event, count: ev.aux, forgotten });
+        break;
+      }
       case 'schedule':
         scheduledBy.set(ev.aux, top);
         break;
@@ -304,7 +401,11 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     }
   }
   if (root.pending && root.pending.outcome === 'unknown') root.pending.outcome = 'escaped';
+  exceptions.forEach((exception, index) => {
+    exception.id = index + 1;
+  });
   // Calls still open (or suspended) at the end: count them into their callers too.
+  for (const open of stack.slice(1)) open.openUntilNs = lastNs;
   for (const open of [...stack.slice(1).reverse(), ...suspended.values()]) {
     if (open.parent && open.exitNs === null) open.parent.descendants += 1 + open.descendants;
   }
@@ -318,6 +419,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     lastEvent: moment?.event ?? event,
     lastNs: moment?.ns ?? lastNs,
     marks,
+    drops,
     problems: detail.problems,
   };
 }

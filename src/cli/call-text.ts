@@ -39,9 +39,11 @@ export function callSignature(trace: Trace, call: Call, maxChars = 100): string 
 export function callLine(trace: Trace, call: Call, maxChars = 100): string {
   const parts = [callSignature(trace, call, maxChars)];
   const duration = durationOf(call);
-  if (duration === null) parts.push('(unfinished)');
+  if (call.outcome === 'dropped') parts.push('(end lost: events were dropped)');
+  else if (duration === null) parts.push(call.openUntilNs !== null && hasTimes(trace) ? `(unfinished, ${formatNs(call.openUntilNs - call.enterNs)} on record)` : '(unfinished)');
   else if (hasTimes(trace)) parts.push(call.timed ? formatNs(duration) : `~${formatNs(duration)}`);
   if (call.outcome === 'throw') parts.push('✗ threw');
+  else if (call.outcome === 'lost-exit') parts.push('(exit lost: ended with its caller)');
   const ret = returnOf(call);
   if (ret !== undefined) parts.push(`→ ${renderValue(ret, 60)}`);
   const awaits = call.hops.length;
@@ -69,7 +71,9 @@ export interface CallJson {
   exitNs: number | null;
   durationNs: number | null;
   timed: boolean;
-  outcome: 'return' | 'throw' | null;
+  outcome: Call['outcome'];
+  /** Unfinished: its enter to the thread's last event (the time the summary credits it). */
+  openUntilNs?: number;
   async: boolean;
   awaits: { suspendNs: number; resumeNs: number | null }[];
   params: string[];
@@ -99,6 +103,7 @@ export function callJson(trace: Trace, call: Call): CallJson {
     args: snapshot ? (snapshot.body.args as ValueDesc[]) : null,
     enterEvent: call.enterEvent,
   };
+  if (call.openUntilNs !== null) json.openUntilNs = call.openUntilNs;
   if (snapshot && snapshot.body.this !== undefined) json.this = snapshot.body.this as ValueDesc;
   const ret = returnOf(call);
   if (ret !== undefined) json.ret = ret;

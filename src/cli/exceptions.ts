@@ -34,6 +34,12 @@ function origin(exception: Exception) {
   return exception.frames[0] ?? exception.caughtBy;
 }
 
+/** What an uncaught exception ended: its thread when a worker's (thread id 0 is a process's main thread), else the process. */
+function endedBy(exception: Exception): 'worker' | 'process' | null {
+  if (exception.outcome !== 'uncaught') return null;
+  return exception.thread === 0 ? 'process' : 'worker';
+}
+
 export function exceptionJson(trace: Trace, exception: Exception): unknown {
   const first = origin(exception);
   return {
@@ -43,6 +49,7 @@ export function exceptionJson(trace: Trace, exception: Exception): unknown {
     message: errorText(exception.error),
     thrownNs: exception.thrownNs,
     outcome: exception.outcome,
+    ended: endedBy(exception),
     thrownIn: exception.frames.length > 0 ? callJson(trace, exception.frames[0]!) : null,
     thrownByUntracedCodeIn: exception.frames.length === 0 && exception.caughtBy ? callJson(trace, exception.caughtBy) : null,
     through: exception.frames.map((call) => callJson(trace, call)),
@@ -62,7 +69,9 @@ function exceptionText(trace: Trace, exception: Exception): string {
         ? 'caught by top-level code'
         : `caught in ${exception.caughtBy?.name ?? '?'}`
       : exception.outcome === 'uncaught'
-        ? 'UNCAUGHT: it ended the process'
+        ? endedBy(exception) === 'worker'
+          ? `UNCAUGHT: it ended worker thread ${exception.thread} (the thread; the main thread gets its 'error' event)`
+          : 'UNCAUGHT: it ended the process'
         : exception.outcome === 'handled'
           ? 'not caught by a catch clause (a promise handler took it, or it was ignored)'
           : exception.outcome === 'escaped'
@@ -89,6 +98,10 @@ function exceptionText(trace: Trace, exception: Exception): string {
     }
   }
   if (exception.caughtBy && exception.caughtBy.depth < 0) lines.push('    ✓ caught by top-level code');
+  else if (exception.caughtBy && !logicalStack(first).includes(exception.caughtBy)) {
+    // It reached the catching call through a promise, not up the stack it was thrown on.
+    lines.push(`    then, through a promise: ${callSignature(trace, exception.caughtBy, 90)}  ${whereOf(trace, exception.caughtBy.fn)}  ✓ caught here`);
+  }
   const thrown = exception.snapshots.find((s) => s.body.k === 'throw' && s.body.this !== undefined);
   if (thrown) lines.push(`    this: ${renderValue(thrown.body.this as ValueDesc, 100)}`);
   return lines.join('\n');

@@ -102,7 +102,7 @@ export function treeCommand(args: string[]): number {
         const spans = walk.marks
           .filter((m) => m.span)
           .map((m) => ({ ...m.body, label: spanLabel(m.body), beginNs: m.ns, endNs: m.endNs ?? null, durationNs: m.endNs == null ? null : m.endNs - m.ns, inCall: m.call.depth < 0 ? null : m.call.enterEvent }));
-        return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)), spans };
+        return { id: thread.info.id, name: thread.info.name, calls: walk.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)), spans, drops: walk.drops };
       }),
     });
     return 0;
@@ -206,6 +206,11 @@ export function treeCommand(args: string[]): number {
     const walk = walkCalls(trace, thread, { keepChildren: maxDepth });
     spansOf = spansByCall(walk);
     emit(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(countCalls(walk.root))} calls${timed ? '' : ' · recorded with --timing none: no times'}`);
+    if (walk.drops.length > 0) {
+      const lost = walk.drops.reduce((sum, d) => sum + d.count, 0);
+      const forgotten = walk.drops.reduce((sum, d) => sum + d.forgotten, 0);
+      emit(`  WARNING: ${formatCount(lost)} events dropped (the ring was full) in ${walk.drops.length} gap${walk.drops.length === 1 ? '' : 's'}: the stack is unknown across a gap; ${formatCount(forgotten)} call${forgotten === 1 ? '' : 's'} open then show 'end lost'`);
+    }
     renderChildren(walk.root, '  ', 0);
   }
   if (truncated) out.push(`… (--max-lines ${maxLines} reached; use --depth${timed ? ', --min-time' : ''} or --max-lines)`);

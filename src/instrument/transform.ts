@@ -508,10 +508,18 @@ class Rewriter {
     const s = this.s;
     if (node.type === 'CatchClause') {
       const body = node.body as Node;
-      const param = isNode(node.param) && node.param.type === 'Identifier' ? String(node.param.name) : 'void 0';
-      if (owner === null || !this.detail) {
-        // Module top level, or no detail lane: only where it was caught (function id 0 at top level).
+      // `catch {` has no binding for the error: give it one (ERR: no user code names it; it
+      // shadows nothing the body can see), so the runtime still learns what was caught.
+      if (!isNode(node.param)) s.appendLeft(body.start, `(${ERR})`);
+      const param = isNode(node.param) ? (node.param.type === 'Identifier' ? String(node.param.name) : 'void 0') : ERR;
+      if (!this.detail) {
+        // No detail lane: only where it was caught (function id 0 at top level).
         s.appendLeft(body.start + 1, `${R}.ca(${owner === null ? '0' : this.id(owner)},${param});`);
+        return;
+      }
+      if (owner === null) {
+        // Module top level: where it was caught and the error (no function, no parameters).
+        s.appendLeft(body.start + 1, `${R}.ca(0,${param})&&${R}.dv(0,2,${param},void 0,[]);`);
         return;
       }
       const params = (owner.catchParams ?? []).filter((name) => name !== param);

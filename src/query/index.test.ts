@@ -6,11 +6,10 @@
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, recall, record, summaryJson, tempDir } from '../../test/helpers.js';
-import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
-import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EXT_GC, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { FIXTURES, recall, record, summaryJson, tempDir, writeTrace } from '../../test/helpers.js';
+import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EXT_GC } from '../format/layout.js';
 import { openQuery } from './open.js';
 
 let recorded = '';
@@ -127,53 +126,6 @@ describe('the index file', () => {
     }
   });
 });
-
-/** A complete one-thread trace of made-up [kind, fn, aux, time ms] records, in one chunk. */
-function writeTrace(dir: string, records: [number, number, number, number][]): void {
-  mkdirSync(dir, { recursive: true });
-  const file = 'p1-t0.idx';
-  const fd = openSync(join(dir, file), 'w');
-  writeSync(fd, encodeFileHeader({ formatVersion: 1, lane: 'index', pid: 1, threadId: 0, slot: 0, name: 'main', timeOriginMs: 1000 }, LANE_INDEX));
-  const payload = new Uint8Array(records.length * RECORD_BYTES);
-  const u32 = new Uint32Array(payload.buffer);
-  const f64 = new Float64Array(payload.buffer);
-  records.forEach(([kind, fn, aux, time], i) => {
-    u32[i * 4] = ((kind << KIND_SHIFT) | fn) >>> 0;
-    u32[i * 4 + 1] = aux;
-    f64[i * 2 + 1] = time;
-  });
-  const header = new Uint8Array(48);
-  encodeChunkHeader(header, LANE_INDEX, 0, records.length, payload, f64[1]!, f64[(records.length - 1) * 2 + 1]!, 0);
-  writeSync(fd, header);
-  writeSync(fd, payload);
-  closeSync(fd);
-  const n = records.length;
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify({
-      format: 'recall-trace',
-      formatVersion: 1,
-      recallVersion: 'test',
-      status: 'complete',
-      command: ['made-up'],
-      cwd: dir,
-      pid: 1,
-      nodeVersion: process.version,
-      startedAt: new Date(0).toISOString(),
-      startEpochMs: 1000,
-      endEpochMs: 2000,
-      clock: { source: 'performance.now', mode: 'exact', resolutionNs: 0, readCostNs: 0, precision: 'made up' },
-      options: { ringRecords: 0, threadSlots: 1, include: [], exclude: [], nodeModules: false, durationSeconds: null },
-      threads: [{ id: 0, name: 'main', slot: 0, file, timeOriginMs: 1000, produced: n + 3, written: n, dropped: 3, bytes: 0, chunks: 1, closed: true }],
-      threadsUntraced: 0,
-      functionsFile: 'functions.jsonl',
-      functions: [1, 2].map((id) => ({ id, name: `f${id}`, file: '/made/up.js', line: id, column: 1, kind: 'function' })),
-      totals: { produced: n + 3, written: n, dropped: 3, bytes: 0, chunks: 1 },
-      shutdown: { reason: 'exit', exitCode: 0 },
-      notes: [],
-    }),
-  );
-}
 
 describe('a lost exit and a drop marker: the engine agrees with the summary', () => {
   const dir = join(tempDir('recall-query-'), 'trace');

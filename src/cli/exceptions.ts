@@ -9,6 +9,7 @@ import { callJson, callSignature, errorText, whereOf } from './call-text.js';
 import { formatNs } from './format.js';
 import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
 import { hasTimes, type Trace } from '../analysis/trace.js';
+import { endedBy, outcomeWords } from '../tools/exceptions.js';
 
 export const EXCEPTIONS_HELP = `usage: recall exceptions [trace] [--thread ID] [--limit N] [--format text|json]
 
@@ -34,12 +35,6 @@ function origin(exception: Exception) {
   return exception.frames[0] ?? exception.caughtBy;
 }
 
-/** What an uncaught exception ended: its thread when a worker's (thread id 0 is a process's main thread), else the process. */
-function endedBy(exception: Exception): 'worker' | 'process' | null {
-  if (exception.outcome !== 'uncaught') return null;
-  return exception.thread === 0 ? 'process' : 'worker';
-}
-
 export function exceptionJson(trace: Trace, exception: Exception): unknown {
   const first = origin(exception);
   return {
@@ -63,20 +58,7 @@ export function exceptionJson(trace: Trace, exception: Exception): unknown {
 function exceptionText(trace: Trace, exception: Exception): string {
   const lines: string[] = [];
   const thread = trace.threads.find((t) => t.info.id === exception.thread);
-  const outcome =
-    exception.outcome === 'caught'
-      ? exception.caughtBy && exception.caughtBy.depth < 0
-        ? 'caught by top-level code'
-        : `caught in ${exception.caughtBy?.name ?? '?'}`
-      : exception.outcome === 'uncaught'
-        ? endedBy(exception) === 'worker'
-          ? `UNCAUGHT: it ended worker thread ${exception.thread} (the thread; the main thread gets its 'error' event)`
-          : 'UNCAUGHT: it ended the process'
-        : exception.outcome === 'handled'
-          ? 'not caught by a catch clause (a promise handler took it, or it was ignored)'
-          : exception.outcome === 'escaped'
-            ? 'not caught in traced code (it left the top of a stack: a callback, a promise or top-level code)'
-            : 'still in flight when the trace ends';
+  const outcome = outcomeWords(trace, exception);
   lines.push(`#${exception.id}  ${errorText(exception.error)}`);
   const when = hasTimes(trace) ? ` · at ${formatNs(exception.thrownNs)}` : '';
   lines.push(`    thread ${exception.thread} ${thread?.info.name ?? ''}${when} · ${outcome}`);

@@ -39,22 +39,34 @@ export function callText(trace: Trace, call: Call, maxChars = 80): string {
   return `${signature(call.name, trace.functions.get(call.fn), args ?? null, maxChars)}${where ? ' ' + where : ''}`;
 }
 
-export function outcomeText(trace: Trace, x: NumberedException): string {
-  const { exception } = x;
-  const thread = trace.threads[x.threadIndex]?.info;
-  const worker = thread !== undefined && thread.id !== 0;
+/** What an uncaught exception ended: its thread when a worker's (thread id 0 is a process's main thread), else the process. */
+export function endedBy(exception: Exception): 'worker' | 'process' | null {
+  if (exception.outcome !== 'uncaught') return null;
+  return exception.thread === 0 ? 'process' : 'worker';
+}
+
+/** How an exception ended, in words: where it was caught, or what it ended. One wording for the
+ *  tools and the exceptions view. */
+export function outcomeWords(trace: Trace, exception: Exception, caughtIn: (call: Call) => string = (call) => call.name): string {
   switch (exception.outcome) {
     case 'caught':
-      return exception.caughtBy && exception.caughtBy.depth < 0 ? 'caught by top-level code' : `caught in ${exception.caughtBy ? callText(trace, exception.caughtBy) : '?'}`;
-    case 'uncaught':
-      return worker ? `UNCAUGHT: it ended worker thread ${thread.id} (${thread.name}); the process went on` : 'UNCAUGHT: it ended the process';
+      return exception.caughtBy && exception.caughtBy.depth < 0 ? 'caught by top-level code' : `caught in ${exception.caughtBy ? caughtIn(exception.caughtBy) : '?'}`;
+    case 'uncaught': {
+      if (endedBy(exception) !== 'worker') return 'UNCAUGHT: it ended the process';
+      const name = trace.threads.find((t) => t.info.id === exception.thread)?.info.name;
+      return `UNCAUGHT: it ended worker thread ${exception.thread}${name ? ` (${name})` : ''}; the main thread gets its 'error' event`;
+    }
     case 'handled':
-      return 'no catch clause took it: a promise handler did, or it was ignored';
+      return 'not caught by a catch clause (a promise handler took it, or it was ignored)';
     case 'escaped':
-      return 'not caught in traced code: it left a callback, promise or top-level code';
+      return 'not caught in traced code (it left the top of a stack: a callback, a promise or top-level code)';
     default:
       return 'still in flight when the trace ends';
   }
+}
+
+export function outcomeText(trace: Trace, x: NumberedException): string {
+  return outcomeWords(trace, x.exception, (call) => callText(trace, call));
 }
 
 function key(x: NumberedException): string {

@@ -9,7 +9,7 @@
 import { EXT_MSG_SEND, EXT_SPAN_END, EXT_SPAWN } from '../format/layout.js';
 import { threadDetail, type DetailEntry } from './detail.js';
 import { threadEvents } from './events.js';
-import type { Trace } from './trace.js';
+import type { Trace, TraceThread } from './trace.js';
 
 export interface EventPlace {
   thread: number;
@@ -140,7 +140,32 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-export function runtimeEvents(trace: Trace): RuntimeEvents {
+/** A runtime event record as runtimeEvents reads it. */
+export interface RuntimeRecord {
+  /** Position in the thread (the event number). */
+  index: number;
+  kind: string;
+  aux: number;
+  ns: number;
+}
+
+/** Where the records come from: the thread files walked whole (default), or the query index. */
+export interface RuntimeRecordSource {
+  records(thread: TraceThread, threadIndex: number): Iterable<RuntimeRecord>;
+  /** Scheduling counts when the source does not give the schedule/callback records themselves. */
+  scheduling?(threadIndex: number): SchedulingCounts;
+}
+
+function* walkedRecords(trace: Trace, thread: TraceThread): Generator<RuntimeRecord> {
+  let index = -1;
+  for (const ev of threadEvents(trace, thread)) {
+    index++;
+    if (INDEX_ONLY.has(ev.kind)) continue;
+    yield { index, kind: ev.kind, aux: ev.aux, ns: ev.ns };
+  }
+}
+
+export function runtimeEvents(trace: Trace, source?: RuntimeRecordSource): RuntimeEvents {
   const threads: ThreadRuntimeEvents[] = [];
   const sends = new Map<number, RuntimeEvent[]>();
   const receives = new Map<number, RuntimeEvent[]>();
@@ -148,7 +173,7 @@ export function runtimeEvents(trace: Trace): RuntimeEvents {
   const workers: WorkerLife[] = [];
   const names = new Map<number, string>(trace.threads.map((t) => [t.info.id, t.info.name]));
 
-  for (const thread of trace.threads) {
+  trace.threads.forEach((thread, threadIndex) => {
     const detail = threadDetail(trace, thread);
     const described = describedEvents(detail.records);
     const take = (ext: number, aux: number): DetailEntry | undefined => described.get(`${ext}:${aux}`)?.shift();
@@ -164,10 +189,8 @@ export function runtimeEvents(trace: Trace): RuntimeEvents {
     const startedWorkers = new Map<number, WorkerLife>();
     const scheduled = new Map<number, number>(); // link id -> runs
     let running = 0;
-    let index = -1;
-    for (const ev of threadEvents(trace, thread)) {
-      index++;
-      if (INDEX_ONLY.has(ev.kind)) continue;
+    for (const ev of source ? source.records(thread, threadIndex) : walkedRecords(trace, thread)) {
+      const index = ev.index;
       const event: RuntimeEvent = { thread: id, index, ns: ev.ns, kind: ev.kind, aux: ev.aux };
       switch (ev.kind) {
         case 'message-send': {
@@ -291,8 +314,9 @@ export function runtimeEvents(trace: Trace): RuntimeEvents {
     }
     for (const runs of scheduled.values()) if (runs === 0) out.scheduling.neverRan++;
     out.scheduling.unfinished = running;
+    if (source?.scheduling) out.scheduling = source.scheduling(threadIndex);
     threads.push(out);
-  }
+  });
 
   // Pair sends and receives of each id in time order (FIFO per channel direction).
   const messages: MessageFlow[] = [];

@@ -6,7 +6,8 @@
 // doubling; no object per event. No Node-only imports.
 
 import { ANCESTRY, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, StackMachine, type MachineSink } from './machine.js';
-import { FLAG_ORPHAN, FLAG_TIMED, NO_PARENT, type FunctionTotals, type ThreadIndex } from './thread-index.js';
+import { FLAG_ORPHAN, FLAG_TIMED, NO_PARENT, type FunctionTotals, type SchedulingTally, type ThreadIndex } from './thread-index.js';
+import { EXT_CALLBACK, EXT_CALLBACK_END, EXT_DETAIL, EXT_SCHEDULE } from '../format/layout.js';
 
 /** Trie nodes at most (keys stay exact doubles below 2^53); past it the index keeps no folds. */
 const MAX_NODES = 1 << 24;
@@ -134,6 +135,14 @@ export class ThreadIndexBuilder implements MachineSink {
   private readonly kTotal = new Grow();
   private readonly kSelf = new Grow();
   private readonly kThrows = new Grow(U32);
+  private readonly evPos = new Grow();
+  private readonly evType = new Grow(U8);
+  private readonly evAux = new Grow(U32);
+  private readonly evTime = new Grow();
+  private readonly scheduling: SchedulingTally = { scheduled: 0, runs: 0, neverRan: 0, unmatched: 0, unfinished: 0 };
+  /** Scheduling link id -> runs so far. */
+  private readonly links = new Map<number, number>();
+  private running = 0;
   /** False once the trie outgrew MAX_NODES (the engine then walks instead). */
   private folds = true;
   private readonly found = new Int32Array(ANCESTRY);
@@ -377,7 +386,32 @@ export class ThreadIndexBuilder implements MachineSink {
     }
   }
 
-  ext(): void {}
+  ext(_m: StackMachine, type: number, aux: number, pos: number, time: number): void {
+    switch (type) {
+      case EXT_DETAIL:
+        return;
+      case EXT_SCHEDULE:
+        this.scheduling.scheduled++;
+        this.links.set(aux, 0);
+        return;
+      case EXT_CALLBACK: {
+        this.scheduling.runs++;
+        this.running++;
+        const runs = this.links.get(aux);
+        if (runs === undefined) this.scheduling.unmatched++;
+        else this.links.set(aux, runs + 1);
+        return;
+      }
+      case EXT_CALLBACK_END:
+        this.running = Math.max(0, this.running - 1);
+        return;
+      default:
+        this.evPos.push(pos);
+        this.evType.push(type);
+        this.evAux.push(aux);
+        this.evTime.push(time);
+    }
+  }
 
   /** After the last chunk: the thread's index. */
   finish(file: string, threadId: number, name: string, timeOriginMs: number, problems: string[]): ThreadIndex {
@@ -439,7 +473,19 @@ export class ThreadIndexBuilder implements MachineSink {
       xFlags: this.xFlags.u8(),
       ...this.folded(),
       totals: this.functionTotals(),
+      evPos: this.evPos.f64(),
+      evType: this.evType.u8(),
+      evAux: this.evAux.u32(),
+      evTime: this.evTime.f64(),
+      scheduling: this.tally(),
     };
+  }
+
+  private tally(): SchedulingTally {
+    let neverRan = 0;
+    for (const runs of this.links.values()) if (runs === 0) neverRan++;
+    this.links.clear();
+    return { ...this.scheduling, neverRan, unfinished: this.running };
   }
 
   /** The tries, grouped by row (each row's nodes in the order they were made: parents first). */

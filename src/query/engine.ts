@@ -7,6 +7,7 @@
 // this file has no Node-only imports (open.ts supplies them from files).
 
 import { RecallError } from '../format/errors.js';
+import { EXT_CATCH } from '../format/layout.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
 import { Fold } from './fold.js';
@@ -381,6 +382,23 @@ export class QueryEngine {
       timed,
       outcome: OUTCOME_NAMES[outcome] ?? 'unfinished',
     };
+  }
+
+  /** A thread's runtime events from the index (no walk): position, EXT_* type, aux and ns since the trace began. */
+  *runtimeRecords(threadIndex: number): Generator<{ index: number; ext: number; aux: number; ns: number }> {
+    const thread = this.thread(threadIndex);
+    const { evPos, evType, evAux, evTime } = thread.index;
+    for (let i = 0; i < evPos.length; i++) {
+      yield { index: evPos[i] as number, ext: evType[i] as number, aux: evAux[i] as number, ns: Math.round((thread.shiftMs + (evTime[i] as number)) * 1e6) };
+    }
+  }
+
+  /** Exceptions can be in this thread: a traced call ended by a throw, or a catch clause ran. */
+  mayHoldExceptions(threadIndex: number): boolean {
+    const index = this.thread(threadIndex).index;
+    for (let i = 0; i < index.totals.throws.length; i++) if ((index.totals.throws[i] as number) > 0) return true;
+    for (let i = 0; i < index.evType.length; i++) if (index.evType[i] === EXT_CATCH) return true;
+    return false;
   }
 
   /** Per-function totals of a thread by the summary's rules, from the index (no walk). */

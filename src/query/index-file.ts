@@ -12,7 +12,7 @@ import type { ThreadIndex } from './thread-index.js';
 
 export const INDEX_MAGIC = 0x49514352; // "RCQI" little-endian
 /** Bumped whenever the index's content or layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 const PREAMBLE = 16;
 
 /** A file the index was built from, as it was then. */
@@ -77,6 +77,10 @@ const ARRAYS: readonly ArrayName[] = [
   'kTotal',
   'kSelf',
   'kThrows',
+  'evPos',
+  'evType',
+  'evAux',
+  'evTime',
 ];
 const TOTALS = ['fn', 'calls', 'total', 'self', 'throws', 'unfinished'] as const;
 
@@ -117,8 +121,8 @@ export function encodeIndex(contents: IndexContents): Uint8Array {
     const arrays: Record<string, [Kind, number, number]> = {};
     for (const name of ARRAYS) arrays[name] = place(index[name]);
     for (const name of TOTALS) arrays[`totals.${name}`] = place(index.totals[name]);
-    const { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds } = index;
-    return { findings, index: { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds, arrays } };
+    const { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds, scheduling } = index;
+    return { findings, index: { file, threadId, name, timeOriginMs, records, firstTime, lastTime, maxDepth, droppedFromMarkers, problems, folds, scheduling, arrays } };
   });
   const header: Header = { version: INDEX_VERSION, segmentRecords: contents.segmentRecords, sources: contents.sources, threads };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -221,9 +225,12 @@ function expectedKind(name: ArrayName): Kind {
     case 'xSelf':
     case 'kTotal':
     case 'kSelf':
+    case 'evPos':
+    case 'evTime':
       return 'f64';
     case 'xOutcome':
     case 'xFlags':
+    case 'evType':
       return 'u8';
     default:
       return 'u32';
@@ -260,6 +267,10 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
     if ((index.cpDepth[s] as number) > (index.cpStart[s + 1] as number) - (index.cpStart[s] as number)) return false;
   }
   if (index.cpFn.length !== index.cpRows.length) return false;
+  const events = index.evPos.length;
+  if (index.evType.length !== events || index.evAux.length !== events || index.evTime.length !== events) return false;
+  const tally = index.scheduling as unknown as Record<string, unknown> | undefined;
+  if (typeof tally !== 'object' || tally === null || !['scheduled', 'runs', 'neverRan', 'unmatched', 'unfinished'].every((k) => typeof tally[k] === 'number')) return false;
   for (let i = 0; i < index.cpRows.length; i++) if ((index.cpRows[i] as number) >= rows) return false;
   const totals = index.totals;
   const n = totals.fn.length;

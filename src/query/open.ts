@@ -5,7 +5,7 @@
 // the engine over the trace and its index. This is the file-system side of the engine.
 
 import { join } from 'node:path';
-import { acceptThreadFile, beginOpening, finishOpening, threadFileUnreadable, type TraceThread } from '../analysis/trace.js';
+import { acceptThreadFile, beginOpening, finishOpening, threadFileUnreadable, type Trace, type TraceThread } from '../analysis/trace.js';
 import { threadDetail } from '../analysis/detail.js';
 import { LANE_INDEX } from '../format/layout.js';
 import type { Manifest, ManifestThread } from '../format/manifest.js';
@@ -47,6 +47,9 @@ export interface QueryTrace {
   threads: ManifestThread[];
   /** One line per thing lost or damaged, as openTrace words them. */
   problems: string[];
+  /** The trace as the analysis views see it, without its records (bytes empty): manifest,
+   *  functions, threads and detail lanes; the engine reads the records. */
+  trace: Trace;
   index: IndexStatus;
   /** Close the thread files the engine reads from. */
   close(): void;
@@ -98,7 +101,7 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     traceThreads.push({ info, header: findings.header, bytes: new Uint8Array(0), scan });
   });
   const functions = finishOpening(opening);
-  const trace = { dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads: traceThreads, functions, problems: opening.problems };
+  const trace: Trace = { dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads: traceThreads, functions, problems: opening.problems };
   const details = (thread: number): Map<number, DetailValue> => {
     const traceThread = traceThreads[thread];
     return traceThread ? threadDetail(trace, traceThread).records : new Map();
@@ -111,6 +114,7 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     engine,
     threads: infos,
     problems: opening.problems,
+    trace,
     index: { path: indexPath, built, written, ms: performance.now() - started },
     close: () => reader.close(),
   };

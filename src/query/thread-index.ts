@@ -8,6 +8,9 @@
 // - the time of its first record (to find a time);
 // - per function entered in it: enters, throws and the longest call that began and ended
 //   within the segment.
+// Runtime events (EV_EXT records: messages, workers, spans, gc, catches, marks, notes) are kept
+// whole in a small table, except the scheduling links and detail pointers, which are only
+// counted: the runtime-event views and the exceptions need no walk of the trace.
 // The crossing table has one row per call that is live at a checkpoint or at the end of the
 // thread (so every call is either inside one segment or a row): position, function, serial,
 // enter time, and how and when it ended. Times are ms on the thread's clock, as in the file.
@@ -85,6 +88,22 @@ export interface ThreadIndex {
   kSelf: Float64Array;
   kThrows: Uint32Array;
   totals: FunctionTotals;
+  /** Runtime events but scheduling links and detail pointers: position, EXT_* type, aux, time (ms). */
+  evPos: Float64Array;
+  evType: Uint8Array;
+  evAux: Uint32Array;
+  evTime: Float64Array;
+  /** The scheduling links, counted as the runtime-event view counts them. */
+  scheduling: SchedulingTally;
+}
+
+/** Callbacks scheduled (timers, immediates, nextTick, microtasks) and their runs. */
+export interface SchedulingTally {
+  scheduled: number;
+  runs: number;
+  neverRan: number;
+  unmatched: number;
+  unfinished: number;
 }
 
 /** Crossing-row flags: the call was timed throughout; it began at a resume (an orphan: not counted as a call). */

@@ -1,10 +1,12 @@
 // recall_events: runtime events in time order — messages between threads, workers starting and
 // ending, HTTP/fetch spans, GC, child processes, marks and notes — worded as `recall events`
-// words them, optionally of some kinds or one thread.
+// words them, optionally of some kinds or one thread. Read from the query index's table of
+// runtime events (no walk of the records).
 
 import * as z from 'zod';
 import { hasTimes } from '../analysis/trace.js';
 import { runtimeEvents } from '../analysis/runtime-events.js';
+import { indexedRuntimeRecords, UNINDEXED_KINDS } from '../query/runtime-source.js';
 import { describe, kindFilter, TEXT_DEFAULT, textKind } from '../cli/events.js';
 import { answerSchema, fitting, threadInput, items, traceInput, type Tool } from './tool.js';
 import { at, formatCount } from './text.js';
@@ -16,9 +18,13 @@ export const eventsTool: Tool = {
   output: answerSchema({ events: items }),
   run(ctx, input) {
     const dir = ctx.store.resolve(input.trace as string | undefined);
-    const trace = ctx.store.trace(dir);
     const kinds = kindFilter(input.kind);
-    const all = runtimeEvents(trace);
+    // The index keeps every runtime event but the scheduling links and detail pointers: asking
+    // for those walks the records.
+    const walk = kinds !== null && [...kinds].some((k) => UNINDEXED_KINDS.has(k));
+    const q = ctx.store.query(dir);
+    const trace = walk ? ctx.store.trace(dir) : q.trace;
+    const all = walk ? runtimeEvents(trace) : runtimeEvents(trace, indexedRuntimeRecords(q.engine));
     const names = new Map(trace.threads.map((t) => [t.info.id, t.info.name]));
     const threadId = input.thread !== undefined ? trace.threads[input.thread as number]?.info.id : undefined;
     const timed = hasTimes(trace);

@@ -23,9 +23,12 @@ const SEVERITY: Record<Exception['outcome'], number> = { uncaught: 0, escaped: 1
 
 /** Every exception of the trace, numbered by time of throw (the ids recall_stack at=x<N> takes). */
 export function allExceptions(ctx: ToolContext, dir: string): NumberedException[] {
-  const trace = ctx.store.trace(dir);
+  // The index says which threads can hold exceptions (a traced call ended by a throw, or a
+  // catch clause ran); only those are walked (the call model needs the thread whole).
+  const q = ctx.store.query(dir);
   const all: NumberedException[] = [];
-  trace.threads.forEach((_, threadIndex) => {
+  q.threads.forEach((_, threadIndex) => {
+    if (!q.engine.mayHoldExceptions(threadIndex)) return;
     for (const exception of ctx.store.calls(dir, threadIndex).exceptions) all.push({ id: '', exception, threadIndex });
   });
   all.sort((a, b) => a.exception.thrownNs - b.exception.thrownNs || a.exception.thrownEvent - b.exception.thrownEvent);
@@ -129,7 +132,7 @@ export const exceptionsTool: Tool = {
   output: answerSchema({ exceptions: items }),
   run(ctx, input) {
     const dir = ctx.store.resolve(input.trace as string | undefined);
-    const trace = ctx.store.trace(dir);
+    const trace = ctx.store.query(dir).trace;
     const thread = input.thread as number | undefined;
     const all = allExceptions(ctx, dir).filter((x) => thread === undefined || x.threadIndex === thread);
     const groups = new Map<string, NumberedException[]>();

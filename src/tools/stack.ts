@@ -19,7 +19,7 @@ export const stackTool: Tool = {
     const dir = ctx.store.resolve(input.trace as string | undefined);
     const asked = String(input.at).trim();
     if (/^x\d+$/.test(asked)) {
-      const trace = ctx.store.trace(dir);
+      const trace = ctx.store.query(dir).trace;
       const x = allExceptions(ctx, dir).find((e) => e.id === asked);
       if (!x) throw new RecallError('E_USAGE', `no exception ${asked} in this trace (recall_exceptions lists them)`);
       const e = x.exception;

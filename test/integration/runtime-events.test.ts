@@ -12,6 +12,9 @@ import { FIXTURES, callsOf, recall, record, summaryJson, tempDir, untraced } fro
 import { openTrace, type Trace, type TraceThread } from '../../src/analysis/trace.js';
 import { threadEvents, type TraceEvent } from '../../src/analysis/events.js';
 import { threadDetail } from '../../src/analysis/detail.js';
+import { runtimeEvents } from '../../src/analysis/runtime-events.js';
+import { openQuery } from '../../src/query/open.js';
+import { indexedRuntimeRecords } from '../../src/query/runtime-source.js';
 
 function events(trace: Trace, thread: TraceThread): TraceEvent[] {
   return [...threadEvents(trace, thread)];
@@ -261,4 +264,22 @@ test('--no-runtime-events records calls only', () => {
   const json = eventsJson(dir);
   assert.deepEqual(json.threads.flatMap((t) => t.events.map((e) => e.kind)).filter((k) => k !== 'detail' && k !== 'catch'), []);
   assert.equal(callsOf(summaryJson(dir), 'square'), 3);
+});
+
+test('the query index keeps every runtime event: its view equals the walk of every record', () => {
+  for (const fixture of ['events/messages.mjs', 'events/timers.mjs', 'events/http.mjs', 'events/edges.mjs']) {
+    const { dir, result } = record(fixture);
+    assert.equal(result.status, 0, `${fixture}: ${result.stderr}`);
+    const walked = runtimeEvents(openTrace(dir));
+    const q = openQuery(dir);
+    try {
+      const indexed = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
+      // Scheduling records are counted by the index, not kept: the rest must be identical.
+      const kept = (all: typeof walked) => ({ ...all, threads: all.threads.map((t) => ({ ...t, events: t.events.filter((e) => !['schedule', 'callback', 'callback-end', 'detail'].includes(e.kind)) })) });
+      assert.ok(walked.threads.some((t) => t.events.length > 0), `${fixture} has runtime events`);
+      assert.deepEqual(kept(indexed), kept(walked), fixture);
+    } finally {
+      q.close();
+    }
+  }
 });

@@ -18,13 +18,15 @@
 // applies them); the probe hot path against a bare typed-array store loop; drain throughput
 // with 2 producer threads (flat out, and paced to the bar's rate); `recall summary` on a ~1 GiB
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
-// peak RSS. Every traced row says how many events were dropped, over every run of it.
+// peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
+// which builds the index, each tool's p95 with the index built, peak RSS, answers over budget.
+// Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
 // --quick (fewer rounds, smaller trace), --rounds N (rounds on the primary line; default 5,
 // 3 with --quick), --other-rounds N (rounds on the other lines, at most --rounds; default 3,
 // 2 with --quick: what keeps the full run within ~15 minutes on 2 cores), --only SECTION (one
-// of hot, drain, summary, instrumenter, tsc, prettier; RESULTS.md is then not written; nor with
+// of hot, drain, summary, instrumenter, tsc, prettier, query; RESULTS.md is then not written; nor with
 // --quick), --summary-trace DIR (generate the summary section's trace into DIR, or reuse it
 // when DIR already holds one, and keep it: for profiling `recall summary` on the same bytes
 // again and again; without it the trace is generated once and shared by the lines).
@@ -65,7 +67,7 @@ const ROWS_OUT = option('--rows-out');
 const TRACE_BYTES = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024;
 const hasGnuTime = existsSync('/usr/bin/time');
 const ONLY = option('--only') ?? null;
-const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc', 'prettier'];
+const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc', 'prettier', 'query'];
 if (ONLY !== null && !SECTIONS.includes(ONLY)) throw new Error(`--only takes one of ${SECTIONS.join(', ')}`);
 const SUMMARY_TRACE = option('--summary-trace') ?? null;
 const runs = (name) => ONLY === null || ONLY === name;
@@ -566,6 +568,38 @@ async function benchInstrumenter() {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// ---- the query tools on the tsc trace (issue 12) ---------------------------------------------
+
+function benchQuery() {
+  process.stderr.write('query tools on the tsc trace\n');
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bench-query-'));
+  try {
+    const trace = join(dir, 'trace');
+    const workload = WORKLOADS.tsc;
+    const recorded = recall(['run', '--quiet', '--node-modules', '--out', trace, '--', process.execPath, workload.script, ...workload.args], { cwd: workload.project, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (recorded.status !== 0) throw new Error(`recording tsc for the query bench failed (exit ${recorded.status}): ${recorded.stderr}`);
+    const events = JSON.parse(readFileSync(join(trace, 'manifest.json'), 'utf8')).totals.written;
+    const tools = (extra) => {
+      const ran = timed(process.execPath, [join(ROOT, 'bench', 'tools.mjs'), trace, '--json', '--samples', quick ? '20' : '40', ...extra]);
+      if (ran.status !== 0) throw new Error(`bench/tools.mjs failed (exit ${ran.status}): ${ran.stderr}`);
+      return JSON.parse(ran.stdout.trim().split('\n').pop());
+    };
+    // A first process builds the index (its first answer and peak); a second loads it, as a
+    // server started on an indexed trace does, and asks every tool.
+    const building = tools(['--samples', '1']);
+    const loaded = tools(['--keep-index']);
+    row(`query: first answer on the tsc trace (${fmtCount(events)} events), building the index`, `${fmt(building.firstMs / 1000, 1)} s, peak RSS ${fmt(building.peakMiB, 0)} MiB`, '≤ 10 s', verdict(building.firstMs <= 10000, false));
+    const slowest = Object.entries(loaded.tools).sort((a, b) => b[1].p95 - a[1].p95);
+    const each = slowest.map(([name, t]) => `${name} ${fmt(t.p95, 0)}`).join(', ');
+    row('query: p95 per tool, index built (ms)', each, '≤ 100 ms each', verdict(slowest.every(([, t]) => t.p95 <= 100), false));
+    row('query: peak RSS of a server on the indexed trace', `${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(loaded.peakMiB * 1.048576 < 300, false));
+    const over = building.overBudget + loaded.overBudget;
+    row('query: answers over their token budget', `${over} of ${building.answers + loaded.answers}`, '0', verdict(over === 0, false));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- one line: every section on this process's Node ----------------------------------------
 
 async function measureLine() {
@@ -577,6 +611,7 @@ async function measureLine() {
   if (runs('summary')) await benchSummary();
   if (runs('instrumenter')) await benchInstrumenter();
   for (const name of ['tsc', 'prettier'].filter(runs)) benchWorkload(WORKLOADS[name]);
+  if (runs('query')) benchQuery();
   writeFileSync(ROWS_OUT, JSON.stringify({ line: AS_LINE, version: process.version, rounds: ROUNDS, seconds: (Date.now() - started) / 1000, rows }));
 }
 

@@ -1,8 +1,8 @@
 // The MCP/query tools on a big trace (issue 12 targets): the first answer (which may build the
 // index), then each tool's latency over N varied questions (p50/p95, index loaded, in one
 // process as the MCP server runs them), every answer's tokens against its budget, and peak RSS.
-// usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--skip exceptions,events]
-// Run after npm run build. Prints what it measured.
+// usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--skip exceptions,events] [--json]
+// Run after npm run build. Prints what it measured (--json: one JSON object, for bench/run.mjs).
 import { rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TraceStore } from '../dist/src/tools/traces.js';
@@ -16,6 +16,9 @@ if (!trace) {
   process.exit(2);
 }
 const samples = Number(args[args.indexOf('--samples') + 1] ?? 20) || 20;
+const json = args.includes('--json');
+const log = json ? () => {} : (line) => console.log(line);
+const report = { firstMs: 0, firstPeakMiB: 0, records: 0, tools: {}, overBudget: 0, answers: 0, peakMiB: 0 };
 const skip = new Set(args.includes('--skip') ? (args[args.indexOf('--skip') + 1] ?? '').split(',') : []);
 if (!args.includes('--keep-index')) for (const f of readdirSync(trace)) if (f.endsWith('.recall-idx')) rmSync(join(trace, f));
 
@@ -29,12 +32,16 @@ const ask = async (tool, input) => {
   const result = await answer({ store }, toolNamed(tool), { trace, ...input });
   const ms = performance.now() - t0;
   const budget = input.budget ?? 2000;
-  if (result.structured.tokens > budget) throw new Error(`${tool}: ${result.structured.tokens} tokens > ${budget}`);
+  report.answers++;
+  if (result.structured.tokens > budget) report.overBudget++;
   return { ms, result };
 };
 
 const first = await ask('overview', {});
-console.log(`first answer (overview, building the index): ${(first.ms / 1000).toFixed(2)} s, ${first.result.structured.tokens} tokens`);
+sample();
+report.firstMs = first.ms;
+report.firstPeakMiB = peak / 2 ** 20;
+log(`first answer (overview${args.includes('--keep-index') ? '' : ', building the index'}): ${(first.ms / 1000).toFixed(2)} s, ${first.result.structured.tokens} tokens, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
 const q = store.query(store.resolve(trace));
 const random = mulberry32(12);
 const threads = q.threads.length;
@@ -55,10 +62,11 @@ const questions = {
   events: () => ({}),
 };
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-console.log(`trace: ${trace}, ${threads} threads, biggest ${records.toLocaleString('en-US')} records; ${samples} questions per tool`);
+report.records = records;
+log(`trace: ${trace}, ${threads} threads, biggest ${records.toLocaleString('en-US')} records; ${samples} questions per tool`);
 for (const [tool, make] of Object.entries(questions)) {
   if (skip.has(tool)) {
-    console.log(`${tool.padEnd(11)} skipped`);
+    log(`${tool.padEnd(11)} skipped`);
     continue;
   }
   const times = [];
@@ -68,8 +76,12 @@ for (const [tool, make] of Object.entries(questions)) {
     times.push(ms);
     tokens = Math.max(tokens, result.structured.tokens);
   }
-  console.log(`${tool.padEnd(11)} first ${times[0].toFixed(0).padStart(6)} ms  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p95 ${pct(times, 0.95).toFixed(1).padStart(7)} ms  max tokens ${tokens}`);
+  report.tools[tool] = { first: times[0], p50: pct(times, 0.5), p95: pct(times, 0.95), maxTokens: tokens };
+  sample();
+  log(`[rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)}] ${tool.padEnd(11)} first ${times[0].toFixed(0).padStart(6)} ms  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p95 ${pct(times, 0.95).toFixed(1).padStart(7)} ms  max tokens ${tokens}`);
 }
 sample();
-console.log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
+report.peakMiB = peak / 2 ** 20;
+log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB; answers over budget: ${report.overBudget} of ${report.answers}`);
+if (json) console.log(JSON.stringify(report));
 store.close();

@@ -93,6 +93,16 @@ describe('the engine on fib(20) (exactly 21891 calls of fib)', () => {
     assert.equal(q.engine.calls({ function: 'fib', threw: true }).calls.length, 0);
   });
 
+  test('longestNs is the longest call from the index alone, and slowerThan just under it finds that call', () => {
+    const calls = allCalls(q.engine, { function: 'fib' }, 1000);
+    const longest = Math.max(...calls.map((c) => c.durationNs ?? -1));
+    assert.equal(q.engine.longestNs({ function: 'fib' }), longest);
+    const found = q.engine.calls({ function: 'fib', slowerThanNs: longest - 1, limit: 1 });
+    assert.equal(found.calls[0]?.durationNs, longest);
+    assert.ok(found.segmentsSkipped > 0, 'segments without a call that long are skipped');
+    assert.equal(q.engine.longestNs({ function: 'no-such-function' }), null);
+  });
+
   test('a call id names the same call when the trace is opened again (index loaded from disk)', () => {
     const again = openQuery(dir, { segmentRecords: 512 });
     try {

@@ -50,6 +50,9 @@ export class QueryEngine {
     readonly times = true,
   ) {}
 
+  /** Per thread, made on first use: function -> the segments where it began a call. */
+  private readonly inverted: Map<number, Uint32Array>[] = [];
+
   private needTimes(what: string): void {
     if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
   }
@@ -330,7 +333,13 @@ export class QueryEngine {
       const from = threadIndex === start.thread ? start.position : 0;
       const criteria = new Criteria(filter, wanted, match === null, thread);
       const segments = index.segTime.length;
-      for (let s = Math.floor(from / this.segmentRecords); s < segments; s++) {
+      // Only the segments where a wanted function began a call can hold a match (its rows
+      // included: a row's call began in its segment); the others are skipped unread.
+      const candidates = match !== null ? this.segmentsEntering(threadIndex, wanted) : null;
+      const firstSegment = Math.floor(from / this.segmentRecords);
+      let c = candidates === null ? 0 : lastAtMost(candidates, candidates.length, firstSegment - 1) + 1;
+      if (candidates !== null) page.segmentsSkipped += segments - firstSegment - (candidates.length - c);
+      for (let s = candidates === null ? firstSegment : (candidates[c] ?? segments); s < segments; s = candidates === null ? s + 1 : (candidates[++c] ?? segments)) {
         const segFrom = s * this.segmentRecords;
         const segTo = Math.min(index.records, segFrom + this.segmentRecords);
         if (!criteria.segmentInRange(index, s)) {
@@ -382,6 +391,69 @@ export class QueryEngine {
       timed,
       outcome: OUTCOME_NAMES[outcome] ?? 'unfinished',
     };
+  }
+
+  /**
+   * The longest call (ns) of the functions a filter names (`function`, `thread`; other fields
+   * are ignored), from the index alone: per segment, the longest call that began and ended in
+   * it; and every crossing row. Null when there is no finished call. calls() with slowerThanNs
+   * just under it then finds that call by skipping every other segment.
+   */
+  longestNs(filter: Pick<CallFilter, 'function' | 'thread'>): number | null {
+    this.needTimes('the longest call');
+    const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
+    let best = -1;
+    const threads = filter.thread !== undefined ? [filter.thread] : this.threads.map((_, i) => i);
+    for (const t of threads) {
+      const index = this.thread(t).index;
+      const wanted = (fn: number) => match === null || match(this.nameOf(fn));
+      const seen = new Map<number, boolean>();
+      const wants = (fn: number): boolean => {
+        let w = seen.get(fn);
+        if (w === undefined) seen.set(fn, (w = wanted(fn)));
+        return w;
+      };
+      for (let i = 0; i < index.fnId.length; i++) if ((index.fnMax[i] as number) > best && wants(index.fnId[i] as number)) best = index.fnMax[i] as number;
+      for (let r = 0; r < index.xCall.length; r++) {
+        if (((index.xFlags[r] as number) & FLAG_ORPHAN) !== 0 || index.xOutcome[r] === OUT_DROPPED || index.xOutcome[r] === OUT_UNFINISHED) continue;
+        if ((index.xTotal[r] as number) > best && wants(index.xFn[r] as number)) best = index.xTotal[r] as number;
+      }
+    }
+    return best < 0 ? null : this.span(best);
+  }
+
+  /**
+   * The segments (ascending) where any of `fns` began a call on a thread. From a per-thread
+   * inverted index (function -> segments), made on first use from the index's per-segment
+   * function rows.
+   */
+  private segmentsEntering(threadIndex: number, fns: Set<number>): Uint32Array {
+    let inverted = this.inverted[threadIndex];
+    if (!inverted) {
+      const index = this.thread(threadIndex).index;
+      const counts = new Map<number, number>();
+      for (let i = 0; i < index.fnId.length; i++) if ((index.fnEnters[i] as number) > 0) counts.set(index.fnId[i] as number, (counts.get(index.fnId[i] as number) ?? 0) + 1);
+      const lists = new Map<number, { at: number; segments: Uint32Array }>();
+      for (const [fn, n] of counts) lists.set(fn, { at: 0, segments: new Uint32Array(n) });
+      for (let s = 0; s < index.segTime.length; s++) {
+        for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
+          if ((index.fnEnters[i] as number) === 0) continue;
+          const list = lists.get(index.fnId[i] as number)!;
+          list.segments[list.at++] = s;
+        }
+      }
+      inverted = new Map([...lists].map(([fn, list]) => [fn, list.segments]));
+      this.inverted[threadIndex] = inverted;
+    }
+    const found: Uint32Array[] = [];
+    for (const fn of fns) {
+      const list = inverted.get(fn);
+      if (list) found.push(list);
+    }
+    if (found.length === 1) return found[0]!;
+    const all = new Set<number>();
+    for (const list of found) for (const seg of list) all.add(seg);
+    return Uint32Array.from(all).sort();
   }
 
   /** A thread's runtime events from the index (no walk): position, EXT_* type, aux and ns since the trace began. */

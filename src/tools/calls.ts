@@ -19,6 +19,10 @@ import { at, dur, errorLine, formatCount, parseDuration, signature, value, where
 /** Calls enumerated at most to count and pick exemplars (more: the count comes from the
  *  index's totals when only the function is asked for, else it is "more than"). */
 const SCAN_LIMIT = 2000;
+/** Calls listed per page at most when the index can count them (each may need a segment walked). */
+const PAGE = 50;
+/** A call's line ("c0.12 name 1.5 µs @3 ms  file:line") is never shorter than this in tokens. */
+const CALL_LINE_TOKENS = 8;
 /** Candidates whose values are looked up for an argument predicate, at most. */
 const WHERE_LIMIT = 5000;
 
@@ -85,7 +89,10 @@ export const findCallsTool: Tool = {
     if (toNs !== undefined) filter.toNs = toNs;
     if (input.thread !== undefined) filter.thread = input.thread as number;
     if (input.cursor !== undefined) filter.cursor = input.cursor as string;
-    const scanLimit = spec ? WHERE_LIMIT : SCAN_LIMIT;
+    // Only the function asked for, from the start: the index counts every call and finds the
+    // slowest and the first that threw by skipping segments, so only a page is read.
+    const functionOnly = !spec && Object.keys(filter).every((k) => k === 'function' || k === 'thread');
+    const scanLimit = spec ? WHERE_LIMIT : functionOnly ? Math.min(PAGE, fitting(new Array<number>(PAGE), input, CALL_LINE_TOKENS).length) + 1 : SCAN_LIMIT;
     const page = engine.calls({ ...filter, limit: scanLimit });
     let matched = page.calls;
     const argTexts = new Map<string, string>();
@@ -103,24 +110,33 @@ export const findCallsTool: Tool = {
     }
     const exact = page.cursor === null;
     const scanned = page.calls.length;
-    const slowest = matched.reduce<CallBrief | null>((best, c) => (c.durationNs !== null && (best === null || c.durationNs > (best.durationNs ?? -1)) ? c : best), null);
-    const threw = matched.find((c) => c.outcome === 'throw') ?? null;
+    let indexCount: number | null = null;
+    let slowest: CallBrief | null;
+    let threw: CallBrief | null;
+    let slowestLabel = 'slowest';
+    if (functionOnly && !exact) {
+      const match = fnGlob !== undefined ? nameMatcher(fnGlob) : () => true;
+      let count = 0;
+      q.threads.forEach((_, t) => {
+        if (filter.thread === undefined || filter.thread === t) for (const st of engine.functionStats(t)) if (match(st.name)) count += st.calls;
+      });
+      indexCount = count;
+      const longest = engine.times ? engine.longestNs(filter) : null;
+      slowest = longest !== null ? (engine.calls({ ...filter, slowerThanNs: Math.max(0, longest - 1), limit: 1 }).calls[0] ?? null) : null;
+      threw = engine.calls({ ...filter, threw: true, limit: 1 }).calls[0] ?? null;
+    } else {
+      slowest = matched.reduce<CallBrief | null>((best, c) => (c.durationNs !== null && (best === null || c.durationNs > (best.durationNs ?? -1)) ? c : best), null);
+      threw = matched.find((c) => c.outcome === 'throw') ?? null;
+      if (!exact) slowestLabel = `slowest of the first ${formatCount(scanned)}`;
+    }
     const exemplars: DocItem[] = [];
     const exemplar = (label: string, c: CallBrief | null) => {
       if (c) exemplars.push({ text: `${label}: ${briefText(engine, c, cwd, argTexts.get(c.id) ?? '')}`, data: { label, id: c.id, name: c.name, durationNs: c.durationNs, outcome: c.outcome } });
     };
-    exemplar('first', matched[0] ?? null);
-    if (engine.times && slowest && slowest !== matched[0]) exemplar(exact ? 'slowest' : `slowest of the first ${formatCount(scanned)}`, slowest);
-    if (threw && threw !== matched[0] && threw !== slowest) exemplar('first that threw', threw);
-    // Only the function asked for (from the start): the index's totals count every call.
-    let indexCount: number | null = null;
-    if (!exact && !spec && fnGlob !== undefined && Object.keys(filter).every((k) => k === 'function' || k === 'thread')) {
-      const match = nameMatcher(fnGlob);
-      indexCount = 0;
-      q.threads.forEach((_, t) => {
-        if (filter.thread === undefined || filter.thread === t) for (const s of engine.functionStats(t)) if (match(s.name)) indexCount! += s.calls;
-      });
-    }
+    const first = matched[0] ?? null;
+    exemplar('first', first);
+    if (engine.times && slowest && slowest.id !== first?.id) exemplar(slowestLabel, slowest);
+    if (threw && threw.id !== first?.id && threw.id !== slowest?.id) exemplar('first that threw', threw);
     const countText = exact ? formatCount(matched.length) : indexCount !== null ? formatCount(indexCount) : spec ? `${formatCount(matched.length)} of the first ${formatCount(scanned)} candidates (more exist)` : `more than ${formatCount(scanned)}`;
     const what = [fnGlob !== undefined ? `of ${fnGlob}` : '', where ? `where ${where}` : '', slower !== undefined ? `slower than ${dur(slower)}` : '', input.threw ? 'that threw' : '', input.from || input.to ? `began in [${input.from ?? 'start'}, ${input.to ?? 'end'}]` : '', input.thread !== undefined ? `on thread ${input.thread}` : ''].filter(Boolean).join(' ');
     const head = [`${countText} calls ${what}`.trim()];
@@ -144,7 +160,7 @@ export const findCallsTool: Tool = {
             title: 'calls in order:',
             noun: 'calls',
             total: exact ? matched.length : (indexCount ?? matched.length + 1),
-            items: fitting(matched, input).map((c) => ({ text: briefText(engine, c, cwd, argTexts.get(c.id) ?? ''), data: { id: c.id, name: c.name, enterNs: c.enterNs, durationNs: c.durationNs, selfNs: c.selfNs, outcome: c.outcome } })),
+            items: fitting(matched, input, CALL_LINE_TOKENS).map((c) => ({ text: briefText(engine, c, cwd, argTexts.get(c.id) ?? ''), data: { id: c.id, name: c.name, enterNs: c.enterNs, durationNs: c.durationNs, selfNs: c.selfNs, outcome: c.outcome } })),
             cursor: nextCursor,
             first: 5,
           },

@@ -58,9 +58,10 @@ export function answerSchema(fields: z.ZodRawShape): z.ZodObject {
   return z.looseObject({ ...answerOutput, ...fields });
 }
 
-/** The first items of a ranked list that could fit the budget (no line costs under 3 tokens):
- *  a tool words only these, and gives the section the list's full length as its total. */
-export function fitting<T>(list: readonly T[], input: Record<string, unknown>): T[] {
+/** The first items of a ranked list that could fit the budget (no item costs under `least`
+ *  tokens, 3 by default): a tool words only these, and gives the section the list's full
+ *  length as its total. */
+export function fitting<T>(list: readonly T[], input: Record<string, unknown>, least = 3): T[] {
   const budget = (input.budget as number | undefined) ?? 2000;
-  return list.slice(0, Math.ceil(budget / 3));
+  return list.slice(0, Math.ceil(budget / least));
 }

@@ -2,11 +2,15 @@
 // messages with the thread at the other end, worker starts and exits, HTTP/fetch spans with
 // their outcome and duration, garbage collections, sockets, spawns, marks — and each thread's
 // scheduling (callbacks scheduled and run) as counts. Text is for reading; JSON has every event
-// (scheduling ones included) and the message, span and worker tables.
+// (scheduling ones included) and the message, span and worker tables. Read from the query index
+// (built and kept beside the trace on first use) unless the scheduling records themselves are
+// asked for (JSON without --kind, or --kind scheduling): those are walked.
 
 import { hasTimes, openTrace } from '../analysis/trace.js';
 import { runtimeEvents, spanLabel, type MessageFlow, type RuntimeEvent, type Span } from '../analysis/runtime-events.js';
 import { RecallError } from '../format/errors.js';
+import { openQuery } from '../query/open.js';
+import { indexedRuntimeRecords, UNINDEXED_KINDS } from '../query/runtime-source.js';
 import { renderValue, type ValueDesc } from '../format/values.js';
 import { parse } from './args.js';
 import { formatCount, formatNs } from './format.js';
@@ -157,9 +161,14 @@ export function eventsCommand(args: string[]): number {
   }
   const format = formatOption('events', values.format);
   const kinds = kindFilter(values.kind);
-  const trace = openTrace(positionals[0] ?? 'recall-trace');
+  // The query index keeps every runtime event but the scheduling links and detail pointers
+  // (it counts the links): a view that lists none of those reads the index, not the records.
+  const walk = kinds === null ? format === 'json' : [...kinds].some((k) => UNINDEXED_KINDS.has(k));
+  const q = walk ? null : openQuery(positionals[0] ?? 'recall-trace');
+  const trace = q ? q.trace : openTrace(positionals[0] ?? 'recall-trace');
   const picked = new Set(pickThreads('events', trace, values.thread, 'all').map((t) => t.info.id));
-  const all = runtimeEvents(trace);
+  const all = q ? runtimeEvents(trace, indexedRuntimeRecords(q.engine)) : runtimeEvents(trace);
+  q?.close();
   const threads = all.threads.filter((t) => picked.has(t.id));
   const names = new Map(trace.threads.map((t) => [t.info.id, t.info.name]));
   // --timing none: events in order, without times (their ns fields would read as times).

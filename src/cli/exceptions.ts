@@ -7,7 +7,9 @@ import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import { parse, positiveInteger } from './args.js';
 import { callJson, callSignature, errorText, whereOf } from './call-text.js';
 import { formatNs } from './format.js';
-import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
+import { formatOption, openViewTrace, pickThreads, printJson, viewProcess } from './view-common.js';
+import { openQuery } from '../query/open.js';
+import { threadDetail } from '../analysis/detail.js';
 import { hasTimes, type Trace } from '../analysis/trace.js';
 import { endedBy, outcomeWords } from '../tools/exceptions.js';
 
@@ -96,11 +98,20 @@ export function exceptionsCommand(args: string[]): number {
     return 0;
   }
   const format = formatOption('exceptions', values.format);
-  const trace = openViewTrace('exceptions', positionals[0], values.process);
-  const threads = pickThreads('exceptions', trace, values.thread, 'all');
+  // The query index says which threads threw or caught anything; only those are read whole
+  // (the call model needs a thread's every record), and none when no thread did.
+  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('exceptions', values.process));
+  q.close();
+  const picked = pickThreads('exceptions', q.trace, values.thread, 'all');
+  const holding = new Set(picked.filter((t) => q.engine.mayHoldExceptions(q.trace.threads.indexOf(t))).map((t) => t.info.file));
+  const trace = holding.size > 0 ? openViewTrace('exceptions', positionals[0], values.process) : q.trace;
   const all: Exception[] = [];
   const problems = [...trace.problems];
-  for (const thread of threads) {
+  for (const thread of pickThreads('exceptions', trace, values.thread, 'all')) {
+    if (!holding.has(thread.info.file)) {
+      problems.push(...threadDetail(trace, thread).problems);
+      continue;
+    }
     const calls = walkCalls(trace, thread);
     problems.push(...calls.problems);
     all.push(...calls.exceptions);

@@ -30,10 +30,15 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Open the trace (one process of it: --process PID, default the root) a view reads. */
-export function openViewTrace(command: string, path: string | undefined, process: unknown): Trace {
-  if (process === undefined) return openTrace(path ?? 'recall-trace');
+/** The --process option of a view: the open options for that process (default: the root). */
+export function viewProcess(command: string, process: unknown): { pid?: number } {
+  if (process === undefined) return {};
   const pid = Number(process);
   if (!Number.isInteger(pid) || pid <= 0) throw new RecallError('E_USAGE', `${command}: --process takes a pid (see recall info), not '${String(process)}'`);
-  return openTrace(path ?? 'recall-trace', { pid });
+  return { pid };
+}
+
+/** Open the trace (one process of it: --process PID, default the root) a view reads. */
+export function openViewTrace(command: string, path: string | undefined, process: unknown): Trace {
+  return openTrace(path ?? 'recall-trace', viewProcess(command, process));
 }

@@ -68,6 +68,8 @@ export interface Summary {
   functions: FunctionSummary[];
   totals: { events: number; dropped: number; lost: number; durationNs: number; threads: number; functions: number; calls: number };
   warnings: string[];
+  /** A summary of a time range only (summary --from/--to): ns since the trace began. */
+  range?: { fromNs: number; toNs: number };
 }
 
 export interface SummaryOptions {

@@ -9,7 +9,9 @@ import { summarizeTrace } from '../analysis/summary-trace.js';
 import type { FunctionSummary, Summary } from '../analysis/summary.js';
 import { summarizeAllProcesses, type AllProcessesSummary } from '../analysis/summary-all.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
-import { parse, positiveInteger } from './args.js';
+import { durationMs, parse, positiveInteger } from './args.js';
+import { openQuery } from '../query/open.js';
+import { rangeSummary } from '../query/range-summary.js';
 import { csvField, displayCommand, formatCount, formatNs, table } from './format.js';
 
 export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
@@ -24,6 +26,9 @@ options:
   --thread ID  only the thread with this id (0 = main thread)
   --process P  the process with pid P (default: the root process recall run started), or
                all: every process, each function and thread row with its pid
+  --from T     only the time range [T, --to] (times since the trace began, like 1.5s or 200ms;
+  --to T       default: its start and end): calls that began in it, self and total time
+               clipped to it (read through the query index, built beside the trace once)
 `;
 
 const OPTIONS = {
@@ -31,6 +36,8 @@ const OPTIONS = {
   top: { type: 'string' },
   thread: { type: 'string' },
   process: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -65,6 +72,9 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
     `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped${timed ? ` · ${formatNs(t.durationNs)} recorded` : ''}`,
   );
   out.push(`timing: ${summary.clock.precision}`);
+  if (!all && summary.range) {
+    out.push(`range: ${formatNs(summary.range.fromNs)} to ${formatNs(summary.range.toNs)} · calls that began in it; self and total time clipped to it`);
+  }
   if (otherProcesses > 0) {
     out.push(`the trace holds ${otherProcesses} more process${otherProcesses === 1 ? '' : 'es'} (recall info lists them): recall summary --process PID, or --process all`);
   }
@@ -192,7 +202,21 @@ export async function summaryCommand(args: string[]): Promise<number> {
   let summary: Summary | AllProcessesSummary;
   let cwd: string;
   let others = 0;
-  if (processOption === 'all') {
+  const ranged = values.from !== undefined || values.to !== undefined;
+  if (ranged) {
+    if (processOption === 'all') throw new RecallError('E_USAGE', 'summary: --from/--to need one process; use --process PID with them');
+    const fromMs = values.from !== undefined ? durationMs(values.from as string) : 0;
+    const toMs = values.to !== undefined ? durationMs(values.to as string) : Infinity;
+    if (fromMs === null || toMs === null) throw new RecallError('E_USAGE', `summary: --from and --to take times since the trace began, like 200ms or 1.5s, not '${String(fromMs === null ? values.from : values.to)}'`);
+    if (toMs < fromMs) throw new RecallError('E_USAGE', 'summary: --to is before --from');
+    const q = openQuery(path, pid !== undefined ? { pid } : {});
+    try {
+      summary = rangeSummary(q, { fromNs: fromMs * 1e6, toNs: toMs * 1e6, ...(thread !== undefined ? { thread } : {}), top });
+    } finally {
+      q.close();
+    }
+    cwd = q.manifest.cwd || process.cwd();
+  } else if (processOption === 'all') {
     if (thread !== undefined) throw new RecallError('E_USAGE', 'summary: --thread needs one process (thread ids repeat across processes); use --process PID with it');
     summary = summarizeAllProcesses(path, { top });
     cwd = process.cwd();

@@ -103,6 +103,28 @@ describe('the engine on fib(20) (exactly 21891 calls of fib)', () => {
     assert.equal(q.engine.longestNs({ function: 'no-such-function' }), null);
   });
 
+  test('rangeStats: over the whole thread it is the index totals; split in two, the halves add up', () => {
+    const whole = q.engine.functionStats(0).find((f) => f.name === 'fib')!;
+    const calls = allCalls(q.engine, { function: 'fib' }, 1000);
+    const endNs = Math.max(...calls.map((c) => c.enterNs + (c.durationNs ?? 0)));
+    const startNs = Math.min(...calls.map((c) => c.enterNs));
+    const all = q.engine.rangeStats(0, 0, endNs + 1000).functions.find((f) => f.name === 'fib')!;
+    const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1000 + Math.abs(b) * 1e-9, `${what}: ${a} vs ${b}`);
+    assert.equal(all.calls, whole.calls);
+    near(all.selfNs, whole.selfNs, 'self');
+    near(all.totalNs, whole.totalNs, 'total');
+    assert.equal(all.unfinished, 0);
+    const mid = Math.round((startNs + endNs) / 2);
+    const a = q.engine.rangeStats(0, 0, mid).functions.find((f) => f.name === 'fib')!;
+    const b = q.engine.rangeStats(0, mid, endNs + 1000).functions.find((f) => f.name === 'fib')!;
+    assert.equal(a.calls + b.calls, whole.calls, 'every call began in exactly one half');
+    near(a.selfNs + b.selfNs, whole.selfNs, 'self splits');
+    near(a.totalNs + b.totalNs, whole.totalNs, 'fib(20) runs across the cut: its inclusive time splits');
+    assert.ok(a.unfinished >= 1, 'fib(20) is still running at the cut');
+    // The calls that began in the second half: exactly the paged calls from the cut on.
+    assert.equal(b.calls, calls.filter((c) => c.enterNs > mid).length);
+  });
+
   test('a call id names the same call when the trace is opened again (index loaded from disk)', () => {
     const again = openQuery(dir, { segmentRecords: 512 });
     try {

@@ -13,7 +13,7 @@ import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type 
 import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
-import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_UNFINISHED, StackMachine } from './machine.js';
+import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, StackMachine } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
@@ -394,6 +394,56 @@ export class QueryEngine {
   }
 
   /**
+   * What ran on a thread in [fromNs, toNs]: per function, the calls that began in it, and self
+   * and inclusive time clipped to it (a call that began before `fromNs` counts the part inside;
+   * inclusive time counts once per outermost activation, as the summary does); throws of calls
+   * that ended in it; `unfinished`: activations still running at its end. Walks from the
+   * checkpoint before `fromNs` to the first record after `toNs`. Untimed activations (adaptive
+   * timing) give their time to the frame that was timed before them.
+   */
+  rangeStats(threadIndex: number, fromNs: number, toNs: number): { functions: FunctionStats[]; walked: number } {
+    this.needTimes('a time range');
+    if (!(toNs >= fromNs)) throw new RecallError('E_USAGE', `range: the end (${toNs} ns) is before the start (${fromNs} ns)`);
+    const thread = this.thread(threadIndex);
+    const fromMs = fromNs / 1e6 - thread.shiftMs;
+    const toMs = toNs / 1e6 - thread.shiftMs;
+    const sink = new RangeSink(toMs);
+    const machine = new StackMachine(sink);
+    const start = this.positionAt(threadIndex, fromNs);
+    let pos = 0;
+    if (start >= 0) {
+      const s = Math.floor(start / this.segmentRecords);
+      pos = this.walk(thread, machine, this.seeded(thread, s, machine), start + 1);
+    }
+    sink.arm(machine, fromMs);
+    let prevT = fromMs;
+    let prevTop = machine.depth > 0 ? machine.fn(machine.depth - 1) : -1;
+    let ended = false;
+    const walkedTo = this.walk(thread, machine, pos, thread.index.records, () => {
+      const t = machine.lastTime;
+      const clipped = t > toMs ? toMs : t;
+      if (prevTop >= 0 && clipped > prevT) sink.addSelf(prevTop, clipped - prevT);
+      if (clipped > prevT) prevT = clipped;
+      prevTop = machine.depth > 0 ? machine.fn(machine.depth - 1) : -1;
+      if (t > toMs) ended = true;
+      return ended;
+    });
+    const endMs = ended ? toMs : Math.min(toMs, thread.index.lastTime);
+    if (!ended && prevTop >= 0 && endMs > prevT) sink.addSelf(prevTop, endMs - prevT);
+    sink.finish(endMs);
+    const functions = [...sink.stats.entries()].map(([fn, v]) => ({
+      fn,
+      name: this.nameOf(fn),
+      calls: v.calls,
+      totalNs: this.span(v.total),
+      selfNs: this.span(v.self),
+      throws: v.throws,
+      unfinished: v.unfinished,
+    }));
+    return { functions, walked: walkedTo - (start >= 0 ? Math.floor(start / this.segmentRecords) * this.segmentRecords : 0) };
+  }
+
+  /**
    * The longest call (ns) of the functions a filter names (`function`, `thread`; other fields
    * are ignored), from the index alone: per segment, the longest call that began and ended in
    * it; and every crossing row. Null when there is no finished call. calls() with slowerThanNs
@@ -511,3 +561,86 @@ interface CallWalkResult {
   walked: number;
 }
 
+
+interface RangeTotals {
+  calls: number;
+  self: number;
+  total: number;
+  throws: number;
+  unfinished: number;
+  /** Activations of the function on the stack now, and since when (ms) the outermost one runs. */
+  active: number;
+  since: number;
+}
+
+/** Hears the frames of a range walk: calls begun, activations (for inclusive time) and throws. */
+class RangeSink extends NullSink {
+  readonly stats = new Map<number, RangeTotals>();
+  private armed = false;
+
+  constructor(private readonly toMs: number) {
+    super();
+  }
+
+  private of(fn: number): RangeTotals {
+    let v = this.stats.get(fn);
+    if (!v) this.stats.set(fn, (v = { calls: 0, self: 0, total: 0, throws: 0, unfinished: 0, active: 0, since: 0 }));
+    return v;
+  }
+
+  /** From now on count: the frames on the stack are active since `fromMs`. */
+  arm(m: StackMachine, fromMs: number): void {
+    this.armed = true;
+    for (let level = 0; level < m.depth; level++) this.begin(m.fn(level), fromMs);
+  }
+
+  addSelf(fn: number, ms: number): void {
+    this.of(fn).self += ms;
+  }
+
+  private begin(fn: number, t: number): void {
+    const v = this.of(fn);
+    if (v.active++ === 0) v.since = t;
+  }
+
+  private stop(fn: number, t: number): void {
+    const v = this.of(fn);
+    if (v.active === 0) return;
+    if (--v.active === 0) v.total += Math.max(0, Math.min(t, this.toMs) - v.since);
+  }
+
+  override push(m: StackMachine, level: number, how: number): void {
+    if (!this.armed || m.lastTime > this.toMs) return;
+    const fn = m.fn(level);
+    if (how === PUSH_ENTER) this.of(fn).calls++;
+    this.begin(fn, m.lastTime);
+  }
+
+  // A record after the range (the walk steps one) changes nothing here: what it ends was still
+  // running at the range's end, and finish() counts it so.
+  override suspend(m: StackMachine, level: number): void {
+    if (this.armed && m.lastTime <= this.toMs) this.stop(m.fn(level), m.lastTime);
+  }
+
+  override close(m: StackMachine, level: number, outcome: number): void {
+    if (!this.armed || m.lastTime > this.toMs) return;
+    const fn = m.fn(level);
+    if (outcome === OUT_THROW) this.of(fn).throws++;
+    this.stop(fn, m.lastTime);
+  }
+
+  override forget(m: StackMachine, level: number): void {
+    if (this.armed && m.lastTime <= this.toMs) this.stop(m.fn(level), m.lastTime);
+  }
+
+  /** The range ends at endMs: what is still active counts to it, as unfinished. */
+  finish(endMs: number): void {
+    for (const v of this.stats.values()) {
+      if (v.active > 0) {
+        v.total += Math.max(0, endMs - v.since);
+        v.unfinished += v.active;
+        v.active = 0;
+      }
+    }
+  }
+}

@@ -24,13 +24,37 @@ export interface StackAnswer {
   threadId: number;
   /** The last record applied (-1: before the first). */
   position: number;
+  /** The moment asked about (a time; else the time of that record). */
   timeNs: number | null;
+  /** The time of the last record applied (null before the first, NaN without times). */
+  eventNs: number | null;
   /** Outermost first. */
   frames: Frame[];
   /** Async calls suspended at that moment (awaiting), in the order they suspended: the first AWAITING_SHOWN. */
   awaiting: Frame[];
   /** How many were suspended (awaiting may show fewer). */
   suspended: number;
+}
+
+/** A frame of the logical stack: `resumed` when it runs again after an await, its callers
+ *  (the frames after it) being the calls that started it, no longer under it on the thread. */
+export interface LogicalFrame extends Frame {
+  resumed: boolean;
+}
+
+export interface LogicalStackAnswer {
+  thread: number;
+  threadId: number;
+  position: number;
+  timeNs: number | null;
+  eventNs: number | null;
+  /** Innermost first: the running frame, its callers, and across awaits the calls that started them. */
+  frames: LogicalFrame[];
+  /** Async calls suspended then (as StackAnswer.awaiting), those not on the logical stack. */
+  awaiting: Frame[];
+  suspended: number;
+  /** Stacks walked to follow awaits back. */
+  hops: number;
 }
 
 /** Suspended calls a stack answer lists at most. */

@@ -321,3 +321,38 @@ describe('the engine on four threads (a main thread and three workers)', () => {
     }
   });
 });
+
+describe('the logical stack across awaits (bugs/async-throw.js: main → greetAll → loadUser, which awaits a timer)', () => {
+  let q: QueryTrace;
+  before(() => {
+    const recording = record('bugs/async-throw.js');
+    assert.equal(recording.result.status, 1, 'the rejection ends the program');
+    q = openQuery(recording.dir);
+  });
+  after(() => q?.close());
+
+  test('after loadUser resumes alone on the thread, its logical callers are greetAll and main', () => {
+    const calls = allCalls(q.engine, { function: 'loadUser' });
+    assert.equal(calls.length, 3);
+    const last = calls[2]!;
+    const from = positionOf(last.id);
+    let resumedAt = -1;
+    for (let p = from + 1; p < q.engine.threads[0]!.index.records && resumedAt < 0; p++) {
+      const physical = q.engine.stackAt(0, { position: p }).frames;
+      if (physical.length === 1 && physical[0]!.id === last.id) resumedAt = p;
+    }
+    assert.ok(resumedAt > from, 'loadUser runs again alone after its await');
+    const logical = q.engine.logicalStackAt(0, { position: resumedAt });
+    assert.deepEqual(logical.frames.map((f) => f.name), ['loadUser', 'greetAll', 'main']);
+    // greetAll too runs again after an await (of the second loadUser) when it calls the third.
+    assert.deepEqual(logical.frames.map((f) => f.resumed), [true, true, false]);
+    assert.equal(logical.frames[0]!.id, last.id);
+    assert.ok(logical.hops >= 1);
+    // At its enter, loadUser is called by a greetAll that resumed; the first call's stack is all physical.
+    const atEnter = q.engine.logicalStackAt(0, { position: from });
+    assert.deepEqual(atEnter.frames.map((f) => [f.name, f.resumed]), [['loadUser', false], ['greetAll', true], ['main', false]]);
+    const first = q.engine.logicalStackAt(0, { position: positionOf(calls[0]!.id) });
+    assert.deepEqual(first.frames.map((f) => [f.name, f.resumed]), [['loadUser', false], ['greetAll', false], ['main', false]]);
+    assert.equal(first.hops, 1);
+  });
+});

@@ -9,7 +9,7 @@
 import { RecallError } from '../format/errors.js';
 import { EXT_CATCH } from '../format/layout.js';
 import type { FunctionEntry } from '../format/manifest.js';
-import { AWAITING_SHOWN, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
+import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
 import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
@@ -17,7 +17,7 @@ import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISH
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
-export type { CallAnswer, CallBrief, CallFilter, CallsPage, DetailValue, FoldedChild, Frame, FunctionStats, StackAnswer, SubtreeAnswer } from './answers.js';
+export type { CallAnswer, CallBrief, CallFilter, CallsPage, DetailValue, FoldedChild, Frame, FunctionStats, LogicalFrame, LogicalStackAnswer, StackAnswer, SubtreeAnswer } from './answers.js';
 
 /** Records of a thread, read back (store.ts's RecordReader). */
 export interface RecordSource {
@@ -35,6 +35,8 @@ export interface EngineThread {
 
 /** Records read and walked at a time. */
 const PIECE = 1 << 16;
+/** Awaits followed back at most by logicalStackAt. */
+const MAX_HOPS = 256;
 
 export class QueryEngine {
   /**
@@ -154,9 +156,43 @@ export class QueryEngine {
       threadId: index.threadId,
       position,
       timeNs: 'timeNs' in at ? at.timeNs : position >= 0 ? this.ns(thread, machine.lastTime) : null,
+      eventNs: position >= 0 ? this.ns(thread, machine.lastTime) : null,
       frames,
       awaiting,
       suspended: machine.suspended.size,
+    };
+  }
+
+  /**
+   * The logical stack at a moment: the physical stack, then, for a frame that runs again after
+   * an await (its callers at its start are no longer under it), the stack when it began, and
+   * so on back. Each hop is one stackAt at an enter (a walk of at most a segment).
+   */
+  logicalStackAt(threadIndex: number, at: { position: number } | { timeNs: number }): LogicalStackAnswer {
+    const now = this.stackAt(threadIndex, at);
+    const frames: LogicalFrame[] = [...now.frames].reverse().map((f) => ({ ...f, resumed: false }));
+    let hops = 0;
+    const seen = new Set<string>();
+    for (let outer = frames[frames.length - 1]; outer !== undefined && hops < MAX_HOPS && !seen.has(outer.id); outer = frames[frames.length - 1]) {
+      seen.add(outer.id);
+      const began = this.stackAt(threadIndex, { position: parseCallId(outer.id).position });
+      hops++;
+      const callers = began.frames.slice(0, -1);
+      if (callers.length === 0) break;
+      outer.resumed = true;
+      for (let i = callers.length - 1; i >= 0; i--) frames.push({ ...callers[i]!, resumed: false });
+    }
+    const onStack = new Set(frames.map((f) => f.id));
+    return {
+      thread: now.thread,
+      threadId: now.threadId,
+      position: now.position,
+      timeNs: now.timeNs,
+      eventNs: now.eventNs,
+      frames,
+      awaiting: now.awaiting.filter((f) => !onStack.has(f.id)),
+      suspended: now.suspended,
+      hops,
     };
   }
 

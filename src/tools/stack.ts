@@ -1,6 +1,7 @@
-// recall_stack: the stack at a moment — a time ("12ms"), an event (e<N>, on `thread`), a call
-// (c<thread>.<N>: its callers when it began) or an exception (x<N>: the logical stack at the
-// throw, async callers included, with arguments where recorded). Innermost frame first.
+// recall_stack: the logical stack at a moment — a time ("12ms"), an event (e<N>, on `thread`),
+// a call (c<thread>.<N>: its callers when it began) or an exception (x<N>: the stack at the
+// throw, with arguments where recorded). Frames resumed after an await are followed back to
+// the calls that started them (engine.logicalStackAt). Innermost frame first.
 
 import * as z from 'zod';
 import { logicalStack } from '../analysis/calls.js';
@@ -63,15 +64,25 @@ export const stackTool: Tool = {
       if (ns === null) throw new RecallError('E_USAGE', `at: a time ("12ms"), an event (e<N>), a call (c<T>.<N>) or an exception (x<N>), not ${JSON.stringify(asked)}`);
       where = { timeNs: ns };
     }
-    const stack = engine.stackAt(thread, where);
+    const stack = engine.logicalStackAt(thread, where);
     const cwd = q.manifest.cwd;
-    const frames = [...stack.frames].reverse();
+    const frames = stack.frames;
     return {
       data: { at: asked, thread: stack.threadId, position: stack.position, timeNs: stack.timeNs, suspended: stack.suspended },
       doc: {
-        head: [`stack of thread ${stack.threadId} at e${stack.position}${stack.timeNs !== null ? ' ' + at(stack.timeNs) : ''}${callId ? ` (when ${callId} began)` : ''}: ${frames.length} frames, ${stack.suspended} async calls awaiting`],
+        head: [`stack of thread ${stack.threadId} at e${stack.position}${stack.timeNs !== null ? ' ' + at(stack.timeNs) : ''}${callId ? ` (when ${callId} began)` : ''}: ${frames.length} frames, ${stack.suspended} async calls suspended`],
         sections: [
-          { key: 'frames', noun: 'frames', items: frames.map((f) => ({ text: `  ${f.id} ${f.name}  ${whereOf(engine.functions.get(f.fn), cwd)}`, brief: `  ${f.id} ${f.name}`, data: { id: f.id, name: f.name, enterNs: f.enterNs } })), first: 50, empty: '  (no traced frame running)' },
+          {
+            key: 'frames',
+            title: 'logical stack (innermost first):',
+            noun: 'frames',
+            items: frames.map((f) => {
+              const resumed = f.resumed ? '  ⤷ resumed after an await; started by the calls below' : '';
+              return { text: `  ${f.id} ${f.name}  ${whereOf(engine.functions.get(f.fn), cwd)}${resumed}`, brief: `  ${f.id} ${f.name}${f.resumed ? ' (resumed)' : ''}`, data: { id: f.id, name: f.name, enterNs: f.enterNs, resumed: f.resumed } };
+            }),
+            first: 50,
+            empty: '  (no traced frame running)',
+          },
           { key: 'awaiting', title: 'awaiting (suspended async calls):', noun: 'awaiting calls', total: stack.suspended, items: stack.awaiting.map((f) => ({ text: `  ${f.id} ${f.name}`, data: { id: f.id, name: f.name } })) },
         ],
       },

@@ -1,6 +1,6 @@
 // recall_hotspots: functions ranked by self time, total time or calls, over the whole trace
-// (from the index: no walk) or over a time range (the calls that began in it, found through
-// the index's per-segment entries). Repeats are folded: one line per function.
+// (from the index: no walk) or over a time range (engine.rangeStats: calls that began in it,
+// self and total time clipped to it, as summary --from/--to). One line per function.
 
 import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
@@ -12,25 +12,24 @@ import { dur, formatCount, parseDuration, whereOf } from './text.js';
 
 const BY = ['self', 'total', 'calls'] as const;
 
-/** Per-function totals of the calls that began in [fromNs, toNs]. */
-function rangeStats(engine: QueryEngine, thread: number | undefined, fromNs: number, toNs: number): FunctionStats[] {
+/** Per-function activity in [fromNs, toNs] over the threads asked for (engine.rangeStats). */
+function rangeStats(engine: QueryEngine, threads: number, thread: number | undefined, fromNs: number, toNs: number): FunctionStats[] {
   const merged = new Map<number, FunctionStats>();
-  let cursor: string | undefined;
-  for (;;) {
-    const page = engine.calls({ fromNs, toNs, limit: 10000, ...(thread !== undefined ? { thread } : {}), ...(cursor !== undefined ? { cursor } : {}) });
-    for (const c of page.calls) {
-      let m = merged.get(c.fn);
-      if (!m) merged.set(c.fn, (m = { fn: c.fn, name: c.name, calls: 0, totalNs: 0, selfNs: 0, throws: 0, unfinished: 0 }));
-      m.calls++;
-      m.totalNs += c.durationNs ?? 0;
-      m.selfNs += c.selfNs ?? 0;
-      if (c.outcome === 'throw') m.throws++;
-      if (c.durationNs === null) m.unfinished++;
+  for (let t = 0; t < threads; t++) {
+    if (thread !== undefined && t !== thread) continue;
+    for (const f of engine.rangeStats(t, fromNs, toNs).functions) {
+      const m = merged.get(f.fn);
+      if (!m) merged.set(f.fn, { ...f });
+      else {
+        m.calls += f.calls;
+        m.totalNs += f.totalNs;
+        m.selfNs += f.selfNs;
+        m.throws += f.throws;
+        m.unfinished += f.unfinished;
+      }
     }
-    if (page.cursor === null) break;
-    cursor = page.cursor;
   }
-  return [...merged.values()];
+  return [...merged.values()].filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0);
 }
 
 export const hotspotsTool: Tool = {
@@ -54,9 +53,9 @@ export const hotspotsTool: Tool = {
     let stats: FunctionStats[];
     if (ranged) {
       const fromNs = input.from !== undefined ? parseDuration(input.from as string) : 0;
-      const toNs = input.to !== undefined ? parseDuration(input.to as string) : Number.MAX_VALUE;
+      const toNs = input.to !== undefined ? parseDuration(input.to as string) : Infinity;
       if (fromNs === null || toNs === null) throw new RecallError('E_USAGE', 'from and to are times since the trace began, like "20ms" or "1.5s"');
-      stats = rangeStats(q.engine, thread, fromNs, toNs);
+      stats = rangeStats(q.engine, q.threads.length, thread, fromNs, toNs);
     } else stats = mergedStats(ctx, dir, thread);
     const key = by === 'self' ? 'selfNs' : by === 'total' ? 'totalNs' : 'calls';
     stats.sort((a, b) => b[key] - a[key]);
@@ -66,7 +65,7 @@ export const hotspotsTool: Tool = {
     return {
       data: { by, thread: thread ?? null, range: ranged ? { from: input.from ?? null, to: input.to ?? null } : null },
       doc: {
-        head: [`hotspots by ${by}${thread !== undefined ? ` on thread ${thread}` : ''}${ranged ? ` of calls that began in [${input.from ?? 'start'}, ${input.to ?? 'end'}]` : ''}: ${formatCount(stats.length)} functions`],
+        head: [`hotspots by ${by}${thread !== undefined ? ` on thread ${thread}` : ''}${ranged ? ` in [${input.from ?? 'start'}, ${input.to ?? 'end'}] (calls that began in it; time clipped to it)` : ''}: ${formatCount(stats.length)} functions`],
         sections: [
           {
             key: 'functions',

@@ -570,7 +570,8 @@ async function benchInstrumenter() {
 
 // ---- the query tools on the tsc trace (issue 12) ---------------------------------------------
 
-function benchQuery() {
+async function benchQuery() {
+  const { SERVER_NODE_FLAGS } = await import('../dist/src/mcp/flags.js');
   process.stderr.write('query tools on the tsc trace\n');
   const dir = mkdtempSync(join(tmpdir(), 'recall-bench-query-'));
   try {
@@ -580,19 +581,25 @@ function benchQuery() {
     if (recorded.status !== 0) throw new Error(`recording tsc for the query bench failed (exit ${recorded.status}): ${recorded.stderr}`);
     const events = JSON.parse(readFileSync(join(trace, 'manifest.json'), 'utf8')).totals.written;
     const tools = (extra) => {
-      const ran = timed(process.execPath, [join(ROOT, 'bench', 'tools.mjs'), trace, '--json', '--samples', quick ? '20' : '40', ...extra]);
+      // With the Node flags recall mcp gives its server.
+      const ran = timed(process.execPath, [...SERVER_NODE_FLAGS, join(ROOT, 'bench', 'tools.mjs'), trace, '--json', '--samples', quick ? '20' : '40', ...extra]);
       if (ran.status !== 0) throw new Error(`bench/tools.mjs failed (exit ${ran.status}): ${ran.stderr}`);
       return JSON.parse(ran.stdout.trim().split('\n').pop());
     };
-    // A first process builds the index (its first answer and peak); a second loads it, as a
-    // server started on an indexed trace does, and asks every tool.
-    const building = tools(['--samples', '1']);
+    // The index built by `recall index` alone (its time and peak); then a server's first
+    // answer on the unindexed trace (it builds the index in a child process, as recall mcp
+    // does); then a server on the indexed trace asks every tool.
+    const index = recall(['index', trace, '--rebuild']);
+    if (index.status !== 0) throw new Error(`recall index failed (exit ${index.status}): ${index.stderr}`);
+    const building = tools(['--samples', '1', '--child-build']);
     const loaded = tools(['--keep-index']);
-    row(`query: first answer on the tsc trace (${fmtCount(events)} events), building the index`, `${fmt(building.firstMs / 1000, 1)} s, peak RSS ${fmt(building.peakMiB, 0)} MiB`, '≤ 10 s', verdict(building.firstMs <= 10000, false));
+    row(`query: index build (recall index) on the tsc trace (${fmtCount(events)} events)`, `${fmt(index.ms / 1000, 1)} s, peak RSS ${fmt(index.rssKB / 1024, 0)} MiB`, '', '');
+    row('query: first answer, the index built then (in a child process)', `${fmt(building.firstMs / 1000, 1)} s, server peak RSS ${fmt(building.peakMiB, 0)} MiB`, '≤ 10 s', verdict(building.firstMs <= 10000, false));
     const slowest = Object.entries(loaded.tools).sort((a, b) => b[1].p95 - a[1].p95);
     const each = slowest.map(([name, t]) => `${name} ${fmt(t.p95, 0)}`).join(', ');
     row('query: p95 per tool, index built (ms)', each, '≤ 100 ms each', verdict(slowest.every(([, t]) => t.p95 <= 100), false));
-    row('query: peak RSS of a server on the indexed trace', `${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(loaded.peakMiB * 1.048576 < 300, false));
+    const serverPeak = Math.max(building.peakMiB, loaded.peakMiB);
+    row('query: peak RSS of the server (building in a child, then every tool)', `${fmt(building.peakMiB, 0)} / ${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(serverPeak * 1.048576 < 300, false));
     const over = building.overBudget + loaded.overBudget;
     row('query: answers over their token budget', `${over} of ${building.answers + loaded.answers}`, '0', verdict(over === 0, false));
   } finally {
@@ -611,7 +618,7 @@ async function measureLine() {
   if (runs('summary')) await benchSummary();
   if (runs('instrumenter')) await benchInstrumenter();
   for (const name of ['tsc', 'prettier'].filter(runs)) benchWorkload(WORKLOADS[name]);
-  if (runs('query')) benchQuery();
+  if (runs('query')) await benchQuery();
   writeFileSync(ROWS_OUT, JSON.stringify({ line: AS_LINE, version: process.version, rounds: ROUNDS, seconds: (Date.now() - started) / 1000, rows }));
 }
 

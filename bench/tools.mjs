@@ -1,7 +1,7 @@
 // The MCP/query tools on a big trace (issue 12 targets): the first answer (which may build the
 // index), then each tool's latency over N varied questions (p50/p95, index loaded, in one
 // process as the MCP server runs them), every answer's tokens against its budget, and peak RSS.
-// usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--skip exceptions,events] [--json]
+// usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--child-build] [--skip exceptions,events] [--json]
 // Run after npm run build. Prints what it measured (--json: one JSON object, for bench/run.mjs).
 import { rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,8 @@ let peak = 0;
 const sample = () => (peak = Math.max(peak, process.memoryUsage.rss()));
 setInterval(sample, 5).unref();
 
-const store = new TraceStore('/');
+// --child-build: index as the MCP server does, in a child process (`recall index`).
+const store = new TraceStore('/', { buildInChild: args.includes('--child-build') });
 const ask = async (tool, input) => {
   const t0 = performance.now();
   const result = await answer({ store }, toolNamed(tool), { trace, ...input });
@@ -82,6 +83,7 @@ for (const [tool, make] of Object.entries(questions)) {
 }
 sample();
 report.peakMiB = peak / 2 ** 20;
+{ const m = process.memoryUsage(); log(`end: rss ${(m.rss / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}`); }
 log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB; answers over budget: ${report.overBudget} of ${report.answers}`);
 if (json) console.log(JSON.stringify(report));
 store.close();

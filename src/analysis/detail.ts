@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanThreadFile } from '../format/chunk.js';
-import { DT_WINDOW, decodeDetailPayload, type DetailRecord } from '../format/detail.js';
+import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, decodeDetailPayload, type DetailRecord } from '../format/detail.js';
 import { LANE_DETAIL } from '../format/layout.js';
 import type { Trace, TraceThread } from './trace.js';
 
@@ -66,4 +66,67 @@ export function threadDetail(trace: Trace, thread: TraceThread): ThreadDetail {
     }
   }
   return result;
+}
+
+/** A thread's detail records found by serial, each decoded only when asked for. */
+export interface DetailLookup {
+  get(serial: number): DetailEntry | undefined;
+}
+
+const lookups = new WeakMap<TraceThread, DetailLookup>();
+
+/**
+ * The query engine's view of a thread's detail lane: record headers are read once, bodies
+ * (JSON) parsed when a call's values are asked for. A trace's detail files can hold hundreds
+ * of thousands of snapshots; a question needs a handful.
+ */
+export function threadDetailLookup(trace: Trace, thread: TraceThread): DetailLookup {
+  const known = lookups.get(thread);
+  if (known) return known;
+  const empty: DetailLookup = { get: () => undefined };
+  let bytes: Uint8Array;
+  try {
+    const buffer = readFileSync(join(trace.dir, detailFileOf(thread)));
+    bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+  } catch {
+    lookups.set(thread, empty);
+    return empty;
+  }
+  const scan = scanThreadFile(bytes);
+  if (scan.lane !== LANE_DETAIL) {
+    lookups.set(thread, empty);
+    return empty;
+  }
+  const origin = scan.header?.timeOriginMs ?? thread.info.timeOriginMs;
+  const start = trace.manifest.startEpochMs || origin;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // serial -> byte offset of its record (the last one wins, as in threadDetail).
+  const at = new Map<number, number>();
+  for (const chunk of scan.chunks) {
+    let offset = chunk.payloadOffset;
+    const end = chunk.payloadOffset + chunk.payloadBytes;
+    while (offset + DETAIL_HEADER_BYTES <= end) {
+      const header = decodeDetailHeader(view, offset);
+      if (header.length < DETAIL_HEADER_BYTES || (header.length & 7) !== 0 || offset + header.length > end) break;
+      if (header.type !== DT_WINDOW) at.set(header.serial, offset);
+      offset += header.length;
+    }
+  }
+  const decoder = new TextDecoder();
+  const lookup: DetailLookup = {
+    get(serial) {
+      const offset = at.get(serial);
+      if (offset === undefined) return undefined;
+      const header = decodeDetailHeader(view, offset);
+      try {
+        const body: unknown = JSON.parse(decoder.decode(bytes.subarray(offset + DETAIL_HEADER_BYTES, offset + header.length)));
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+        return { serial, type: header.type, ns: Math.round((origin - start + header.time) * 1e6), body: body as Record<string, unknown> };
+      } catch {
+        return undefined;
+      }
+    },
+  };
+  lookups.set(thread, lookup);
+  return lookup;
 }

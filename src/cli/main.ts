@@ -21,6 +21,7 @@ usage:
   recall events [trace] [--thread ID] [--kind K]   messages, workers, spans, gc, scheduling
   recall query <trace> <tool> [--budget N] [name=value...]   one question, answered within a token budget
   recall mcp [--root DIR] [--no-record]     MCP server (stdio) for coding agents
+  recall index [trace]                      build the query index now (else built on first use)
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -45,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./events.js')).eventsCommand(args);
     case 'query':
       return (await import('./query.js')).queryCommand(args);
+    case 'index':
+      return (await import('./index-command.js')).indexCommand(args);
     case 'mcp':
       return (await import('./mcp.js')).mcpCommand(args);
     case undefined:
@@ -61,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
         tree: async () => (await import('./tree.js')).TREE_HELP,
         events: async () => (await import('./events.js')).EVENTS_HELP,
         query: async () => (await import('./query.js')).QUERY_HELP,
+        index: async () => (await import('./index-command.js')).INDEX_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
@@ -72,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index (recall --help)\n`);
       return 2;
   }
 }

@@ -46,6 +46,7 @@ export function createServer(options: McpOptions, store = new TraceStore(options
 
 /** Serve on this process's stdin/stdout until the client closes stdin. */
 export function serveMcp(options: McpOptions): StdioServerHandle {
-  const store = new TraceStore(options.root);
+  // Indexes are built in child processes: the server keeps only what it loads.
+  const store = new TraceStore(options.root, { buildInChild: true });
   return serveStdio(() => createServer(options, store), { onerror: (error) => process.stderr.write(`recall mcp: ${error.message}\n`) });
 }

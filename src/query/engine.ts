@@ -24,8 +24,8 @@ export interface RecordSource {
   read(index: ThreadIndex, from: number, to: number): { u32: Uint32Array; f64: Float64Array; word: number; count: number };
 }
 
-/** The detail-lane snapshots of a thread by serial (empty when none were recorded). */
-export type DetailSource = (thread: number) => Map<number, DetailValue>;
+/** The detail-lane snapshots of a thread, found by serial (none when none were recorded). */
+export type DetailSource = (thread: number) => { get(serial: number): DetailValue | undefined };
 
 export interface EngineThread {
   index: ThreadIndex;
@@ -52,8 +52,8 @@ export class QueryEngine {
     readonly times = true,
   ) {}
 
-  /** Per thread, made on first use: function -> the segments where it began a call. */
-  private readonly inverted: Map<number, Uint32Array>[] = [];
+  /** Per thread, made on first use: function -> the segments where it began a call (segments[start[fn] .. start[fn + 1])). */
+  private readonly inverted: { start: Uint32Array; segments: Uint32Array }[] = [];
 
   private needTimes(what: string): void {
     if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
@@ -516,29 +516,32 @@ export class QueryEngine {
   private segmentsEntering(threadIndex: number, fns: Set<number>): Uint32Array {
     let inverted = this.inverted[threadIndex];
     if (!inverted) {
+      // Two typed arrays (compressed rows: function id -> its run of segments), not one
+      // array per function: tens of thousands of small buffers would cost more than the data.
       const index = this.thread(threadIndex).index;
-      const counts = new Map<number, number>();
-      for (let i = 0; i < index.fnId.length; i++) if ((index.fnEnters[i] as number) > 0) counts.set(index.fnId[i] as number, (counts.get(index.fnId[i] as number) ?? 0) + 1);
-      const lists = new Map<number, { at: number; segments: Uint32Array }>();
-      for (const [fn, n] of counts) lists.set(fn, { at: 0, segments: new Uint32Array(n) });
+      let maxFn = 0;
+      for (let i = 0; i < index.fnId.length; i++) if ((index.fnId[i] as number) > maxFn) maxFn = index.fnId[i] as number;
+      const start = new Uint32Array(maxFn + 2);
+      for (let i = 0; i < index.fnId.length; i++) if ((index.fnEnters[i] as number) > 0) { const k = (index.fnId[i] as number) + 1; start[k] = (start[k] as number) + 1; }
+      for (let fn = 0; fn <= maxFn; fn++) start[fn + 1] = (start[fn + 1] as number) + (start[fn] as number);
+      const segments = new Uint32Array(start[maxFn + 1] as number);
+      const at = start.slice(0, maxFn + 1);
       for (let s = 0; s < index.segTime.length; s++) {
         for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
           if ((index.fnEnters[i] as number) === 0) continue;
-          const list = lists.get(index.fnId[i] as number)!;
-          list.segments[list.at++] = s;
+          const fn = index.fnId[i] as number;
+          segments[(at[fn] as number)] = s;
+          at[fn] = (at[fn] as number) + 1;
         }
       }
-      inverted = new Map([...lists].map(([fn, list]) => [fn, list.segments]));
+      inverted = { start, segments };
       this.inverted[threadIndex] = inverted;
     }
-    const found: Uint32Array[] = [];
-    for (const fn of fns) {
-      const list = inverted.get(fn);
-      if (list) found.push(list);
-    }
-    if (found.length === 1) return found[0]!;
+    const { start, segments } = inverted;
+    const runOf = (fn: number): Uint32Array => (fn + 1 < start.length ? segments.subarray(start[fn] as number, start[fn + 1] as number) : new Uint32Array(0));
+    if (fns.size === 1) return runOf(fns.values().next().value as number);
     const all = new Set<number>();
-    for (const list of found) for (const seg of list) all.add(seg);
+    for (const fn of fns) for (const seg of runOf(fn)) all.add(seg);
     return Uint32Array.from(all).sort();
   }
 

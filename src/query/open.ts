@@ -6,13 +6,13 @@
 
 import { join } from 'node:path';
 import { acceptThreadFile, beginOpening, finishOpening, threadFileUnreadable, type Trace, type TraceThread } from '../analysis/trace.js';
-import { threadDetail } from '../analysis/detail.js';
+import { threadDetailLookup } from '../analysis/detail.js';
 import { LANE_INDEX } from '../format/layout.js';
 import type { Manifest, ManifestThread } from '../format/manifest.js';
 import { ThreadIndexBuilder } from './builder.js';
 import { QueryEngine, type DetailValue, type EngineThread } from './engine.js';
 import type { IndexContents, IndexSource, StoredThread } from './index-file.js';
-import { RecordReader, indexFileName, loadIndex, saveIndex, sourceOf, streamThreadFile } from './store.js';
+import { RecordReader, indexCurrent, indexFileName, loadIndex, saveIndex, sourceOf, streamThreadFile } from './store.js';
 
 /** Records per segment (checkpoint interval) unless told otherwise: 256 KiB of records. */
 export const DEFAULT_SEGMENT_RECORDS = 16384;
@@ -53,6 +53,14 @@ export interface QueryTrace {
   index: IndexStatus;
   /** Close the thread files the engine reads from. */
   close(): void;
+}
+
+/** Whether the trace (one process of it) has an index built from its files as they are now. */
+export function hasCurrentIndex(path: string, options: Pick<OpenQueryOptions, 'pid' | 'segmentRecords'> = {}): boolean {
+  const opening = beginOpening(path, options.pid !== undefined ? { pid: options.pid } : {});
+  const { dir, target } = opening;
+  const sources: IndexSource[] = [sourceOf(dir, target.manifestFile), ...opening.files.map((file) => sourceOf(dir, file))];
+  return indexCurrent(join(dir, indexFileName(target.pid, target.root)), sources, options.segmentRecords ?? DEFAULT_SEGMENT_RECORDS);
 }
 
 export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTrace {
@@ -102,9 +110,9 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
   });
   const functions = finishOpening(opening);
   const trace: Trace = { dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads: traceThreads, functions, problems: opening.problems };
-  const details = (thread: number): Map<number, DetailValue> => {
+  const details = (thread: number): { get(serial: number): DetailValue | undefined } => {
     const traceThread = traceThreads[thread];
-    return traceThread ? threadDetail(trace, traceThread).records : new Map();
+    return traceThread ? threadDetailLookup(trace, traceThread) : new Map<number, DetailValue>();
   };
   const reader = new RecordReader(dir);
   const engine = new QueryEngine(engineThreads, functions, segmentRecords, reader, details, opening.manifest.clock.mode !== 'none');

@@ -54,6 +54,31 @@ export function loadIndex(path: string, sources: IndexSource[], segmentRecords: 
   return decodeIndex(bytes);
 }
 
+/** Whether the index at `path` was built from `sources` with `segmentRecords` (its header only: the checksum is checked when it is loaded). */
+export function indexCurrent(path: string, sources: IndexSource[], segmentRecords: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const preamble = new Uint8Array(16);
+    if (readSync(fd, preamble, 0, 16, 0) !== 16) return false;
+    const jsonBytes = new DataView(preamble.buffer).getUint32(8, true);
+    if (jsonBytes > 64 << 20) return false;
+    const bytes = new Uint8Array(16 + jsonBytes);
+    bytes.set(preamble);
+    if (readSync(fd, bytes, 16, jsonBytes, 16) !== jsonBytes) return false;
+    const header = decodeIndexHeader(bytes);
+    return header !== null && header.segmentRecords === segmentRecords && sameSources(header.sources, sources);
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Write the index beside the trace (through a temporary file and a rename); false when it cannot be written. */
 export function saveIndex(path: string, contents: IndexContents): boolean {
   const temporary = `${path}.${process.pid}.tmp`;

@@ -75,6 +75,7 @@ export const recordTool: Tool = {
     const ran = await run([...options, '--', ...(input.command as string[])], real, ((input.timeoutSec as number | undefined) ?? 60) * 1000);
     const lines = ran.output.split('\n').filter((line) => line !== '');
     const dir = ctx.store.resolve(join(real, 'recall-trace'));
+    await ctx.store.prepare(dir);
     const answer = overview(ctx, dir, input);
     const ended = ran.timedOut ? `stopped after ${String(input.timeoutSec ?? 60)} s (timeout)` : ran.signal ? `killed by ${ran.signal}` : `exit code ${ran.code}`;
     answer.doc.head.unshift(`recorded ${(input.command as string[]).join(' ')}: ${ended}`);

@@ -35,6 +35,18 @@ export interface Answer {
 export async function answer(ctx: ToolContext, tool: Tool, input: Record<string, unknown>): Promise<Answer> {
   await loadTokenizer();
   const budget = (input.budget as number | undefined) ?? DEFAULT_BUDGET;
+  // The traces the tool reads, indexed before it runs (in a child process for the server).
+  for (const key of ['trace', 'base'] as const) {
+    if (key in tool.input.shape && (key === 'trace' || input[key] !== undefined)) {
+      let dir: string | null = null;
+      try {
+        dir = ctx.store.resolve(input[key] as string | undefined);
+      } catch {
+        dir = null; // the tool says what is wrong with it
+      }
+      if (dir !== null) await ctx.store.prepare(dir);
+    }
+  }
   const { doc, data } = await tool.run(ctx, input);
   const fitted = fitDoc(doc, budget);
   const omitted: Record<string, number> = {};

@@ -8,7 +8,9 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RecallError } from '../format/errors.js';
 import { openTrace, resolveTraceDir, type Trace } from '../analysis/trace.js';
 import { walkCalls, type ThreadCalls } from '../analysis/calls.js';
-import { openQuery, type QueryTrace } from '../query/open.js';
+import { hasCurrentIndex, openQuery, type QueryTrace } from '../query/open.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 interface Opened {
   stamp: string;
@@ -26,11 +28,23 @@ function stampOf(dir: string): string {
   }
 }
 
+export interface TraceStoreOptions {
+  /**
+   * Build a missing or stale index in a child process (`recall index`) rather than in this one:
+   * a build takes a few hundred MB for a while, which a long-running server would keep.
+   */
+  buildInChild?: boolean;
+}
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
 export class TraceStore {
   readonly root: string;
   private readonly opened = new Map<string, Opened>();
+  private readonly buildInChild: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, options: TraceStoreOptions = {}) {
+    this.buildInChild = options.buildInChild === true;
     try {
       this.root = realpathSync(resolve(root));
     } catch {
@@ -69,6 +83,20 @@ export class TraceStore {
       this.opened.set(dir, entry);
     }
     return entry;
+  }
+
+  /**
+   * Make sure the trace's index is current before it is used, building it in a child process
+   * when the store was made so (else query() builds it in this one). A child that fails (a
+   * trace directory that cannot be written, say) leaves the build to query().
+   */
+  async prepare(dir: string): Promise<void> {
+    if (!this.buildInChild || this.opened.get(dir)?.stamp === stampOf(dir) || hasCurrentIndex(dir)) return;
+    await new Promise<void>((done) => {
+      const child = spawn(process.execPath, [CLI, 'index', dir], { stdio: 'ignore' });
+      child.on('error', () => done());
+      child.on('close', () => done());
+    });
   }
 
   /** The indexed trace (the index is built and written beside it on first use). */

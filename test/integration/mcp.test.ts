@@ -185,3 +185,15 @@ test('recall query: the same tools on the command line, text and JSON', () => {
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /^recall: query: find_calls takes .*not 'colour'\n$/);
 });
+
+test('recall index builds the index once; then it is current until the trace changes', () => {
+  const dir = join(root, 'slow');
+  const built = recall(['index', dir, '--rebuild']);
+  assert.equal(built.status, 0, built.stderr);
+  assert.match(built.stdout, /index\.recall-idx: built in \d+\.\d\d s, \d+(\.\d)? (B|KiB|MiB)\n$/);
+  const again = recall(['index', dir]);
+  assert.match(again.stdout, /index\.recall-idx: current, /);
+  const missing = recall(['index', join(root, 'no-such-trace')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^recall: no trace at /);
+});

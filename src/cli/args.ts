@@ -3,6 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RecallError } from '../format/errors.js';
+import { durationMs } from '../text/format.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -33,14 +34,6 @@ export function stringList(value: string | boolean | string[] | undefined): stri
   return Array.isArray(value) ? value : [value];
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000 };
-
-/** A duration like 50ms, 1.5s, 200us or a bare number of milliseconds, in ms; null when it is not one. */
-export function durationMs(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s|m)?\s*$/.exec(text);
-  if (!match) return null;
-  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] as number);
-}
 
 export function duration(command: string, flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

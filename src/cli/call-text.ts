@@ -8,7 +8,7 @@ import { renderArgs, renderValue } from '../format/values.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { argumentsOf, returnOf, type Call } from '../analysis/calls.js';
 import { hasTimes, type Trace } from '../analysis/trace.js';
-import { formatNs } from './format.js';
+import { formatNs } from '../text/format.js';
 
 export function functionOf(trace: Trace, fn: number): FunctionEntry | undefined {
   return trace.functions.get(fn);

@@ -14,7 +14,8 @@ import {
 } from '../runtime/config.js';
 import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from '../runtime/config.js';
 import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicates.js';
-import { duration, durationMs, positiveInteger, stringList, type Options, type Parsed } from './args.js';
+import { duration, positiveInteger, stringList, type Options, type Parsed } from './args.js';
+import { durationMs } from '../text/format.js';
 
 export const DETAIL_OPTIONS = {
   trigger: { type: 'string', multiple: true },

@@ -6,7 +6,7 @@ import { argumentsOf, logicalStack, walkCalls, type Exception } from '../analysi
 import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import { parse, positiveInteger } from './args.js';
 import { callJson, callSignature, errorText, whereOf } from './call-text.js';
-import { formatNs } from './format.js';
+import { formatNs } from '../text/format.js';
 import { formatOption, openViewTrace, pickThreads, printJson, viewProcess } from './view-common.js';
 import { openQuery } from '../query/open.js';
 import { threadDetail } from '../analysis/detail.js';

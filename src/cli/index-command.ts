@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { openQuery } from '../query/open.js';
 import { parse } from './args.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../text/format.js';
 import { viewProcess } from './view-common.js';
 
 export const INDEX_HELP = `usage: recall index [trace] [--process PID] [--rebuild]

@@ -9,7 +9,7 @@ import { openTrace } from '../analysis/trace.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
 import { processOverview } from '../analysis/process-overview.js';
 import { parse } from './args.js';
-import { displayCommand, formatBytes, formatCount, formatNs, table } from './format.js';
+import { displayCommand, formatBytes, formatCount, formatNs, table } from '../text/format.js';
 
 export const INFO_HELP = `usage: recall info [trace] [--format text|json] [--process PID]
 

@@ -20,7 +20,7 @@ import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
-import { formatBytes, formatCount } from './format.js';
+import { formatBytes, formatCount } from '../text/format.js';
 
 export const RUN_HELP = `usage: recall run [options] -- <command...>
 

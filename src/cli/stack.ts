@@ -8,9 +8,10 @@
 import { RecallError } from '../format/errors.js';
 import { hasTimes, type Trace, type TraceThread } from '../analysis/trace.js';
 import { logicalStack, walkCalls, type Call, type Exception } from '../analysis/calls.js';
-import { durationMs, parse } from './args.js';
+import { parse } from './args.js';
+import { durationMs } from '../text/format.js';
 import { callJson, callSignature, whereOf } from './call-text.js';
-import { formatNs } from './format.js';
+import { formatNs } from '../text/format.js';
 import { formatOption, openViewTrace, pickThreads, printJson, viewProcess } from './view-common.js';
 import { openQuery } from '../query/open.js';
 import { renderArgs, type ValueDesc } from '../format/values.js';

@@ -9,10 +9,11 @@ import { summarizeTrace } from '../analysis/summary-trace.js';
 import type { FunctionSummary, Summary } from '../analysis/summary.js';
 import { summarizeAllProcesses, type AllProcessesSummary } from '../analysis/summary-all.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
-import { durationMs, parse, positiveInteger } from './args.js';
+import { parse, positiveInteger } from './args.js';
+import { durationMs } from '../text/format.js';
 import { openQuery } from '../query/open.js';
 import { rangeSummary } from '../query/range-summary.js';
-import { csvField, displayCommand, formatCount, formatNs, table } from './format.js';
+import { csvField, displayCommand, formatCount, formatNs, table } from '../text/format.js';
 
 export const SUMMARY_HELP = `usage: recall summary [trace] [--format text|json|csv] [--top N] [--thread ID] [--process PID|all]
 

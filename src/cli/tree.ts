@@ -11,7 +11,7 @@ import { walkCalls, type Call, type ThreadCalls } from '../analysis/calls.js';
 import { spanLabel } from '../analysis/runtime-events.js';
 import { duration, parse, positiveInteger } from './args.js';
 import { callJson, callLine, durationOf, whereOf, type CallJson } from './call-text.js';
-import { formatCount, formatNs } from './format.js';
+import { formatCount, formatNs } from '../text/format.js';
 import { formatOption, openViewTrace, pickThreads, printJson } from './view-common.js';
 
 export const TREE_HELP = `usage: recall tree [trace] [--thread ID] [--depth N] [--min-time D] [--max-lines N] [--format text|json]

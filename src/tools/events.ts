@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { hasTimes } from '../analysis/trace.js';
 import { runtimeEvents } from '../analysis/runtime-events.js';
 import { indexedRuntimeRecords, UNINDEXED_KINDS } from '../query/runtime-source.js';
-import { describe, kindFilter, TEXT_DEFAULT, textKind } from '../cli/events.js';
+import { describe, kindFilter, TEXT_DEFAULT, textKind } from '../text/events.js';
 import { answerSchema, fitting, threadInput, items, traceInput, type Tool } from './tool.js';
 import { at, formatCount } from './text.js';
 

@@ -5,8 +5,7 @@
 import { relative } from 'node:path';
 import type { FunctionEntry } from '../format/manifest.js';
 import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
-import { formatCount, formatNs } from '../cli/format.js';
-import { durationMs } from '../cli/args.js';
+import { durationMs, formatCount, formatNs } from '../text/format.js';
 
 export { formatCount };
 

@@ -1,5 +1,6 @@
-// Human formatting for the CLI: counts with separators, byte sizes, durations, aligned tables
-// that fit an 80-column terminal, CSV quoting, and command lines shortened for table cells.
+// Human wording shared by the CLI views and the query tools: counts with separators, byte
+// sizes, durations (printed and parsed), aligned tables that fit an 80-column terminal, CSV
+// quoting, and command lines shortened for table cells.
 
 import { basename, isAbsolute, relative } from 'node:path';
 
@@ -85,4 +86,13 @@ export function displayCommand(command: readonly string[], cwd: string): string 
       return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : arg;
     })
     .join(' ');
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000 };
+
+/** A duration like 50ms, 1.5s, 200us or a bare number of milliseconds, in ms; null when it is not one. */
+export function durationMs(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ns|us|µs|ms|s|m)?\s*$/.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] as number);
 }

@@ -19,7 +19,8 @@
 // with 2 producer threads (flat out, and paced to the bar's rate); `recall summary` on a ~1 GiB
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
-// which builds the index, each tool's p95 with the index built, peak RSS, answers over budget.
+// which builds the index, each tool's p95 with the index built, peak RSS, answers over budget;
+// and `recall export` of that trace to speedscope and Chrome JSON (events/s).
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
@@ -600,6 +601,14 @@ async function benchQuery() {
     row('query: p95 per tool, index built (ms)', each, '≤ 100 ms each', verdict(slowest.every(([, t]) => t.p95 <= 100), false));
     const serverPeak = Math.max(building.peakMiB, loaded.peakMiB);
     row('query: peak RSS of the server (building in a child, then every tool)', `${fmt(building.peakMiB, 0)} / ${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(serverPeak * 1.048576 < 300, false));
+    // Exports of the same trace (streamed to a pipe this process discards): events per second.
+    for (const format of ['speedscope', 'chrome']) {
+      const exported = recall(['export', trace, '--format', format, '--out', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (exported.status !== 0) throw new Error(`recall export --format ${format} failed (exit ${exported.status}): ${exported.stderr}`);
+      const match = /([\d,]+) events from .*\(([\d.]+ [KMG]?i?B)/.exec(exported.stderr);
+      const count = match ? Number(match[1].replace(/,/g, '')) : 0;
+      row(`export: ${format} of the tsc trace`, `${fmt(exported.ms / 1000, 1)} s, ${fmtCount(count / (exported.ms / 1000))} events/s, ${match?.[2] ?? '?'}, peak RSS ${fmt(exported.rssKB / 1024, 0)} MiB`, '', '');
+    }
     const over = building.overBudget + loaded.overBudget;
     row('query: answers over their token budget', `${over} of ${building.answers + loaded.answers}`, '0', verdict(over === 0, false));
   } finally {

@@ -21,7 +21,8 @@ const ALLOWED = {
   text: ['format', 'analysis'],
   tools: ['format', 'analysis', 'query', 'text', 'runtime'],
   mcp: ['format', 'tools'],
-  cli: ['format', 'analysis', 'query', 'text', 'tools', 'mcp', 'runtime', 'instrument'],
+  export: ['format', 'analysis', 'query', 'text'],
+  cli: ['format', 'analysis', 'query', 'text', 'tools', 'mcp', 'export', 'runtime', 'instrument'],
 };
 /** Files allowed Node's modules where their folder is not. */
 const NODE_ALLOWED = { format: [], query: ['open.ts', 'store.ts'] };

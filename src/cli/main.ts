@@ -22,6 +22,7 @@ usage:
   recall query <trace> <tool> [--budget N] [name=value...]   one question, answered within a token budget
   recall mcp [--root DIR] [--no-record]     MCP server (stdio) for coding agents
   recall index [trace]                      build the query index now (else built on first use)
+  recall export [trace] --format chrome|speedscope [--out FILE]   for chrome://tracing, Perfetto, speedscope
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -48,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./query.js')).queryCommand(args);
     case 'index':
       return (await import('./index-command.js')).indexCommand(args);
+    case 'export':
+      return (await import('./export.js')).exportCommand(args);
     case 'mcp':
       return (await import('./mcp.js')).mcpCommand(args);
     case undefined:
@@ -65,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
         events: async () => (await import('./events.js')).EVENTS_HELP,
         query: async () => (await import('./query.js')).QUERY_HELP,
         index: async () => (await import('./index-command.js')).INDEX_HELP,
+        export: async () => (await import('./export.js')).EXPORT_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
@@ -76,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export (recall --help)\n`);
       return 2;
   }
 }

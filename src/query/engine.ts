@@ -13,7 +13,7 @@ import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAn
 import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
-import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, StackMachine } from './machine.js';
+import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_LOST_EXIT, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, StackMachine } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
@@ -480,6 +480,23 @@ export class QueryEngine {
   }
 
   /**
+   * Every activation of a thread in order, for exports: `open` when a frame goes on the stack
+   * (a call's enter, or its resume after an await), `close` when it leaves (return, throw,
+   * suspension at an await, lost exit, drop, or the end of the thread), properly nested. Times
+   * are ns since the trace began (untimed records carry the last clock read). One walk of the
+   * thread's records through the stack machine, with no object per event.
+   */
+  walkActivations(threadIndex: number, visitor: ActivationVisitor): void {
+    const thread = this.thread(threadIndex);
+    const shift = thread.shiftMs;
+    const sink = new ActivationSink(visitor, (ms) => Math.round((shift + ms) * 1e6));
+    const machine = new StackMachine(sink);
+    this.walk(thread, machine, 0, thread.index.records);
+    sink.ending = true;
+    machine.end(thread.index.lastTime, thread.index.records, () => {});
+  }
+
+  /**
    * The longest call (ns) of the functions a filter names (`function`, `thread`; other fields
    * are ignored), from the index alone: per segment, the longest call that began and ended in
    * it; and every crossing row. Null when there is no finished call. calls() with slowerThanNs
@@ -681,5 +698,38 @@ class RangeSink extends NullSink {
         v.active = 0;
       }
     }
+  }
+}
+
+/** What walkActivations reports; `call` is the call's position (its id within the thread). */
+export interface ActivationVisitor {
+  open(fn: number, call: number, ns: number, how: 'enter' | 'resume'): void;
+  close(fn: number, call: number, ns: number, how: 'return' | 'throw' | 'await' | 'lost-exit' | 'dropped' | 'unfinished'): void;
+}
+
+class ActivationSink extends NullSink {
+  ending = false;
+  constructor(
+    private readonly visitor: ActivationVisitor,
+    private readonly ns: (ms: number) => number,
+  ) {
+    super();
+  }
+
+  override push(m: StackMachine, level: number, how: number): void {
+    this.visitor.open(m.fn(level), m.call(level), this.ns(m.lastTime), how === PUSH_ENTER ? 'enter' : 'resume');
+  }
+
+  override suspend(m: StackMachine, level: number): void {
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await');
+  }
+
+  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number): void {
+    const how = outcome === OUT_THROW ? 'throw' : outcome === OUT_LOST_EXIT ? 'lost-exit' : outcome === OUT_UNFINISHED || this.ending ? 'unfinished' : 'return';
+    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how);
+  }
+
+  override forget(m: StackMachine, level: number): void {
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped');
   }
 }

@@ -1,0 +1,68 @@
+// `recall export <trace> --format chrome|speedscope [--out FILE] [--thread ID] [--process PID]`:
+// a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
+// (default: <trace name>.<format>.json in the current directory; `-` for stdout) and says on
+// stderr what it wrote.
+
+import { basename } from 'node:path';
+import { RecallError } from '../format/errors.js';
+import { openQuery } from '../query/open.js';
+import { exportChrome } from '../export/chrome.js';
+import { exportSpeedscope } from '../export/speedscope.js';
+import { ExportWriter } from '../export/writer.js';
+import { formatBytes, formatCount } from '../text/format.js';
+import { parse } from './args.js';
+import { viewProcess } from './view-common.js';
+
+export const EXPORT_HELP = `usage: recall export [trace] --format chrome|speedscope [--out FILE] [--thread ID] [--process PID]
+
+Write the trace in another tool's format, streamed (memory stays bounded):
+  chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
+  speedscope   speedscope's evented profiles, one per thread: https://www.speedscope.app or
+               npx speedscope FILE
+
+options:
+  --out FILE     where to write (default: <trace>.<format>.json here; - for stdout)
+  --thread ID    one thread (default: all)
+  --process PID  a child process of the trace (default: the root)
+`;
+
+const OPTIONS = {
+  format: { type: 'string' },
+  out: { type: 'string' },
+  thread: { type: 'string' },
+  process: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FORMATS = { chrome: exportChrome, speedscope: exportSpeedscope } as const;
+
+export function exportCommand(args: string[]): number {
+  const { values, positionals } = parse('export', args, OPTIONS);
+  if (values.help) {
+    process.stdout.write(EXPORT_HELP);
+    return 0;
+  }
+  const format = values.format as string | undefined;
+  if (format === undefined || !(format in FORMATS)) throw new RecallError('E_USAGE', `export: --format takes ${Object.keys(FORMATS).join(' or ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
+  let thread: number | undefined;
+  if (values.thread !== undefined) {
+    thread = Number(values.thread);
+    if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `export: --thread takes a thread id (0 = main), not '${String(values.thread)}'`);
+  }
+  const started = performance.now();
+  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${format}.json`;
+  const out = new ExportWriter(outPath === '-' ? null : outPath);
+  try {
+    const totals = FORMATS[format as keyof typeof FORMATS](q, out, thread !== undefined ? { thread } : {});
+    out.finish();
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`recall: ${formatCount(totals.calls)} calls, ${formatCount(totals.events)} events from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} → ${outPath === '-' ? 'stdout' : outPath} (${formatBytes(out.bytes)}, ${seconds.toFixed(1)} s)\n`);
+  } catch (error) {
+    out.abort();
+    throw error;
+  } finally {
+    q.close();
+  }
+  return 0;
+}

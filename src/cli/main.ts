@@ -23,6 +23,7 @@ usage:
   recall mcp [--root DIR] [--no-record]     MCP server (stdio) for coding agents
   recall index [trace]                      build the query index now (else built on first use)
   recall export [trace] --format chrome|speedscope [--out FILE]   for chrome://tracing, Perfetto, speedscope
+  recall diff <base> <trace> [--format text|json]   what changed between two recordings, by function
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -51,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./index-command.js')).indexCommand(args);
     case 'export':
       return (await import('./export.js')).exportCommand(args);
+    case 'diff':
+      return (await import('./diff.js')).diffCommand(args);
     case 'mcp':
       return (await import('./mcp.js')).mcpCommand(args);
     case undefined:
@@ -69,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         query: async () => (await import('./query.js')).QUERY_HELP,
         index: async () => (await import('./index-command.js')).INDEX_HELP,
         export: async () => (await import('./export.js')).EXPORT_HELP,
+        diff: async () => (await import('./diff.js')).DIFF_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
@@ -80,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff (recall --help)\n`);
       return 2;
   }
 }

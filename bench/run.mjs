@@ -20,7 +20,7 @@
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
 // which builds the index, each tool's p95 with the index built, peak RSS, answers over budget;
-// and `recall export` of that trace to speedscope and Chrome JSON (events/s).
+// and `recall export` of that trace to Perfetto protobuf, speedscope and Chrome JSON (events/s).
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
@@ -602,7 +602,7 @@ async function benchQuery() {
     const serverPeak = Math.max(building.peakMiB, loaded.peakMiB);
     row('query: peak RSS of the server (building in a child, then every tool)', `${fmt(building.peakMiB, 0)} / ${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(serverPeak * 1.048576 < 300, false));
     // Exports of the same trace (streamed to a pipe this process discards): events per second.
-    for (const format of ['speedscope', 'chrome']) {
+    for (const format of ['perfetto', 'speedscope', 'chrome']) {
       const exported = recall(['export', trace, '--format', format, '--out', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
       if (exported.status !== 0) throw new Error(`recall export --format ${format} failed (exit ${exported.status}): ${exported.stderr}`);
       const match = /([\d,]+) events from .*\(([\d.]+ [KMG]?i?B)/.exec(exported.stderr);

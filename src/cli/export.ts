@@ -1,6 +1,6 @@
-// `recall export <trace> --format chrome|speedscope [--out FILE] [--thread ID] [--process PID]`:
+// `recall export <trace> --format perfetto|chrome|speedscope [--out FILE] [--thread ID] [--process PID]`:
 // a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
-// (default: <trace name>.<format>.json in the current directory; `-` for stdout) and says on
+// (default: <trace name>.<extension> in the current directory; `-` for stdout) and says on
 // stderr what it wrote.
 
 import { basename } from 'node:path';
@@ -8,20 +8,23 @@ import { RecallError } from '../format/errors.js';
 import { openQuery } from '../query/open.js';
 import { exportChrome } from '../export/chrome.js';
 import { exportSpeedscope } from '../export/speedscope.js';
+import { exportPerfetto } from '../export/perfetto.js';
 import { ExportWriter } from '../export/writer.js';
 import { formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
 
-export const EXPORT_HELP = `usage: recall export [trace] --format chrome|speedscope [--out FILE] [--thread ID] [--process PID]
+export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope [--out FILE] [--thread ID] [--process PID]
 
 Write the trace in another tool's format, streamed (memory stays bounded):
+  perfetto     Perfetto's native protobuf (TrackEvent): https://ui.perfetto.dev (Open trace file),
+               or trace_processor for SQL; the compact choice for big traces
   chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
   speedscope   speedscope's evented profiles, one per thread: https://www.speedscope.app or
                npx speedscope FILE
 
 options:
-  --out FILE     where to write (default: <trace>.<format>.json here; - for stdout)
+  --out FILE     where to write (default: <trace>.<format extension> here; - for stdout)
   --thread ID    one thread (default: all)
   --process PID  a child process of the trace (default: the root)
 `;
@@ -34,7 +37,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const FORMATS = { chrome: exportChrome, speedscope: exportSpeedscope } as const;
+const FORMATS = { perfetto: exportPerfetto, chrome: exportChrome, speedscope: exportSpeedscope } as const;
+const EXTENSIONS: Record<string, string> = { perfetto: 'perfetto-trace', chrome: 'chrome.json', speedscope: 'speedscope.json' };
 
 export function exportCommand(args: string[]): number {
   const { values, positionals } = parse('export', args, OPTIONS);
@@ -43,7 +47,7 @@ export function exportCommand(args: string[]): number {
     return 0;
   }
   const format = values.format as string | undefined;
-  if (format === undefined || !(format in FORMATS)) throw new RecallError('E_USAGE', `export: --format takes ${Object.keys(FORMATS).join(' or ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
+  if (format === undefined || !(format in FORMATS)) throw new RecallError('E_USAGE', `export: --format takes ${Object.keys(FORMATS).join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
   let thread: number | undefined;
   if (values.thread !== undefined) {
     thread = Number(values.thread);
@@ -51,7 +55,7 @@ export function exportCommand(args: string[]): number {
   }
   const started = performance.now();
   const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
-  const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${format}.json`;
+  const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;
   const out = new ExportWriter(outPath === '-' ? null : outPath);
   try {
     const totals = FORMATS[format as keyof typeof FORMATS](q, out, thread !== undefined ? { thread } : {});

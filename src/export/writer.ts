@@ -35,6 +35,14 @@ export class ExportWriter {
     if (this.pending >= FLUSH_AT) this.flush();
   }
 
+  /** Bytes (a binary format): what was written as text goes first. */
+  writeBytes(bytes: Uint8Array): void {
+    this.flush();
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    this.bytes += bytes.length;
+  }
+
   private flush(): void {
     if (this.parts.length === 0) return;
     const chunk = Buffer.from(this.parts.join(''), 'utf8');

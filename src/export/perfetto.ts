@@ -1,0 +1,172 @@
+// `recall export --format perfetto`: native Perfetto protobuf (a Trace: repeated TracePacket),
+// which Perfetto's UI and trace processor load far larger than JSON. A process track, one
+// thread track under it per thread, and a TYPE_SLICE_BEGIN/END pair per activation (a call, or
+// its run after an await, which carries the debug annotation resumed=true), with event names
+// interned per thread sequence. Field numbers are Perfetto's (protos/perfetto/trace/
+// trace_packet.proto, track_event/track_event.proto, track_descriptor.proto,
+// process_descriptor.proto, thread_descriptor.proto, interned_data/interned_data.proto,
+// track_event/debug_annotation.proto); the tests decode the output with perfetto_trace.proto.
+//
+// Perfetto's trace processor drops slices nested deeper than 512. Frames deeper than
+// MAX_SLICE_DEPTH are not written as slices; when the stack comes back up to that depth an
+// instant event on the thread's track says how many calls ran below it (name "… N calls
+// deeper than 500 levels"), so deep recursion is stated, never lost silently.
+
+import type { QueryTrace } from '../query/open.js';
+import { ProtoWriter } from './protobuf.js';
+import type { ExportWriter } from './writer.js';
+import { exportedThreads, type ExportOptions, type ExportTotals } from './common.js';
+
+/** Slice depth written at most (Perfetto keeps 512). */
+export const MAX_SLICE_DEPTH = 500;
+
+// Field numbers.
+const TRACE_PACKET = 1; // Trace.packet
+const P_TIMESTAMP = 8;
+const P_SEQUENCE_ID = 10; // trusted_packet_sequence_id
+const P_TRACK_EVENT = 11;
+const P_INTERNED_DATA = 12;
+const P_SEQUENCE_FLAGS = 13;
+const P_TRACK_DESCRIPTOR = 60;
+const SEQ_INCREMENTAL_STATE_CLEARED = 1;
+const SEQ_NEEDS_INCREMENTAL_STATE = 2;
+const TD_UUID = 1;
+const TD_NAME = 2;
+const TD_PROCESS = 3;
+const TD_THREAD = 4;
+const TD_PARENT_UUID = 5;
+const PD_PID = 1;
+const PD_PROCESS_NAME = 6;
+const THD_PID = 1;
+const THD_TID = 2;
+const THD_THREAD_NAME = 5;
+const TE_DEBUG_ANNOTATIONS = 4;
+const TE_TYPE = 9;
+const TE_NAME_IID = 10;
+const TE_TRACK_UUID = 11;
+const TE_NAME = 23;
+const TYPE_SLICE_BEGIN = 1;
+const TYPE_SLICE_END = 2;
+const TYPE_INSTANT = 3;
+const DA_BOOL_VALUE = 2;
+const DA_UINT_VALUE = 3;
+const DA_NAME = 10;
+const ID_EVENT_NAMES = 2;
+const EN_IID = 1;
+const EN_NAME = 2;
+
+export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: ExportOptions = {}): ExportTotals {
+  const pid = q.manifest.pid;
+  const timed = q.manifest.clock.mode !== 'none';
+  const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
+  const w = new ProtoWriter();
+  const flush = (): void => {
+    if (w.length >= 1 << 20) out.writeBytes(w.take());
+  };
+  const processUuid = pid * 2 + 1;
+  w.message(TRACE_PACKET, () => {
+    w.message(P_TRACK_DESCRIPTOR, () => {
+      w.uint(TD_UUID, processUuid);
+      w.message(TD_PROCESS, () => {
+        w.uint(PD_PID, pid);
+        w.string(PD_PROCESS_NAME, q.manifest.command.join(' ') || `pid ${pid}`);
+      });
+    });
+  });
+  let sequence = 0;
+  for (const { index, info } of exportedThreads(q, options)) {
+    totals.threads++;
+    const sequenceId = ++sequence;
+    const trackUuid = processUuid + 2 * sequenceId;
+    const tid = info.id === 0 ? pid : pid + info.id;
+    w.message(TRACE_PACKET, () => {
+      w.message(P_TRACK_DESCRIPTOR, () => {
+        w.uint(TD_UUID, trackUuid);
+        w.uint(TD_PARENT_UUID, processUuid);
+        w.string(TD_NAME, info.name || `thread ${info.id}`);
+        w.message(TD_THREAD, () => {
+          w.uint(THD_PID, pid);
+          w.uint(THD_TID, tid);
+          w.string(THD_THREAD_NAME, info.name || `thread ${info.id}`);
+        });
+      });
+    });
+    // Names are interned per sequence: iid = 1 + the order first used.
+    const iids = new Map<number, number>();
+    let first = true;
+    let order = 0;
+    let depth = 0;
+    let hidden = 0;
+    let hiddenCalls = 0;
+    const packet = (ns: number, fill: (newName: number, iid: number) => void, fn: number): void => {
+      let iid = fn < 0 ? 0 : (iids.get(fn) ?? 0);
+      const fresh = fn >= 0 && iid === 0;
+      if (fresh) iids.set(fn, (iid = iids.size + 1));
+      w.message(TRACE_PACKET, () => {
+        w.uint(P_TIMESTAMP, timed ? Math.max(0, ns) : order++);
+        w.uint(P_SEQUENCE_ID, sequenceId);
+        w.uint(P_SEQUENCE_FLAGS, first ? SEQ_INCREMENTAL_STATE_CLEARED | SEQ_NEEDS_INCREMENTAL_STATE : SEQ_NEEDS_INCREMENTAL_STATE);
+        first = false;
+        if (fresh) {
+          w.message(P_INTERNED_DATA, () => {
+            w.message(ID_EVENT_NAMES, () => {
+              w.uint(EN_IID, iid);
+              w.string(EN_NAME, q.engine.nameOf(fn));
+            });
+          });
+        }
+        w.message(P_TRACK_EVENT, () => fill(fresh ? 1 : 0, iid));
+      });
+      totals.events++;
+      flush();
+    };
+    q.engine.walkActivations(index, {
+      open(fn, _call, ns, how) {
+        if (how === 'enter') totals.calls++;
+        depth++;
+        if (depth > MAX_SLICE_DEPTH) {
+          hidden++;
+          if (how === 'enter') hiddenCalls++;
+          return;
+        }
+        packet(ns, (_fresh, iid) => {
+          w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
+          w.uint(TE_TRACK_UUID, trackUuid);
+          w.uint(TE_NAME_IID, iid);
+          if (how === 'resume') {
+            w.message(TE_DEBUG_ANNOTATIONS, () => {
+              w.string(DA_NAME, 'resumed');
+              w.bool(DA_BOOL_VALUE, true);
+            });
+          }
+        }, fn);
+      },
+      close(_fn, _call, ns) {
+        depth--;
+        if (depth >= MAX_SLICE_DEPTH) {
+          if (depth === MAX_SLICE_DEPTH && hidden > 0) {
+            const calls = hiddenCalls;
+            packet(ns, () => {
+              w.uint(TE_TYPE, TYPE_INSTANT);
+              w.uint(TE_TRACK_UUID, trackUuid);
+              w.string(TE_NAME, `… ${calls} calls deeper than ${MAX_SLICE_DEPTH} levels (not written as slices: Perfetto keeps 512)`);
+              w.message(TE_DEBUG_ANNOTATIONS, () => {
+                w.string(DA_NAME, 'calls');
+                w.uint(DA_UINT_VALUE, calls);
+              });
+            }, -1);
+            hidden = 0;
+            hiddenCalls = 0;
+          }
+          return;
+        }
+        packet(ns, () => {
+          w.uint(TE_TYPE, TYPE_SLICE_END);
+          w.uint(TE_TRACK_UUID, trackUuid);
+        }, -1);
+      },
+    });
+  }
+  out.writeBytes(w.take());
+  return totals;
+}

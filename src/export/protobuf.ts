@@ -1,0 +1,82 @@
+// A minimal protobuf encoder for the Perfetto export: varints, length-delimited fields and
+// nested messages, written into one growable byte buffer. Only what TracePacket needs; field
+// numbers come from Perfetto's protos (see perfetto.ts). No Node-only imports.
+
+const WIRE_VARINT = 0;
+const WIRE_LENGTH = 2;
+
+export class ProtoWriter {
+  bytes = new Uint8Array(1 << 16);
+  length = 0;
+  private readonly encoder = new TextEncoder();
+
+  private room(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+
+  /** A varint of a non-negative integer up to 2^53. */
+  varint(value: number): void {
+    this.room(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.bytes[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.bytes[this.length++] = v;
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  uint(field: number, value: number): void {
+    this.tag(field, WIRE_VARINT);
+    this.varint(value);
+  }
+
+  bool(field: number, value: boolean): void {
+    this.uint(field, value ? 1 : 0);
+  }
+
+  string(field: number, value: string): void {
+    const encoded = this.encoder.encode(value);
+    this.tag(field, WIRE_LENGTH);
+    this.varint(encoded.length);
+    this.room(encoded.length);
+    this.bytes.set(encoded, this.length);
+    this.length += encoded.length;
+  }
+
+  /** A nested message: `write` fills it; its length is put in front afterwards. */
+  message(field: number, write: () => void): void {
+    this.tag(field, WIRE_LENGTH);
+    // Reserve 5 bytes for the length (messages here are far under 2^35), then close the gap.
+    this.room(5);
+    const at = this.length;
+    this.length += 5;
+    write();
+    const size = this.length - at - 5;
+    const head: number[] = [];
+    let v = size;
+    while (v >= 0x80) {
+      head.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    head.push(v);
+    this.bytes.copyWithin(at + head.length, at + 5, this.length);
+    for (let i = 0; i < head.length; i++) this.bytes[at + i] = head[i] as number;
+    this.length -= 5 - head.length;
+  }
+
+  /** The bytes written so far, then start again (the buffer is kept). */
+  take(): Uint8Array {
+    const out = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}

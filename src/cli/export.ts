@@ -22,9 +22,12 @@ Write the trace in another tool's format, streamed (memory stays bounded):
   chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
   speedscope   speedscope's evented profiles, one per thread: https://www.speedscope.app or
                npx speedscope FILE
+  parquet      a directory of tables (calls, functions, threads, exceptions, events, values;
+               zstd; columns in docs/SQL.md) for DuckDB, ClickHouse, Spark; recall sql queries them
 
 options:
-  --out FILE     where to write (default: <trace>.<format extension> here; - for stdout)
+  --out FILE     where to write (default: <trace>.<format extension> here; - for stdout;
+                 for parquet a directory, default <trace>.parquet)
   --thread ID    one thread (default: all)
   --process PID  a child process of the trace (default: the root)
 `;
@@ -40,14 +43,14 @@ const OPTIONS = {
 const FORMATS = { perfetto: exportPerfetto, chrome: exportChrome, speedscope: exportSpeedscope } as const;
 const EXTENSIONS: Record<string, string> = { perfetto: 'perfetto-trace', chrome: 'chrome.json', speedscope: 'speedscope.json' };
 
-export function exportCommand(args: string[]): number {
+export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse('export', args, OPTIONS);
   if (values.help) {
     process.stdout.write(EXPORT_HELP);
     return 0;
   }
   const format = values.format as string | undefined;
-  if (format === undefined || !(format in FORMATS)) throw new RecallError('E_USAGE', `export: --format takes ${Object.keys(FORMATS).join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
+  if (format === undefined || (!(format in FORMATS) && format !== 'parquet')) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'parquet'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
   let thread: number | undefined;
   if (values.thread !== undefined) {
     thread = Number(values.thread);
@@ -55,6 +58,20 @@ export function exportCommand(args: string[]): number {
   }
   const started = performance.now();
   const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  if (format === 'parquet') {
+    try {
+      if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
+      const dir = (values.out as string | undefined) ?? `${basename(q.dir)}.parquet`;
+      const { writeTables } = await import('../export/tables.js');
+      const totals = await writeTables(q, dir);
+      const seconds = (performance.now() - started) / 1000;
+      const rows = Object.entries(totals.rows).map(([table, n]) => `${table} ${formatCount(n)}`).join(', ');
+      process.stderr.write(`recall: ${rows} → ${dir}/ (${seconds.toFixed(1)} s)\n`);
+      return 0;
+    } finally {
+      q.close();
+    }
+  }
   const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;
   const out = new ExportWriter(outPath === '-' ? null : outPath);
   try {

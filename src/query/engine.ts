@@ -704,7 +704,8 @@ class RangeSink extends NullSink {
 /** What walkActivations reports; `call` is the call's position (its id within the thread). */
 export interface ActivationVisitor {
   open(fn: number, call: number, ns: number, how: 'enter' | 'resume'): void;
-  close(fn: number, call: number, ns: number, how: 'return' | 'throw' | 'await' | 'lost-exit' | 'dropped' | 'unfinished'): void;
+  /** `timed`: every activation of the call so far had clock reads of its own (adaptive timing may leave tiny calls untimed). */
+  close(fn: number, call: number, ns: number, how: 'return' | 'throw' | 'await' | 'lost-exit' | 'dropped' | 'unfinished', timed: boolean): void;
 }
 
 class ActivationSink extends NullSink {
@@ -721,15 +722,15 @@ class ActivationSink extends NullSink {
   }
 
   override suspend(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await');
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await', m.timed(level));
   }
 
   override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number): void {
     const how = outcome === OUT_THROW ? 'throw' : outcome === OUT_LOST_EXIT ? 'lost-exit' : outcome === OUT_UNFINISHED || this.ending ? 'unfinished' : 'return';
-    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how);
+    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how, m.timed(level));
   }
 
   override forget(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped');
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped', m.timed(level));
   }
 }

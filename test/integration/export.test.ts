@@ -108,7 +108,7 @@ test('speedscope: the schema, one evented profile per thread, balanced opens and
 test('export: a bad format or thread is a one-line usage error, and nothing is left behind', () => {
   const bad = recall(['export', dir, '--format', 'svg']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, not 'svg'/);
+  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, parquet, not 'svg'/);
   const file = join(out, 'none.json');
   const thread = recall(['export', dir, '--format', 'chrome', '--thread', '99', '--out', file]);
   assert.equal(thread.status, 2);
@@ -202,4 +202,32 @@ test('perfetto: recursion deeper than 500 levels is stated by an instant event, 
   assert.match(notes[0]!.name!, /^… \d+ calls deeper than 500 levels/);
   const hidden = notes.reduce((n, e) => n + num(e.debugAnnotations?.find((a) => a.name === 'calls')?.uintValue), 0);
   assert.ok(hidden >= 200, `${hidden} calls below level 500`);
+});
+
+test('parquet: DuckDB reads every table; calls per function are recall summary\'s; recall sql queries them', () => {
+  const pq = join(out, 'mixed.parquet');
+  const result = recall(['export', dir, '--format', 'parquet', '--out', pq]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^recall: calls [\d,]+, functions \d+, threads 2, exceptions 1, events \d+, values \d+ → /);
+  const sql = (query: string, format = 'json') => {
+    const r = recall(['sql', dir, query, '--format', format]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const rows = (JSON.parse(sql('select name, count(*)::integer as calls from calls group by name')) as { rows: { name: string; calls: number }[] }).rows;
+  assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, r.calls]).sort()), Object.fromEntries([...summaryCalls()].sort()));
+  // Parent links: fetchItem's calls are under loadAll's; square's under the worker thread's module code or none.
+  const parents = JSON.parse(sql("select distinct p.name as parent from calls c join calls p on c.parent = p.call where c.name = 'fetchItem'")) as { rows: { parent: string }[] };
+  assert.deepEqual(parents.rows.map((r) => r.parent), ['loadAll']);
+  const exceptions = JSON.parse(sql('select error, thrown_in, caught_in, outcome from exceptions')) as { rows: Record<string, string>[] };
+  assert.deepEqual(exceptions.rows, [{ error: 'Error: item 3 is missing', thrown_in: 'fetchItem', caught_in: 'loadAll', outcome: 'caught' }]);
+  // The same tables straight from the exported directory, with DuckDB's own reader (recall sql reads the ones built beside the trace).
+  const direct = recall(['sql', dir, `select count(*) as n from read_parquet('${join(pq, 'calls.parquet')}')`, '--format', 'csv']);
+  assert.equal(direct.stdout, `n\n${[...summaryCalls().values()].reduce((a, b) => a + b, 0)}\n`);
+  const text = sql("select name from functions where name = 'fib'", 'text');
+  assert.match(text, /^name\nfib\n$/);
+  const bad = recall(['sql', dir, 'select from nowhere']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^recall: sql: Parser Error/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
 });

@@ -7,15 +7,28 @@
 // process_descriptor.proto, thread_descriptor.proto, interned_data/interned_data.proto,
 // track_event/debug_annotation.proto); the tests decode the output with perfetto_trace.proto.
 //
+// Around the calls, on the same tracks and in time order: messages between threads as flows
+// (an instant at the send with flow_ids, one at the delivery with terminating_flow_ids),
+// worker starts and exits, GC, marks and catch clauses as instant events, and the ends of
+// calls that threw carry threw=true. HTTP and fetch spans get tracks of their own under the
+// thread's ("http 1", "http 2", ...: as many lanes as were open at once, since slices on one
+// track must nest).
+//
 // Perfetto's trace processor drops slices nested deeper than 512. Frames deeper than
 // MAX_SLICE_DEPTH are not written as slices; when the stack comes back up to that depth an
 // instant event on the thread's track says how many calls ran below it (name "… N calls
 // deeper than 500 levels"), so deep recursion is stated, never lost silently.
 
 import type { QueryTrace } from '../query/open.js';
+import { runtimeEvents, spanLabel, type RuntimeEvent } from '../analysis/runtime-events.js';
+import { indexedRuntimeRecords } from '../query/runtime-source.js';
+import { describe } from '../text/events.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
 import { exportedThreads, type ExportOptions, type ExportTotals } from './common.js';
+
+/** Runtime events written (scheduling links and detail pointers are not). */
+const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note', 'catch']);
 
 /** Slice depth written at most (Perfetto keeps 512). */
 export const MAX_SLICE_DEPTH = 500;
@@ -45,11 +58,14 @@ const TE_TYPE = 9;
 const TE_NAME_IID = 10;
 const TE_TRACK_UUID = 11;
 const TE_NAME = 23;
+const TE_FLOW_IDS = 47;
+const TE_TERMINATING_FLOW_IDS = 48;
 const TYPE_SLICE_BEGIN = 1;
 const TYPE_SLICE_END = 2;
 const TYPE_INSTANT = 3;
 const DA_BOOL_VALUE = 2;
 const DA_UINT_VALUE = 3;
+const DA_STRING_VALUE = 6;
 const DA_NAME = 10;
 const ID_EVENT_NAMES = 2;
 const EN_IID = 1;
@@ -73,7 +89,14 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
       });
     });
   });
+  // Runtime events, per thread id, in time order; message flows numbered from 1.
+  const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
+  const threadNames = new Map(q.threads.map((t) => [t.id, t.name]));
+  const flowOf = new Map<object, number>();
+  runtime.messages.forEach((flow, i) => flowOf.set(flow, i + 1));
+  const eventsOf = new Map<number, RuntimeEvent[]>(runtime.threads.map((t) => [t.id, t.events.filter((e) => INSTANT_KINDS.has(e.kind)).sort((a, b) => a.ns - b.ns)]));
   let sequence = 0;
+  let nextUuid = processUuid + 2 * 1000003;
   for (const { index, info } of exportedThreads(q, options)) {
     totals.threads++;
     const sequenceId = ++sequence;
@@ -120,8 +143,71 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
       totals.events++;
       flush();
     };
+    // Spans on lane tracks under the thread's; instants (and flows) on the thread's track.
+    const lanes: { uuid: number; freeAt: number }[] = [];
+    const laneOf = new Map<number, number>(); // span serial -> lane track uuid
+    const pending = eventsOf.get(info.id) ?? [];
+    let next = 0;
+    const runtimeUpTo = (ns: number): void => {
+      while (next < pending.length && (pending[next] as RuntimeEvent).ns <= ns) runtimeEvent(pending[next++] as RuntimeEvent);
+    };
+    const runtimeEvent = (e: RuntimeEvent): void => {
+      if ((e.kind === 'span-begin' || e.kind === 'span-end') && e.span) {
+        const span = e.span;
+        if (e.kind === 'span-begin') {
+          let lane = lanes.find((l) => l.freeAt <= e.ns);
+          if (!lane) {
+            lane = { uuid: (nextUuid += 2), freeAt: 0 };
+            lanes.push(lane);
+            const laneUuid = lane.uuid;
+            const name = `${span.kind} ${lanes.length}`;
+            w.message(TRACE_PACKET, () => {
+              w.message(P_TRACK_DESCRIPTOR, () => {
+                w.uint(TD_UUID, laneUuid);
+                w.uint(TD_PARENT_UUID, trackUuid);
+                w.string(TD_NAME, name);
+              });
+            });
+          }
+          lane.freeAt = span.endNs ?? Number.POSITIVE_INFINITY;
+          laneOf.set(span.serial, lane.uuid);
+          const uuid = lane.uuid;
+          packet(e.ns, () => {
+            w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
+            w.uint(TE_TRACK_UUID, uuid);
+            w.string(TE_NAME, spanLabel({ kind: span.kind, method: span.method ?? undefined, url: span.url ?? undefined, host: span.host ?? undefined }));
+          }, -1);
+        } else {
+          const uuid = laneOf.get(span.serial);
+          if (uuid === undefined) return;
+          packet(e.ns, () => {
+            w.uint(TE_TYPE, TYPE_SLICE_END);
+            w.uint(TE_TRACK_UUID, uuid);
+            if (span.status !== null) annotate('status', span.status);
+            if (span.error !== null) annotate('error', span.error);
+          }, -1);
+        }
+        return;
+      }
+      const flow = e.message ? flowOf.get(e.message) : undefined;
+      packet(e.ns, () => {
+        w.uint(TE_TYPE, TYPE_INSTANT);
+        w.uint(TE_TRACK_UUID, trackUuid);
+        w.string(TE_NAME, `${e.kind} ${describe(e, threadNames, timed)}`.trim());
+        if (flow !== undefined) w.fixed64(e.kind === 'message-send' ? TE_FLOW_IDS : TE_TERMINATING_FLOW_IDS, flow);
+      }, -1);
+    };
+    const annotate = (name: string, value: string | number | boolean): void => {
+      w.message(TE_DEBUG_ANNOTATIONS, () => {
+        w.string(DA_NAME, name);
+        if (typeof value === 'boolean') w.bool(DA_BOOL_VALUE, value);
+        else if (typeof value === 'number') w.uint(DA_UINT_VALUE, value);
+        else w.string(DA_STRING_VALUE, value);
+      });
+    };
     q.engine.walkActivations(index, {
       open(fn, _call, ns, how) {
+        runtimeUpTo(ns);
         if (how === 'enter') totals.calls++;
         depth++;
         if (depth > MAX_SLICE_DEPTH) {
@@ -141,7 +227,8 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
           }
         }, fn);
       },
-      close(_fn, _call, ns) {
+      close(_fn, _call, ns, how) {
+        runtimeUpTo(ns);
         depth--;
         if (depth >= MAX_SLICE_DEPTH) {
           if (depth === MAX_SLICE_DEPTH && hidden > 0) {
@@ -163,9 +250,12 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
         packet(ns, () => {
           w.uint(TE_TYPE, TYPE_SLICE_END);
           w.uint(TE_TRACK_UUID, trackUuid);
+          if (how === 'throw') annotate('threw', true);
+          else if (how !== 'return' && how !== 'await') annotate('end', how);
         }, -1);
       },
     });
+    runtimeUpTo(Number.POSITIVE_INFINITY);
   }
   out.writeBytes(w.take());
   return totals;

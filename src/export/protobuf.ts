@@ -39,6 +39,16 @@ export class ProtoWriter {
     this.varint(value);
   }
 
+  /** A fixed64 of a non-negative integer up to 2^53 (little-endian). */
+  fixed64(field: number, value: number): void {
+    this.tag(field, 1);
+    this.room(8);
+    const low = value % 0x100000000;
+    const high = Math.floor(value / 0x100000000);
+    for (let i = 0; i < 4; i++) this.bytes[this.length++] = (low >>> (8 * i)) & 0xff;
+    for (let i = 0; i < 4; i++) this.bytes[this.length++] = (high >>> (8 * i)) & 0xff;
+  }
+
   bool(field: number, value: boolean): void {
     this.uint(field, value ? 1 : 0);
   }

@@ -126,7 +126,7 @@ interface DecodedEvent {
 interface DecodedPacket {
   timestamp?: number | { toNumber(): number };
   trustedPacketSequenceId?: number;
-  trackEvent?: DecodedEvent;
+  trackEvent?: DecodedEvent & { flowIds?: unknown[]; terminatingFlowIds?: unknown[] };
   trackDescriptor?: { uuid?: unknown; parentUuid?: unknown; name?: string; process?: { pid?: number; processName?: string }; thread?: { pid?: number; tid?: number; threadName?: string } };
   internedData?: { eventNames?: { iid?: unknown; name?: string }[] };
 }
@@ -181,6 +181,46 @@ test('perfetto: decodes with perfetto_trace.proto; tracks per thread under the p
   lastTs = new Map();
   for (const [track, stack] of stacks) assert.equal(stack.length, 0, `track ${track}: balanced`);
   assert.deepEqual(Object.fromEntries([...calls].sort()), Object.fromEntries([...summaryCalls()].sort()));
+  // The worker's message to the main thread: a flow from an instant on its track to one on main's.
+  const sends = packets.filter((p) => (p.trackEvent?.flowIds?.length ?? 0) > 0);
+  const ends = packets.filter((p) => (p.trackEvent?.terminatingFlowIds?.length ?? 0) > 0);
+  assert.ok(sends.length >= 1 && ends.length >= 1, 'message flows');
+  const sent = num(sends[0]!.trackEvent!.flowIds![0]);
+  const landed = ends.find((p) => num(p.trackEvent!.terminatingFlowIds![0]) === sent);
+  assert.ok(landed, 'the flow ends where it was delivered');
+  assert.notEqual(num(landed.trackEvent!.trackUuid), num(sends[0]!.trackEvent!.trackUuid), 'on the other thread');
+  assert.match(sends[0]!.trackEvent!.name!, /^message-send /);
+  // fetchItem(3) threw: the end of its call says so.
+  assert.ok(packets.some((p) => p.trackEvent?.type === 2 && p.trackEvent.debugAnnotations?.some((a) => a.name === 'threw' && a.boolValue === true)));
+  assert.ok(packets.some((p) => p.trackEvent?.type === 3 && /^worker-start /.test(p.trackEvent.name ?? '')), 'worker start as an instant');
+});
+
+test('perfetto: HTTP spans on tracks of their own under the thread', async () => {
+  const http = record('events/http.mjs');
+  assert.equal(http.result.status, 0, http.result.stderr);
+  const file = join(out, 'http.perfetto-trace');
+  assert.equal(recall(['export', http.dir, '--format', 'perfetto', '--out', file]).status, 0);
+  const packets = await decodePerfetto(file);
+  const lanes = packets.filter((p) => p.trackDescriptor && /^http/.test(p.trackDescriptor.name ?? '') && !p.trackDescriptor.thread);
+  assert.ok(lanes.length >= 1, 'span lane tracks');
+  const laneIds = new Set(lanes.map((p) => num(p.trackDescriptor!.uuid)));
+  const threadTrack = packets.find((p) => p.trackDescriptor?.thread)!.trackDescriptor!;
+  for (const lane of lanes) assert.equal(num(lane.trackDescriptor!.parentUuid), num(threadTrack.uuid));
+  const open = new Map<number, number>();
+  let begins = 0;
+  for (const p of packets) {
+    const e = p.trackEvent;
+    if (!e || !laneIds.has(num(e.trackUuid))) continue;
+    const track = num(e.trackUuid);
+    if (e.type === 1) {
+      begins++;
+      assert.match(e.name ?? '', /^(http\.server|http\.client|fetch) /);
+      open.set(track, (open.get(track) ?? 0) + 1);
+    } else if (e.type === 2) open.set(track, (open.get(track) ?? 0) - 1);
+    assert.ok((open.get(track) ?? 0) >= 0 && (open.get(track) ?? 0) <= 1, 'a lane holds one span at a time');
+  }
+  assert.ok(begins >= 3, `${begins} spans`);
+  for (const [track, n] of open) assert.equal(n, 0, `lane ${track} balanced`);
 });
 
 test('perfetto: recursion deeper than 500 levels is stated by an instant event, never lost silently', async () => {
@@ -197,7 +237,7 @@ test('perfetto: recursion deeper than 500 levels is stated by an instant event, 
     else if (p.trackEvent?.type === 2) depth--;
   }
   assert.equal(maxDepth, 500);
-  const notes = packets.filter((p) => p.trackEvent?.type === 3).map((p) => p.trackEvent!);
+  const notes = packets.filter((p) => p.trackEvent?.type === 3 && /deeper than/.test(p.trackEvent.name ?? '')).map((p) => p.trackEvent!);
   assert.ok(notes.length >= 1, 'an instant event says calls ran deeper');
   assert.match(notes[0]!.name!, /^… \d+ calls deeper than 500 levels/);
   const hidden = notes.reduce((n, e) => n + num(e.debugAnnotations?.find((a) => a.name === 'calls')?.uintValue), 0);

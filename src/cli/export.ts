@@ -10,7 +10,7 @@ import { exportChrome } from '../export/chrome.js';
 import { exportSpeedscope } from '../export/speedscope.js';
 import { exportPerfetto } from '../export/perfetto.js';
 import { ExportWriter } from '../export/writer.js';
-import { formatBytes, formatCount } from '../text/format.js';
+import { durationMs, formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
 
@@ -29,6 +29,8 @@ options:
   --out FILE     where to write (default: <trace>.<format extension> here; - for stdout;
                  for parquet a directory, default <trace>.parquet)
   --thread ID    one thread (default: all)
+  --from T       only the range [T, --to] (times since the trace began, like 1.5s): calls
+  --to T         running at an edge are cut there (not for parquet: filter in SQL)
   --process PID  a child process of the trace (default: the root)
 `;
 
@@ -37,6 +39,8 @@ const OPTIONS = {
   out: { type: 'string' },
   thread: { type: 'string' },
   process: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -56,7 +60,26 @@ export async function exportCommand(args: string[]): Promise<number> {
     thread = Number(values.thread);
     if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `export: --thread takes a thread id (0 = main), not '${String(values.thread)}'`);
   }
+  const range: { fromNs?: number; toNs?: number } = {};
+  for (const edge of ['from', 'to'] as const) {
+    if (values[edge] === undefined) continue;
+    const ms = durationMs(values[edge] as string);
+    if (ms === null) throw new RecallError('E_USAGE', `export: --${edge} takes a time since the trace began, like 200ms or 1.5s, not '${String(values[edge])}'`);
+    range[edge === 'from' ? 'fromNs' : 'toNs'] = ms * 1e6;
+  }
+  if (range.fromNs !== undefined && range.toNs !== undefined && range.toNs < range.fromNs) throw new RecallError('E_USAGE', 'export: --to is before --from');
+  if (format === 'parquet' && (range.fromNs !== undefined || range.toNs !== undefined)) throw new RecallError('E_USAGE', 'export: --format parquet writes the whole trace; filter in SQL (where start_ns between ...)');
   const started = performance.now();
+  // A progress line on a terminal (stderr), redrawn at most every 200 ms.
+  let shownAt = 0;
+  const progress = process.stderr.isTTY
+    ? (events: number) => {
+        const now = performance.now();
+        if (now - shownAt < 200) return;
+        shownAt = now;
+        process.stderr.write(`\rrecall: exporting · ${formatCount(events)} events · ${((now - started) / 1000).toFixed(0)} s`);
+      }
+    : undefined;
   const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
   if (format === 'parquet') {
     try {
@@ -75,8 +98,9 @@ export async function exportCommand(args: string[]): Promise<number> {
   const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;
   const out = new ExportWriter(outPath === '-' ? null : outPath);
   try {
-    const totals = FORMATS[format as keyof typeof FORMATS](q, out, thread !== undefined ? { thread } : {});
+    const totals = FORMATS[format as keyof typeof FORMATS](q, out, { ...(thread !== undefined ? { thread } : {}), ...range, ...(progress ? { progress } : {}) });
     out.finish();
+    if (progress) process.stderr.write('\r\x1b[K');
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`recall: ${formatCount(totals.calls)} calls, ${formatCount(totals.events)} events from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} → ${outPath === '-' ? 'stdout' : outPath} (${formatBytes(out.bytes)}, ${seconds.toFixed(1)} s)\n`);
   } catch (error) {

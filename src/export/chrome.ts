@@ -6,7 +6,7 @@
 
 import type { QueryTrace } from '../query/open.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, locationOf, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
 
 export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOptions = {}): ExportTotals {
   const pid = q.manifest.pid;
@@ -41,7 +41,7 @@ export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOp
     out.write(`,\n${JSON.stringify({ name: 'thread_name', ph: 'M', pid, tid, args: { name: info.name || `thread ${tid}` } })}`);
     let sequence = 0;
     const ts = (ns: number): string => (timed ? (ns / 1000).toFixed(3) : String(sequence++));
-    q.engine.walkActivations(index, {
+    walkForExport(q, index, {
       open(fn, _call, ns, how) {
         if (how === 'enter') totals.calls++;
         totals.events++;
@@ -52,7 +52,7 @@ export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOp
         totals.events++;
         out.write(`,\n{"ph":"E","pid":${pid},"tid":${tid},"ts":${ts(ns)}${how === 'return' ? '' : `,"args":{"end":"${how}"}`}}`);
       },
-    });
+    }, options, totals);
   }
   out.write('\n]}\n');
   return totals;

@@ -25,7 +25,7 @@ import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { describe } from '../text/events.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, inRange, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 /** Runtime events written (scheduling links and detail pointers are not). */
 const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note', 'catch']);
@@ -94,7 +94,7 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
   const threadNames = new Map(q.threads.map((t) => [t.id, t.name]));
   const flowOf = new Map<object, number>();
   runtime.messages.forEach((flow, i) => flowOf.set(flow, i + 1));
-  const eventsOf = new Map<number, RuntimeEvent[]>(runtime.threads.map((t) => [t.id, t.events.filter((e) => INSTANT_KINDS.has(e.kind)).sort((a, b) => a.ns - b.ns)]));
+  const eventsOf = new Map<number, RuntimeEvent[]>(runtime.threads.map((t) => [t.id, t.events.filter((e) => INSTANT_KINDS.has(e.kind) && inRange(e.ns, options)).sort((a, b) => a.ns - b.ns)]));
   let sequence = 0;
   let nextUuid = processUuid + 2 * 1000003;
   for (const { index, info } of exportedThreads(q, options)) {
@@ -146,12 +146,15 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
     // Spans on lane tracks under the thread's; instants (and flows) on the thread's track.
     const lanes: { uuid: number; freeAt: number }[] = [];
     const laneOf = new Map<number, number>(); // span serial -> lane track uuid
+    const openSpans = new Set<number>();
+    let lastNs = 0;
     const pending = eventsOf.get(info.id) ?? [];
     let next = 0;
     const runtimeUpTo = (ns: number): void => {
       while (next < pending.length && (pending[next] as RuntimeEvent).ns <= ns) runtimeEvent(pending[next++] as RuntimeEvent);
     };
     const runtimeEvent = (e: RuntimeEvent): void => {
+      if (e.ns > lastNs) lastNs = e.ns;
       if ((e.kind === 'span-begin' || e.kind === 'span-end') && e.span) {
         const span = e.span;
         if (e.kind === 'span-begin') {
@@ -171,6 +174,7 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
           }
           lane.freeAt = span.endNs ?? Number.POSITIVE_INFINITY;
           laneOf.set(span.serial, lane.uuid);
+          openSpans.add(span.serial);
           const uuid = lane.uuid;
           packet(e.ns, () => {
             w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
@@ -180,6 +184,8 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
         } else {
           const uuid = laneOf.get(span.serial);
           if (uuid === undefined) return;
+          openSpans.delete(span.serial);
+          lastNs = e.ns;
           packet(e.ns, () => {
             w.uint(TE_TYPE, TYPE_SLICE_END);
             w.uint(TE_TRACK_UUID, uuid);
@@ -205,9 +211,10 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
         else w.string(DA_STRING_VALUE, value);
       });
     };
-    q.engine.walkActivations(index, {
+    walkForExport(q, index, {
       open(fn, _call, ns, how) {
         runtimeUpTo(ns);
+        if (ns > lastNs) lastNs = ns;
         if (how === 'enter') totals.calls++;
         depth++;
         if (depth > MAX_SLICE_DEPTH) {
@@ -229,6 +236,7 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
       },
       close(_fn, _call, ns, how) {
         runtimeUpTo(ns);
+        if (ns > lastNs) lastNs = ns;
         depth--;
         if (depth >= MAX_SLICE_DEPTH) {
           if (depth === MAX_SLICE_DEPTH && hidden > 0) {
@@ -254,8 +262,17 @@ export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: Export
           else if (how !== 'return' && how !== 'await') annotate('end', how);
         }, -1);
       },
-    });
+    }, options, totals);
     runtimeUpTo(Number.POSITIVE_INFINITY);
+    // Spans still open at the end (of the trace, or of the range asked for) end there.
+    for (const serial of openSpans) {
+      const uuid = laneOf.get(serial)!;
+      packet(Math.min(options.toNs ?? lastNs, Math.max(lastNs, 0)), () => {
+        w.uint(TE_TYPE, TYPE_SLICE_END);
+        w.uint(TE_TRACK_UUID, uuid);
+        annotate('end', 'unfinished');
+      }, -1);
+    }
   }
   out.writeBytes(w.take());
   return totals;

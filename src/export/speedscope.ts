@@ -5,7 +5,7 @@
 
 import type { QueryTrace } from '../query/open.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
 
@@ -34,7 +34,7 @@ export function exportSpeedscope(q: QueryTrace, out: ExportWriter, options: Expo
       if (t > end) end = t;
       return t;
     };
-    q.engine.walkActivations(index, {
+    walkForExport(q, index, {
       open(fn, _call, ns, how) {
         if (how === 'enter') totals.calls++;
         totals.events++;
@@ -45,7 +45,7 @@ export function exportSpeedscope(q: QueryTrace, out: ExportWriter, options: Expo
         totals.events++;
         out.write(`,\n{"type":"C","frame":${frameOf(fn)},"at":${at(ns)}}`);
       },
-    });
+    }, options, totals);
     if (start === Infinity) start = end = 0;
     out.write(`\n],"startValue":${start},"endValue":${end}}`);
   }

@@ -271,3 +271,25 @@ test('parquet: DuckDB reads every table; calls per function are recall summary\'
   assert.match(bad.stderr, /^recall: sql: Parser Error/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
 });
+
+test('export --from/--to: only the range, calls running at its edges cut there, still nested', () => {
+  const summary = JSON.parse(recall(['summary', dir, '--format', 'json']).stdout) as Summary;
+  const endMs = summary.totals.durationNs / 1e6;
+  const from = endMs * 0.3;
+  const to = endMs * 0.7;
+  const file = join(out, 'range.chrome.json');
+  const result = recall(['export', dir, '--format', 'chrome', '--out', file, '--from', `${from}ms`, '--to', `${to}ms`]);
+  assert.equal(result.status, 0, result.stderr);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: ChromeEvent[] }).traceEvents.filter((e) => e.ph === 'B' || e.ph === 'E');
+  assert.ok(events.length > 0);
+  for (const e of events) assert.ok(e.ts >= from * 1000 - 0.001 && e.ts <= to * 1000 + 0.001, `${e.ph} at ${e.ts} µs outside [${from * 1000}, ${to * 1000}]`);
+  const depth = new Map<number, number>();
+  for (const e of events) {
+    depth.set(e.tid, (depth.get(e.tid) ?? 0) + (e.ph === 'B' ? 1 : -1));
+    assert.ok(depth.get(e.tid)! >= 0);
+  }
+  for (const [tid, d] of depth) assert.equal(d, 0, `thread ${tid} balanced`);
+  const bad = recall(['export', dir, '--format', 'parquet', '--from', '1ms']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /filter in SQL/);
+});

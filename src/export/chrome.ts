@@ -1,12 +1,19 @@
 // `recall export --format chrome`: the Chrome Trace Event format (JSON), streamed: one B/E pair
 // per activation (a call, or its run after an await: args.resumed), properly nested per thread, with
-// process_name/thread_name metadata. Opens in chrome://tracing, Perfetto's UI and speedscope.
+// process_name/thread_name metadata, runtime events as instants and messages between threads
+// as flow events. Opens in chrome://tracing, Perfetto's UI and speedscope.
 // Times are µs since the trace began; a --timing none trace is laid out by event number
 // (1 µs per event), which the metadata says.
 
 import type { QueryTrace } from '../query/open.js';
+import { runtimeEvents } from '../analysis/runtime-events.js';
+import { indexedRuntimeRecords } from '../query/runtime-source.js';
+import { describe } from '../text/events.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, inRange, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
+
+/** Runtime events written as instants (scheduling links and detail pointers are not). */
+const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note']);
 
 export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOptions = {}): ExportTotals {
   const pid = q.manifest.pid;
@@ -35,6 +42,13 @@ export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOp
     }
     return text;
   };
+  // Runtime events as instant events, and each message between threads as a flow (s at the
+  // send, f at the delivery, bound to the enclosing slices).
+  const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
+  const threadNames = new Map(q.threads.map((t) => [t.id, t.name]));
+  const flowOf = new Map<object, number>();
+  runtime.messages.forEach((flow, i) => flowOf.set(flow, i + 1));
+  const eventsOf = new Map(runtime.threads.map((t) => [t.id, t.events]));
   for (const { index, info } of exportedThreads(q, options)) {
     totals.threads++;
     const tid = info.id;
@@ -53,6 +67,14 @@ export function exportChrome(q: QueryTrace, out: ExportWriter, options: ExportOp
         out.write(`,\n{"ph":"E","pid":${pid},"tid":${tid},"ts":${ts(ns)}${how === 'return' ? '' : `,"args":{"end":"${how}"}`}}`);
       },
     }, options, totals);
+    for (const e of eventsOf.get(tid) ?? []) {
+      if (!INSTANT_KINDS.has(e.kind) || !inRange(e.ns, options)) continue;
+      const at = timed ? (e.ns / 1000).toFixed(3) : null;
+      if (at === null) continue; // --timing none: runtime events have no place on an event-number axis
+      out.write(`,\n{"ph":"i","s":"t","pid":${pid},"tid":${tid},"ts":${at},"name":${JSON.stringify(`${e.kind} ${describe(e, threadNames, timed)}`.trim())},"cat":"runtime"}`);
+      const flow = e.message ? flowOf.get(e.message) : undefined;
+      if (flow !== undefined) out.write(`,\n{"ph":"${e.kind === 'message-send' ? 's' : 'f'}",${e.kind === 'message-send' ? '' : '"bp":"e",'}"id":${flow},"pid":${pid},"tid":${tid},"ts":${at},"name":"message","cat":"message"}`);
+    }
   }
   out.write('\n]}\n');
   return totals;

@@ -64,6 +64,12 @@ test('chrome: the calls of recall summary, B/E nesting on every thread, thread n
   const names = trace.traceEvents.filter((e) => e.ph === 'M' && (e as { name?: string }).name === 'thread_name').map((e) => e.args?.name);
   assert.equal(names.length, 2);
   assert.ok(trace.traceEvents.some((e) => e.ph === 'B' && e.name === 'fetchItem' && e.args?.resumed), 'runs after an await are marked');
+  // The worker's message: a flow from its thread to the main thread, with the same id.
+  const starts = trace.traceEvents.filter((e) => e.ph === 's') as (ChromeEvent & { id: number })[];
+  const finishes = trace.traceEvents.filter((e) => e.ph === 'f') as (ChromeEvent & { id: number })[];
+  assert.ok(starts.length >= 1);
+  const finish = finishes.find((f) => f.id === starts[0]!.id);
+  assert.ok(finish && finish.tid !== starts[0]!.tid && finish.ts >= starts[0]!.ts);
 });
 
 interface Speedscope {

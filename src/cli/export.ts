@@ -1,4 +1,4 @@
-// `recall export <trace> --format perfetto|chrome|speedscope [--out FILE] [--thread ID] [--process PID]`:
+// `recall export <trace> --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]`:
 // a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
 // (default: <trace name>.<extension> in the current directory; `-` for stdout) and says on
 // stderr what it wrote.
@@ -13,8 +13,9 @@ import { ExportWriter } from '../export/writer.js';
 import { durationMs, formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
+import { listProcesses } from '../analysis/processes.js';
 
-export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope [--out FILE] [--thread ID] [--process PID]
+export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]
 
 Write the trace in another tool's format, streamed (memory stays bounded):
   perfetto     Perfetto's native protobuf (TrackEvent): https://ui.perfetto.dev (Open trace file),
@@ -31,7 +32,7 @@ options:
   --thread ID    one thread (default: all)
   --from T       only the range [T, --to] (times since the trace began, like 1.5s): calls
   --to T         running at an edge are cut there (not for parquet: filter in SQL)
-  --process PID  a child process of the trace (default: the root)
+  --process P    a child process of the trace (default: the root), or all: every process
 `;
 
 const OPTIONS = {
@@ -80,10 +81,25 @@ export async function exportCommand(args: string[]): Promise<number> {
         process.stderr.write(`\rrecall: exporting · ${formatCount(events)} events · ${((now - started) / 1000).toFixed(0)} s`);
       }
     : undefined;
-  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  const all = values.process === 'all';
+  if (all && thread !== undefined) throw new RecallError('E_USAGE', 'export: --thread needs one process (thread ids repeat across processes); use --process PID with it');
+  const q = openQuery(positionals[0] ?? 'recall-trace', all ? {} : viewProcess('export', values.process));
+  // --process all: the root process, then every other process of the trace, on one time axis.
+  const processes = [q];
+  if (all) {
+    for (const entry of listProcesses(q.dir)) {
+      if (entry.pid === q.manifest.pid) continue;
+      try {
+        processes.push(openQuery(q.dir, { pid: entry.pid }));
+      } catch (error) {
+        process.stderr.write(`recall: WARNING: process ${entry.pid} cannot be read (${(error as Error).message}); it is left out\n`);
+      }
+    }
+  }
   if (format === 'parquet') {
     try {
       if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
+      if (processes.length > 1) throw new RecallError('E_USAGE', 'export: --format parquet writes one process at a time (--process PID)');
       const dir = (values.out as string | undefined) ?? `${basename(q.dir)}.parquet`;
       const { writeTables } = await import('../export/tables.js');
       const totals = await writeTables(q, dir);
@@ -98,7 +114,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;
   const out = new ExportWriter(outPath === '-' ? null : outPath);
   try {
-    const totals = FORMATS[format as keyof typeof FORMATS](q, out, { ...(thread !== undefined ? { thread } : {}), ...range, ...(progress ? { progress } : {}) });
+    const totals = FORMATS[format as keyof typeof FORMATS](processes, out, { ...(thread !== undefined ? { thread } : {}), ...range, ...(progress ? { progress } : {}) });
     out.finish();
     if (progress) process.stderr.write('\r\x1b[K');
     const seconds = (performance.now() - started) / 1000;
@@ -107,7 +123,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     out.abort();
     throw error;
   } finally {
-    q.close();
+    for (const p of processes) p.close();
   }
   return 0;
 }

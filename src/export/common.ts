@@ -106,3 +106,10 @@ export function locationOf(q: QueryTrace, fn: number): string {
   const entry = q.engine.functions.get(fn);
   return entry?.file ? `${entry.file}:${entry.line}` : '';
 }
+
+/** What to add to a process's times (ns since its own start) to put them on the root's axis. */
+export function shiftNs(root: QueryTrace, q: QueryTrace): number {
+  const a = root.manifest.startEpochMs;
+  const b = q.manifest.startEpochMs;
+  return a && b ? Math.round((b - a) * 1e6) : 0;
+}

@@ -25,7 +25,7 @@ import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { describe } from '../text/events.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, inRange, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 /** Runtime events written (scheduling links and detail pointers are not). */
 const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note', 'catch']);
@@ -71,207 +71,215 @@ const ID_EVENT_NAMES = 2;
 const EN_IID = 1;
 const EN_NAME = 2;
 
-export function exportPerfetto(q: QueryTrace, out: ExportWriter, options: ExportOptions = {}): ExportTotals {
-  const pid = q.manifest.pid;
-  const timed = q.manifest.clock.mode !== 'none';
+export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWriter, options: ExportOptions = {}): ExportTotals {
+  const root = processes[0]!;
+  const timed = root.manifest.clock.mode !== 'none';
   const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
   const w = new ProtoWriter();
   const flush = (): void => {
     if (w.length >= 1 << 20) out.writeBytes(w.take());
   };
-  const processUuid = pid * 2 + 1;
-  w.message(TRACE_PACKET, () => {
-    w.message(P_TRACK_DESCRIPTOR, () => {
-      w.uint(TD_UUID, processUuid);
-      w.message(TD_PROCESS, () => {
-        w.uint(PD_PID, pid);
-        w.string(PD_PROCESS_NAME, q.manifest.command.join(' ') || `pid ${pid}`);
-      });
-    });
-  });
-  // Runtime events, per thread id, in time order; message flows numbered from 1.
-  const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
-  const threadNames = new Map(q.threads.map((t) => [t.id, t.name]));
-  const flowOf = new Map<object, number>();
-  runtime.messages.forEach((flow, i) => flowOf.set(flow, i + 1));
-  const eventsOf = new Map<number, RuntimeEvent[]>(runtime.threads.map((t) => [t.id, t.events.filter((e) => INSTANT_KINDS.has(e.kind) && inRange(e.ns, options)).sort((a, b) => a.ns - b.ns)]));
+  // Track uuids and packet sequences are unique over the file; so are flow ids.
+  let uuids = 0;
+  const newUuid = (): number => ++uuids;
   let sequence = 0;
-  let nextUuid = processUuid + 2 * 1000003;
-  for (const { index, info } of exportedThreads(q, options)) {
-    totals.threads++;
-    const sequenceId = ++sequence;
-    const trackUuid = processUuid + 2 * sequenceId;
-    const tid = info.id === 0 ? pid : pid + info.id;
+  let flowBase = 0;
+  for (const q of processes) {
+    const pid = q.manifest.pid;
+    const shift = shiftNs(root, q);
+    const processUuid = newUuid();
     w.message(TRACE_PACKET, () => {
       w.message(P_TRACK_DESCRIPTOR, () => {
-        w.uint(TD_UUID, trackUuid);
-        w.uint(TD_PARENT_UUID, processUuid);
-        w.string(TD_NAME, info.name || `thread ${info.id}`);
-        w.message(TD_THREAD, () => {
-          w.uint(THD_PID, pid);
-          w.uint(THD_TID, tid);
-          w.string(THD_THREAD_NAME, info.name || `thread ${info.id}`);
+        w.uint(TD_UUID, processUuid);
+        w.message(TD_PROCESS, () => {
+          w.uint(PD_PID, pid);
+          w.string(PD_PROCESS_NAME, q.manifest.command.join(' ') || `pid ${pid}`);
         });
       });
     });
-    // Names are interned per sequence: iid = 1 + the order first used.
-    const iids = new Map<number, number>();
-    let first = true;
-    let order = 0;
-    let depth = 0;
-    let hidden = 0;
-    let hiddenCalls = 0;
-    const packet = (ns: number, fill: (newName: number, iid: number) => void, fn: number): void => {
-      let iid = fn < 0 ? 0 : (iids.get(fn) ?? 0);
-      const fresh = fn >= 0 && iid === 0;
-      if (fresh) iids.set(fn, (iid = iids.size + 1));
+    // Runtime events, per thread id, in time order; message flows numbered from 1.
+    const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
+    const threadNames = new Map(q.threads.map((t) => [t.id, t.name]));
+    const flowOf = new Map<object, number>();
+    runtime.messages.forEach((flow, i) => flowOf.set(flow, flowBase + i + 1));
+    flowBase += runtime.messages.length;
+    const eventsOf = new Map<number, RuntimeEvent[]>(runtime.threads.map((t) => [t.id, t.events.filter((e) => INSTANT_KINDS.has(e.kind) && inRange(e.ns, options)).sort((a, b) => a.ns - b.ns)]));
+    for (const { index, info } of exportedThreads(q, options)) {
+      totals.threads++;
+      const sequenceId = ++sequence;
+      const trackUuid = newUuid();
+      const tid = info.id === 0 ? pid : pid + info.id;
       w.message(TRACE_PACKET, () => {
-        w.uint(P_TIMESTAMP, timed ? Math.max(0, ns) : order++);
-        w.uint(P_SEQUENCE_ID, sequenceId);
-        w.uint(P_SEQUENCE_FLAGS, first ? SEQ_INCREMENTAL_STATE_CLEARED | SEQ_NEEDS_INCREMENTAL_STATE : SEQ_NEEDS_INCREMENTAL_STATE);
-        first = false;
-        if (fresh) {
-          w.message(P_INTERNED_DATA, () => {
-            w.message(ID_EVENT_NAMES, () => {
-              w.uint(EN_IID, iid);
-              w.string(EN_NAME, q.engine.nameOf(fn));
-            });
+        w.message(P_TRACK_DESCRIPTOR, () => {
+          w.uint(TD_UUID, trackUuid);
+          w.uint(TD_PARENT_UUID, processUuid);
+          w.string(TD_NAME, info.name || `thread ${info.id}`);
+          w.message(TD_THREAD, () => {
+            w.uint(THD_PID, pid);
+            w.uint(THD_TID, tid);
+            w.string(THD_THREAD_NAME, info.name || `thread ${info.id}`);
           });
-        }
-        w.message(P_TRACK_EVENT, () => fill(fresh ? 1 : 0, iid));
+        });
       });
-      totals.events++;
-      flush();
-    };
-    // Spans on lane tracks under the thread's; instants (and flows) on the thread's track.
-    const lanes: { uuid: number; freeAt: number }[] = [];
-    const laneOf = new Map<number, number>(); // span serial -> lane track uuid
-    const openSpans = new Set<number>();
-    let lastNs = 0;
-    const pending = eventsOf.get(info.id) ?? [];
-    let next = 0;
-    const runtimeUpTo = (ns: number): void => {
-      while (next < pending.length && (pending[next] as RuntimeEvent).ns <= ns) runtimeEvent(pending[next++] as RuntimeEvent);
-    };
-    const runtimeEvent = (e: RuntimeEvent): void => {
-      if (e.ns > lastNs) lastNs = e.ns;
-      if ((e.kind === 'span-begin' || e.kind === 'span-end') && e.span) {
-        const span = e.span;
-        if (e.kind === 'span-begin') {
-          let lane = lanes.find((l) => l.freeAt <= e.ns);
-          if (!lane) {
-            lane = { uuid: (nextUuid += 2), freeAt: 0 };
-            lanes.push(lane);
-            const laneUuid = lane.uuid;
-            const name = `${span.kind} ${lanes.length}`;
-            w.message(TRACE_PACKET, () => {
-              w.message(P_TRACK_DESCRIPTOR, () => {
-                w.uint(TD_UUID, laneUuid);
-                w.uint(TD_PARENT_UUID, trackUuid);
-                w.string(TD_NAME, name);
+      // Names are interned per sequence: iid = 1 + the order first used.
+      const iids = new Map<number, number>();
+      let first = true;
+      let order = 0;
+      let depth = 0;
+      let hidden = 0;
+      let hiddenCalls = 0;
+      const packet = (ns: number, fill: (newName: number, iid: number) => void, fn: number): void => {
+        let iid = fn < 0 ? 0 : (iids.get(fn) ?? 0);
+        const fresh = fn >= 0 && iid === 0;
+        if (fresh) iids.set(fn, (iid = iids.size + 1));
+        w.message(TRACE_PACKET, () => {
+          w.uint(P_TIMESTAMP, timed ? Math.max(0, ns + shift) : order++);
+          w.uint(P_SEQUENCE_ID, sequenceId);
+          w.uint(P_SEQUENCE_FLAGS, first ? SEQ_INCREMENTAL_STATE_CLEARED | SEQ_NEEDS_INCREMENTAL_STATE : SEQ_NEEDS_INCREMENTAL_STATE);
+          first = false;
+          if (fresh) {
+            w.message(P_INTERNED_DATA, () => {
+              w.message(ID_EVENT_NAMES, () => {
+                w.uint(EN_IID, iid);
+                w.string(EN_NAME, q.engine.nameOf(fn));
               });
             });
           }
-          lane.freeAt = span.endNs ?? Number.POSITIVE_INFINITY;
-          laneOf.set(span.serial, lane.uuid);
-          openSpans.add(span.serial);
-          const uuid = lane.uuid;
-          packet(e.ns, () => {
-            w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
-            w.uint(TE_TRACK_UUID, uuid);
-            w.string(TE_NAME, spanLabel({ kind: span.kind, method: span.method ?? undefined, url: span.url ?? undefined, host: span.host ?? undefined }));
-          }, -1);
-        } else {
-          const uuid = laneOf.get(span.serial);
-          if (uuid === undefined) return;
-          openSpans.delete(span.serial);
-          lastNs = e.ns;
-          packet(e.ns, () => {
-            w.uint(TE_TYPE, TYPE_SLICE_END);
-            w.uint(TE_TRACK_UUID, uuid);
-            if (span.status !== null) annotate('status', span.status);
-            if (span.error !== null) annotate('error', span.error);
-          }, -1);
-        }
-        return;
-      }
-      const flow = e.message ? flowOf.get(e.message) : undefined;
-      packet(e.ns, () => {
-        w.uint(TE_TYPE, TYPE_INSTANT);
-        w.uint(TE_TRACK_UUID, trackUuid);
-        w.string(TE_NAME, `${e.kind} ${describe(e, threadNames, timed)}`.trim());
-        if (flow !== undefined) w.fixed64(e.kind === 'message-send' ? TE_FLOW_IDS : TE_TERMINATING_FLOW_IDS, flow);
-      }, -1);
-    };
-    const annotate = (name: string, value: string | number | boolean): void => {
-      w.message(TE_DEBUG_ANNOTATIONS, () => {
-        w.string(DA_NAME, name);
-        if (typeof value === 'boolean') w.bool(DA_BOOL_VALUE, value);
-        else if (typeof value === 'number') w.uint(DA_UINT_VALUE, value);
-        else w.string(DA_STRING_VALUE, value);
-      });
-    };
-    walkForExport(q, index, {
-      open(fn, _call, ns, how) {
-        runtimeUpTo(ns);
-        if (ns > lastNs) lastNs = ns;
-        if (how === 'enter') totals.calls++;
-        depth++;
-        if (depth > MAX_SLICE_DEPTH) {
-          hidden++;
-          if (how === 'enter') hiddenCalls++;
-          return;
-        }
-        packet(ns, (_fresh, iid) => {
-          w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
-          w.uint(TE_TRACK_UUID, trackUuid);
-          w.uint(TE_NAME_IID, iid);
-          if (how === 'resume') {
-            w.message(TE_DEBUG_ANNOTATIONS, () => {
-              w.string(DA_NAME, 'resumed');
-              w.bool(DA_BOOL_VALUE, true);
-            });
-          }
-        }, fn);
-      },
-      close(_fn, _call, ns, how) {
-        runtimeUpTo(ns);
-        if (ns > lastNs) lastNs = ns;
-        depth--;
-        if (depth >= MAX_SLICE_DEPTH) {
-          if (depth === MAX_SLICE_DEPTH && hidden > 0) {
-            const calls = hiddenCalls;
-            packet(ns, () => {
-              w.uint(TE_TYPE, TYPE_INSTANT);
-              w.uint(TE_TRACK_UUID, trackUuid);
-              w.string(TE_NAME, `… ${calls} calls deeper than ${MAX_SLICE_DEPTH} levels (not written as slices: Perfetto keeps 512)`);
-              w.message(TE_DEBUG_ANNOTATIONS, () => {
-                w.string(DA_NAME, 'calls');
-                w.uint(DA_UINT_VALUE, calls);
+          w.message(P_TRACK_EVENT, () => fill(fresh ? 1 : 0, iid));
+        });
+        totals.events++;
+        flush();
+      };
+      // Spans on lane tracks under the thread's; instants (and flows) on the thread's track.
+      const lanes: { uuid: number; freeAt: number }[] = [];
+      const laneOf = new Map<number, number>(); // span serial -> lane track uuid
+      const openSpans = new Set<number>();
+      let lastNs = 0;
+      const pending = eventsOf.get(info.id) ?? [];
+      let next = 0;
+      const runtimeUpTo = (ns: number): void => {
+        while (next < pending.length && (pending[next] as RuntimeEvent).ns <= ns) runtimeEvent(pending[next++] as RuntimeEvent);
+      };
+      const runtimeEvent = (e: RuntimeEvent): void => {
+        if (e.ns > lastNs) lastNs = e.ns;
+        if ((e.kind === 'span-begin' || e.kind === 'span-end') && e.span) {
+          const span = e.span;
+          if (e.kind === 'span-begin') {
+            let lane = lanes.find((l) => l.freeAt <= e.ns);
+            if (!lane) {
+              lane = { uuid: newUuid(), freeAt: 0 };
+              lanes.push(lane);
+              const laneUuid = lane.uuid;
+              const name = `${span.kind} ${lanes.length}`;
+              w.message(TRACE_PACKET, () => {
+                w.message(P_TRACK_DESCRIPTOR, () => {
+                  w.uint(TD_UUID, laneUuid);
+                  w.uint(TD_PARENT_UUID, trackUuid);
+                  w.string(TD_NAME, name);
+                });
               });
+            }
+            lane.freeAt = span.endNs ?? Number.POSITIVE_INFINITY;
+            laneOf.set(span.serial, lane.uuid);
+            openSpans.add(span.serial);
+            const uuid = lane.uuid;
+            packet(e.ns, () => {
+              w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
+              w.uint(TE_TRACK_UUID, uuid);
+              w.string(TE_NAME, spanLabel({ kind: span.kind, method: span.method ?? undefined, url: span.url ?? undefined, host: span.host ?? undefined }));
             }, -1);
-            hidden = 0;
-            hiddenCalls = 0;
+          } else {
+            const uuid = laneOf.get(span.serial);
+            if (uuid === undefined) return;
+            openSpans.delete(span.serial);
+            lastNs = e.ns;
+            packet(e.ns, () => {
+              w.uint(TE_TYPE, TYPE_SLICE_END);
+              w.uint(TE_TRACK_UUID, uuid);
+              if (span.status !== null) annotate('status', span.status);
+              if (span.error !== null) annotate('error', span.error);
+            }, -1);
           }
           return;
         }
-        packet(ns, () => {
-          w.uint(TE_TYPE, TYPE_SLICE_END);
+        const flow = e.message ? flowOf.get(e.message) : undefined;
+        packet(e.ns, () => {
+          w.uint(TE_TYPE, TYPE_INSTANT);
           w.uint(TE_TRACK_UUID, trackUuid);
-          if (how === 'throw') annotate('threw', true);
-          else if (how !== 'return' && how !== 'await') annotate('end', how);
+          w.string(TE_NAME, `${e.kind} ${describe(e, threadNames, timed)}`.trim());
+          if (flow !== undefined) w.fixed64(e.kind === 'message-send' ? TE_FLOW_IDS : TE_TERMINATING_FLOW_IDS, flow);
         }, -1);
-      },
-    }, options, totals);
-    runtimeUpTo(Number.POSITIVE_INFINITY);
-    // Spans still open at the end (of the trace, or of the range asked for) end there.
-    for (const serial of openSpans) {
-      const uuid = laneOf.get(serial)!;
-      packet(Math.min(options.toNs ?? lastNs, Math.max(lastNs, 0)), () => {
-        w.uint(TE_TYPE, TYPE_SLICE_END);
-        w.uint(TE_TRACK_UUID, uuid);
-        annotate('end', 'unfinished');
-      }, -1);
+      };
+      const annotate = (name: string, value: string | number | boolean): void => {
+        w.message(TE_DEBUG_ANNOTATIONS, () => {
+          w.string(DA_NAME, name);
+          if (typeof value === 'boolean') w.bool(DA_BOOL_VALUE, value);
+          else if (typeof value === 'number') w.uint(DA_UINT_VALUE, value);
+          else w.string(DA_STRING_VALUE, value);
+        });
+      };
+      walkForExport(q, index, {
+        open(fn, _call, ns, how) {
+          runtimeUpTo(ns);
+          if (ns > lastNs) lastNs = ns;
+          if (how === 'enter') totals.calls++;
+          depth++;
+          if (depth > MAX_SLICE_DEPTH) {
+            hidden++;
+            if (how === 'enter') hiddenCalls++;
+            return;
+          }
+          packet(ns, (_fresh, iid) => {
+            w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
+            w.uint(TE_TRACK_UUID, trackUuid);
+            w.uint(TE_NAME_IID, iid);
+            if (how === 'resume') {
+              w.message(TE_DEBUG_ANNOTATIONS, () => {
+                w.string(DA_NAME, 'resumed');
+                w.bool(DA_BOOL_VALUE, true);
+              });
+            }
+          }, fn);
+        },
+        close(_fn, _call, ns, how) {
+          runtimeUpTo(ns);
+          if (ns > lastNs) lastNs = ns;
+          depth--;
+          if (depth >= MAX_SLICE_DEPTH) {
+            if (depth === MAX_SLICE_DEPTH && hidden > 0) {
+              const calls = hiddenCalls;
+              packet(ns, () => {
+                w.uint(TE_TYPE, TYPE_INSTANT);
+                w.uint(TE_TRACK_UUID, trackUuid);
+                w.string(TE_NAME, `… ${calls} calls deeper than ${MAX_SLICE_DEPTH} levels (not written as slices: Perfetto keeps 512)`);
+                w.message(TE_DEBUG_ANNOTATIONS, () => {
+                  w.string(DA_NAME, 'calls');
+                  w.uint(DA_UINT_VALUE, calls);
+                });
+              }, -1);
+              hidden = 0;
+              hiddenCalls = 0;
+            }
+            return;
+          }
+          packet(ns, () => {
+            w.uint(TE_TYPE, TYPE_SLICE_END);
+            w.uint(TE_TRACK_UUID, trackUuid);
+            if (how === 'throw') annotate('threw', true);
+            else if (how !== 'return' && how !== 'await') annotate('end', how);
+          }, -1);
+        },
+      }, options, totals);
+      runtimeUpTo(Number.POSITIVE_INFINITY);
+      // Spans still open at the end (of the trace, or of the range asked for) end there.
+      for (const serial of openSpans) {
+        const uuid = laneOf.get(serial)!;
+        packet(Math.min(options.toNs ?? lastNs, Math.max(lastNs, 0)), () => {
+          w.uint(TE_TYPE, TYPE_SLICE_END);
+          w.uint(TE_TRACK_UUID, uuid);
+          annotate('end', 'unfinished');
+        }, -1);
+      }
     }
   }
   out.writeBytes(w.take());

@@ -299,3 +299,25 @@ test('export --from/--to: only the range, calls running at its edges cut there, 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /filter in SQL/);
 });
+
+test('export --process all: every process of the trace, its calls under its own pid', () => {
+  const launched = record('follow/launch.js', { args: ['spawn', 'child.js', '300'] });
+  assert.equal(launched.result.status, 0, launched.result.stderr);
+  const all = JSON.parse(recall(['summary', launched.dir, '--process', 'all', '--format', 'json']).stdout) as { processes: { pid: number }[]; functions: { name: string; calls: number; pid: number }[] };
+  assert.equal(all.processes.length, 2);
+  const file = join(out, 'all.chrome.json');
+  const result = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: (ChromeEvent & { pid: number })[] }).traceEvents;
+  const pids = new Set(events.filter((e) => e.ph === 'M' && (e as { name?: string }).name === 'process_name').map((e) => e.pid));
+  assert.deepEqual([...pids].sort(), all.processes.map((p) => p.pid).sort());
+  for (const p of all.processes) {
+    const expected = all.functions.filter((f) => f.pid === p.pid).reduce((n, f) => n + f.calls, 0);
+    const got = events.filter((e) => e.ph === 'B' && e.pid === p.pid && !e.args?.resumed).length;
+    assert.equal(got, expected, `pid ${p.pid}`);
+  }
+  const perfetto = recall(['export', launched.dir, '--format', 'perfetto', '--process', 'all', '--out', join(out, 'all.pf')]);
+  assert.equal(perfetto.status, 0, perfetto.stderr);
+  const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
+  assert.equal(conflict.status, 2);
+});

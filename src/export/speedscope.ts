@@ -1,7 +1,7 @@
 // `recall export --format speedscope`: speedscope's file format
 // (https://www.speedscope.app/file-format-schema.json), streamed: one evented profile per
 // thread (open/close events per activation, in nanoseconds since the trace began), frames
-// shared across profiles. A --timing none trace is laid out by event number.
+// shared across profiles; a call's runs after an await are the frame "name (after await)". A --timing none trace is laid out by event number.
 
 import type { QueryTrace } from '../query/open.js';
 import type { ExportWriter } from './writer.js';
@@ -14,17 +14,19 @@ export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWr
   const timed = root.manifest.clock.mode !== 'none';
   const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
   // Frames shared by every profile: one per function of each process (ids are per process).
-  const frames = new Map<string, { index: number; q: QueryTrace; fn: number }>();
+  const frames = new Map<string, { index: number; q: QueryTrace; fn: number; resumed: boolean }>();
   const several = processes.length > 1;
   out.write(`{"$schema":${JSON.stringify(SPEEDSCOPE_SCHEMA)},"exporter":"recall","name":${JSON.stringify(root.manifest.command.join(' ') || 'recall trace')},"activeProfileIndex":0,"profiles":[`);
   let first = true;
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
-    const frameOf = (fn: number): number => {
-      const key = `${pid}:${fn}`;
+    // A run after an await is a frame of its own ("name (after await)"), so each function's
+    // frame opens exactly once per call.
+    const frameOf = (fn: number, resumed: boolean): number => {
+      const key = `${pid}:${fn}${resumed ? ':r' : ''}`;
       let frame = frames.get(key);
-      if (frame === undefined) frames.set(key, (frame = { index: frames.size, q, fn }));
+      if (frame === undefined) frames.set(key, (frame = { index: frames.size, q, fn, resumed }));
       return frame.index;
     };
     for (const { index, info } of exportedThreads(q, options)) {
@@ -42,16 +44,20 @@ export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWr
         if (t > end) end = t;
         return t;
       };
+      // The frame each open activation was opened with (its close must name the same one).
+      const open: number[] = [];
       walkForExport(q, index, {
         open(fn, _call, ns, how) {
           if (how === 'enter') totals.calls++;
           totals.events++;
-          out.write(`${sep}\n{"type":"O","frame":${frameOf(fn)},"at":${at(ns)}}`);
+          const frame = frameOf(fn, how === 'resume');
+          open.push(frame);
+          out.write(`${sep}\n{"type":"O","frame":${frame},"at":${at(ns)}}`);
           sep = ',';
         },
         close(fn, _call, ns) {
           totals.events++;
-          out.write(`,\n{"type":"C","frame":${frameOf(fn)},"at":${at(ns)}}`);
+          out.write(`,\n{"type":"C","frame":${open.pop() ?? frameOf(fn, false)},"at":${at(ns)}}`);
         },
       }, options, totals);
       if (start === Infinity) start = end = 0;
@@ -60,9 +66,9 @@ export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWr
   }
   out.write('\n],"shared":{"frames":[');
   let i = 0;
-  for (const { q, fn } of frames.values()) {
+  for (const { q, fn, resumed } of frames.values()) {
     const entry = q.engine.functions.get(fn);
-    const frame: Record<string, unknown> = { name: q.engine.nameOf(fn) };
+    const frame: Record<string, unknown> = { name: resumed ? `${q.engine.nameOf(fn)} (after await)` : q.engine.nameOf(fn) };
     if (entry?.file) {
       frame.file = entry.file;
       frame.line = entry.line;

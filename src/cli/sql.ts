@@ -3,7 +3,7 @@
 // tables are the Parquet files `recall export --format parquet` writes, built once into
 // <trace>/sql/ (or sql-p<pid>/ for a child process) and rebuilt when the trace changes.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecallError } from '../format/errors.js';
 import { openQuery, traceSources } from '../query/open.js';
@@ -56,6 +56,7 @@ export async function sqlCommand(args: string[]): Promise<number> {
   const format = formatOption('sql', values.format, ['text', 'json', 'csv']);
   if (positionals.length === 0 || positionals.length > 2) throw new RecallError('E_USAGE', 'sql: give a query (and a trace before it; default ./recall-trace): recall sql [trace] "<query>"');
   const query = positionals[positionals.length - 1]!;
+  if (positionals.length === 1 && existsSync(query) && statSync(query).isDirectory()) throw new RecallError('E_USAGE', `sql: give a query after the trace: recall sql ${query} "select ..."`);
   const path = positionals.length === 2 ? positionals[0]! : 'recall-trace';
   const openOptions = viewProcess('sql', values.process);
   const dir = resolveTraceDir(path);

@@ -55,6 +55,9 @@ export function clipped(visitor: ActivationVisitor, options: ExportOptions): Act
       stack.pop();
       if (inside) visitor.close(fn, call, ns, how, timed);
     },
+    detail(serial, ns) {
+      if (inside && !done && ns <= to) visitor.detail?.(serial, ns);
+    },
   };
 }
 
@@ -71,6 +74,9 @@ export function counted(visitor: ActivationVisitor, options: ExportOptions, base
     close(fn, call, ns, how, timed) {
       if ((++n & 0xffff) === 0) progress(base.events + n);
       visitor.close(fn, call, ns, how, timed);
+    },
+    detail(serial, ns) {
+      visitor.detail?.(serial, ns);
     },
   };
 }

@@ -9,8 +9,9 @@
 //
 // Around the calls, on the same tracks and in time order: messages between threads as flows
 // (an instant at the send with flow_ids, one at the delivery with terminating_flow_ids),
-// worker starts and exits, GC, marks and catch clauses as instant events, and the ends of
-// calls that threw carry threw=true. HTTP and fetch spans get tracks of their own under the
+// worker starts and exits, GC, marks and catch clauses as instant events, the ends of calls
+// that threw carry threw=true, and values recorded in detail windows (args, this, return,
+// error) are debug annotations of their calls. HTTP and fetch spans get tracks of their own under the
 // thread's ("http 1", "http 2", ...: as many lanes as were open at once, since slices on one
 // track must nest).
 //
@@ -23,9 +24,24 @@ import type { QueryTrace } from '../query/open.js';
 import { runtimeEvents, spanLabel, type RuntimeEvent } from '../analysis/runtime-events.js';
 import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { describe } from '../text/events.js';
+import { errorLine } from '../text/values.js';
+import { threadDetailLookup } from '../analysis/detail.js';
+import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
+import type { DetailValue } from '../query/answers.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
 import { exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+
+/** A snapshot's values as debug annotations: arguments (by parameter name), this, the return
+ *  value, the error; each rendered as text (recorded values are descriptions, not objects). */
+function valueAnnotations(q: QueryTrace, fn: number, value: DetailValue, annotate: (name: string, value: string) => void): void {
+  const body = value.body;
+  const params = q.engine.functions.get(fn)?.params ?? [];
+  if (Array.isArray(body.args) && body.args.length > 0) annotate('args', renderArgs(params, body.args as ValueDesc[], 400));
+  if (body.this !== undefined) annotate('this', renderValue(body.this as ValueDesc, 200));
+  if (body.ret !== undefined) annotate('return', renderValue(body.ret as ValueDesc, 400));
+  if (body.error !== undefined) annotate('error', errorLine(body.error as ValueDesc, 400));
+}
 
 /** Runtime events written (scheduling links and detail pointers are not). */
 const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note', 'catch']);
@@ -218,8 +234,37 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
           else w.string(DA_STRING_VALUE, value);
         });
       };
+      // Values recorded in detail windows become debug annotations of the call's END (Perfetto
+      // merges a slice's BEGIN and END arguments). A snapshot taken while a call is on top
+      // (its arguments at entry, a catch) belongs to it; one taken at a call's end (its
+      // return value, the error it threw) comes right after its close, so the last END waits
+      // for the next event before it is written.
+      const detail = threadDetailLookup(q.trace, q.trace.threads[index]!);
+      const valuesOpen: DetailValue[][] = [];
+      let pendingEnd: { ns: number; how: string; values: DetailValue[]; fn: number } | null = null;
+      const writeEnd = (end: { ns: number; how: string; values: DetailValue[]; fn: number }): void => {
+        packet(end.ns, () => {
+          w.uint(TE_TYPE, TYPE_SLICE_END);
+          w.uint(TE_TRACK_UUID, trackUuid);
+          if (end.how === 'throw') annotate('threw', true);
+          else if (end.how !== 'return' && end.how !== 'await') annotate('end', end.how);
+          for (const v of end.values) valueAnnotations(q, end.fn, v, annotate);
+        }, -1);
+      };
+      const settle = (): void => {
+        if (pendingEnd) writeEnd(pendingEnd);
+        pendingEnd = null;
+      };
       walkForExport(q, index, {
+        detail(serial) {
+          const value = detail.get(serial);
+          if (!value || depth > MAX_SLICE_DEPTH) return;
+          const fn = Number(value.body.fn ?? -1);
+          if (pendingEnd && pendingEnd.fn === fn && (value.body.k === 'call' || value.body.k === 'slow' || value.body.k === 'throw')) pendingEnd.values.push(value);
+          else valuesOpen[valuesOpen.length - 1]?.push(value);
+        },
         open(fn, _call, ns, how) {
+          settle();
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
           if (how === 'enter') totals.calls++;
@@ -229,6 +274,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             if (how === 'enter') hiddenCalls++;
             return;
           }
+          valuesOpen.push([]);
           packet(ns, (_fresh, iid) => {
             w.uint(TE_TYPE, TYPE_SLICE_BEGIN);
             w.uint(TE_TRACK_UUID, trackUuid);
@@ -241,7 +287,8 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             }
           }, fn);
         },
-        close(_fn, _call, ns, how) {
+        close(fn, _call, ns, how) {
+          settle();
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
           depth--;
@@ -262,14 +309,10 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             }
             return;
           }
-          packet(ns, () => {
-            w.uint(TE_TYPE, TYPE_SLICE_END);
-            w.uint(TE_TRACK_UUID, trackUuid);
-            if (how === 'throw') annotate('threw', true);
-            else if (how !== 'return' && how !== 'await') annotate('end', how);
-          }, -1);
+          pendingEnd = { ns, how, values: valuesOpen.pop() ?? [], fn };
         },
       }, options, totals);
+      settle();
       runtimeUpTo(Number.POSITIVE_INFINITY);
       // Spans still open at the end (of the trace, or of the range asked for) end there.
       for (const serial of openSpans) {

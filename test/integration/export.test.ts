@@ -319,3 +319,29 @@ test('export --process all: every process of the trace, its calls under its own 
   const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
   assert.equal(conflict.status, 2);
 });
+
+test('perfetto: values recorded in detail windows are debug annotations of the calls', async () => {
+  const bad = record('bugs/bad-value.js');
+  assert.equal(bad.result.status, 0, bad.result.stderr);
+  const file = join(out, 'bad-value.perfetto-trace');
+  assert.equal(recall(['export', bad.dir, '--format', 'perfetto', '--out', file]).status, 0);
+  const packets = await decodePerfetto(file);
+  const names = new Map<number, string>();
+  const stack: string[] = [];
+  const annotated: { name: string; args: Record<string, string> }[] = [];
+  for (const p of packets) {
+    for (const n of p.internedData?.eventNames ?? []) names.set(num(n.iid), n.name!);
+    const e = p.trackEvent;
+    if (e?.type === 1) stack.push(names.get(num(e.nameIid)) ?? '?');
+    else if (e?.type === 2) {
+      const name = stack.pop()!;
+      const args = Object.fromEntries((e.debugAnnotations ?? []).map((a) => [a.name!, (a as { stringValue?: string }).stringValue || String(a.boolValue ?? '')]));
+      if (args.args !== undefined) annotated.push({ name, args });
+    }
+  }
+  const thrower = annotated.find((a) => a.name === 'checkQuantity');
+  assert.ok(thrower, JSON.stringify(annotated));
+  assert.equal(thrower.args.args, 'quantity=-3');
+  assert.equal(thrower.args.threw, 'true');
+  assert.ok(annotated.some((a) => a.name === 'lineTotal' && a.args.args === 'price=9, quantity=-3'));
+});

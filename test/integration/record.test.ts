@@ -121,7 +121,7 @@ test('a spill ring that fills drops with exact accounting', () => {
 
 test('a ring that fills before the drain worker has started waits for it: the first events are not lost', () => {
   // 3 batches at once (1,206 events into a 1,024-event ring while the drain boots), then 20
-  // paced batches of 402 events, 5 ms apart, which the running drain keeps up with.
+  // paced batches of 402 events, 20 ms apart, which the running drain keeps up with.
   // The drain starts 300 ms late, as on a loaded machine, so the ring surely fills before it runs.
   const env = { ...process.env, RECALL_TEST_DRAIN_DELAY_MS: '300' };
   const { dir, result } = record('early-burst.cjs', { args: ['20'], flags: ['--ring-size', '1024', '--spill-size', '0', '--trigger', 'none', '--no-runtime-events'], spawn: { env } });

@@ -1,8 +1,10 @@
-// A minimal protobuf encoder for the Perfetto export: varints, length-delimited fields and
-// nested messages, written into one growable byte buffer. Only what TracePacket needs; field
-// numbers come from Perfetto's protos (see perfetto.ts). No Node-only imports.
+// A minimal protobuf encoder for the binary exports (Perfetto, OTLP): varints, fixed64,
+// length-delimited fields (strings, bytes) and nested messages, written into one growable byte
+// buffer. Only what those messages need; field numbers come from each format's protos (see
+// perfetto.ts, otlp-encode.ts). No Node-only imports.
 
 const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
 const WIRE_LENGTH = 2;
 
 export class ProtoWriter {
@@ -47,6 +49,41 @@ export class ProtoWriter {
     const encoded = this.encoder.encode(value);
     this.tag(field, WIRE_LENGTH);
     this.varint(encoded.length);
+    this.room(encoded.length);
+    this.bytes.set(encoded, this.length);
+    this.length += encoded.length;
+  }
+
+  /** A fixed64 (little-endian 8 bytes) of a non-negative integer below 2^64. */
+  fixed64(field: number, value: bigint): void {
+    this.tag(field, WIRE_FIXED64);
+    this.room(8);
+    let v = BigInt.asUintN(64, value);
+    for (let i = 0; i < 8; i++) {
+      this.bytes[this.length++] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+  }
+
+  /** A length-delimited field of raw bytes. */
+  raw(field: number, value: Uint8Array): void {
+    this.tag(field, WIRE_LENGTH);
+    this.varint(value.length);
+    this.room(value.length);
+    this.bytes.set(value, this.length);
+    this.length += value.length;
+  }
+
+  /** A double (fixed64 wire type, IEEE 754 little-endian). */
+  double(field: number, value: number): void {
+    this.tag(field, WIRE_FIXED64);
+    this.room(8);
+    new DataView(this.bytes.buffer, this.bytes.byteOffset).setFloat64(this.length, value, true);
+    this.length += 8;
+  }
+
+  /** Bytes already encoded (fields of the message being written), copied in as they are. */
+  appendBytes(encoded: Uint8Array): void {
     this.room(encoded.length);
     this.bytes.set(encoded, this.length);
     this.length += encoded.length;

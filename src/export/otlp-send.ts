@@ -1,0 +1,127 @@
+// Delivering OTLP request bodies: POSTed gzip-compressed to a collector's /v1/traces as
+// OTLP/HTTP says (Content-Type application/x-protobuf or application/json, Content-Encoding
+// gzip), retrying 429, 502, 503 and 504 — after Retry-After seconds when the collector gives
+// them, else with exponential backoff — a few times; any other failure is one RecallError
+// line. Or, with --out, the bodies as they are (not gzipped) in a file: protobuf requests one
+// after another (which decode as one request, repeated fields concatenating), JSON requests
+// one per line.
+
+import { gzipSync } from 'node:zlib';
+import { RecallError } from '../format/errors.js';
+import type { OtlpProtocol } from './otlp-encode.js';
+import type { ExportWriter } from './writer.js';
+
+/** The OTLP/HTTP default when neither --endpoint nor the OTEL_EXPORTER_OTLP_* variables say. */
+export const DEFAULT_ENDPOINT = 'http://localhost:4318';
+/** Attempts per request, the first included. */
+export const ATTEMPTS = 5;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+/** Retry-After longer than this is not waited for (seconds). */
+const MAX_RETRY_AFTER_S = 60;
+
+export interface BodySink {
+  /** Take a body as the walk makes it (synchronously): what is left to deliver, or null when done (written). */
+  accept(body: Uint8Array): Uint8Array | null;
+  /** Deliver what accept left, one request at a time. */
+  deliver(prepared: Uint8Array): Promise<void>;
+  /** Requests sent (or written) and their bytes as sent. */
+  requests: number;
+  bytes: number;
+  /** Retries after a 429/5xx. */
+  retries: number;
+}
+
+/** The traces URL: `<endpoint>/v1/traces`, or the endpoint as is when it already ends so. */
+export function tracesUrl(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new RecallError('E_USAGE', `export: --endpoint takes a URL such as ${DEFAULT_ENDPOINT}, not '${endpoint}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RecallError('E_USAGE', `export: --endpoint takes an http or https URL, not '${endpoint}'`);
+  if (/\/v1\/traces\/?$/.test(url.pathname)) return url.href;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return url.href;
+}
+
+/** --endpoint, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else OTEL_EXPORTER_OTLP_ENDPOINT, else the default. */
+export function endpointFrom(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (option !== undefined) return tracesUrl(option);
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (traces) return tracesUrl(traces);
+  return tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_ENDPOINT);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/** How long to wait before attempt `attempt` + 1 (ms). */
+function retryDelay(response: Response, attempt: number): number {
+  const after = response.headers.get('retry-after');
+  if (after !== null && /^\s*\d+(\.\d+)?\s*$/.test(after)) return Math.min(Number(after), MAX_RETRY_AFTER_S) * 1000;
+  if (after !== null) {
+    const date = Date.parse(after);
+    if (!Number.isNaN(date)) return Math.min(Math.max(0, date - Date.now()), MAX_RETRY_AFTER_S * 1000);
+  }
+  return 500 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+}
+
+export function httpSink(url: string, protocol: OtlpProtocol): BodySink {
+  const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  const sink: BodySink = {
+    requests: 0,
+    bytes: 0,
+    retries: 0,
+    accept: (body) => gzipSync(body),
+    async deliver(compressed) {
+      for (let attempt = 1; ; attempt++) {
+        let response: Response;
+        try {
+          response = await fetch(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Encoding': 'gzip' }, body: compressed });
+        } catch (error) {
+          const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+          throw new RecallError('E_SEND', `export: cannot reach the OTLP collector at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+        }
+        if (response.ok) {
+          await response.arrayBuffer().catch(() => undefined);
+          sink.requests++;
+          sink.bytes += compressed.length;
+          return;
+        }
+        const text = await response.text().catch(() => '');
+        if (RETRYABLE.has(response.status) && attempt < ATTEMPTS) {
+          sink.retries++;
+          await sleep(retryDelay(response, attempt));
+          continue;
+        }
+        const tries = RETRYABLE.has(response.status) ? ` after ${attempt} attempts` : '';
+        const detail = oneLine(text);
+        throw new RecallError('E_SEND', `export: the OTLP collector at ${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${tries}${detail ? `: ${detail}` : ''}`);
+      }
+    },
+  };
+  return sink;
+}
+
+export function fileSink(out: ExportWriter, protocol: OtlpProtocol): BodySink {
+  const newline = new Uint8Array([0x0a]);
+  const sink: BodySink = {
+    requests: 0,
+    bytes: 0,
+    retries: 0,
+    accept(body) {
+      out.writeBytes(body);
+      if (protocol === 'http/json') out.writeBytes(newline);
+      sink.requests++;
+      sink.bytes = out.bytes;
+      return null;
+    },
+    deliver: () => Promise.resolve(),
+  };
+  return sink;
+}

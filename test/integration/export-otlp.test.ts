@@ -291,3 +291,54 @@ test('otlp: HTTP server and client spans (kinds, method, URL, status); a fetch u
   for (const h of handles) assert.equal(byId.get(h.parentSpanId ?? '')?.kind, 2, "handle's parent is the request's server span");
   assert.equal(spans.filter((s) => s.kind === 3).length, 2, 'http.get and fetch: two client spans');
 });
+
+test('otlp --min-duration 0 on recursion, an async chain with a caught exception and a worker: the calls of recall summary, per function, on both threads', () => {
+  const recording = record('export/mixed.mjs', { flags: ['--timing', 'exact'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const file = join(out, 'mixed.json');
+  const result = recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--min-duration', '0', '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, / from 2 threads /);
+  const spans = spansOf(JSON.parse(readFileSync(file, 'utf8')) as DecodedRequest);
+  const calls = new Map<string, number>();
+  for (const s of spans) calls.set(s.name, (calls.get(s.name) ?? 0) + 1);
+  const counted = new Map<string, number>();
+  for (const f of summaryJson(recording.dir).functions) counted.set(f.name, (counted.get(f.name) ?? 0) + f.calls);
+  assert.deepEqual(new Map([...calls].sort()), new Map([...counted].sort()));
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  assert.equal(byId.size, spans.length, 'span ids unique across threads');
+  const squares = spans.filter((s) => s.name === 'square');
+  assert.equal(squares.length, 100);
+  for (const s of squares) assert.equal(attribute(s.attributes, 'thread.id')?.intValue, attribute(byId.get(s.parentSpanId ?? '')?.attributes, 'thread.id')?.intValue ?? attribute(s.attributes, 'thread.id')?.intValue);
+  // The caught exception: fetchItem(3) threw, loadAll did not.
+  const fetches = spans.filter((s) => s.name === 'fetchItem');
+  assert.equal(fetches.filter((s) => s.status?.code === 2).length, 1);
+  const loadAll = spans.find((s) => s.name === 'loadAll')!;
+  assert.equal(loadAll.status?.code ?? 0, 0);
+  for (const f of fetches) assert.equal(f.parentSpanId, loadAll.spanId);
+  // Recursion: each fib below the first is a child of a fib.
+  const fibs = spans.filter((s) => s.name === 'fib');
+  assert.equal(fibs.filter((s) => byId.get(s.parentSpanId ?? '')?.name !== 'fib').length, 1, 'one outermost fib');
+});
+
+test('otlp batches: bodies cut at the batch size each decode on their own and together hold every span once', async () => {
+  const { openQuery } = await import('../../src/query/open.js');
+  const { exportOtlp } = await import('../../src/export/otlp.js');
+  const q = openQuery(http);
+  const bodies: Uint8Array[] = [];
+  try {
+    const sink = { requests: 0, bytes: 0, retries: 0, accept: (body: Uint8Array) => (bodies.push(body.slice()), null), deliver: () => Promise.resolve() };
+    const totals = await exportOtlp(q, sink, { minDurationNs: 0, batchBytes: 500 });
+    assert.ok(bodies.length > 3, `several bodies (${bodies.length})`);
+    assert.equal(totals.requests, bodies.length);
+    const spans = bodies.flatMap((body) => {
+      const decoded = decodeProtobuf(body);
+      assert.equal(attribute(decoded.resourceSpans[0]!.resource.attributes, 'service.name')?.stringValue, 'http.mjs', 'each body carries the resource');
+      return spansOf(decoded);
+    });
+    assert.equal(spans.length, totals.calls + totals.runtime);
+    assert.equal(new Set(spans.map((s) => s.spanId)).size, spans.length);
+  } finally {
+    q.close();
+  }
+});

@@ -40,6 +40,7 @@ const STATUS_CODE = 3;
 // KeyValue
 const KV_KEY = 1;
 const KV_VALUE = 2;
+const WIRE_LENGTH = 2;
 // AnyValue
 const AV_STRING = 1;
 const AV_BOOL = 2;
@@ -78,8 +79,23 @@ class ProtobufEncoder implements BatchEncoder {
     return this.w.length;
   }
 
+  /** Encoded attribute lists, by the list's identity (see OtlpSpan.attributes). */
+  private readonly encoded = new WeakMap<object, Uint8Array>();
+  private readonly scratch = new ProtoWriter();
+
+  private attributes(list: readonly [string, AttributeValue][]): Uint8Array {
+    let bytes = this.encoded.get(list);
+    if (bytes === undefined) {
+      for (const [key, value] of list) writeKeyValue(this.scratch, SPAN_ATTRIBUTES, key, value);
+      bytes = this.scratch.take().slice();
+      this.encoded.set(list, bytes);
+    }
+    return bytes;
+  }
+
   add(span: OtlpSpan): void {
     const w = this.w;
+    const attributes = this.attributes(span.attributes);
     w.message(SS_SPANS, () => {
       w.raw(SPAN_TRACE_ID, this.traceId);
       w.raw(SPAN_SPAN_ID, span.spanId);
@@ -88,7 +104,7 @@ class ProtobufEncoder implements BatchEncoder {
       w.uint(SPAN_KIND, span.kind);
       w.fixed64(SPAN_START, span.startUnixNs);
       w.fixed64(SPAN_END, span.endUnixNs);
-      for (const [key, value] of span.attributes) writeKeyValue(w, SPAN_ATTRIBUTES, key, value);
+      w.appendBytes(attributes);
       if (span.status !== 0 || span.statusMessage !== '') {
         w.message(SPAN_STATUS, () => {
           if (span.statusMessage !== '') w.string(STATUS_MESSAGE, span.statusMessage);
@@ -101,23 +117,35 @@ class ProtobufEncoder implements BatchEncoder {
 
   take(): Uint8Array | null {
     if (this.spans === 0) return null;
-    const spans = this.w.take().slice();
+    const spans = this.w.take();
     this.spans = 0;
-    const out = new ProtoWriter();
-    out.message(REQ_RESOURCE_SPANS, () => {
-      out.message(RS_RESOURCE, () => {
-        for (const [key, value] of this.resource) writeKeyValue(out, RES_ATTRIBUTES, key, value);
-      });
-      out.message(RS_SCOPE_SPANS, () => {
-        out.message(SS_SCOPE, () => {
-          out.string(SCOPE_NAME, SCOPE_NAME_RECALL);
-          out.string(SCOPE_VERSION, RECALL_VERSION);
-        });
-        // The spans were written as ScopeSpans.spans fields already: copy them in.
-        out.appendBytes(spans);
-      });
+    // The envelope around the spans (written as ScopeSpans.spans fields already), lengths
+    // first, so the spans are copied once, into the body.
+    const h = new ProtoWriter();
+    h.message(SS_SCOPE, () => {
+      h.string(SCOPE_NAME, SCOPE_NAME_RECALL);
+      h.string(SCOPE_VERSION, RECALL_VERSION);
     });
-    return out.take().slice();
+    const scope = h.take().slice();
+    h.message(RS_RESOURCE, () => {
+      for (const [key, value] of this.resource) writeKeyValue(h, RES_ATTRIBUTES, key, value);
+    });
+    const resource = h.take().slice();
+    const scopeSpansSize = scope.length + spans.length;
+    h.tag(RS_SCOPE_SPANS, WIRE_LENGTH);
+    h.varint(scopeSpansSize);
+    const scopeSpansHead = h.take().slice();
+    const resourceSpansSize = resource.length + scopeSpansHead.length + scopeSpansSize;
+    h.tag(REQ_RESOURCE_SPANS, WIRE_LENGTH);
+    h.varint(resourceSpansSize);
+    const requestHead = h.take().slice();
+    const body = new Uint8Array(requestHead.length + resourceSpansSize);
+    let at = 0;
+    for (const part of [requestHead, resource, scopeSpansHead, scope, spans]) {
+      body.set(part, at);
+      at += part.length;
+    }
+    return body;
   }
 }
 
@@ -140,12 +168,13 @@ function jsonValue(value: AttributeValue): Record<string, unknown> {
   return { doubleValue: value };
 }
 
-function jsonAttributes(attributes: [string, AttributeValue][]): { key: string; value: Record<string, unknown> }[] {
+function jsonAttributes(attributes: readonly [string, AttributeValue][]): { key: string; value: Record<string, unknown> }[] {
   return attributes.map(([key, value]) => ({ key, value: jsonValue(value) }));
 }
 
 class JsonEncoder implements BatchEncoder {
   private parts: string[] = [];
+  private readonly encoded = new WeakMap<object, string>();
   spans = 0;
   size = 0;
   private readonly traceId: string;
@@ -166,10 +195,14 @@ class JsonEncoder implements BatchEncoder {
       kind: span.kind,
       startTimeUnixNano: span.startUnixNs.toString(),
       endTimeUnixNano: span.endUnixNs.toString(),
-      attributes: jsonAttributes(span.attributes),
+      attributes: null,
     };
     if (span.status !== 0 || span.statusMessage !== '') json.status = { ...(span.statusMessage !== '' ? { message: span.statusMessage } : {}), code: span.status };
-    const text = JSON.stringify(json);
+    let attributes = this.encoded.get(span.attributes);
+    if (attributes === undefined) this.encoded.set(span.attributes, (attributes = JSON.stringify(jsonAttributes(span.attributes))));
+    // (A function, so `$` in a value is not a replacement pattern; the name before it is
+    // escaped, so its text cannot hold the placeholder.)
+    const text = JSON.stringify(json).replace('"attributes":null', () => `"attributes":${attributes}`);
     this.parts.push(text);
     this.size += text.length + 1;
     this.spans++;

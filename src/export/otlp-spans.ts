@@ -37,8 +37,10 @@ export interface OtlpSpan {
   endUnixNs: bigint;
   status: number;
   statusMessage: string;
-  /** Integer values are written as ints, other numbers as doubles. */
-  attributes: [string, AttributeValue][];
+  /** Integer values are written as ints, other numbers as doubles. The same array (not to be
+   *  changed) is given for every call of a function on a thread that returned or threw, so
+   *  encoders may cache its encoding by identity. */
+  attributes: readonly [string, AttributeValue][];
 }
 
 export interface SpanOptions extends ExportOptions {
@@ -65,10 +67,17 @@ export function traceIdOf(pid: number, startEpochMs: number): Uint8Array {
 /** 8 bytes: 2 for the thread (+1, so never zero; the top bit marks a runtime span), 6 for the position. */
 export function spanIdOf(thread: number, position: number, runtime = false): Uint8Array {
   const id = new Uint8Array(8);
-  const view = new DataView(id.buffer);
-  view.setUint16(0, ((thread + 1) & 0x7fff) | (runtime ? 0x8000 : 0));
-  view.setUint16(2, Math.floor(position / 2 ** 32) & 0xffff);
-  view.setUint32(4, position >>> 0);
+  const head = ((thread + 1) & 0x7fff) | (runtime ? 0x8000 : 0);
+  const high = Math.floor(position / 2 ** 32) & 0xffff;
+  const low = position >>> 0;
+  id[0] = head >>> 8;
+  id[1] = head & 0xff;
+  id[2] = high >>> 8;
+  id[3] = high & 0xff;
+  id[4] = low >>> 24;
+  id[5] = (low >>> 16) & 0xff;
+  id[6] = (low >>> 8) & 0xff;
+  id[7] = low & 0xff;
   return id;
 }
 
@@ -100,14 +109,17 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
   const asyncFns = new Set<number>();
   for (const [id, entry] of q.engine.functions) if (entry.kind.startsWith('async')) asyncFns.add(id);
   const threads = exportedThreads(q, options);
-  const slow = slowCalls(q, minNs, threads.map((t) => t.index));
+  // --min-duration 0: every call (calls demoted to count-only by adaptive timing have no time
+  // of their own, so a search by duration would miss them).
+  const every = minNs <= 0;
+  const slow = every ? new Map<number, Set<number>>() : slowCalls(q, minNs, threads.map((t) => t.index));
   const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine)).spans;
   const totals: SpanTotals = { calls: 0, runtime: 0, threads: 0 };
 
   for (const { index, info } of threads) {
     totals.threads++;
     const slowHere = slow.get(index) ?? new Set<number>();
-    const exported = (fn: number, call: number): boolean => asyncFns.has(fn) || slowHere.has(call);
+    const exported = (fn: number, call: number): boolean => every || asyncFns.has(fn) || slowHere.has(call);
     const threadAttributes: [string, AttributeValue][] = [
       ['thread.id', info.id],
       ['thread.name', info.name || (info.id === 0 ? 'main' : `thread ${info.id}`)],
@@ -126,12 +138,21 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
       return serving.length === 1 ? (serving[0] as RuntimeSpan).beginIndex : -1;
     };
     let lastNs = 0;
-    const finish = (call: number, span: OpenSpan, endNs: number, how: string): void => {
-      const entry = q.engine.functions.get(span.fn);
-      const attributes: [string, AttributeValue][] = [['code.function', q.engine.nameOf(span.fn)]];
+    const shared = new Map<number, [string, AttributeValue][]>();
+    const attributesOf = (fn: number, how: string): [string, AttributeValue][] => {
+      const ended = how === 'return' || how === 'throw';
+      const cached = ended ? shared.get(fn) : undefined;
+      if (cached) return cached;
+      const entry = q.engine.functions.get(fn);
+      const attributes: [string, AttributeValue][] = [['code.function', q.engine.nameOf(fn)]];
       if (entry?.file) attributes.push(['code.filepath', entry.file], ['code.lineno', entry.line]);
       attributes.push(...threadAttributes);
-      if (how !== 'return' && how !== 'throw') attributes.push(['recall.outcome', how]);
+      if (!ended) attributes.push(['recall.outcome', how]);
+      else shared.set(fn, attributes);
+      return attributes;
+    };
+    const finish = (call: number, span: OpenSpan, endNs: number, how: string): void => {
+      const attributes = attributesOf(span.fn, how);
       emit({
         spanId: spanIdOf(info.id, call),
         parentSpanId: span.parent >= 0 ? spanIdOf(info.id, span.parent) : span.server >= 0 ? spanIdOf(info.id, span.server, true) : null,

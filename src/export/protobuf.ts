@@ -46,8 +46,25 @@ export class ProtoWriter {
   }
 
   string(field: number, value: string): void {
-    const encoded = this.encoder.encode(value);
     this.tag(field, WIRE_LENGTH);
+    // Short ASCII (most names) byte by byte; the rest through the encoder.
+    const n = value.length;
+    if (n < 128) {
+      this.room(n + 1);
+      const at = this.length + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.bytes[at + i] = c;
+      }
+      if (i === n) {
+        this.bytes[this.length] = n;
+        this.length = at + n;
+        return;
+      }
+    }
+    const encoded = this.encoder.encode(value);
     this.varint(encoded.length);
     this.room(encoded.length);
     this.bytes.set(encoded, this.length);

@@ -342,3 +342,14 @@ test('otlp batches: bodies cut at the batch size each decode on their own and to
     q.close();
   }
 });
+
+test('otlp --min-duration 0 under adaptive timing: the count-only calls are spans too', () => {
+  const recording = record('fib.js', { args: ['18'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const file = join(out, 'fib.pb');
+  const result = recall(['export', recording.dir, '--format', 'otlp', '--min-duration', '0', '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  const fib = summaryJson(recording.dir).functions.find((f) => f.name === 'fib');
+  assert.equal(fib?.calls, 8361);
+  assert.equal(spansOf(decodeProtobuf(readFileSync(file))).filter((s) => s.name === 'fib').length, 8361);
+});

@@ -3,14 +3,15 @@
 // command's script or program), process.pid, process.command_line, host.name (of the machine
 // exporting: the manifest does not name the recording's host) — delivered by otlp-send.ts to a
 // collector or a file. Bodies are cut at BATCH_BYTES of span data, far under the 64 MiB OTLP
-// recommends; the walk is synchronous, so the bodies of a walk wait gzipped in memory until it
-// ends and then go out one request at a time.
+// recommends; the walk is synchronous, so the bodies wait, gzipped, in a spool (memory, then a
+// temporary file: otlp-spool.ts) until it ends, and then go out one request at a time.
 
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import type { QueryTrace } from '../query/open.js';
 import { batchEncoder, type OtlpProtocol } from './otlp-encode.js';
 import type { BodySink } from './otlp-send.js';
+import { Spool } from './otlp-spool.js';
 import { collectSpans, traceIdOf, type AttributeValue, type SpanOptions, type SpanTotals } from './otlp-spans.js';
 
 /** Span bytes per request body (before compression). */
@@ -20,6 +21,8 @@ export interface OtlpOptions extends SpanOptions {
   protocol?: OtlpProtocol;
   service?: string;
   batchBytes?: number;
+  /** Bytes of gzipped bodies held in memory during the walk before the rest are spooled to a file. */
+  spoolBytes?: number;
 }
 
 export interface OtlpTotals extends SpanTotals {
@@ -50,7 +53,7 @@ export async function exportOtlp(q: QueryTrace, sink: BodySink, options: OtlpOpt
   ];
   const encoder = batchEncoder(options.protocol ?? 'http/protobuf', resource, traceIdOf(m.pid, m.startEpochMs));
   const limit = options.batchBytes ?? BATCH_BYTES;
-  const pending: Uint8Array[] = [];
+  const pending = new Spool(options.spoolBytes);
   let requests = 0;
   const cut = (): void => {
     const body = encoder.take();
@@ -59,12 +62,15 @@ export async function exportOtlp(q: QueryTrace, sink: BodySink, options: OtlpOpt
     const left = sink.accept(body);
     if (left !== null) pending.push(left);
   };
-  const totals = collectSpans(q, options, (span) => {
-    encoder.add(span);
-    if (encoder.size >= limit) cut();
-  });
-  cut();
-  // Shifted off as they go, so a delivered body can be freed.
-  for (let body = pending.shift(); body !== undefined; body = pending.shift()) await sink.deliver(body);
-  return { ...totals, requests };
+  try {
+    const totals = collectSpans(q, options, (span) => {
+      encoder.add(span);
+      if (encoder.size >= limit) cut();
+    });
+    cut();
+    for (const body of pending.bodies()) await sink.deliver(body);
+    return { ...totals, requests };
+  } finally {
+    pending.close();
+  }
 }

@@ -321,14 +321,23 @@ test('otlp --min-duration 0 on recursion, an async chain with a caught exception
   assert.equal(fibs.filter((s) => byId.get(s.parentSpanId ?? '')?.name !== 'fib').length, 1, 'one outermost fib');
 });
 
-test('otlp batches: bodies cut at the batch size each decode on their own and together hold every span once', async () => {
+test('otlp batches: bodies cut at the batch size each decode on their own and together hold every span once, also when spooled through a file', async () => {
   const { openQuery } = await import('../../src/query/open.js');
   const { exportOtlp } = await import('../../src/export/otlp.js');
   const q = openQuery(http);
   const bodies: Uint8Array[] = [];
   try {
-    const sink = { requests: 0, bytes: 0, retries: 0, accept: (body: Uint8Array) => (bodies.push(body.slice()), null), deliver: () => Promise.resolve() };
-    const totals = await exportOtlp(q, sink, { minDurationNs: 0, batchBytes: 500 });
+    // accept keeps nothing back: every body waits in the spool (1 KiB in memory, the rest in a file) until delivered.
+    const accepted: Uint8Array[] = [];
+    const sink = {
+      requests: 0,
+      bytes: 0,
+      retries: 0,
+      accept: (body: Uint8Array) => (accepted.push(body.slice()), body),
+      deliver: (body: Uint8Array) => (bodies.push(body), Promise.resolve()),
+    };
+    const totals = await exportOtlp(q, sink, { minDurationNs: 0, batchBytes: 500, spoolBytes: 1024 });
+    assert.deepEqual(bodies, accepted, 'delivered in order, as they were made');
     assert.ok(bodies.length > 3, `several bodies (${bodies.length})`);
     assert.equal(totals.requests, bodies.length);
     const spans = bodies.flatMap((body) => {

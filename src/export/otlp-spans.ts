@@ -7,7 +7,8 @@
 // entered: the frames physically below an entered call are its callers, async callees
 // included, and a call resumed after an await keeps the parent it was entered with; a call
 // with no such caller that runs while one HTTP server span is open is that request's handler
-// (its child). Runtime spans' parents are the nearest exported call when they began. Ids are
+// (its child); a worker's root calls are children of the call that started the worker.
+// Runtime spans' parents are the nearest exported call when they began. Ids are
 // deterministic: a span id from (thread, position of the enter record), a trace id from the
 // recording's pid and start time. One walk of each thread's activations; memory holds the
 // exported set's positions and the calls open at a time.
@@ -113,13 +114,31 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
   // of their own, so a search by duration would miss them).
   const every = minNs <= 0;
   const slow = every ? new Map<number, Set<number>>() : slowCalls(q, minNs, threads.map((t) => t.index));
-  const runtime = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine)).spans;
+  const events = runtimeEvents(q.trace, indexedRuntimeRecords(q.engine));
+  const runtime = events.spans;
   const totals: SpanTotals = { calls: 0, runtime: 0, threads: 0 };
+  const exportedOn = (threadIndex: number): ((fn: number, call: number) => boolean) => {
+    const slowHere = slow.get(threadIndex) ?? new Set<number>();
+    return (fn, call) => every || asyncFns.has(fn) || slowHere.has(call);
+  };
+  // A worker's root calls are children of the nearest exported call that started the worker
+  // (on the thread that created it, when that thread is exported too).
+  const indexOf = new Map(q.threads.map((t, i) => [t.id, i]));
+  const picked = new Set(threads.map((t) => t.info.id));
+  const workerParent = new Map<number, Uint8Array>();
+  for (const thread of events.threads) {
+    if (!picked.has(thread.id)) continue;
+    for (const event of thread.events) {
+      if (event.kind !== 'worker-start' || !picked.has(event.aux)) continue;
+      const parent = nearestExported(q, indexOf.get(thread.id) as number, thread.id, event.index, exportedOn(indexOf.get(thread.id) as number));
+      if (parent !== null) workerParent.set(event.aux, parent);
+    }
+  }
 
   for (const { index, info } of threads) {
     totals.threads++;
-    const slowHere = slow.get(index) ?? new Set<number>();
-    const exported = (fn: number, call: number): boolean => every || asyncFns.has(fn) || slowHere.has(call);
+    const exported = exportedOn(index);
+    const started = workerParent.get(info.id) ?? null;
     const threadAttributes: [string, AttributeValue][] = [
       ['thread.id', info.id],
       ['thread.name', info.name || (info.id === 0 ? 'main' : `thread ${info.id}`)],
@@ -155,7 +174,7 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
       const attributes = attributesOf(span.fn, how);
       emit({
         spanId: spanIdOf(info.id, call),
-        parentSpanId: span.parent >= 0 ? spanIdOf(info.id, span.parent) : span.server >= 0 ? spanIdOf(info.id, span.server, true) : null,
+        parentSpanId: span.parent >= 0 ? spanIdOf(info.id, span.parent) : span.server >= 0 ? spanIdOf(info.id, span.server, true) : started,
         name: q.engine.nameOf(span.fn),
         kind: SPAN_KIND_INTERNAL,
         startUnixNs: unix(span.startNs),
@@ -222,6 +241,17 @@ function slowCalls(q: QueryTrace, minNs: number, threads: number[]): Map<number,
   return found;
 }
 
+/** The span id of the nearest exported call on a thread's stack at a position (null: none). */
+function nearestExported(q: QueryTrace, threadIndex: number, threadId: number, at: number, exported: (fn: number, call: number) => boolean): Uint8Array | null {
+  const frames = q.engine.stackAt(threadIndex, { position: at }).frames;
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const frame = frames[i]!;
+    const { position } = parseCallId(frame.id);
+    if (exported(frame.fn, position)) return spanIdOf(threadId, position);
+  }
+  return null;
+}
+
 function runtimeSpan(
   q: QueryTrace,
   threadIndex: number,
@@ -233,16 +263,7 @@ function runtimeSpan(
   threadAttributes: [string, AttributeValue][],
 ): OtlpSpan {
   // The parent: the nearest exported call on the stack when the span began.
-  let parent: Uint8Array | null = null;
-  const frames = q.engine.stackAt(threadIndex, { position: span.beginIndex }).frames;
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const frame = frames[i]!;
-    const { position } = parseCallId(frame.id);
-    if (exported(frame.fn, position)) {
-      parent = spanIdOf(threadId, position);
-      break;
-    }
-  }
+  const parent = nearestExported(q, threadIndex, threadId, span.beginIndex, exported);
   const attributes: [string, AttributeValue][] = [];
   if (span.method !== null) attributes.push(['http.method', span.method], ['http.request.method', span.method]);
   // fetch's host is an origin (scheme included); http.client's a bare host name.

@@ -362,3 +362,21 @@ test('otlp --min-duration 0 under adaptive timing: the count-only calls are span
   assert.equal(fib?.calls, 8361);
   assert.equal(spansOf(decodeProtobuf(readFileSync(file))).filter((s) => s.name === 'fib').length, 8361);
 });
+
+test("otlp: a worker's root call is a child of the async call that started the worker; not when that thread is left out", () => {
+  const recording = record('export/worker-chain.mjs');
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  assert.equal(recording.result.stdout, 'answer 42\n');
+  const file = join(out, 'worker.json');
+  assert.equal(recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--out', file]).status, 0);
+  const spans = spansOf(JSON.parse(readFileSync(file, 'utf8')) as DecodedRequest);
+  const runJob = spans.find((s) => s.name === 'runJob')!;
+  const crunch = spans.find((s) => s.name === 'crunch')!;
+  assert.equal(crunch.parentSpanId, runJob.spanId);
+  assert.notEqual(attribute(crunch.attributes, 'thread.id')?.intValue, '0');
+  const alone = join(out, 'worker-alone.json');
+  const threadId = attribute(crunch.attributes, 'thread.id')?.intValue as string;
+  assert.equal(recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--thread', threadId, '--out', alone]).status, 0);
+  const only = spansOf(JSON.parse(readFileSync(alone, 'utf8')) as DecodedRequest);
+  assert.deepEqual(only.map((s) => `${s.name} ${s.parentSpanId ?? '-'}`), ['crunch -']);
+});

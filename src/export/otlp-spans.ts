@@ -228,7 +228,12 @@ function slowCalls(q: QueryTrace, minNs: number, threads: number[]): Map<number,
   const wanted = new Set(threads);
   let cursor: string | undefined;
   do {
-    const page = q.engine.calls({ slowerThanNs: Math.max(0, minNs - 1), limit: 10000, ...(cursor !== undefined ? { cursor } : {}) });
+    const page = q.engine.calls({
+      slowerThanNs: Math.max(0, minNs - 1),
+      limit: 10000,
+      ...(threads.length === 1 ? { thread: threads[0] as number } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
     for (const brief of page.calls) {
       const { thread, position } = parseCallId(brief.id);
       if (!wanted.has(thread) || brief.durationNs === null || brief.durationNs < minNs) continue;

@@ -133,6 +133,9 @@ async function otlpCommand(values: Record<string, unknown>, positionals: string[
     const seconds = (performance.now() - started) / 1000;
     const where = out !== null ? (outPath === '-' ? 'stdout' : outPath) : url;
     const retried = sink.retries > 0 ? `, ${sink.retries} retr${sink.retries === 1 ? 'y' : 'ies'}` : '';
+    if (sink.rejected > 0 || sink.rejectedMessage !== '') {
+      process.stderr.write(`recall: the collector rejected ${formatCount(sink.rejected)} span${sink.rejected === 1 ? '' : 's'}${sink.rejectedMessage ? `: ${sink.rejectedMessage}` : ''}\n`);
+    }
     process.stderr.write(
       `recall: ${formatCount(totals.calls + totals.runtime)} spans (${formatCount(totals.calls)} calls, ${formatCount(totals.runtime)} HTTP/fetch) from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} in ${totals.requests} request${totals.requests === 1 ? '' : 's'} → ${where} (${formatBytes(sink.bytes)}${retried}, ${seconds.toFixed(1)} s)\n`,
     );

@@ -2,7 +2,7 @@
 // OTLP/HTTP says (Content-Type application/x-protobuf or application/json, Content-Encoding
 // gzip), retrying 429, 502, 503 and 504 — after Retry-After seconds when the collector gives
 // them, else with exponential backoff — a few times; any other failure is one RecallError
-// line. Or, with --out, the bodies as they are (not gzipped) in a file: protobuf requests one
+// line. Spans a collector accepts the request but rejects (OTLP partial success) are counted. Or, with --out, the bodies as they are (not gzipped) in a file: protobuf requests one
 // after another (which decode as one request, repeated fields concatenating), JSON requests
 // one per line.
 
@@ -29,6 +29,77 @@ export interface BodySink {
   bytes: number;
   /** Retries after a 429/5xx. */
   retries: number;
+  /** Spans the collector said it rejected (OTLP partial success), and its last message about them. */
+  rejected: number;
+  rejectedMessage: string;
+}
+
+/**
+ * A 200's ExportTraceServiceResponse: partial_success = 1 { int64 rejected_spans = 1; string
+ * error_message = 2 } (collector/trace/v1/trace_service.proto), as protobuf or OTLP/JSON. An
+ * empty or unreadable body is a full success.
+ */
+export function partialSuccess(body: Uint8Array, json: boolean): { rejected: number; message: string } {
+  const none = { rejected: 0, message: '' };
+  if (body.length === 0) return none;
+  if (json) {
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(body)) as { partialSuccess?: { rejectedSpans?: unknown; errorMessage?: unknown } };
+      const partial = parsed.partialSuccess;
+      if (!partial) return none;
+      return { rejected: Number(partial.rejectedSpans ?? 0) || 0, message: typeof partial.errorMessage === 'string' ? partial.errorMessage : '' };
+    } catch {
+      return none;
+    }
+  }
+  let rejected = 0;
+  let message = '';
+  const read = (bytes: Uint8Array, at: number): [number, number] => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (at >= bytes.length) throw new Error('truncated');
+      const b = bytes[at++] as number;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return [value, at];
+      scale *= 128;
+    }
+  };
+  // Walk a message, handing each field (number, wire type, varint value or bytes) to `field`.
+  const walk = (bytes: Uint8Array, field: (n: number, value: number, data: Uint8Array | null) => void): void => {
+    let at = 0;
+    while (at < bytes.length) {
+      let tag: number;
+      [tag, at] = read(bytes, at);
+      const wire = tag % 8;
+      const n = Math.floor(tag / 8);
+      if (wire === 0) {
+        let value: number;
+        [value, at] = read(bytes, at);
+        field(n, value, null);
+      } else if (wire === 2) {
+        let size: number;
+        [size, at] = read(bytes, at);
+        if (at + size > bytes.length) throw new Error('truncated');
+        field(n, 0, bytes.subarray(at, at + size));
+        at += size;
+      } else if (wire === 1) at += 8;
+      else if (wire === 5) at += 4;
+      else throw new Error(`wire type ${wire}`);
+    }
+  };
+  try {
+    walk(body, (n, _value, data) => {
+      if (n !== 1 || data === null) return;
+      walk(data, (m, value, text) => {
+        if (m === 1 && text === null) rejected = value;
+        else if (m === 2 && text !== null) message = new TextDecoder().decode(text);
+      });
+    });
+  } catch {
+    return none;
+  }
+  return { rejected, message };
 }
 
 /** The traces URL: `<endpoint>/v1/traces`, or the endpoint as is when it already ends so. */
@@ -77,6 +148,8 @@ export function httpSink(url: string, protocol: OtlpProtocol): BodySink {
     requests: 0,
     bytes: 0,
     retries: 0,
+    rejected: 0,
+    rejectedMessage: '',
     accept: (body) => gzipSync(body),
     async deliver(compressed) {
       for (let attempt = 1; ; attempt++) {
@@ -88,7 +161,12 @@ export function httpSink(url: string, protocol: OtlpProtocol): BodySink {
           throw new RecallError('E_SEND', `export: cannot reach the OTLP collector at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
         }
         if (response.ok) {
-          await response.arrayBuffer().catch(() => undefined);
+          const answer = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+          const partial = partialSuccess(answer, (response.headers.get('content-type') ?? '').includes('json'));
+          if (partial.rejected > 0 || partial.message !== '') {
+            sink.rejected += partial.rejected;
+            if (partial.message !== '') sink.rejectedMessage = oneLine(partial.message);
+          }
           sink.requests++;
           sink.bytes += compressed.length;
           return;
@@ -114,6 +192,8 @@ export function fileSink(out: ExportWriter, protocol: OtlpProtocol): BodySink {
     requests: 0,
     bytes: 0,
     retries: 0,
+    rejected: 0,
+    rejectedMessage: '',
     accept(body) {
       out.writeBytes(body);
       if (protocol === 'http/json') out.writeBytes(newline);

@@ -24,7 +24,7 @@ interface Received {
 /** A receiver answering each request with the next status of `answers` (then 200). */
 class Receiver {
   readonly requests: Received[] = [];
-  answers: { status: number; headers?: Record<string, string>; body?: string }[] = [];
+  answers: { status: number; headers?: Record<string, string>; body?: string | Buffer }[] = [];
   private readonly server: Server;
   url = '';
 
@@ -333,6 +333,8 @@ test('otlp batches: bodies cut at the batch size each decode on their own and to
       requests: 0,
       bytes: 0,
       retries: 0,
+      rejected: 0,
+      rejectedMessage: '',
       accept: (body: Uint8Array) => (accepted.push(body.slice()), body),
       deliver: (body: Uint8Array) => (bodies.push(body), Promise.resolve()),
     };
@@ -379,4 +381,20 @@ test("otlp: a worker's root call is a child of the async call that started the w
   assert.equal(recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--thread', threadId, '--out', alone]).status, 0);
   const only = spansOf(JSON.parse(readFileSync(alone, 'utf8')) as DecodedRequest);
   assert.deepEqual(only.map((s) => `${s.name} ${s.parentSpanId ?? '-'}`), ['crunch -']);
+});
+
+test('otlp: a partial success (some spans rejected) is said on stderr, the export still succeeds', async () => {
+  receiver.reset();
+  // ExportTraceServiceResponse { partial_success (1) { rejected_spans (1): 2, error_message (2): "too old" } }
+  const inner = Buffer.concat([Buffer.from([0x08, 0x02, 0x12, 7]), Buffer.from('too old')]);
+  const body = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+  receiver.answers = [{ status: 200, body }];
+  const result = await recallAsync(['export', asyncThrow, '--format', 'otlp', '--endpoint', receiver.url]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^recall: the collector rejected 2 spans: too old\nrecall: 5 spans /);
+  receiver.reset();
+  receiver.answers = [{ status: 200, headers: { 'content-type': 'application/json' }, body: '{"partialSuccess":{"rejectedSpans":"1","errorMessage":"no"}}' }];
+  const json = await recallAsync(['export', asyncThrow, '--format', 'otlp', '--protocol', 'http/json', '--endpoint', receiver.url]);
+  assert.equal(json.status, 0, json.stderr);
+  assert.match(json.stderr, /^recall: the collector rejected 1 span: no\n/);
 });

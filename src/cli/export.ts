@@ -12,7 +12,7 @@ import { exportSpeedscope } from '../export/speedscope.js';
 import { exportPerfetto } from '../export/perfetto.js';
 import { exportOtlp } from '../export/otlp.js';
 import type { OtlpProtocol } from '../export/otlp-encode.js';
-import { endpointFrom, fileSink, httpSink } from '../export/otlp-send.js';
+import { endpointFrom, fileSink, headersFrom, httpSink } from '../export/otlp-send.js';
 import { ExportWriter } from '../export/writer.js';
 import { durationMs, formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
@@ -45,6 +45,8 @@ otlp options:
   --protocol P         http/protobuf (default) or http/json
   --min-duration D     calls at least this long become spans (default 1ms; 0 = every call)
   --service NAME       service.name (default: the recorded command's script)
+  request headers (an API key) come from $OTEL_EXPORTER_OTLP_TRACES_HEADERS or
+  $OTEL_EXPORTER_OTLP_HEADERS: key=value,key2=value2
 `;
 
 const OPTIONS = {
@@ -118,11 +120,12 @@ async function otlpCommand(values: Record<string, unknown>, positionals: string[
   const outPath = values.out as string | undefined;
   // Check the endpoint before the work.
   const url = outPath === undefined ? endpointFrom(values.endpoint as string | undefined) : null;
+  const headers = outPath === undefined ? headersFrom() : {};
   const started = performance.now();
   const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
   const out = outPath !== undefined ? new ExportWriter(outPath === '-' ? null : outPath) : null;
   try {
-    const sink = out !== null ? fileSink(out, protocol as OtlpProtocol) : httpSink(url as string, protocol as OtlpProtocol);
+    const sink = out !== null ? fileSink(out, protocol as OtlpProtocol) : httpSink(url as string, protocol as OtlpProtocol, headers);
     const totals = await exportOtlp(q, sink, {
       protocol: protocol as OtlpProtocol,
       minDurationNs,

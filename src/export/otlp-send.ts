@@ -124,6 +124,32 @@ export function endpointFrom(option: string | undefined, env: NodeJS.ProcessEnv 
   return tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_ENDPOINT);
 }
 
+/**
+ * Extra request headers from OTEL_EXPORTER_OTLP_TRACES_HEADERS, else OTEL_EXPORTER_OTLP_HEADERS:
+ * `key=value` pairs separated by commas, values percent-decoded (the OpenTelemetry SDK
+ * configuration's format), for collectors that want an API key.
+ */
+export function headersFrom(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ? 'OTEL_EXPORTER_OTLP_TRACES_HEADERS' : 'OTEL_EXPORTER_OTLP_HEADERS';
+  const text = env[name];
+  const headers: Record<string, string> = {};
+  if (!text) return headers;
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (key === '') throw new RecallError('E_USAGE', `export: ${name} takes key=value pairs separated by commas, not '${pair.trim()}'`);
+    let value = pair.slice(eq + 1).trim();
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // kept as written
+    }
+    headers[key] = value;
+  }
+  return headers;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function oneLine(text: string): string {
@@ -142,8 +168,9 @@ function retryDelay(response: Response, attempt: number): number {
   return 500 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
 }
 
-export function httpSink(url: string, protocol: OtlpProtocol): BodySink {
+export function httpSink(url: string, protocol: OtlpProtocol, extraHeaders: Record<string, string> = {}): BodySink {
   const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  const headers = { ...extraHeaders, 'Content-Type': contentType, 'Content-Encoding': 'gzip' };
   const sink: BodySink = {
     requests: 0,
     bytes: 0,
@@ -155,7 +182,7 @@ export function httpSink(url: string, protocol: OtlpProtocol): BodySink {
       for (let attempt = 1; ; attempt++) {
         let response: Response;
         try {
-          response = await fetch(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Encoding': 'gzip' }, body: compressed });
+          response = await fetch(url, { method: 'POST', headers, body: compressed });
         } catch (error) {
           const cause = (error as { cause?: { code?: string; message?: string } }).cause;
           throw new RecallError('E_SEND', `export: cannot reach the OTLP collector at ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);

@@ -60,9 +60,9 @@ class Receiver {
 }
 
 /** recall, without blocking this process's event loop (the receiver runs in it). */
-function recallAsync(args: string[]): Promise<Result> {
+function recallAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: FIXTURES });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: FIXTURES, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -190,12 +190,19 @@ test('otlp http/protobuf: gzipped to /v1/traces, decodes with opentelemetry-prot
   for (const s of spans) assert.equal(s.kind, 'SPAN_KIND_INTERNAL');
 });
 
-test('otlp http/json: OTLP/JSON with hex ids and decimal-string times, --service, an endpoint already ending in /v1/traces', async () => {
+test('otlp http/json: OTLP/JSON with hex ids and decimal-string times, --service, an endpoint already ending in /v1/traces, headers from OTEL_EXPORTER_OTLP_HEADERS', async () => {
   receiver.reset();
-  const result = await recallAsync(['export', asyncThrow, '--format', 'otlp', '--protocol', 'http/json', '--service', 'greeter', '--endpoint', `${receiver.url}/v1/traces`]);
+  // The endpoint and an API key header from the OpenTelemetry SDK's variables.
+  const result = await recallAsync(['export', asyncThrow, '--format', 'otlp', '--protocol', 'http/json', '--service', 'greeter'], {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+    OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=s%20ecret, x-team = core',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: '',
+  });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(receiver.requests.length, 1);
   const request = receiver.requests[0]!;
+  assert.equal(request.headers['x-api-key'], 's ecret');
+  assert.equal(request.headers['x-team'], 'core');
   assert.equal(request.url, '/v1/traces');
   assert.equal(request.headers['content-type'], 'application/json');
   assert.equal(request.headers['content-encoding'], 'gzip');

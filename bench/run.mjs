@@ -20,7 +20,8 @@
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
 // which builds the index, each tool's p95 with the index built, peak RSS, answers over budget;
-// and `recall export` of that trace to Perfetto protobuf, speedscope, Chrome JSON and OTLP (events/s).
+// and `recall export` of that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s),
+// Parquet and OTLP.
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
@@ -33,7 +34,7 @@
 // again and again; without it the trace is generated once and shared by the lines).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, release } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -609,6 +610,10 @@ async function benchQuery() {
       const count = match ? Number(match[1].replace(/,/g, '')) : 0;
       row(`export: ${format} of the tsc trace`, `${fmt(exported.ms / 1000, 1)} s, ${fmtCount(count / (exported.ms / 1000))} events/s, ${match?.[2] ?? '?'}, peak RSS ${fmt(exported.rssKB / 1024, 0)} MiB`, '', '');
     }
+    const parquet = recall(['export', trace, '--format', 'parquet', '--out', join(dir, 'parquet')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (parquet.status !== 0) throw new Error(`recall export --format parquet failed (exit ${parquet.status}): ${parquet.stderr}`);
+    const parquetBytes = readdirSync(join(dir, 'parquet')).reduce((n, f) => n + statSync(join(dir, 'parquet', f)).size, 0);
+    row('export: parquet of the tsc trace', `${fmt(parquet.ms / 1000, 1)} s, ${fmtCount(events / 2 / (parquet.ms / 1000))} calls/s, ${fmt(parquetBytes / 2 ** 20, 0)} MiB, peak RSS ${fmt(parquet.rssKB / 1024, 0)} MiB`, '', '');
     // OTLP (its request bodies to the pipe): spans are async calls and calls of 1 ms or more, so
     // events/s here is the trace's events over the time to find and write them.
     {

@@ -1,4 +1,4 @@
-// `recall export <trace> --format perfetto|chrome|speedscope|otlp [--out FILE] [--thread ID] [--process PID]`:
+// `recall export <trace> --format perfetto|chrome|speedscope|parquet|otlp [--out FILE] [--thread ID] [--process PID|all]`:
 // a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
 // (default: <trace name>.<extension> in the current directory; `-` for stdout) and says on
 // stderr what it wrote. otlp sends spans to a collector (--endpoint, --protocol, --service,
@@ -17,8 +17,9 @@ import { ExportWriter } from '../export/writer.js';
 import { durationMs, formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
+import { listProcesses } from '../analysis/processes.js';
 
-export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope [--out FILE] [--thread ID] [--process PID]
+export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]
        recall export [trace] --format otlp [--endpoint URL] [--protocol http/protobuf|http/json]
                      [--min-duration D] [--service NAME] [--out FILE] [--thread ID] [--process PID]
 
@@ -28,17 +29,22 @@ Write the trace in another tool's format, streamed (memory stays bounded):
   chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
   speedscope   speedscope's evented profiles, one per thread: https://www.speedscope.app or
                npx speedscope FILE
+  parquet      a directory of tables (calls, functions, threads, exceptions, events, values;
+               zstd; columns in docs/SQL.md) for DuckDB, ClickHouse, Spark; recall sql queries them
   otlp         OpenTelemetry spans to a collector (OTLP/HTTP, gzipped, retried on 429/503):
                calls of async functions, calls lasting at least --min-duration, and HTTP and
                fetch spans, each a child of the nearest such call that was its caller
 
 options:
   --out FILE     where to write (default: <trace>.<format extension> here; - for stdout;
-                 otlp: the request bodies, not gzipped, instead of sending them)
+                 for parquet a directory, default <trace>.parquet; otlp: the request bodies,
+                 not gzipped, instead of sending them)
   --thread ID    one thread (default: all)
-  --process PID  a child process of the trace (default: the root)
+  --from T       only the range [T, --to] (times since the trace began, like 1.5s): calls
+  --to T         running at an edge are cut there (not for parquet: filter in SQL)
+  --process P    a child process of the trace (default: the root), or all: every process
 
-otlp options:
+otlp options (otlp takes neither --from/--to nor --process all yet):
   --endpoint URL       the collector (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
                        $OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); spans go to
                        <URL>/v1/traces unless it ends in /v1/traces already
@@ -58,6 +64,8 @@ const OPTIONS = {
   protocol: { type: 'string' },
   'min-duration': { type: 'string' },
   service: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,23 +85,76 @@ export async function exportCommand(args: string[]): Promise<number> {
     const stray = OTLP_ONLY.find((name) => values[name] !== undefined);
     if (stray !== undefined) throw new RecallError('E_USAGE', `export: --${stray} is for --format otlp`);
   }
-  if (format === 'otlp') return otlpCommand(values, positionals);
-  if (format === undefined || !(format in FORMATS)) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'otlp'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
+  if (format === 'otlp') {
+    for (const edge of ['from', 'to'] as const) if (values[edge] !== undefined) throw new RecallError('E_USAGE', `export: --format otlp sends the whole trace (--${edge} is not supported for it yet)`);
+    if (values.process === 'all') throw new RecallError('E_USAGE', 'export: --format otlp sends one process at a time (--process PID)');
+    return otlpCommand(values, positionals);
+  }
+  if (format === undefined || (!(format in FORMATS) && format !== 'parquet')) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'parquet', 'otlp'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
   const thread = threadOption(values.thread);
+  const range: { fromNs?: number; toNs?: number } = {};
+  for (const edge of ['from', 'to'] as const) {
+    if (values[edge] === undefined) continue;
+    const ms = durationMs(values[edge] as string);
+    if (ms === null) throw new RecallError('E_USAGE', `export: --${edge} takes a time since the trace began, like 200ms or 1.5s, not '${String(values[edge])}'`);
+    range[edge === 'from' ? 'fromNs' : 'toNs'] = ms * 1e6;
+  }
+  if (range.fromNs !== undefined && range.toNs !== undefined && range.toNs < range.fromNs) throw new RecallError('E_USAGE', 'export: --to is before --from');
+  if (format === 'parquet' && (range.fromNs !== undefined || range.toNs !== undefined)) throw new RecallError('E_USAGE', 'export: --format parquet writes the whole trace; filter in SQL (where start_ns between ...)');
   const started = performance.now();
-  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  // A progress line on a terminal (stderr), redrawn at most every 200 ms.
+  let shownAt = 0;
+  const progress = process.stderr.isTTY
+    ? (events: number) => {
+        const now = performance.now();
+        if (now - shownAt < 200) return;
+        shownAt = now;
+        process.stderr.write(`\rrecall: exporting · ${formatCount(events)} events · ${((now - started) / 1000).toFixed(0)} s`);
+      }
+    : undefined;
+  const all = values.process === 'all';
+  if (all && thread !== undefined) throw new RecallError('E_USAGE', 'export: --thread needs one process (thread ids repeat across processes); use --process PID with it');
+  const q = openQuery(positionals[0] ?? 'recall-trace', all ? {} : viewProcess('export', values.process));
+  // --process all: the root process, then every other process of the trace, on one time axis.
+  const processes = [q];
+  if (all) {
+    for (const entry of listProcesses(q.dir)) {
+      if (entry.pid === q.manifest.pid) continue;
+      try {
+        processes.push(openQuery(q.dir, { pid: entry.pid }));
+      } catch (error) {
+        process.stderr.write(`recall: WARNING: process ${entry.pid} cannot be read (${(error as Error).message}); it is left out\n`);
+      }
+    }
+  }
+  if (format === 'parquet') {
+    try {
+      if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
+      if (processes.length > 1) throw new RecallError('E_USAGE', 'export: --format parquet writes one process at a time (--process PID)');
+      const dir = (values.out as string | undefined) ?? `${basename(q.dir)}.parquet`;
+      const { writeTables } = await import('../export/tables.js');
+      const totals = await writeTables(q, dir);
+      const seconds = (performance.now() - started) / 1000;
+      const rows = Object.entries(totals.rows).map(([table, n]) => `${table} ${formatCount(n)}`).join(', ');
+      process.stderr.write(`recall: ${rows} → ${dir}/ (${seconds.toFixed(1)} s)\n`);
+      return 0;
+    } finally {
+      q.close();
+    }
+  }
   const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;
   const out = new ExportWriter(outPath === '-' ? null : outPath);
   try {
-    const totals = FORMATS[format as keyof typeof FORMATS](q, out, thread !== undefined ? { thread } : {});
+    const totals = FORMATS[format as keyof typeof FORMATS](processes, out, { ...(thread !== undefined ? { thread } : {}), ...range, ...(progress ? { progress } : {}) });
     out.finish();
+    if (progress) process.stderr.write('\r\x1b[K');
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`recall: ${formatCount(totals.calls)} calls, ${formatCount(totals.events)} events from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} → ${outPath === '-' ? 'stdout' : outPath} (${formatBytes(out.bytes)}, ${seconds.toFixed(1)} s)\n`);
   } catch (error) {
     out.abort();
     throw error;
   } finally {
-    q.close();
+    for (const p of processes) p.close();
   }
   return 0;
 }

@@ -22,8 +22,9 @@ usage:
   recall query <trace> <tool> [--budget N] [name=value...]   one question, answered within a token budget
   recall mcp [--root DIR] [--no-record]     MCP server (stdio) for coding agents
   recall index [trace]                      build the query index now (else built on first use)
-  recall export [trace] --format chrome|speedscope [--out FILE]   for chrome://tracing, Perfetto, speedscope
+  recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE]   other tools' formats
   recall diff <base> <trace> [--format text|json]   what changed between two recordings, by function
+  recall sql [trace] "<query>" [--format text|json|csv]   SQL (DuckDB) over calls, functions, exceptions, ...
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./export.js')).exportCommand(args);
     case 'diff':
       return (await import('./diff.js')).diffCommand(args);
+    case 'sql':
+      return (await import('./sql.js')).sqlCommand(args);
     case 'mcp':
       return (await import('./mcp.js')).mcpCommand(args);
     case undefined:
@@ -73,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
         index: async () => (await import('./index-command.js')).INDEX_HELP,
         export: async () => (await import('./export.js')).EXPORT_HELP,
         diff: async () => (await import('./diff.js')).DIFF_HELP,
+        sql: async () => (await import('./sql.js')).SQL_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
@@ -84,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff, sql (recall --help)\n`);
       return 2;
   }
 }

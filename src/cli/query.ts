@@ -81,7 +81,9 @@ export async function queryCommand(args: string[]): Promise<number> {
   const checked = tool.input.safeParse(input);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    throw new RecallError('E_USAGE', `query: ${tool.name}: ${issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'bad arguments'}`);
+    const field = issue?.path.join('.') || 'input';
+    const missing = issue !== undefined && issue.code === 'invalid_type' && input[field] === undefined;
+    throw new RecallError('E_USAGE', `query: ${tool.name}: ${missing ? `${field}=... is required (recall query --help)` : issue ? `${field}: ${issue.message}` : 'bad arguments'}`);
   }
   const store = new TraceStore('/');
   try {

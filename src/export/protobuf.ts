@@ -71,10 +71,17 @@ export class ProtoWriter {
     this.length += encoded.length;
   }
 
-  /** A fixed64 (little-endian 8 bytes) of a non-negative integer below 2^64. */
-  fixed64(field: number, value: bigint): void {
+  /** A fixed64 (little-endian 8 bytes) of a non-negative integer: a number up to 2^53, or a bigint below 2^64. */
+  fixed64(field: number, value: number | bigint): void {
     this.tag(field, WIRE_FIXED64);
     this.room(8);
+    if (typeof value === 'number') {
+      const low = value % 0x100000000;
+      const high = Math.floor(value / 0x100000000);
+      for (let i = 0; i < 4; i++) this.bytes[this.length++] = (low >>> (8 * i)) & 0xff;
+      for (let i = 0; i < 4; i++) this.bytes[this.length++] = (high >>> (8 * i)) & 0xff;
+      return;
+    }
     let v = BigInt.asUintN(64, value);
     for (let i = 0; i < 8; i++) {
       this.bytes[this.length++] = Number(v & 0xffn);

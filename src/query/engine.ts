@@ -7,7 +7,7 @@
 // this file has no Node-only imports (open.ts supplies them from files).
 
 import { RecallError } from '../format/errors.js';
-import { EXT_CATCH } from '../format/layout.js';
+import { EXT_CATCH, EXT_DETAIL } from '../format/layout.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
 import { Fold } from './fold.js';
@@ -704,7 +704,10 @@ class RangeSink extends NullSink {
 /** What walkActivations reports; `call` is the call's position (its id within the thread). */
 export interface ActivationVisitor {
   open(fn: number, call: number, ns: number, how: 'enter' | 'resume'): void;
-  close(fn: number, call: number, ns: number, how: 'return' | 'throw' | 'await' | 'lost-exit' | 'dropped' | 'unfinished'): void;
+  /** `timed`: every activation of the call so far had clock reads of its own (adaptive timing may leave tiny calls untimed). */
+  close(fn: number, call: number, ns: number, how: 'return' | 'throw' | 'await' | 'lost-exit' | 'dropped' | 'unfinished', timed: boolean): void;
+  /** A detail-lane snapshot belongs here (EXT_DETAIL): its serial. Snapshots of a call's end (its return value, the error it threw) come right after its close. */
+  detail?(serial: number, ns: number): void;
 }
 
 class ActivationSink extends NullSink {
@@ -721,15 +724,19 @@ class ActivationSink extends NullSink {
   }
 
   override suspend(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await');
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await', m.timed(level));
   }
 
   override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number): void {
     const how = outcome === OUT_THROW ? 'throw' : outcome === OUT_LOST_EXIT ? 'lost-exit' : outcome === OUT_UNFINISHED || this.ending ? 'unfinished' : 'return';
-    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how);
+    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how, m.timed(level));
   }
 
   override forget(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped');
+    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped', m.timed(level));
+  }
+
+  override ext(_m: StackMachine, type: number, aux: number, _pos: number, time: number): void {
+    if (type === EXT_DETAIL && this.visitor.detail) this.visitor.detail(aux, this.ns(time));
   }
 }

@@ -55,6 +55,13 @@ export interface QueryTrace {
   close(): void;
 }
 
+/** The files a trace (one process of it) is read from, with their sizes and times now: what
+ *  anything built from the trace (the index, the SQL tables) must be rebuilt after a change of. */
+export function traceSources(path: string, options: Pick<OpenQueryOptions, 'pid'> = {}): IndexSource[] {
+  const opening = beginOpening(path, options.pid !== undefined ? { pid: options.pid } : {});
+  return [sourceOf(opening.dir, opening.target.manifestFile), ...opening.files.map((file) => sourceOf(opening.dir, file))];
+}
+
 /** Whether the trace (one process of it) has an index built from its files as they are now. */
 export function hasCurrentIndex(path: string, options: Pick<OpenQueryOptions, 'pid' | 'segmentRecords'> = {}): boolean {
   const opening = beginOpening(path, options.pid !== undefined ? { pid: options.pid } : {});

@@ -6,6 +6,7 @@ import { relative } from 'node:path';
 import type { FunctionEntry } from '../format/manifest.js';
 import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import { durationMs, formatCount, formatNs } from '../text/format.js';
+export { errorLine } from '../text/values.js';
 
 export { formatCount };
 
@@ -34,17 +35,6 @@ export function signature(name: string, entry: FunctionEntry | undefined, args: 
 
 export function value(desc: ValueDesc, maxChars = 80): string {
   return renderValue(desc, maxChars);
-}
-
-/** `TypeError: message`, or the thrown value. */
-export function errorLine(error: ValueDesc | null | undefined, maxChars = 160): string {
-  if (error === null || error === undefined) return '(error value not recorded)';
-  const e = error as { $?: string; name?: unknown; class?: unknown; message?: unknown };
-  if (e.$ === 'error') {
-    const message = typeof e.message === 'string' ? e.message : renderValue(e.message as ValueDesc, maxChars);
-    return `${String(e.name ?? e.class ?? 'Error')}: ${message.length > maxChars ? message.slice(0, maxChars) + '…' : message}`;
-  }
-  return `thrown value ${renderValue(error, maxChars)}`;
 }
 
 /** A duration ("5ms", "1.5s", "200us", "300ns", or a number of ms) in ns; null when not one. */

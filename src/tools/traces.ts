@@ -66,7 +66,8 @@ export class TraceStore {
       real = realpathSync(asked);
     } catch {
       if (!this.inside(resolve(asked))) throw outside(trace ?? asked, this.root);
-      throw new RecallError('E_TRACE_NOT_FOUND', trace === undefined ? `no trace under ${this.root}: record one (recall_record, or recall run -- node app.js)` : `no trace at ${trace} under ${this.root}`);
+      const where = this.root === sep ? '' : ` under ${this.root}`;
+      throw new RecallError('E_TRACE_NOT_FOUND', trace === undefined ? `no trace${where}: record one (recall_record, or recall run -- node app.js)` : `no trace at ${trace}${where}`);
     }
     if (!this.inside(real)) throw outside(trace ?? asked, this.root);
     const dir = realpathSync(resolveTraceDir(real));

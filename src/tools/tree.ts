@@ -4,6 +4,7 @@
 
 import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
+import { nameMatcher } from '../query/glob.js';
 import type { FoldedChild } from '../query/answers.js';
 import type { DocItem } from './budget.js';
 import { answerSchema, items, traceInput, type Tool } from './tool.js';
@@ -29,13 +30,17 @@ export const treeTool: Tool = {
     if (id === undefined) {
       const fn = input.function as string | undefined;
       if (fn === undefined) throw new RecallError('E_USAGE', 'tree: pass call (an id like c0.123) or function (a name glob)');
-      const page = engine.calls({ function: fn, limit: 20000 });
-      const first = page.calls[0];
+      const first = engine.calls({ function: fn, limit: 1 }).calls[0];
       if (!first) throw new RecallError('E_NO_MATCH', `no call of ${fn} in this trace`);
       let pick = first;
-      if (input.pick !== 'first' && engine.times) for (const c of page.calls) if ((c.durationNs ?? -1) > (pick.durationNs ?? -1)) pick = c;
+      // The slowest from the index: its longest call, found by skipping every shorter segment.
+      const longest = input.pick !== 'first' && engine.times ? engine.longestNs({ function: fn }) : null;
+      if (longest !== null) pick = engine.calls({ function: fn, slowerThanNs: Math.max(0, longest - 1), limit: 1 }).calls[0] ?? first;
+      const match = nameMatcher(fn);
+      let count = 0;
+      for (let t = 0; t < engine.threads.length; t++) for (const st of engine.functionStats(t)) if (match(st.name)) count += st.calls;
       id = pick.id;
-      how = ` (${pick === first ? 'first' : 'slowest'} of ${page.cursor === null ? formatCount(page.calls.length) : `over ${formatCount(page.calls.length)}`} calls of ${fn})`;
+      how = ` (${pick === first ? 'first' : 'slowest'} of ${formatCount(count)} calls of ${fn})`;
     }
     const tree = engine.subtree(id, depth);
     const lines: DocItem[] = [];

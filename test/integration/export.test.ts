@@ -64,6 +64,12 @@ test('chrome: the calls of recall summary, B/E nesting on every thread, thread n
   const names = trace.traceEvents.filter((e) => e.ph === 'M' && (e as { name?: string }).name === 'thread_name').map((e) => e.args?.name);
   assert.equal(names.length, 2);
   assert.ok(trace.traceEvents.some((e) => e.ph === 'B' && e.name === 'fetchItem' && e.args?.resumed), 'runs after an await are marked');
+  // The worker's message: a flow from its thread to the main thread, with the same id.
+  const starts = trace.traceEvents.filter((e) => e.ph === 's') as (ChromeEvent & { id: number })[];
+  const finishes = trace.traceEvents.filter((e) => e.ph === 'f') as (ChromeEvent & { id: number })[];
+  assert.ok(starts.length >= 1);
+  const finish = finishes.find((f) => f.id === starts[0]!.id);
+  assert.ok(finish && finish.tid !== starts[0]!.tid && finish.ts >= starts[0]!.ts);
 });
 
 interface Speedscope {
@@ -97,18 +103,16 @@ test('speedscope: the schema, one evented profile per thread, balanced opens and
     }
     assert.equal(stack.length, 0, `${profile.name}: balanced`);
   }
-  // Plain functions open once per call; async ones once more per await they came back from.
-  const calls = summaryCalls();
-  for (const name of ['fib', 'square', 'loadAll']) assert.ok(opens.get(name)! >= calls.get(name)!, name);
-  assert.equal(opens.get('fib'), calls.get('fib'));
-  assert.equal(opens.get('square'), 100);
-  assert.ok(opens.get('fetchItem')! > calls.get('fetchItem')!, 'fetchItem runs again after its await');
+  // Each function's frame opens once per call; runs after an await are "name (after await)".
+  const plain = new Map([...opens].filter(([name]) => !name.endsWith(' (after await)')));
+  assert.deepEqual(Object.fromEntries([...plain].sort()), Object.fromEntries([...summaryCalls()].sort()));
+  assert.ok((opens.get('fetchItem (after await)') ?? 0) >= 4, 'fetchItem runs again after its await');
 });
 
 test('export: a bad format or thread is a one-line usage error, and nothing is left behind', () => {
   const bad = recall(['export', dir, '--format', 'svg']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, otlp, not 'svg'/);
+  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, parquet, otlp, not 'svg'/);
   const file = join(out, 'none.json');
   const thread = recall(['export', dir, '--format', 'chrome', '--thread', '99', '--out', file]);
   assert.equal(thread.status, 2);
@@ -126,7 +130,7 @@ interface DecodedEvent {
 interface DecodedPacket {
   timestamp?: number | { toNumber(): number };
   trustedPacketSequenceId?: number;
-  trackEvent?: DecodedEvent;
+  trackEvent?: DecodedEvent & { flowIds?: unknown[]; terminatingFlowIds?: unknown[] };
   trackDescriptor?: { uuid?: unknown; parentUuid?: unknown; name?: string; process?: { pid?: number; processName?: string }; thread?: { pid?: number; tid?: number; threadName?: string } };
   internedData?: { eventNames?: { iid?: unknown; name?: string }[] };
 }
@@ -181,6 +185,46 @@ test('perfetto: decodes with perfetto_trace.proto; tracks per thread under the p
   lastTs = new Map();
   for (const [track, stack] of stacks) assert.equal(stack.length, 0, `track ${track}: balanced`);
   assert.deepEqual(Object.fromEntries([...calls].sort()), Object.fromEntries([...summaryCalls()].sort()));
+  // The worker's message to the main thread: a flow from an instant on its track to one on main's.
+  const sends = packets.filter((p) => (p.trackEvent?.flowIds?.length ?? 0) > 0);
+  const ends = packets.filter((p) => (p.trackEvent?.terminatingFlowIds?.length ?? 0) > 0);
+  assert.ok(sends.length >= 1 && ends.length >= 1, 'message flows');
+  const sent = num(sends[0]!.trackEvent!.flowIds![0]);
+  const landed = ends.find((p) => num(p.trackEvent!.terminatingFlowIds![0]) === sent);
+  assert.ok(landed, 'the flow ends where it was delivered');
+  assert.notEqual(num(landed.trackEvent!.trackUuid), num(sends[0]!.trackEvent!.trackUuid), 'on the other thread');
+  assert.match(sends[0]!.trackEvent!.name!, /^message-send /);
+  // fetchItem(3) threw: the end of its call says so.
+  assert.ok(packets.some((p) => p.trackEvent?.type === 2 && p.trackEvent.debugAnnotations?.some((a) => a.name === 'threw' && a.boolValue === true)));
+  assert.ok(packets.some((p) => p.trackEvent?.type === 3 && /^worker-start /.test(p.trackEvent.name ?? '')), 'worker start as an instant');
+});
+
+test('perfetto: HTTP spans on tracks of their own under the thread', async () => {
+  const http = record('events/http.mjs');
+  assert.equal(http.result.status, 0, http.result.stderr);
+  const file = join(out, 'http.perfetto-trace');
+  assert.equal(recall(['export', http.dir, '--format', 'perfetto', '--out', file]).status, 0);
+  const packets = await decodePerfetto(file);
+  const lanes = packets.filter((p) => p.trackDescriptor && /^http/.test(p.trackDescriptor.name ?? '') && !p.trackDescriptor.thread);
+  assert.ok(lanes.length >= 1, 'span lane tracks');
+  const laneIds = new Set(lanes.map((p) => num(p.trackDescriptor!.uuid)));
+  const threadTrack = packets.find((p) => p.trackDescriptor?.thread)!.trackDescriptor!;
+  for (const lane of lanes) assert.equal(num(lane.trackDescriptor!.parentUuid), num(threadTrack.uuid));
+  const open = new Map<number, number>();
+  let begins = 0;
+  for (const p of packets) {
+    const e = p.trackEvent;
+    if (!e || !laneIds.has(num(e.trackUuid))) continue;
+    const track = num(e.trackUuid);
+    if (e.type === 1) {
+      begins++;
+      assert.match(e.name ?? '', /^(http\.server|http\.client|fetch) /);
+      open.set(track, (open.get(track) ?? 0) + 1);
+    } else if (e.type === 2) open.set(track, (open.get(track) ?? 0) - 1);
+    assert.ok((open.get(track) ?? 0) >= 0 && (open.get(track) ?? 0) <= 1, 'a lane holds one span at a time');
+  }
+  assert.ok(begins >= 3, `${begins} spans`);
+  for (const [track, n] of open) assert.equal(n, 0, `lane ${track} balanced`);
 });
 
 test('perfetto: recursion deeper than 500 levels is stated by an instant event, never lost silently', async () => {
@@ -197,9 +241,107 @@ test('perfetto: recursion deeper than 500 levels is stated by an instant event, 
     else if (p.trackEvent?.type === 2) depth--;
   }
   assert.equal(maxDepth, 500);
-  const notes = packets.filter((p) => p.trackEvent?.type === 3).map((p) => p.trackEvent!);
+  const notes = packets.filter((p) => p.trackEvent?.type === 3 && /deeper than/.test(p.trackEvent.name ?? '')).map((p) => p.trackEvent!);
   assert.ok(notes.length >= 1, 'an instant event says calls ran deeper');
   assert.match(notes[0]!.name!, /^… \d+ calls deeper than 500 levels/);
   const hidden = notes.reduce((n, e) => n + num(e.debugAnnotations?.find((a) => a.name === 'calls')?.uintValue), 0);
   assert.ok(hidden >= 200, `${hidden} calls below level 500`);
+});
+
+test('parquet: DuckDB reads every table; calls per function are recall summary\'s; recall sql queries them', () => {
+  const pq = join(out, 'mixed.parquet');
+  const result = recall(['export', dir, '--format', 'parquet', '--out', pq]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^recall: calls [\d,]+, functions \d+, threads 2, exceptions 1, events \d+, values \d+ → /);
+  const sql = (query: string, format = 'json') => {
+    const r = recall(['sql', dir, query, '--format', format]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const rows = (JSON.parse(sql('select name, count(*)::integer as calls from calls group by name')) as { rows: { name: string; calls: number }[] }).rows;
+  assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, r.calls]).sort()), Object.fromEntries([...summaryCalls()].sort()));
+  // Parent links: fetchItem's calls are under loadAll's; square's under the worker thread's module code or none.
+  const parents = JSON.parse(sql("select distinct p.name as parent from calls c join calls p on c.parent = p.call where c.name = 'fetchItem'")) as { rows: { parent: string }[] };
+  assert.deepEqual(parents.rows.map((r) => r.parent), ['loadAll']);
+  const exceptions = JSON.parse(sql('select error, thrown_in, caught_in, outcome from exceptions')) as { rows: Record<string, string>[] };
+  assert.deepEqual(exceptions.rows, [{ error: 'Error: item 3 is missing', thrown_in: 'fetchItem', caught_in: 'loadAll', outcome: 'caught' }]);
+  // The same tables straight from the exported directory, with DuckDB's own reader (recall sql reads the ones built beside the trace).
+  const direct = recall(['sql', dir, `select count(*) as n from read_parquet('${join(pq, 'calls.parquet')}')`, '--format', 'csv']);
+  assert.equal(direct.stdout, `n\n${[...summaryCalls().values()].reduce((a, b) => a + b, 0)}\n`);
+  const text = sql("select name from functions where name = 'fib'", 'text');
+  assert.match(text, /^name\nfib\n$/);
+  const bad = recall(['sql', dir, 'select from nowhere']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^recall: sql: Parser Error/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
+
+test('export --from/--to: only the range, calls running at its edges cut there, still nested', () => {
+  const summary = JSON.parse(recall(['summary', dir, '--format', 'json']).stdout) as Summary;
+  const endMs = summary.totals.durationNs / 1e6;
+  const from = endMs * 0.3;
+  const to = endMs * 0.7;
+  const file = join(out, 'range.chrome.json');
+  const result = recall(['export', dir, '--format', 'chrome', '--out', file, '--from', `${from}ms`, '--to', `${to}ms`]);
+  assert.equal(result.status, 0, result.stderr);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: ChromeEvent[] }).traceEvents.filter((e) => e.ph === 'B' || e.ph === 'E');
+  assert.ok(events.length > 0);
+  for (const e of events) assert.ok(e.ts >= from * 1000 - 0.001 && e.ts <= to * 1000 + 0.001, `${e.ph} at ${e.ts} µs outside [${from * 1000}, ${to * 1000}]`);
+  const depth = new Map<number, number>();
+  for (const e of events) {
+    depth.set(e.tid, (depth.get(e.tid) ?? 0) + (e.ph === 'B' ? 1 : -1));
+    assert.ok(depth.get(e.tid)! >= 0);
+  }
+  for (const [tid, d] of depth) assert.equal(d, 0, `thread ${tid} balanced`);
+  const bad = recall(['export', dir, '--format', 'parquet', '--from', '1ms']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /filter in SQL/);
+});
+
+test('export --process all: every process of the trace, its calls under its own pid', () => {
+  const launched = record('follow/launch.js', { args: ['spawn', 'child.js', '300'] });
+  assert.equal(launched.result.status, 0, launched.result.stderr);
+  const all = JSON.parse(recall(['summary', launched.dir, '--process', 'all', '--format', 'json']).stdout) as { processes: { pid: number }[]; functions: { name: string; calls: number; pid: number }[] };
+  assert.equal(all.processes.length, 2);
+  const file = join(out, 'all.chrome.json');
+  const result = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: (ChromeEvent & { pid: number })[] }).traceEvents;
+  const pids = new Set(events.filter((e) => e.ph === 'M' && (e as { name?: string }).name === 'process_name').map((e) => e.pid));
+  assert.deepEqual([...pids].sort(), all.processes.map((p) => p.pid).sort());
+  for (const p of all.processes) {
+    const expected = all.functions.filter((f) => f.pid === p.pid).reduce((n, f) => n + f.calls, 0);
+    const got = events.filter((e) => e.ph === 'B' && e.pid === p.pid && !e.args?.resumed).length;
+    assert.equal(got, expected, `pid ${p.pid}`);
+  }
+  const perfetto = recall(['export', launched.dir, '--format', 'perfetto', '--process', 'all', '--out', join(out, 'all.pf')]);
+  assert.equal(perfetto.status, 0, perfetto.stderr);
+  const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
+  assert.equal(conflict.status, 2);
+});
+
+test('perfetto: values recorded in detail windows are debug annotations of the calls', async () => {
+  const bad = record('bugs/bad-value.js');
+  assert.equal(bad.result.status, 0, bad.result.stderr);
+  const file = join(out, 'bad-value.perfetto-trace');
+  assert.equal(recall(['export', bad.dir, '--format', 'perfetto', '--out', file]).status, 0);
+  const packets = await decodePerfetto(file);
+  const names = new Map<number, string>();
+  const stack: string[] = [];
+  const annotated: { name: string; args: Record<string, string> }[] = [];
+  for (const p of packets) {
+    for (const n of p.internedData?.eventNames ?? []) names.set(num(n.iid), n.name!);
+    const e = p.trackEvent;
+    if (e?.type === 1) stack.push(names.get(num(e.nameIid)) ?? '?');
+    else if (e?.type === 2) {
+      const name = stack.pop()!;
+      const args = Object.fromEntries((e.debugAnnotations ?? []).map((a) => [a.name!, (a as { stringValue?: string }).stringValue || String(a.boolValue ?? '')]));
+      if (args.args !== undefined) annotated.push({ name, args });
+    }
+  }
+  const thrower = annotated.find((a) => a.name === 'checkQuantity');
+  assert.ok(thrower, JSON.stringify(annotated));
+  assert.equal(thrower.args.args, 'quantity=-3');
+  assert.equal(thrower.args.threw, 'true');
+  assert.ok(annotated.some((a) => a.name === 'lineTotal' && a.args.args === 'price=9, quantity=-3'));
 });

@@ -20,8 +20,8 @@
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
 // which builds the index, each tool's p95 with the index built, peak RSS, answers over budget;
-// and `recall export` of that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s)
-// and Parquet.
+// and `recall export` of that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s),
+// Parquet and OTLP.
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
@@ -614,6 +614,14 @@ async function benchQuery() {
     if (parquet.status !== 0) throw new Error(`recall export --format parquet failed (exit ${parquet.status}): ${parquet.stderr}`);
     const parquetBytes = readdirSync(join(dir, 'parquet')).reduce((n, f) => n + statSync(join(dir, 'parquet', f)).size, 0);
     row('export: parquet of the tsc trace', `${fmt(parquet.ms / 1000, 1)} s, ${fmtCount(events / 2 / (parquet.ms / 1000))} calls/s, ${fmt(parquetBytes / 2 ** 20, 0)} MiB, peak RSS ${fmt(parquet.rssKB / 1024, 0)} MiB`, '', '');
+    // OTLP (its request bodies to the pipe): spans are async calls and calls of 1 ms or more, so
+    // events/s here is the trace's events over the time to find and write them.
+    {
+      const exported = recall(['export', trace, '--format', 'otlp', '--out', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (exported.status !== 0) throw new Error(`recall export --format otlp failed (exit ${exported.status}): ${exported.stderr}`);
+      const match = /([\d,]+) spans .*\(([\d.]+ [KMG]?i?B)/.exec(exported.stderr);
+      row('export: otlp of the tsc trace (default --min-duration 1ms)', `${fmt(exported.ms / 1000, 1)} s, ${fmtCount(events / (exported.ms / 1000))} events/s, ${match?.[1] ?? '?'} spans, ${match?.[2] ?? '?'}, peak RSS ${fmt(exported.rssKB / 1024, 0)} MiB`, '', '');
+    }
     const over = building.overBudget + loaded.overBudget;
     row('query: answers over their token budget', `${over} of ${building.answers + loaded.answers}`, '0', verdict(over === 0, false));
   } finally {

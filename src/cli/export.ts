@@ -1,7 +1,8 @@
-// `recall export <trace> --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]`:
+// `recall export <trace> --format perfetto|chrome|speedscope|parquet|otlp [--out FILE] [--thread ID] [--process PID|all]`:
 // a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
 // (default: <trace name>.<extension> in the current directory; `-` for stdout) and says on
-// stderr what it wrote.
+// stderr what it wrote. otlp sends spans to a collector (--endpoint, --protocol, --service,
+// --min-duration) unless --out names a file for the request bodies.
 
 import { basename } from 'node:path';
 import { RecallError } from '../format/errors.js';
@@ -9,6 +10,9 @@ import { openQuery } from '../query/open.js';
 import { exportChrome } from '../export/chrome.js';
 import { exportSpeedscope } from '../export/speedscope.js';
 import { exportPerfetto } from '../export/perfetto.js';
+import { exportOtlp } from '../export/otlp.js';
+import type { OtlpProtocol } from '../export/otlp-encode.js';
+import { endpointFrom, fileSink, headersFrom, httpSink } from '../export/otlp-send.js';
 import { ExportWriter } from '../export/writer.js';
 import { durationMs, formatBytes, formatCount } from '../text/format.js';
 import { parse } from './args.js';
@@ -16,6 +20,8 @@ import { viewProcess } from './view-common.js';
 import { listProcesses } from '../analysis/processes.js';
 
 export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]
+       recall export [trace] --format otlp [--endpoint URL] [--protocol http/protobuf|http/json]
+                     [--min-duration D] [--service NAME] [--out FILE] [--thread ID] [--process PID]
 
 Write the trace in another tool's format, streamed (memory stays bounded):
   perfetto     Perfetto's native protobuf (TrackEvent): https://ui.perfetto.dev (Open trace file),
@@ -25,14 +31,28 @@ Write the trace in another tool's format, streamed (memory stays bounded):
                npx speedscope FILE
   parquet      a directory of tables (calls, functions, threads, exceptions, events, values;
                zstd; columns in docs/SQL.md) for DuckDB, ClickHouse, Spark; recall sql queries them
+  otlp         OpenTelemetry spans to a collector (OTLP/HTTP, gzipped, retried on 429/503):
+               calls of async functions, calls lasting at least --min-duration, and HTTP and
+               fetch spans, each a child of the nearest such call that was its caller
 
 options:
   --out FILE     where to write (default: <trace>.<format extension> here; - for stdout;
-                 for parquet a directory, default <trace>.parquet)
+                 for parquet a directory, default <trace>.parquet; otlp: the request bodies,
+                 not gzipped, instead of sending them)
   --thread ID    one thread (default: all)
   --from T       only the range [T, --to] (times since the trace began, like 1.5s): calls
   --to T         running at an edge are cut there (not for parquet: filter in SQL)
   --process P    a child process of the trace (default: the root), or all: every process
+
+otlp options (otlp takes neither --from/--to nor --process all yet):
+  --endpoint URL       the collector (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                       $OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); spans go to
+                       <URL>/v1/traces unless it ends in /v1/traces already
+  --protocol P         http/protobuf (default) or http/json
+  --min-duration D     calls at least this long become spans (default 1ms; 0 = every call)
+  --service NAME       service.name (default: the recorded command's script)
+  request headers (an API key) come from $OTEL_EXPORTER_OTLP_TRACES_HEADERS or
+  $OTEL_EXPORTER_OTLP_HEADERS: key=value,key2=value2
 `;
 
 const OPTIONS = {
@@ -40,6 +60,10 @@ const OPTIONS = {
   out: { type: 'string' },
   thread: { type: 'string' },
   process: { type: 'string' },
+  endpoint: { type: 'string' },
+  protocol: { type: 'string' },
+  'min-duration': { type: 'string' },
+  service: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -48,6 +72,8 @@ const OPTIONS = {
 const FORMATS = { perfetto: exportPerfetto, chrome: exportChrome, speedscope: exportSpeedscope } as const;
 const EXTENSIONS: Record<string, string> = { perfetto: 'perfetto-trace', chrome: 'chrome.json', speedscope: 'speedscope.json' };
 
+const OTLP_ONLY = ['endpoint', 'protocol', 'min-duration', 'service'] as const;
+
 export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse('export', args, OPTIONS);
   if (values.help) {
@@ -55,12 +81,17 @@ export async function exportCommand(args: string[]): Promise<number> {
     return 0;
   }
   const format = values.format as string | undefined;
-  if (format === undefined || (!(format in FORMATS) && format !== 'parquet')) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'parquet'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
-  let thread: number | undefined;
-  if (values.thread !== undefined) {
-    thread = Number(values.thread);
-    if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `export: --thread takes a thread id (0 = main), not '${String(values.thread)}'`);
+  if (format !== 'otlp') {
+    const stray = OTLP_ONLY.find((name) => values[name] !== undefined);
+    if (stray !== undefined) throw new RecallError('E_USAGE', `export: --${stray} is for --format otlp`);
   }
+  if (format === 'otlp') {
+    for (const edge of ['from', 'to'] as const) if (values[edge] !== undefined) throw new RecallError('E_USAGE', `export: --format otlp sends the whole trace (--${edge} is not supported for it yet)`);
+    if (values.process === 'all') throw new RecallError('E_USAGE', 'export: --format otlp sends one process at a time (--process PID)');
+    return otlpCommand(values, positionals);
+  }
+  if (format === undefined || (!(format in FORMATS) && format !== 'parquet')) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'parquet', 'otlp'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
+  const thread = threadOption(values.thread);
   const range: { fromNs?: number; toNs?: number } = {};
   for (const edge of ['from', 'to'] as const) {
     if (values[edge] === undefined) continue;
@@ -124,6 +155,59 @@ export async function exportCommand(args: string[]): Promise<number> {
     throw error;
   } finally {
     for (const p of processes) p.close();
+  }
+  return 0;
+}
+
+function threadOption(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const thread = Number(value);
+  if (!Number.isInteger(thread) || thread < 0) throw new RecallError('E_USAGE', `export: --thread takes a thread id (0 = main), not '${String(value)}'`);
+  return thread;
+}
+
+async function otlpCommand(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const protocol = (values.protocol as string | undefined) ?? 'http/protobuf';
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') throw new RecallError('E_USAGE', `export: --protocol takes http/protobuf or http/json, not '${protocol}'`);
+  let minDurationNs = 1e6;
+  if (values['min-duration'] !== undefined) {
+    const ms = durationMs(values['min-duration'] as string);
+    if (ms === null) throw new RecallError('E_USAGE', `export: --min-duration takes a duration such as 1ms, 500us or 0.2s, not '${String(values['min-duration'])}'`);
+    minDurationNs = Math.round(ms * 1e6);
+  }
+  const service = values.service as string | undefined;
+  if (service !== undefined && service.trim() === '') throw new RecallError('E_USAGE', 'export: --service takes a name');
+  const thread = threadOption(values.thread);
+  const outPath = values.out as string | undefined;
+  // Check the endpoint before the work.
+  const url = outPath === undefined ? endpointFrom(values.endpoint as string | undefined) : null;
+  const headers = outPath === undefined ? headersFrom() : {};
+  const started = performance.now();
+  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  const out = outPath !== undefined ? new ExportWriter(outPath === '-' ? null : outPath) : null;
+  try {
+    const sink = out !== null ? fileSink(out, protocol as OtlpProtocol) : httpSink(url as string, protocol as OtlpProtocol, headers);
+    const totals = await exportOtlp(q, sink, {
+      protocol: protocol as OtlpProtocol,
+      minDurationNs,
+      ...(service !== undefined ? { service } : {}),
+      ...(thread !== undefined ? { thread } : {}),
+    });
+    out?.finish();
+    const seconds = (performance.now() - started) / 1000;
+    const where = out !== null ? (outPath === '-' ? 'stdout' : outPath) : url;
+    const retried = sink.retries > 0 ? `, ${sink.retries} retr${sink.retries === 1 ? 'y' : 'ies'}` : '';
+    if (sink.rejected > 0 || sink.rejectedMessage !== '') {
+      process.stderr.write(`recall: the collector rejected ${formatCount(sink.rejected)} span${sink.rejected === 1 ? '' : 's'}${sink.rejectedMessage ? `: ${sink.rejectedMessage}` : ''}\n`);
+    }
+    process.stderr.write(
+      `recall: ${formatCount(totals.calls + totals.runtime)} spans (${formatCount(totals.calls)} calls, ${formatCount(totals.runtime)} HTTP/fetch) from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} in ${totals.requests} request${totals.requests === 1 ? '' : 's'} → ${where} (${formatBytes(sink.bytes)}${retried}, ${seconds.toFixed(1)} s)\n`,
+    );
+  } catch (error) {
+    out?.abort();
+    throw error;
+  } finally {
+    q.close();
   }
   return 0;
 }

@@ -112,7 +112,7 @@ test('speedscope: the schema, one evented profile per thread, balanced opens and
 test('export: a bad format or thread is a one-line usage error, and nothing is left behind', () => {
   const bad = recall(['export', dir, '--format', 'svg']);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, parquet, not 'svg'/);
+  assert.match(bad.stderr, /^recall: export: --format takes perfetto, chrome, speedscope, parquet, otlp, not 'svg'/);
   const file = join(out, 'none.json');
   const thread = recall(['export', dir, '--format', 'chrome', '--thread', '99', '--out', file]);
   assert.equal(thread.status, 2);

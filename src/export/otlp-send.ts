@@ -2,9 +2,10 @@
 // OTLP/HTTP says (Content-Type application/x-protobuf or application/json, Content-Encoding
 // gzip), retrying 429, 502, 503 and 504 — after Retry-After seconds when the collector gives
 // them, else with exponential backoff — a few times; any other failure is one RecallError
-// line. Spans a collector accepts the request but rejects (OTLP partial success) are counted. Or, with --out, the bodies as they are (not gzipped) in a file: protobuf requests one
-// after another (which decode as one request, repeated fields concatenating), JSON requests
-// one per line.
+// line. Spans a collector accepts the request but rejects (OTLP partial success) are counted.
+// Or, with --out, the bodies as they are (not gzipped) in a file: protobuf requests one after
+// another (which decode as one request, repeated fields concatenating), JSON requests one per
+// line.
 
 import { gzipSync } from 'node:zlib';
 import { RecallError } from '../format/errors.js';

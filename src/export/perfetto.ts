@@ -7,8 +7,10 @@
 // process_descriptor.proto, thread_descriptor.proto, interned_data/interned_data.proto,
 // track_event/debug_annotation.proto); the tests decode the output with perfetto_trace.proto.
 //
-// Around the calls, on the same tracks and in time order: messages between threads as flows
-// (an instant at the send with flow_ids, one at the delivery with terminating_flow_ids),
+// Around the calls, on the same tracks and in time order: async causality as flows (from each
+// run of a call that ends at an await to the call's next run), messages between threads as
+// flows (an instant at the send with flow_ids, one at the delivery with terminating_flow_ids),
+// an instant where each exception began (✗ name threw: error),
 // worker starts and exits, GC, marks and catch clauses as instant events, the ends of calls
 // that threw carry threw=true, and values recorded in detail windows (args, this, return,
 // error) are debug annotations of their calls. HTTP and fetch spans get tracks of their own under the
@@ -100,6 +102,8 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
   const newUuid = (): number => ++uuids;
   let sequence = 0;
   let flowBase = 0;
+  // Await flows are numbered from 2^40, clear of the message flows (one per message).
+  const flowIds = { next: 2 ** 40 };
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
@@ -241,16 +245,39 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
       // for the next event before it is written.
       const detail = threadDetailLookup(q.trace, q.trace.threads[index]!);
       const valuesOpen: DetailValue[][] = [];
-      let pendingEnd: { ns: number; how: string; values: DetailValue[]; fn: number } | null = null;
-      const writeEnd = (end: { ns: number; how: string; values: DetailValue[]; fn: number }): void => {
+      interface End {
+        ns: number;
+        how: string;
+        values: DetailValue[];
+        fn: number;
+        /** The flow from this run's await to the call's next run. */
+        flow: number;
+        /** The innermost frame of a throw: where the exception began (an instant says so). */
+        origin: boolean;
+      }
+      let pendingEnd: End | null = null;
+      let lastClose = '';
+      const writeEnd = (end: End): void => {
+        if (end.origin) {
+          const error = end.values.find((v) => v.body.error !== undefined)?.body.error;
+          const name = `✗ ${q.engine.nameOf(end.fn)} threw${error !== undefined ? `: ${errorLine(error as ValueDesc, 200)}` : ''}`;
+          packet(end.ns, () => {
+            w.uint(TE_TYPE, TYPE_INSTANT);
+            w.uint(TE_TRACK_UUID, trackUuid);
+            w.string(TE_NAME, name);
+          }, -1);
+        }
         packet(end.ns, () => {
           w.uint(TE_TYPE, TYPE_SLICE_END);
           w.uint(TE_TRACK_UUID, trackUuid);
           if (end.how === 'throw') annotate('threw', true);
           else if (end.how !== 'return' && end.how !== 'await') annotate('end', end.how);
           for (const v of end.values) valueAnnotations(q, end.fn, v, annotate);
+          if (end.flow > 0) w.fixed64(TE_FLOW_IDS, end.flow);
         }, -1);
       };
+      // Async causality: a flow from each run that ends at an await to the call's next run.
+      const awaiting = new Map<number, number>(); // call -> flow id
       const settle = (): void => {
         if (pendingEnd) writeEnd(pendingEnd);
         pendingEnd = null;
@@ -263,8 +290,11 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
           if (pendingEnd && pendingEnd.fn === fn && (value.body.k === 'call' || value.body.k === 'slow' || value.body.k === 'throw')) pendingEnd.values.push(value);
           else valuesOpen[valuesOpen.length - 1]?.push(value);
         },
-        open(fn, _call, ns, how) {
+        open(fn, call, ns, how) {
           settle();
+          lastClose = '';
+          const resumedFlow = how === 'resume' ? (awaiting.get(call) ?? 0) : 0;
+          if (resumedFlow) awaiting.delete(call);
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
           if (how === 'enter') totals.calls++;
@@ -285,9 +315,10 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
                 w.bool(DA_BOOL_VALUE, true);
               });
             }
+            if (resumedFlow) w.fixed64(TE_TERMINATING_FLOW_IDS, resumedFlow);
           }, fn);
         },
-        close(fn, _call, ns, how) {
+        close(fn, call, ns, how) {
           settle();
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
@@ -309,7 +340,10 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             }
             return;
           }
-          pendingEnd = { ns, how, values: valuesOpen.pop() ?? [], fn };
+          let flow = 0;
+          if (how === 'await') awaiting.set(call, (flow = ++flowIds.next));
+          pendingEnd = { ns, how, values: valuesOpen.pop() ?? [], fn, flow, origin: how === 'throw' && lastClose !== 'throw' };
+          lastClose = how;
         },
       }, options, totals);
       settle();

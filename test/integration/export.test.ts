@@ -186,8 +186,8 @@ test('perfetto: decodes with perfetto_trace.proto; tracks per thread under the p
   for (const [track, stack] of stacks) assert.equal(stack.length, 0, `track ${track}: balanced`);
   assert.deepEqual(Object.fromEntries([...calls].sort()), Object.fromEntries([...summaryCalls()].sort()));
   // The worker's message to the main thread: a flow from an instant on its track to one on main's.
-  const sends = packets.filter((p) => (p.trackEvent?.flowIds?.length ?? 0) > 0);
-  const ends = packets.filter((p) => (p.trackEvent?.terminatingFlowIds?.length ?? 0) > 0);
+  const sends = packets.filter((p) => p.trackEvent?.type === 3 && (p.trackEvent.flowIds?.length ?? 0) > 0);
+  const ends = packets.filter((p) => p.trackEvent?.type === 3 && (p.trackEvent.terminatingFlowIds?.length ?? 0) > 0);
   assert.ok(sends.length >= 1 && ends.length >= 1, 'message flows');
   const sent = num(sends[0]!.trackEvent!.flowIds![0]);
   const landed = ends.find((p) => num(p.trackEvent!.terminatingFlowIds![0]) === sent);
@@ -197,6 +197,18 @@ test('perfetto: decodes with perfetto_trace.proto; tracks per thread under the p
   // fetchItem(3) threw: the end of its call says so.
   assert.ok(packets.some((p) => p.trackEvent?.type === 2 && p.trackEvent.debugAnnotations?.some((a) => a.name === 'threw' && a.boolValue === true)));
   assert.ok(packets.some((p) => p.trackEvent?.type === 3 && /^worker-start /.test(p.trackEvent.name ?? '')), 'worker start as an instant');
+  // Where the exception began: an instant on the thrower's track.
+  assert.ok(packets.some((p) => p.trackEvent?.type === 3 && /^✗ fetchItem threw/.test(p.trackEvent.name ?? '')), 'the throw as an instant');
+  // Async causality: each await's end flows to the call's next run, on the same track.
+  const awaitEnds = packets.filter((p) => p.trackEvent?.type === 2 && (p.trackEvent.flowIds?.length ?? 0) > 0);
+  assert.ok(awaitEnds.length >= 4, `${awaitEnds.length} await flows`);
+  for (const end of awaitEnds) {
+    const id = num(end.trackEvent!.flowIds![0]);
+    const resume = packets.find((p) => p.trackEvent?.type === 1 && p.trackEvent.terminatingFlowIds?.some((f) => num(f) === id));
+    assert.ok(resume, `flow ${id} ends at a resume`);
+    assert.equal(num(resume.trackEvent!.trackUuid), num(end.trackEvent!.trackUuid));
+    assert.ok(resume.trackEvent!.debugAnnotations?.some((a) => a.name === 'resumed'));
+  }
 });
 
 test('perfetto: HTTP spans on tracks of their own under the thread', async () => {

@@ -87,11 +87,12 @@ function prepareTraceDir(dir: string): void {
       /^p\d+\.(manifest\.json|functions\.jsonl)$/.test(name) ||
       /\.(idx|det)$/.test(name) ||
       /\.recall-idx(\.\d+\.tmp)?$/.test(name) || // the query index (src/query/store.ts) of the previous trace
+      name === 'sql' || /^sql-p\d+$/.test(name) || // recall sql's tables of the previous trace
       name.startsWith('.manifest.');
     if (entries.length > 0 && !entries.includes('manifest.json')) {
       throw new RecallError('E_USAGE', `run: --out ${dir} is a non-empty directory that holds no recall trace; choose an empty or new directory`);
     }
-    for (const name of entries) if (ours(name)) rmSync(join(dir, name), { force: true });
+    for (const name of entries) if (ours(name)) rmSync(join(dir, name), { force: true, recursive: true });
   }
   mkdirSync(dir, { recursive: true });
 }

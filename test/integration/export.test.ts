@@ -5,7 +5,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, recall, record, summaryJson, tempDir } from '../helpers.js';
 import type { Summary } from '../../src/analysis/summary.js';
@@ -359,4 +359,14 @@ test('perfetto: values recorded in detail windows are debug annotations of the c
   assert.equal(thrower.args.args, 'quantity=-3');
   assert.equal(thrower.args.threw, 'true');
   assert.ok(annotated.some((a) => a.name === 'lineTotal' && a.args.args === 'price=9, quantity=-3'));
+});
+
+test('recording again into a trace directory clears the SQL tables of the previous trace', () => {
+  const first = record('fib.js', { args: ['5'] });
+  assert.equal(recall(['sql', first.dir, 'select count(*) from calls']).status, 0);
+  assert.ok(readdirSync(first.dir).includes('sql'));
+  const again = recall(['run', '--quiet', '--out', first.dir, '--', process.execPath, join(ROOT, 'test', 'fixtures', 'fib.js'), '6']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(!readdirSync(first.dir).includes('sql'));
+  assert.match(recall(['sql', first.dir, 'select count(*) as n from calls', '--format', 'csv']).stdout, /^n\n25\n$/);
 });

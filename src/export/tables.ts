@@ -12,6 +12,7 @@ import { runtimeEvents } from '../analysis/runtime-events.js';
 import { openTrace } from '../analysis/trace.js';
 import type { QueryTrace } from '../query/open.js';
 import { indexedRuntimeRecords } from '../query/runtime-source.js';
+import { mergeByFunction } from '../query/merge.js';
 import { describe } from '../text/events.js';
 import { errorLine } from '../text/values.js';
 import type { ExportTotals } from './common.js';
@@ -89,19 +90,7 @@ export async function writeTables(q: QueryTrace, dir: string): Promise<ExportTot
     threads.close();
     // functions (totals over every thread, by function id)
     const functions = await stage('functions_raw', [['fn', INTEGER, 'integer'], ['calls', DOUBLE, 'double'], ['total_ns', DOUBLE, 'double'], ['self_ns', DOUBLE, 'double'], ['throws', DOUBLE, 'double'], ['unfinished', DOUBLE, 'double']]);
-    const merged = new Map<number, [number, number, number, number, number]>();
-    q.threads.forEach((_, i) => {
-      for (const s of q.engine.functionStats(i)) {
-        const m = merged.get(s.fn) ?? [0, 0, 0, 0, 0];
-        m[0] += s.calls;
-        m[1] += s.totalNs;
-        m[2] += s.selfNs;
-        m[3] += s.throws;
-        m[4] += s.unfinished;
-        merged.set(s.fn, m);
-      }
-    });
-    for (const [fn, m] of merged) functions.row(fn, ...m);
+    for (const f of mergeByFunction(q.threads.map((_, i) => q.engine.functionStats(i)))) functions.row(f.fn, f.calls, f.totalNs, f.selfNs, f.throws, f.unfinished);
     functions.close();
     const names = await stage('names', [['fn', INTEGER, 'integer'], ['name', VARCHAR, 'varchar'], ['file', VARCHAR, 'varchar'], ['line', INTEGER, 'integer'], ['col', INTEGER, 'integer'], ['kind', VARCHAR, 'varchar']]);
     for (const [fn, entry] of q.engine.functions) names.row(fn, entry.name, entry.file, entry.line, entry.column, entry.kind);

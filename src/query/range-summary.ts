@@ -5,6 +5,8 @@
 import { RecallError } from '../format/errors.js';
 import type { FunctionSummary, Summary, ThreadSummary } from '../analysis/summary.js';
 import type { QueryTrace } from './open.js';
+import type { FunctionStats } from './answers.js';
+import { mergeByFunction } from './merge.js';
 
 export interface RangeSummaryOptions {
   fromNs: number;
@@ -24,29 +26,21 @@ export function rangeSummary(q: QueryTrace, options: RangeSummaryOptions): Summa
   if (m.clock.mode === 'none') throw new RecallError('E_USAGE', 'summary: --from/--to need times, and this trace was recorded with --timing none');
   const picked = q.threads.map((info, index) => ({ info, index })).filter(({ info }) => options.thread === undefined || info.id === options.thread);
   if (picked.length === 0) throw new RecallError('E_USAGE', `summary: no thread ${options.thread} in this trace; threads: ${q.threads.map((t) => t.id).join(', ')}`);
-  const byFn = new Map<number, FunctionSummary>();
   const threads: ThreadSummary[] = [];
+  const perThread: FunctionStats[][] = [];
   for (const { info, index } of picked) {
-    const { functions } = engine.rangeStats(index, fromNs, toNs);
+    perThread.push(engine.rangeStats(index, fromNs, toNs).functions);
     const first = engine.positionAt(index, fromNs);
     const last = engine.positionAt(index, toNs);
     const thread = engine.threads[index]!.index;
     threads.push({ id: info.id, name: info.name, file: info.file, events: last - first, produced: info.produced, written: info.written, dropped: info.dropped, lost: 0, durationNs: toNs - fromNs, maxDepth: thread.maxDepth });
-    for (const f of functions) {
-      let s = byFn.get(f.fn);
-      if (!s) {
-        const entry = engine.functions.get(f.fn);
-        s = { name: f.name, file: entry?.file ?? '', line: entry?.line ?? 0, column: entry?.column ?? 0, kind: entry?.kind ?? '', calls: 0, totalNs: 0, selfNs: 0, avgNs: 0, throws: 0, unfinished: 0, untimedCalls: 0, estimatedNs: 0 };
-        byFn.set(f.fn, s);
-      }
-      s.calls += f.calls;
-      s.totalNs += f.totalNs;
-      s.selfNs += f.selfNs;
-      s.throws += f.throws;
-      s.unfinished += f.unfinished;
-    }
   }
-  const all = [...byFn.values()].filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0);
+  const all: FunctionSummary[] = mergeByFunction(perThread)
+    .filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0)
+    .map((f) => {
+      const entry = engine.functions.get(f.fn);
+      return { name: f.name, file: entry?.file ?? '', line: entry?.line ?? 0, column: entry?.column ?? 0, kind: entry?.kind ?? '', calls: f.calls, totalNs: f.totalNs, selfNs: f.selfNs, avgNs: 0, throws: f.throws, unfinished: f.unfinished, untimedCalls: 0, estimatedNs: 0 };
+    });
   for (const f of all) f.avgNs = f.calls > 0 ? f.totalNs / f.calls : 0;
   all.sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls);
   const functions = options.top !== undefined ? all.slice(0, options.top) : all;

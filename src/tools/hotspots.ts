@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
 import type { FunctionStats } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
+import { mergeByFunction } from '../query/merge.js';
 import { mergedStats } from './overview.js';
 import { answerSchema, fitting, threadInput, items, traceInput, type Tool } from './tool.js';
 import { dur, formatCount, parseDuration, whereOf } from './text.js';
@@ -14,22 +15,9 @@ const BY = ['self', 'total', 'calls'] as const;
 
 /** Per-function activity in [fromNs, toNs] over the threads asked for (engine.rangeStats). */
 function rangeStats(engine: QueryEngine, threads: number, thread: number | undefined, fromNs: number, toNs: number): FunctionStats[] {
-  const merged = new Map<number, FunctionStats>();
-  for (let t = 0; t < threads; t++) {
-    if (thread !== undefined && t !== thread) continue;
-    for (const f of engine.rangeStats(t, fromNs, toNs).functions) {
-      const m = merged.get(f.fn);
-      if (!m) merged.set(f.fn, { ...f });
-      else {
-        m.calls += f.calls;
-        m.totalNs += f.totalNs;
-        m.selfNs += f.selfNs;
-        m.throws += f.throws;
-        m.unfinished += f.unfinished;
-      }
-    }
-  }
-  return [...merged.values()].filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0);
+  const lists: FunctionStats[][] = [];
+  for (let t = 0; t < threads; t++) if (thread === undefined || t === thread) lists.push(engine.rangeStats(t, fromNs, toNs).functions);
+  return mergeByFunction(lists).filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0);
 }
 
 export const hotspotsTool: Tool = {

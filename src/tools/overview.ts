@@ -5,34 +5,15 @@
 
 import * as z from 'zod';
 import type { FunctionStats } from '../query/answers.js';
+import { mergeByFunction } from '../query/merge.js';
 import type { DocItem } from './budget.js';
 import { answerSchema, fitting, items, traceInput, type Tool, type ToolAnswer, type ToolContext } from './tool.js';
 import { at, dur, formatCount, whereOf } from './text.js';
 
-interface Merged extends FunctionStats {
-  threads: number;
-}
-
-/** Per-function totals over every thread (or one), merged by function id. */
-export function mergedStats(ctx: ToolContext, dir: string, thread?: number): Merged[] {
+/** Per-function totals over every thread (or one), added up by function id (from the index). */
+export function mergedStats(ctx: ToolContext, dir: string, thread?: number): FunctionStats[] {
   const q = ctx.store.query(dir);
-  const merged = new Map<number, Merged>();
-  q.threads.forEach((_, index) => {
-    if (thread !== undefined && index !== thread) return;
-    for (const s of q.engine.functionStats(index)) {
-      const m = merged.get(s.fn);
-      if (!m) merged.set(s.fn, { ...s, threads: 1 });
-      else {
-        m.calls += s.calls;
-        m.totalNs += s.totalNs;
-        m.selfNs += s.selfNs;
-        m.throws += s.throws;
-        m.unfinished += s.unfinished;
-        m.threads++;
-      }
-    }
-  });
-  return [...merged.values()];
+  return mergeByFunction(q.threads.map((_, index) => index).filter((index) => thread === undefined || index === thread).map((index) => q.engine.functionStats(index)));
 }
 
 export function overview(ctx: ToolContext, dir: string, input: Record<string, unknown> = {}): ToolAnswer {
@@ -52,7 +33,7 @@ export function overview(ctx: ToolContext, dir: string, input: Record<string, un
   if (m.totals.dropped > 0) head.push(`WARNING: ${formatCount(m.totals.dropped)} events were lost to full rings: calls around them have no end`);
   for (const problem of q.problems) head.push(`WARNING: ${problem}`);
   const cwd = m.cwd;
-  const fnItem = (s: Merged): DocItem => ({
+  const fnItem = (s: FunctionStats): DocItem => ({
     text: `${s.name}  ${times ? `self ${dur(s.selfNs)} total ${dur(s.totalNs)} ` : ''}×${formatCount(s.calls)}${s.throws ? ` threw ×${formatCount(s.throws)}` : ''}  ${whereOf(q.engine.functions.get(s.fn), cwd)}`,
     brief: `${s.name} ${times ? `self ${dur(s.selfNs)} ` : ''}×${formatCount(s.calls)}`,
     data: { name: s.name, calls: s.calls, selfNs: times ? s.selfNs : null, totalNs: times ? s.totalNs : null, throws: s.throws },

@@ -39,7 +39,7 @@ export interface Call {
    * running (or suspended) when the thread's recording ended.
    */
   outcome: 'return' | 'throw' | 'lost-exit' | 'dropped' | null;
-  /** Still running at the end (outcome null, on the stack): the thread's last event, where its time on record ends. */
+  /** Still running or suspended at the end (outcome null): the thread's last event, where its time on record ends. */
   openUntilNs: number | null;
   /** Async/generator frame serial (0: a plain call). */
   frame: number;
@@ -405,7 +405,7 @@ export function walkCalls(trace: Trace, thread: TraceThread, options: WalkOption
     exception.id = index + 1;
   });
   // Calls still open (or suspended) at the end: count them into their callers too.
-  for (const open of stack.slice(1)) open.openUntilNs = lastNs;
+  for (const open of [...stack.slice(1), ...suspended.values()]) open.openUntilNs = lastNs;
   for (const open of [...stack.slice(1).reverse(), ...suspended.values()]) {
     if (open.parent && open.exitNs === null) open.parent.descendants += 1 + open.descendants;
   }

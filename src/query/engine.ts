@@ -7,7 +7,9 @@
 // this file has no Node-only imports (open.ts supplies them from files).
 
 import { RecallError } from '../format/errors.js';
-import { EXT_CATCH, EXT_DETAIL } from '../format/layout.js';
+import { EXT_CATCH, EXT_DETAIL, EXT_SPAN_BEGIN, EXT_SPAN_END } from '../format/layout.js';
+import type { Call } from '../analysis/calls.js';
+import { ScheduleFinder, SnapshotOwner, TreeSink, type CallTree, type CallTreeOptions } from './call-tree.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
 import { Fold } from './fold.js';
@@ -17,6 +19,7 @@ import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_LOST_EXIT, OUT_THRO
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
+export type { CallTree, CallTreeOptions, TreeSpan, TreeDrop } from './call-tree.js';
 export type { CallAnswer, CallBrief, CallFilter, CallsPage, DetailValue, FoldedChild, Frame, FunctionStats, LogicalFrame, LogicalStackAnswer, StackAnswer, SubtreeAnswer } from './answers.js';
 
 /** Records of a thread, read back (store.ts's RecordReader). */
@@ -78,7 +81,7 @@ export class QueryEngine {
   }
 
   /** A machine seeded with segment s's checkpoint, and the position it starts at. */
-  private seeded(thread: EngineThread, s: number, machine: StackMachine): number {
+  private seeded(thread: EngineThread, s: number, machine: StackMachine, tagOf: (row: number) => number = (row) => row): number {
     const index = thread.index;
     const from = index.cpStart[s] as number;
     const depth = index.cpDepth[s] as number;
@@ -86,8 +89,8 @@ export class QueryEngine {
     for (let i = from; i < to; i++) {
       const row = index.cpRows[i] as number;
       const fn = index.cpFn[i] as number;
-      if (i < from + depth) machine.seedFrame(fn, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, row);
-      else machine.seedSuspended(index.xSerial[row] as number, fn, index.xCall[row] as number, index.xEnterTime[row] as number, row);
+      if (i < from + depth) machine.seedFrame(fn, index.xCall[row] as number, index.xEnterTime[row] as number, index.xSerial[row] as number, tagOf(row));
+      else machine.seedSuspended(index.xSerial[row] as number, fn, index.xCall[row] as number, index.xEnterTime[row] as number, tagOf(row));
     }
     return s * this.segmentRecords;
   }
@@ -494,6 +497,198 @@ export class QueryEngine {
     this.walk(thread, machine, 0, thread.index.records);
     sink.ending = true;
     machine.end(thread.index.lastTime, thread.index.records, () => {});
+  }
+
+  /**
+   * The exact call tree of a thread down to `maxDepth` (call-tree.ts): one walk of its records
+   * through the stack machine, where a segment is skipped unread when no node can begin or end
+   * in it — a plain call (not async: it cannot leave the stack and come back) at the node depth
+   * or deeper is open at both of its checkpoints, and nothing that could run above it in the
+   * segment counts into another node (see skippable).
+   * The calls that began in a skipped segment are counted into that depth's node, from the
+   * index. `enough`, asked at segment boundaries as the tree grows, may end the walk early: the
+   * nodes open then are completed from the index (their ends, outcomes and values).
+   */
+  callTree(threadIndex: number, options: CallTreeOptions = {}): CallTree {
+    const thread = this.thread(threadIndex);
+    const index = thread.index;
+    const shift = thread.shiftMs;
+    const ns = (ms: number): number => Math.round((shift + ms) * 1e6);
+    const sink = new TreeSink(options.maxDepth ?? Infinity, (fn) => this.nameOf(fn), ns, this.details(threadIndex));
+    const skipped: number[] = [];
+    sink.resolveLink = (link) => this.schedulerIn(thread, skipped, link, sink);
+    const tree: CallTree = { root: sink.root, spans: sink.spans, drops: sink.drops, hopEvents: sink.hopEvents, walkedTo: 0, complete: false, segmentsWalked: 0, segmentsSkipped: 0, nodes: 1, pending: new Set(), ends: new Map() };
+    let machine = new StackMachine(sink);
+    const segments = index.segTime.length;
+    let checkAt = 2;
+    for (let s = 0; s < segments; s++) {
+      const segTo = Math.min(index.records, (s + 1) * this.segmentRecords);
+      const owner = s + 1 < segments ? this.skippable(index, s, machine, sink) : -1;
+      if (owner >= 0) {
+        let enters = 0;
+        for (let r = index.fnStart[s] as number; r < (index.fnStart[s + 1] as number); r++) enters += index.fnEnters[r] as number;
+        (sink.nodes[owner] as Call).descendants += enters;
+        this.spansIn(threadIndex, thread, s, sink);
+        machine = this.reseeded(thread, s + 1, machine, sink, owner);
+        skipped.push(s);
+        tree.segmentsSkipped++;
+      } else {
+        this.walk(thread, machine, s * this.segmentRecords, segTo);
+        tree.segmentsWalked++;
+      }
+      tree.walkedTo = segTo;
+      tree.nodes = sink.nodes.length;
+      if (options.enough && segTo < index.records && sink.nodes.length >= checkAt) {
+        checkAt = Math.max(sink.nodes.length + 1, Math.ceil(sink.nodes.length * 1.25));
+        tree.pending = sink.pendingNodes(machine);
+        tree.ends = this.openEnds(thread, machine, sink);
+        if (options.enough(tree)) {
+          this.completeOpen(threadIndex, thread, machine, sink, segTo);
+          return tree;
+        }
+      }
+    }
+    machine.end(index.lastTime, index.records, (slot) => sink.suspendedAtEnd(machine, slot, ns(index.lastTime)));
+    tree.complete = true;
+    tree.pending = new Set();
+    tree.ends = new Map();
+    tree.spans.sort((a, b) => a.event - b.event);
+    return tree;
+  }
+
+  /** Whether segment s of a call-tree walk may be skipped: the node that counts its calls, else -1 (see callTree). */
+  private skippable(index: ThreadIndex, s: number, machine: StackMachine, sink: TreeSink): number {
+    const at = index.cpStart[s] as number;
+    const depth = index.cpDepth[s] as number;
+    const next = index.cpStart[s + 1] as number;
+    if (machine.depth !== depth) return -1;
+    const shared = Math.min(depth, index.cpDepth[s + 1] as number);
+    let level = -1;
+    while (level + 1 < shared && index.cpRows[at + level + 1] === index.cpRows[next + level + 1]) level++;
+    while (level >= 0 && index.xSerial[index.cpRows[at + level] as number] !== 0) level--;
+    const tag = level < 0 ? 0 : machine.tag(level);
+    if (level < 0 || !sink.atDepthLimit(tag)) return -1;
+    // Every call that begins in the segment begins above that frame; it counts into the node
+    // its caller counts into. So every frame above it, and every suspended generator (its
+    // next() can resume it anywhere; an await resumes only from an empty stack), must count
+    // into the same node: a generator started elsewhere counts into the node that started it.
+    const owner = TreeSink.owner(tag);
+    for (let l = level + 1; l < depth; l++) if (TreeSink.owner(machine.tag(l)) !== owner) return -1;
+    for (const slot of machine.suspended.values()) {
+      if (TreeSink.owner(machine.suspendedTag(slot)) !== owner && this.functions.get(machine.suspendedFn(slot))?.kind.includes('generator') !== false) return -1;
+    }
+    // A node at the depth limit may be the running call in the segment: a catch clause of its own would attach values to it.
+    if (tag > 0) {
+      const fn = machine.fn(level);
+      const to = (s + 1) * this.segmentRecords;
+      for (let i = lastAtMost(index.evPos, index.evPos.length, s * this.segmentRecords - 0.5) + 1; i < index.evPos.length && (index.evPos[i] as number) < to; i++) {
+        if (index.evType[i] === EXT_CATCH && index.evAux[i] === fn) return -1;
+      }
+    }
+    return owner;
+  }
+
+  /** A machine at checkpoint s after a skipped segment: the frames it shares with `old` keep their tags; the others are deeper calls counted into `owner`. */
+  private reseeded(thread: EngineThread, s: number, old: StackMachine, sink: TreeSink, owner: number): StackMachine {
+    const index = thread.index;
+    const known = new Map<number, number>();
+    for (let level = 0; level < old.depth; level++) known.set(old.call(level), old.tag(level));
+    for (const slot of old.suspended.values()) known.set(old.suspendedCall(slot), old.suspendedTag(slot));
+    const machine = new StackMachine(sink);
+    this.seeded(thread, s, machine, (row) => {
+      const tag = known.get(index.xCall[row] as number) ?? -owner - 1;
+      if (tag > 0) sink.seededTimed.set(tag, ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
+      return tag;
+    });
+    return machine;
+  }
+
+  /** Spans that begin or end in a skipped segment s (from the index's runtime-event table): begun by deeper calls. */
+  private spansIn(threadIndex: number, thread: EngineThread, s: number, sink: TreeSink): void {
+    const index = thread.index;
+    const to = (s + 1) * this.segmentRecords;
+    for (let i = lastAtMost(index.evPos, index.evPos.length, s * this.segmentRecords - 0.5) + 1; i < index.evPos.length && (index.evPos[i] as number) < to; i++) {
+      const type = index.evType[i] as number;
+      if (type !== EXT_SPAN_BEGIN && type !== EXT_SPAN_END) continue;
+      const pos = index.evPos[i] as number;
+      const stack = type === EXT_SPAN_BEGIN ? this.stackAt(threadIndex, { position: pos }) : null;
+      const top = stack?.frames[stack.frames.length - 1];
+      sink.runtimeSpan(type, index.evAux[i] as number, pos, index.evTime[i] as number, top ? parseCallId(top.id).position : null);
+    }
+  }
+
+  /** The call that scheduled `link`, looked for in the skipped segments (latest first). */
+  private schedulerIn(thread: EngineThread, skipped: number[], link: number, sink: TreeSink): Call | null {
+    for (let k = skipped.length - 1; k >= 0; k--) {
+      const s = skipped[k] as number;
+      const finder = new ScheduleFinder(link);
+      const machine = new StackMachine(finder);
+      this.walk(thread, machine, this.seeded(thread, s, machine), Math.min(thread.index.records, (s + 1) * this.segmentRecords), () => finder.found);
+      if (finder.found) return finder.fn < 0 ? sink.root : sink.stub(finder.fn);
+    }
+    return null;
+  }
+
+  /** When the open nodes of a call-tree walk end (ns; null: not in the trace), from their crossing rows. */
+  private openEnds(thread: EngineThread, machine: StackMachine, sink: TreeSink): Map<Call, number | null> {
+    const index = thread.index;
+    const ends = new Map<Call, number | null>();
+    const add = (tag: number): void => {
+      if (tag <= 0) return;
+      const call = sink.nodes[tag] as Call;
+      const row = crossingRow(index, call.enterEvent);
+      const outcome = row < 0 ? OUT_UNFINISHED : (index.xOutcome[row] as number);
+      ends.set(call, outcome === OUT_UNFINISHED || outcome === OUT_DROPPED ? null : Math.round((thread.shiftMs + (index.xExitTime[row] as number)) * 1e6));
+    };
+    for (let level = 0; level < machine.depth; level++) add(machine.tag(level));
+    for (const slot of machine.suspended.values()) add(machine.suspendedTag(slot));
+    return ends;
+  }
+
+  /** After an early stop: the nodes still open (or suspended) get their ends, outcomes and values from the index. */
+  private completeOpen(threadIndex: number, thread: EngineThread, machine: StackMachine, sink: TreeSink, stoppedAt: number): void {
+    const index = thread.index;
+    const open: number[] = [];
+    for (let level = machine.depth - 1; level >= 0; level--) open.push(machine.tag(level));
+    for (const slot of machine.suspended.values()) open.push(machine.suspendedTag(slot));
+    for (const tag of open) {
+      if (tag <= 0) continue;
+      const call = sink.nodes[tag] as Call;
+      const row = crossingRow(index, call.enterEvent);
+      if (row < 0) continue;
+      const outcome = index.xOutcome[row] as number;
+      const exitPos = index.xExitPos[row] as number;
+      const end = outcome === OUT_UNFINISHED ? index.lastTime : (index.xExitTime[row] as number);
+      sink.finish(tag, outcome, exitPos, Math.round((thread.shiftMs + end) * 1e6), ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
+      const until = outcome === OUT_UNFINISHED || outcome === OUT_DROPPED || exitPos < 0 ? index.records - 1 : exitPos;
+      const have = new Set(call.snapshots.map((v) => v.serial));
+      for (const serial of this.snapshotsOf(thread, call.enterEvent, call.fn, stoppedAt, until)) {
+        const value = sink.details.get(serial);
+        if (value && value.body.k !== 'uncaught' && !have.has(serial)) call.snapshots.push(value);
+      }
+    }
+  }
+
+  /**
+   * The detail snapshots that belong to a call (by the call model's rule: the record right
+   * after its end, or any while it runs on top) among positions [from, until + 1]: where its
+   * own catch clauses ran (the index's runtime events) and where it ended. Walks only those.
+   */
+  private snapshotsOf(thread: EngineThread, call: number, fn: number, from: number, until: number): number[] {
+    const index = thread.index;
+    const starts = new Set<number>();
+    for (let i = lastAtMost(index.evPos, index.evPos.length, from - 0.5) + 1; i < index.evPos.length && (index.evPos[i] as number) <= until; i++) {
+      if (index.evType[i] === EXT_CATCH && index.evAux[i] === fn) starts.add(Math.floor((index.evPos[i] as number) / this.segmentRecords));
+    }
+    starts.add(Math.floor(until / this.segmentRecords));
+    const found: number[] = [];
+    for (const s of [...starts].sort((a, b) => a - b)) {
+      const owner = new SnapshotOwner(call, found);
+      const machine = new StackMachine(owner);
+      const to = Math.min(index.records, Math.max((s + 1) * this.segmentRecords, until + 2));
+      this.walk(thread, machine, Math.max(this.seeded(thread, s, machine, () => -1), 0), to);
+    }
+    return [...new Set(found)].filter((serial) => serial >= 0);
   }
 
   /**

@@ -49,6 +49,8 @@ export interface MachineSink {
   forget(m: StackMachine, level: number): void;
   /** A runtime event (EV_EXT): its type, argument, position and time. */
   ext(m: StackMachine, type: number, aux: number, pos: number, time: number): void;
+  /** A drop marker: `count` events were lost just before it; the `depth` frames open then are forgotten next. */
+  dropped?(m: StackMachine, count: number, depth: number, pos: number, time: number): void;
 }
 
 /** A sink that hears nothing (queries override what they need). */
@@ -363,6 +365,7 @@ export class StackMachine {
         this.sink.push(this, level, PUSH_ORPHAN);
       }
     } else if (kind === EV_DROPPED) {
+      this.sink.dropped?.(this, u32[w + 1] as number, this.depth, pos, t);
       while (this.depth > 0) {
         this.sink.forget(this, this.depth - 1);
         this.depth--;

@@ -6,7 +6,7 @@
 
 import { basename } from 'node:path';
 import { RecallError } from '../format/errors.js';
-import { openQuery } from '../query/open.js';
+import { openQuery, type QueryTrace } from '../query/open.js';
 import { exportChrome } from '../export/chrome.js';
 import { exportSpeedscope } from '../export/speedscope.js';
 import { exportPerfetto } from '../export/perfetto.js';
@@ -85,48 +85,14 @@ export async function exportCommand(args: string[]): Promise<number> {
     const stray = OTLP_ONLY.find((name) => values[name] !== undefined);
     if (stray !== undefined) throw new RecallError('E_USAGE', `export: --${stray} is for --format otlp`);
   }
-  if (format === 'otlp') {
-    for (const edge of ['from', 'to'] as const) if (values[edge] !== undefined) throw new RecallError('E_USAGE', `export: --format otlp sends the whole trace (--${edge} is not supported for it yet)`);
-    if (values.process === 'all') throw new RecallError('E_USAGE', 'export: --format otlp sends one process at a time (--process PID)');
-    return otlpCommand(values, positionals);
-  }
+  if (format === 'otlp') return otlpCommand(values, positionals);
   if (format === undefined || (!(format in FORMATS) && format !== 'parquet')) throw new RecallError('E_USAGE', `export: --format takes ${[...Object.keys(FORMATS), 'parquet', 'otlp'].join(', ')}${format === undefined ? '' : `, not '${format}'`} (recall export --help)`);
   const thread = threadOption(values.thread);
-  const range: { fromNs?: number; toNs?: number } = {};
-  for (const edge of ['from', 'to'] as const) {
-    if (values[edge] === undefined) continue;
-    const ms = durationMs(values[edge] as string);
-    if (ms === null) throw new RecallError('E_USAGE', `export: --${edge} takes a time since the trace began, like 200ms or 1.5s, not '${String(values[edge])}'`);
-    range[edge === 'from' ? 'fromNs' : 'toNs'] = ms * 1e6;
-  }
-  if (range.fromNs !== undefined && range.toNs !== undefined && range.toNs < range.fromNs) throw new RecallError('E_USAGE', 'export: --to is before --from');
-  if (format === 'parquet' && (range.fromNs !== undefined || range.toNs !== undefined)) throw new RecallError('E_USAGE', 'export: --format parquet writes the whole trace; filter in SQL (where start_ns between ...)');
+  const range = rangeOption(values);
   const started = performance.now();
-  // A progress line on a terminal (stderr), redrawn at most every 200 ms.
-  let shownAt = 0;
-  const progress = process.stderr.isTTY
-    ? (events: number) => {
-        const now = performance.now();
-        if (now - shownAt < 200) return;
-        shownAt = now;
-        process.stderr.write(`\rrecall: exporting · ${formatCount(events)} events · ${((now - started) / 1000).toFixed(0)} s`);
-      }
-    : undefined;
-  const all = values.process === 'all';
-  if (all && thread !== undefined) throw new RecallError('E_USAGE', 'export: --thread needs one process (thread ids repeat across processes); use --process PID with it');
-  const q = openQuery(positionals[0] ?? 'recall-trace', all ? {} : viewProcess('export', values.process));
-  // --process all: the root process, then every other process of the trace, on one time axis.
-  const processes = [q];
-  if (all) {
-    for (const entry of listProcesses(q.dir)) {
-      if (entry.pid === q.manifest.pid) continue;
-      try {
-        processes.push(openQuery(q.dir, { pid: entry.pid }));
-      } catch (error) {
-        process.stderr.write(`recall: WARNING: process ${entry.pid} cannot be read (${(error as Error).message}); it is left out\n`);
-      }
-    }
-  }
+  const progress = progressLine(started);
+  const processes = openProcesses(values, positionals, thread);
+  const q = processes[0]!;
   if (format === 'parquet') {
     try {
       if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
@@ -159,6 +125,51 @@ export async function exportCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** --from/--to as ns since the trace began. */
+function rangeOption(values: Record<string, unknown>): { fromNs?: number; toNs?: number } {
+  const range: { fromNs?: number; toNs?: number } = {};
+  for (const edge of ['from', 'to'] as const) {
+    if (values[edge] === undefined) continue;
+    const ms = durationMs(values[edge] as string);
+    if (ms === null) throw new RecallError('E_USAGE', `export: --${edge} takes a time since the trace began, like 200ms or 1.5s, not '${String(values[edge])}'`);
+    range[edge === 'from' ? 'fromNs' : 'toNs'] = ms * 1e6;
+  }
+  if (range.fromNs !== undefined && range.toNs !== undefined && range.toNs < range.fromNs) throw new RecallError('E_USAGE', 'export: --to is before --from');
+  return range;
+}
+
+/** A progress line on a terminal (stderr), redrawn at most every 200 ms; none elsewhere. */
+function progressLine(started: number): ((events: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let shownAt = 0;
+  return (events: number) => {
+    const now = performance.now();
+    if (now - shownAt < 200) return;
+    shownAt = now;
+    process.stderr.write(`\rrecall: exporting · ${formatCount(events)} events · ${((now - started) / 1000).toFixed(0)} s`);
+  };
+}
+
+/** The processes to export: the one --process names (default: the root), or with --process all
+ *  the root, then every other process of the trace. */
+function openProcesses(values: Record<string, unknown>, positionals: string[], thread: number | undefined): QueryTrace[] {
+  const all = values.process === 'all';
+  if (all && thread !== undefined) throw new RecallError('E_USAGE', 'export: --thread needs one process (thread ids repeat across processes); use --process PID with it');
+  const q = openQuery(positionals[0] ?? 'recall-trace', all ? {} : viewProcess('export', values.process));
+  const processes = [q];
+  if (all) {
+    for (const entry of listProcesses(q.dir)) {
+      if (entry.pid === q.manifest.pid) continue;
+      try {
+        processes.push(openQuery(q.dir, { pid: entry.pid }));
+      } catch (error) {
+        process.stderr.write(`recall: WARNING: process ${entry.pid} cannot be read (${(error as Error).message}); it is left out\n`);
+      }
+    }
+  }
+  return processes;
+}
+
 function threadOption(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const thread = Number(value);
@@ -178,21 +189,26 @@ async function otlpCommand(values: Record<string, unknown>, positionals: string[
   const service = values.service as string | undefined;
   if (service !== undefined && service.trim() === '') throw new RecallError('E_USAGE', 'export: --service takes a name');
   const thread = threadOption(values.thread);
+  const range = rangeOption(values);
   const outPath = values.out as string | undefined;
   // Check the endpoint before the work.
   const url = outPath === undefined ? endpointFrom(values.endpoint as string | undefined) : null;
   const headers = outPath === undefined ? headersFrom() : {};
   const started = performance.now();
-  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('export', values.process));
+  const progress = progressLine(started);
+  const processes = openProcesses(values, positionals, thread);
   const out = outPath !== undefined ? new ExportWriter(outPath === '-' ? null : outPath) : null;
   try {
     const sink = out !== null ? fileSink(out, protocol as OtlpProtocol) : httpSink(url as string, protocol as OtlpProtocol, headers);
-    const totals = await exportOtlp(q, sink, {
+    const totals = await exportOtlp(processes, sink, {
       protocol: protocol as OtlpProtocol,
       minDurationNs,
+      ...range,
       ...(service !== undefined ? { service } : {}),
       ...(thread !== undefined ? { thread } : {}),
+      ...(progress ? { progress } : {}),
     });
+    if (progress) process.stderr.write('\r\x1b[K');
     out?.finish();
     const seconds = (performance.now() - started) / 1000;
     const where = out !== null ? (outPath === '-' ? 'stdout' : outPath) : url;
@@ -201,13 +217,14 @@ async function otlpCommand(values: Record<string, unknown>, positionals: string[
       process.stderr.write(`recall: the collector rejected ${formatCount(sink.rejected)} span${sink.rejected === 1 ? '' : 's'}${sink.rejectedMessage ? `: ${sink.rejectedMessage}` : ''}\n`);
     }
     process.stderr.write(
-      `recall: ${formatCount(totals.calls + totals.runtime)} spans (${formatCount(totals.calls)} calls, ${formatCount(totals.runtime)} HTTP/fetch) from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} in ${totals.requests} request${totals.requests === 1 ? '' : 's'} → ${where} (${formatBytes(sink.bytes)}${retried}, ${seconds.toFixed(1)} s)\n`,
+      `recall: ${formatCount(totals.calls + totals.runtime)} spans (${formatCount(totals.calls)} calls, ${formatCount(totals.runtime)} HTTP/fetch) from ${totals.threads} thread${totals.threads === 1 ? '' : 's'}${processes.length > 1 ? ` of ${processes.length} processes` : ''} in ${totals.requests} request${totals.requests === 1 ? '' : 's'} → ${where} (${formatBytes(sink.bytes)}${retried}, ${seconds.toFixed(1)} s)\n`,
     );
   } catch (error) {
+    if (progress) process.stderr.write('\r\x1b[K');
     out?.abort();
     throw error;
   } finally {
-    q.close();
+    for (const p of processes) p.close();
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// `recall export <trace> --format perfetto|chrome|speedscope|parquet|otlp [--out FILE] [--thread ID] [--process PID|all]`:
+// `recall export <trace> --format perfetto|chrome|speedscope|parquet|otlp [--out FILE] [--thread ID] [--process PID|all] [--from T] [--to T]`:
 // a trace in another tool's format, streamed from the query engine (src/export). Writes FILE
 // (default: <trace name>.<extension> in the current directory; `-` for stdout) and says on
 // stderr what it wrote. otlp sends spans to a collector (--endpoint, --protocol, --service,
@@ -20,10 +20,13 @@ import { viewProcess } from './view-common.js';
 import { listProcesses } from '../analysis/processes.js';
 
 export const EXPORT_HELP = `usage: recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE] [--thread ID] [--process PID|all]
+                     [--from T] [--to T]
        recall export [trace] --format otlp [--endpoint URL] [--protocol http/protobuf|http/json]
-                     [--min-duration D] [--service NAME] [--out FILE] [--thread ID] [--process PID]
+                     [--min-duration D] [--service NAME] [--out FILE] [--thread ID] [--process PID|all]
+                     [--from T] [--to T]
 
-Write the trace in another tool's format, streamed (memory stays bounded):
+Write the trace in another tool's format, streamed (memory stays bounded; on a terminal a
+progress line on stderr):
   perfetto     Perfetto's native protobuf (TrackEvent): https://ui.perfetto.dev (Open trace file),
                or trace_processor for SQL; the compact choice for big traces
   chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
@@ -33,18 +36,27 @@ Write the trace in another tool's format, streamed (memory stays bounded):
                zstd; columns in docs/SQL.md) for DuckDB, ClickHouse, Spark; recall sql queries them
   otlp         OpenTelemetry spans to a collector (OTLP/HTTP, gzipped, retried on 429/503):
                calls of async functions, calls lasting at least --min-duration, and HTTP and
-               fetch spans, each a child of the nearest such call that was its caller
+               fetch spans, each a child of the nearest such call that was its caller; a call
+               that threw has the error as its status message and an exception event when the
+               error value was recorded (else the message is "threw")
 
 options:
   --out FILE     where to write (default: <trace>.<format extension> here; - for stdout;
                  for parquet a directory, default <trace>.parquet; otlp: the request bodies,
                  not gzipped, instead of sending them)
   --thread ID    one thread (default: all)
-  --from T       only the range [T, --to] (times since the trace began, like 1.5s): calls
-  --to T         running at an edge are cut there (not for parquet: filter in SQL)
+  --from T       only the range [T, --to] (times since the trace began, like 1.5s):
+  --to T         perfetto, chrome, speedscope: calls running at an edge are cut there;
+                 otlp: the spans that overlap the range, whole (not cut); a span whose
+                 parent ended before the range is a root;
+                 parquet: the calls that overlap the range, whole, and the exceptions, events
+                 and values inside it (the functions table still counts the whole trace)
   --process P    a child process of the trace (default: the root), or all: every process
+                 (otlp: a resource per process, one trace; a child process's root calls are
+                 children of the call that spawned it. parquet: one set of tables, the
+                 process column tells them apart)
 
-otlp options (otlp takes neither --from/--to nor --process all yet):
+otlp options:
   --endpoint URL       the collector (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
                        $OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318); spans go to
                        <URL>/v1/traces unless it ends in /v1/traces already

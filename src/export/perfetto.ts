@@ -32,7 +32,7 @@ import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import type { DetailValue } from '../query/answers.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+import { AwaitFlows, exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 /** A snapshot's values as debug annotations: arguments (by parameter name), this, the return
  *  value, the error; each rendered as text (recorded values are descriptions, not objects). */
@@ -102,8 +102,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
   const newUuid = (): number => ++uuids;
   let sequence = 0;
   let flowBase = 0;
-  // Await flows are numbered from 2^40, clear of the message flows (one per message).
-  const flowIds = { next: 2 ** 40 };
+  const awaits = new AwaitFlows();
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
@@ -277,7 +276,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
         }, -1);
       };
       // Async causality: a flow from each run that ends at an await to the call's next run.
-      const awaiting = new Map<number, number>(); // call -> flow id
+      awaits.thread();
       const settle = (): void => {
         if (pendingEnd) writeEnd(pendingEnd);
         pendingEnd = null;
@@ -293,8 +292,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
         open(fn, call, ns, how) {
           settle();
           lastClose = '';
-          const resumedFlow = how === 'resume' ? (awaiting.get(call) ?? 0) : 0;
-          if (resumedFlow) awaiting.delete(call);
+          const resumedFlow = awaits.resumed(call, how);
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
           if (how === 'enter') totals.calls++;
@@ -341,7 +339,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             return;
           }
           let flow = 0;
-          if (how === 'await') awaiting.set(call, (flow = ++flowIds.next));
+          if (how === 'await') flow = awaits.suspended(call);
           pendingEnd = { ns, how, values: valuesOpen.pop() ?? [], fn, flow, origin: how === 'throw' && lastClose !== 'throw' };
           lastClose = how;
         },

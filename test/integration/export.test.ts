@@ -1,7 +1,8 @@
 // recall export: Chrome Trace Event JSON and speedscope, on one trace with recursion, an async
 // chain with a caught exception and a worker. Each holds exactly the calls recall summary
-// counts, per function; Chrome's B/E events nest on every thread; speedscope's opens and closes
-// balance, each close ending the innermost open frame, in time order.
+// counts, per function; Chrome's B/E events nest on every thread, with flows for messages and
+// awaits; speedscope's opens and closes balance, each close ending the innermost open frame, in
+// time order.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,7 @@ function summaryCalls(): Map<string, number> {
 
 interface ChromeEvent {
   ph: string;
+  cat?: string;
   name?: string;
   tid: number;
   ts: number;
@@ -65,11 +67,41 @@ test('chrome: the calls of recall summary, B/E nesting on every thread, thread n
   assert.equal(names.length, 2);
   assert.ok(trace.traceEvents.some((e) => e.ph === 'B' && e.name === 'fetchItem' && e.args?.resumed), 'runs after an await are marked');
   // The worker's message: a flow from its thread to the main thread, with the same id.
-  const starts = trace.traceEvents.filter((e) => e.ph === 's') as (ChromeEvent & { id: number })[];
-  const finishes = trace.traceEvents.filter((e) => e.ph === 'f') as (ChromeEvent & { id: number })[];
+  const starts = trace.traceEvents.filter((e) => e.ph === 's' && e.cat === 'message') as (ChromeEvent & { id: number })[];
+  const finishes = trace.traceEvents.filter((e) => e.ph === 'f' && e.cat === 'message') as (ChromeEvent & { id: number })[];
   assert.ok(starts.length >= 1);
   const finish = finishes.find((f) => f.id === starts[0]!.id);
   assert.ok(finish && finish.tid !== starts[0]!.tid && finish.ts >= starts[0]!.ts);
+});
+
+test('chrome: async causality as flows, from the end of each run that stops at an await to the call\'s next run', () => {
+  const file = join(out, 'mixed-await.chrome.json');
+  assert.equal(recall(['export', dir, '--format', 'chrome', '--out', file]).status, 0);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: (ChromeEvent & { id?: number; bp?: string })[] }).traceEvents;
+  const starts = events.map((e, i) => ({ e, i })).filter(({ e }) => e.ph === 's' && e.cat === 'await');
+  // fetchItem awaits its timer 4 times, loadAll awaits fetchItem 4 times.
+  assert.ok(starts.length >= 8, `${starts.length} await flows`);
+  const ids = new Set<number>();
+  for (const { e: start, i } of starts) {
+    assert.ok(!ids.has(start.id!), 'flow ids are unique');
+    ids.add(start.id!);
+    // It starts in the run it leaves: the next event of its thread is that run's end, at an await.
+    const end = events.slice(i + 1).find((e) => e.tid === start.tid && (e.ph === 'B' || e.ph === 'E'))!;
+    assert.equal(end.ph, 'E');
+    assert.equal((end.args as { end?: string }).end, 'await');
+    assert.equal(end.ts, start.ts);
+    // It ends where the call runs again: right after a B marked resumed, same thread, later.
+    const j = events.findIndex((e) => e.ph === 'f' && e.cat === 'await' && e.id === start.id);
+    assert.ok(j > i, `flow ${start.id} ends`);
+    const finish = events[j]!;
+    assert.equal(finish.bp, 'e');
+    assert.equal(finish.tid, start.tid);
+    assert.ok(finish.ts >= start.ts);
+    const resume = events.slice(0, j).reverse().find((e) => e.tid === finish.tid && (e.ph === 'B' || e.ph === 'E'))!;
+    assert.equal(resume.ph, 'B');
+    assert.equal(resume.args?.resumed, true);
+    assert.equal(resume.ts, finish.ts);
+  }
 });
 
 interface Speedscope {

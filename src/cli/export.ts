@@ -108,16 +108,15 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (format === 'parquet') {
     try {
       if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
-      if (processes.length > 1) throw new RecallError('E_USAGE', 'export: --format parquet writes one process at a time (--process PID)');
       const dir = (values.out as string | undefined) ?? `${basename(q.dir)}.parquet`;
       const { writeTables } = await import('../export/tables.js');
-      const totals = await writeTables(q, dir);
+      const totals = await writeTables(processes, dir, range);
       const seconds = (performance.now() - started) / 1000;
       const rows = Object.entries(totals.rows).map(([table, n]) => `${table} ${formatCount(n)}`).join(', ');
-      process.stderr.write(`recall: ${rows} → ${dir}/ (${seconds.toFixed(1)} s)\n`);
+      process.stderr.write(`recall: ${rows}${processes.length > 1 ? ` from ${processes.length} processes` : ''} → ${dir}/ (${seconds.toFixed(1)} s)\n`);
       return 0;
     } finally {
-      q.close();
+      for (const p of processes) p.close();
     }
   }
   const outPath = (values.out as string | undefined) ?? `${basename(q.dir)}.${EXTENSIONS[format]}`;

@@ -340,9 +340,39 @@ test('export --from/--to: only the range, calls running at its edges cut there, 
     assert.ok(depth.get(e.tid)! >= 0);
   }
   for (const [tid, d] of depth) assert.equal(d, 0, `thread ${tid} balanced`);
-  const bad = recall(['export', dir, '--format', 'parquet', '--from', '1ms']);
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /filter in SQL/);
+});
+
+/** Rows of a DuckDB query through recall sql (JSON). */
+function sqlRows<T>(trace: string, query: string): T[] {
+  const r = recall(['sql', trace, query, '--format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { rows: T[] }).rows;
+}
+
+test('parquet --from/--to: the calls that overlap the range, whole; the events and values inside it', () => {
+  const whole = join(out, 'whole.parquet');
+  assert.equal(recall(['export', dir, '--format', 'parquet', '--out', whole]).status, 0);
+  const calls = (root: string) => `read_parquet('${join(root, 'calls.parquet')}')`;
+  const begins = sqlRows<{ s: number }>(dir, `select start_ns::double as s from ${calls(whole)} order by start_ns`).map((r) => r.s);
+  const from = begins[Math.floor(begins.length * 0.3)]!;
+  const to = begins[Math.floor(begins.length * 0.7)]!;
+  const ranged = join(out, 'range.parquet');
+  // Whole microseconds, so the edges given in ms are exact.
+  const fromUs = Math.floor(from / 1000);
+  const toUs = Math.ceil(to / 1000);
+  const result = recall(['export', dir, '--format', 'parquet', '--out', ranged, '--from', `${fromUs / 1000}ms`, '--to', `${toUs / 1000}ms`]);
+  assert.equal(result.status, 0, result.stderr);
+  const expected = sqlRows<{ call: string }>(dir, `select call from ${calls(whole)} where start_ns <= ${toUs * 1000} and (end_ns is null or end_ns >= ${fromUs * 1000}) order by call`).map((r) => r.call);
+  const got = sqlRows<{ call: string }>(dir, `select call from ${calls(ranged)} order by call`).map((r) => r.call);
+  assert.ok(got.length > 0 && got.length < begins.length, `${got.length} of ${begins.length} calls`);
+  assert.deepEqual(got, expected);
+  // Whole: a call that began before the range keeps its start.
+  const [early] = sqlRows<{ n: number }>(dir, `select count(*)::integer as n from ${calls(ranged)} where start_ns < ${fromUs * 1000}`);
+  assert.ok(early!.n > 0, 'calls running when the range began are there, not cut');
+  for (const table of ['events', 'values']) {
+    const [outside] = sqlRows<{ n: number }>(dir, `select count(*)::integer as n from read_parquet('${join(ranged, `${table}.parquet`)}') where ns < ${fromUs * 1000} or ns > ${toUs * 1000}`);
+    assert.equal(outside!.n, 0, `${table} inside the range`);
+  }
 });
 
 test('export --process all: every process of the trace, its calls under its own pid', () => {
@@ -363,6 +393,23 @@ test('export --process all: every process of the trace, its calls under its own 
   }
   const perfetto = recall(['export', launched.dir, '--format', 'perfetto', '--process', 'all', '--out', join(out, 'all.pf')]);
   assert.equal(perfetto.status, 0, perfetto.stderr);
+  // Parquet: one set of tables, the process column telling them apart, on the root's time axis.
+  const pq = join(out, 'all.parquet');
+  const parquet = recall(['export', launched.dir, '--format', 'parquet', '--process', 'all', '--out', pq]);
+  assert.equal(parquet.status, 0, parquet.stderr);
+  assert.match(parquet.stderr, / from 2 processes → /);
+  const perProcess = sqlRows<{ process: number; calls: number }>(launched.dir, `select process, count(*)::integer as calls from read_parquet('${join(pq, 'calls.parquet')}') group by process`);
+  for (const p of all.processes) {
+    const expected = all.functions.filter((f) => f.pid === p.pid).reduce((n, f) => n + f.calls, 0);
+    assert.equal(perProcess.find((r) => r.process === p.pid)?.calls, expected, `parquet calls of pid ${p.pid}`);
+  }
+  const threads = sqlRows<{ process: number }>(launched.dir, `select process from read_parquet('${join(pq, 'threads.parquet')}')`);
+  assert.deepEqual(threads.map((t) => t.process).sort(), all.processes.map((p) => p.pid).sort());
+  // The child began after the root spawned it: its calls' times are on the root's axis.
+  const [spawned] = sqlRows<{ ns: number; pid: number }>(launched.dir, `select ns::double as ns from read_parquet('${join(pq, 'events.parquet')}') where kind = 'spawn'`);
+  const child = all.processes.find((p) => p.pid !== all.processes[0]!.pid)!.pid;
+  const [first] = sqlRows<{ s: number }>(launched.dir, `select min(start_ns)::double as s from read_parquet('${join(pq, 'calls.parquet')}') where process = ${child}`);
+  assert.ok(first!.s > spawned!.ns, `the child's first call (${first!.s}) after the spawn (${spawned!.ns})`);
   const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
   assert.equal(conflict.status, 2);
 });

@@ -11,7 +11,7 @@ import { runtimeEvents } from '../analysis/runtime-events.js';
 import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { describe } from '../text/events.js';
 import type { ExportWriter } from './writer.js';
-import { AwaitFlows, exportedThreads, inRange, shiftNs, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
+import { AwaitFlows, exportedThreads, inRange, onAxisOf, shiftNs, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
 
 /** Runtime events written as instants (scheduling links and detail pointers are not). */
 const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note']);
@@ -26,7 +26,8 @@ export function exportChrome(processes: readonly QueryTrace[], out: ExportWriter
   let flows = 0;
   const awaits = new AwaitFlows();
   processes.forEach((q, n) => {
-    flows = exportProcess(q, out, options, totals, timed, shiftNs(root, q), flows, n === 0, awaits);
+    const shift = shiftNs(root, q);
+    flows = exportProcess(q, out, onAxisOf(options, shift), totals, timed, shift, flows, n === 0, awaits);
   });
   out.write('\n]}\n');
   return totals;

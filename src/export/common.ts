@@ -142,6 +142,16 @@ export function locationOf(q: QueryTrace, fn: number): string {
   return entry?.file ? `${entry.file}:${entry.line}` : '';
 }
 
+/** The options for one process: the range (ns since the root began) moved onto its own axis. */
+export function onAxisOf<T extends ExportOptions>(options: T, shift: number): T {
+  if (shift === 0 || (options.fromNs === undefined && options.toNs === undefined)) return options;
+  return {
+    ...options,
+    ...(options.fromNs !== undefined ? { fromNs: options.fromNs - shift } : {}),
+    ...(options.toNs !== undefined ? { toNs: options.toNs - shift } : {}),
+  };
+}
+
 /** What to add to a process's times (ns since its own start) to put them on the root's axis. */
 export function shiftNs(root: QueryTrace, q: QueryTrace): number {
   const a = root.manifest.startEpochMs;

@@ -14,7 +14,7 @@ import type { QueryTrace } from '../query/open.js';
 import { batchEncoder, type OtlpProtocol } from './otlp-encode.js';
 import type { BodySink } from './otlp-send.js';
 import { Spool } from './otlp-spool.js';
-import { shiftNs } from './common.js';
+import { onAxisOf, shiftNs } from './common.js';
 import { collectSpans, spanContext, traceIdOf, type AttributeValue, type SpanOptions, type SpanTotals } from './otlp-spans.js';
 
 /** Span bytes per request body (before compression). */
@@ -74,14 +74,10 @@ export async function exportOtlp(processes: QueryTrace | readonly QueryTrace[], 
         if (left !== null) pending.push(left);
       };
       // The range is in the root's times; this process's are since its own start.
-      const shift = shiftNs(root, q);
-      const range = {
-        ...(options.fromNs !== undefined ? { fromNs: options.fromNs - shift } : {}),
-        ...(options.toNs !== undefined ? { toNs: options.toNs - shift } : {}),
-      };
+      const local = onAxisOf(options, shiftNs(root, q));
       const progress = options.progress;
       const earlier = totals.events;
-      const done = collectSpans(q, { ...options, ...range, ...(progress ? { progress: (events: number) => progress(earlier + events) } : {}) }, (span) => {
+      const done = collectSpans(q, { ...local, ...(progress ? { progress: (events: number) => progress(earlier + events) } : {}) }, (span) => {
         encoder.add(span);
         if (encoder.size >= limit) cut();
       }, spanContext(ordinal, shared));

@@ -32,7 +32,7 @@ import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import type { DetailValue } from '../query/answers.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
-import { AwaitFlows, exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+import { AwaitFlows, exportedThreads, inRange, onAxisOf, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 /** A snapshot's values as debug annotations: arguments (by parameter name), this, the return
  *  value, the error; each rendered as text (recorded values are descriptions, not objects). */
@@ -89,7 +89,7 @@ const ID_EVENT_NAMES = 2;
 const EN_IID = 1;
 const EN_NAME = 2;
 
-export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWriter, options: ExportOptions = {}): ExportTotals {
+export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWriter, wanted: ExportOptions = {}): ExportTotals {
   const root = processes[0]!;
   const timed = root.manifest.clock.mode !== 'none';
   const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
@@ -106,6 +106,8 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
+    // The range on this process's own axis.
+    const options = onAxisOf(wanted, shift);
     const processUuid = newUuid();
     w.message(TRACE_PACKET, () => {
       w.message(P_TRACK_DESCRIPTOR, () => {

@@ -397,6 +397,7 @@ test('export --process all: every process of the trace, its calls under its own 
   const pq = join(out, 'all.parquet');
   const parquet = recall(['export', launched.dir, '--format', 'parquet', '--process', 'all', '--out', pq]);
   assert.equal(parquet.status, 0, parquet.stderr);
+  const child = all.processes.find((p) => p.pid !== all.processes[0]!.pid)!.pid;
   assert.match(parquet.stderr, / from 2 processes → /);
   const perProcess = sqlRows<{ process: number; calls: number }>(launched.dir, `select process, count(*)::integer as calls from read_parquet('${join(pq, 'calls.parquet')}') group by process`);
   for (const p of all.processes) {
@@ -407,9 +408,19 @@ test('export --process all: every process of the trace, its calls under its own 
   assert.deepEqual(threads.map((t) => t.process).sort(), all.processes.map((p) => p.pid).sort());
   // The child began after the root spawned it: its calls' times are on the root's axis.
   const [spawned] = sqlRows<{ ns: number; pid: number }>(launched.dir, `select ns::double as ns from read_parquet('${join(pq, 'events.parquet')}') where kind = 'spawn'`);
-  const child = all.processes.find((p) => p.pid !== all.processes[0]!.pid)!.pid;
   const [first] = sqlRows<{ s: number }>(launched.dir, `select min(start_ns)::double as s from read_parquet('${join(pq, 'calls.parquet')}') where process = ${child}`);
   assert.ok(first!.s > spawned!.ns, `the child's first call (${first!.s}) after the spawn (${spawned!.ns})`);
+  // --from/--to are times since the root began, for every process: a range around the child's
+  // first calls holds them, at those times.
+  const childBegins = events.filter((e) => e.ph === 'B' && e.pid === child).map((e) => e.ts).sort((a, b) => a - b);
+  const fromUs = Math.floor(childBegins[0]!);
+  const toUs = Math.ceil(childBegins[10]!);
+  const rangedFile = join(out, 'all-range.chrome.json');
+  const ranged = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--from', `${fromUs / 1000}ms`, '--to', `${toUs / 1000}ms`, '--out', rangedFile]);
+  assert.equal(ranged.status, 0, ranged.stderr);
+  const inRange = (JSON.parse(readFileSync(rangedFile, 'utf8')) as { traceEvents: (ChromeEvent & { pid: number })[] }).traceEvents.filter((e) => (e.ph === 'B' || e.ph === 'E') && e.pid === child);
+  assert.ok(inRange.filter((e) => e.ph === 'B' && !e.args?.resumed).length >= 10, `the child's calls in the range (${inRange.length} events)`);
+  for (const e of inRange) assert.ok(e.ts >= fromUs - 0.001 && e.ts <= toUs + 0.001, `${e.ph} at ${e.ts} µs inside [${fromUs}, ${toUs}]`);
   const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
   assert.equal(conflict.status, 2);
 });

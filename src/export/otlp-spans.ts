@@ -84,10 +84,17 @@ export interface SpanContext {
   ordinal: number;
   /** The span of the call that spawned each child process, by the child's pid (filled while
    *  the spawning process is walked; processes are walked parents first). */
-  spawners: Map<number, Uint8Array>;
-  /** Spans that spans of other threads or processes hang from, by hex id: whether each was
-   *  sent (false: the range left it out; absent: not walked yet). */
-  links: Map<string, boolean | null>;
+  spawners: Map<number, Link>;
+  /** Calls that spans of other threads or processes hang from, by `${ordinal}:${thread}` and
+   *  position: whether each was sent (false: the range left it out; null: not walked yet). */
+  links: Map<string, Map<number, boolean | null>>;
+}
+
+/** A call another thread's or process's spans hang from. */
+export interface Link {
+  ordinal: number;
+  thread: number;
+  position: number;
 }
 
 export function spanContext(ordinal = 0, shared?: SpanContext): SpanContext {
@@ -183,11 +190,17 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
   // the nearest exported call that spawned it (any thread of the spawning process).
   const indexOf = new Map(q.threads.map((t, i) => [t.id, i]));
   const picked = new Set(threads.map((t) => t.info.id));
-  const workerParent = new Map<number, Uint8Array>();
-  const link = (id: Uint8Array): Uint8Array => {
-    const key = hex(id);
-    if (!context.links.has(key)) context.links.set(key, null);
-    return id;
+  const workerParent = new Map<number, Link>();
+  const linksOf = (thread: number): Map<number, boolean | null> => {
+    const key = `${ordinal}:${thread}`;
+    let found = context.links.get(key);
+    if (!found) context.links.set(key, (found = new Map()));
+    return found;
+  };
+  const link = (thread: number, position: number): Link => {
+    const known = linksOf(thread);
+    if (!known.has(position)) known.set(position, null);
+    return { ordinal, thread, position };
   };
   for (const thread of events.threads) {
     if (!picked.has(thread.id)) continue;
@@ -197,23 +210,23 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
       const index = indexOf.get(thread.id) as number;
       const parent = nearestExported(q, index, event.index, exportedOn(index));
       if (parent < 0) continue;
-      if (spawn) context.spawners.set(event.aux, link(idOf(thread.id, parent)));
-      else workerParent.set(event.aux, link(idOf(thread.id, parent)));
+      if (spawn) context.spawners.set(event.aux, link(thread.id, parent));
+      else workerParent.set(event.aux, link(thread.id, parent));
     }
   }
-  /** Whether a span of another thread or process that `id` hangs from was left out by the range. */
-  const leftOut = (id: Uint8Array | null): boolean => id !== null && context.links.get(hex(id)) === false;
-  const decided = (id: Uint8Array, sent: boolean): void => {
-    if (context.links.size === 0) return;
-    const key = hex(id);
-    if (context.links.has(key)) context.links.set(key, sent);
-  };
+  /** The span id of a call of another thread or process, null when the range left it out. */
+  const linkedId = (to: Link | undefined): Uint8Array | null =>
+    to === undefined || context.links.get(`${to.ordinal}:${to.thread}`)?.get(to.position) === false ? null : spanIdOf(to.thread, to.position, false, to.ordinal);
 
   for (const { index, info } of threads) {
     totals.threads++;
     const exported = exportedOn(index);
-    const startedBy = workerParent.get(info.id) ?? (info.id === 0 ? (context.spawners.get(q.manifest.pid) ?? null) : null);
-    const started = leftOut(startedBy) ? null : startedBy;
+    const started = linkedId(workerParent.get(info.id) ?? (info.id === 0 ? context.spawners.get(q.manifest.pid) : undefined));
+    // Calls of this thread that others hang from: whether each is sent.
+    const linked = context.links.get(`${ordinal}:${info.id}`);
+    const decided = (call: number, sent: boolean): void => {
+      if (linked?.has(call)) linked.set(call, sent);
+    };
     const threadAttributes: [string, AttributeValue][] = [
       ['thread.id', info.id],
       ['thread.name', info.name || (info.id === 0 ? 'main' : `thread ${info.id}`)],
@@ -253,10 +266,10 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
       const id = idOf(info.id, call);
       if (!overlaps(span.startNs, endNs)) {
         skipped.add(call);
-        decided(id, false);
+        decided(call, false);
         return;
       }
-      decided(id, true);
+      decided(call, true);
       const attributes = attributesOf(span.fn, how);
       const end = unix(Math.max(endNs, span.startNs));
       const thrown = how === 'throw' && error !== undefined ? thrownError(error, end) : null;

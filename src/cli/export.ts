@@ -110,7 +110,12 @@ export async function exportCommand(args: string[]): Promise<number> {
       if (thread !== undefined) throw new RecallError('E_USAGE', 'export: --format parquet writes every thread (filter in SQL: where thread = N)');
       const dir = (values.out as string | undefined) ?? `${basename(q.dir)}.parquet`;
       const { writeTables } = await import('../export/tables.js');
-      const totals = await writeTables(processes, dir, range);
+      let totals: Awaited<ReturnType<typeof writeTables>>;
+      try {
+        totals = await writeTables(processes, dir, { ...range, ...(progress ? { progress } : {}) });
+      } finally {
+        if (progress) process.stderr.write('\r\x1b[K');
+      }
       const seconds = (performance.now() - started) / 1000;
       const rows = Object.entries(totals.rows).map(([table, n]) => `${table} ${formatCount(n)}`).join(', ');
       process.stderr.write(`recall: ${rows}${processes.length > 1 ? ` from ${processes.length} processes` : ''} → ${dir}/ (${seconds.toFixed(1)} s)\n`);
@@ -128,6 +133,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`recall: ${formatCount(totals.calls)} calls, ${formatCount(totals.events)} events from ${totals.threads} thread${totals.threads === 1 ? '' : 's'} → ${outPath === '-' ? 'stdout' : outPath} (${formatBytes(out.bytes)}, ${seconds.toFixed(1)} s)\n`);
   } catch (error) {
+    if (progress) process.stderr.write('\r\x1b[K');
     out.abort();
     throw error;
   } finally {

@@ -19,7 +19,7 @@ import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { mergeByFunction } from '../query/merge.js';
 import { describe } from '../text/events.js';
 import { errorLine } from '../text/values.js';
-import { shiftNs, type ExportTotals } from './common.js';
+import { counted, shiftNs, type ExportOptions, type ExportTotals } from './common.js';
 
 export const TABLES = ['calls', 'functions', 'threads', 'exceptions', 'events', 'values'] as const;
 
@@ -73,7 +73,7 @@ class Staged {
 
 /** Write the tables of `processes` (the first is the root) as Parquet files into `dir`
  *  (created; files replaced). */
-export async function writeTables(processes: QueryTrace | readonly QueryTrace[], dir: string, range: { fromNs?: number; toNs?: number } = {}): Promise<ExportTotals & { rows: Record<string, number> }> {
+export async function writeTables(processes: QueryTrace | readonly QueryTrace[], dir: string, range: Pick<ExportOptions, 'fromNs' | 'toNs' | 'progress'> = {}): Promise<ExportTotals & { rows: Record<string, number> }> {
   const list = Array.isArray(processes) ? (processes as readonly QueryTrace[]) : [processes as QueryTrace];
   const root = list[0]!;
   const duck = await loadDuckDB();
@@ -150,7 +150,7 @@ interface Tables {
 }
 
 /** One process's rows, its times moved by `shift` onto the root's axis, the range kept. */
-function writeProcess(q: QueryTrace, shift: number, range: { fromNs?: number; toNs?: number }, tables: Tables, totals: ExportTotals): void {
+function writeProcess(q: QueryTrace, shift: number, range: Pick<ExportOptions, 'fromNs' | 'toNs' | 'progress'>, tables: Tables, totals: ExportTotals): void {
   const pid = q.manifest.pid;
   const timed = q.manifest.clock.mode !== 'none';
   const from = range.fromNs ?? -Infinity;
@@ -184,7 +184,8 @@ function writeProcess(q: QueryTrace, shift: number, range: { fromNs?: number; to
       totals.calls++;
       tables.calls.row(pid, threadIndex, rec.call, rec.fn, rec.depth, rec.parent, at(rec.enterNs), endNs !== null ? at(endNs) : null, timed ? rec.self : null, outcome, isTimed);
     };
-    q.engine.walkActivations(threadIndex, {
+    const walked = { events: totals.events };
+    q.engine.walkActivations(threadIndex, counted({
       open(fn, call, ns, how) {
         totals.events++;
         const below = stack[stack.length - 1];
@@ -204,7 +205,7 @@ function writeProcess(q: QueryTrace, shift: number, range: { fromNs?: number; to
         if (how === 'await') suspended.set(call, top.rec);
         else emit(top.rec, how === 'dropped' ? null : ns, OUTCOMES.indexOf(how === 'lost-exit' ? 'lost-exit' : how === 'throw' ? 'throw' : how === 'dropped' ? 'dropped' : how === 'unfinished' ? 'unfinished' : 'return'), isTimed);
       },
-    });
+    }, range, walked));
     // Calls still awaiting when the recording ended.
     for (const rec of suspended.values()) emit(rec, null, OUTCOMES.indexOf('unfinished'), false);
   });

@@ -8,7 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, recall, record, summaryJson, tempDir } from '../helpers.js';
+import { CLI, FIXTURES, ROOT, recall, record, run, summaryJson, tempDir } from '../helpers.js';
 import type { Summary } from '../../src/analysis/summary.js';
 
 let dir = '';
@@ -459,4 +459,13 @@ test('recording again into a trace directory clears the SQL tables of the previo
   assert.equal(again.status, 0, again.stderr);
   assert.ok(!readdirSync(first.dir).includes('sql'));
   assert.match(recall(['sql', first.dir, 'select count(*) as n from calls', '--format', 'csv']).stdout, /^n\n25\n$/);
+});
+
+test('parquet: a progress line on stderr when it is a terminal, cleared at the end', () => {
+  const recording = record('fib.js', { args: ['22'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const result = run(process.execPath, ['--require', join(FIXTURES, 'export', 'tty-stderr.cjs'), CLI, 'export', recording.dir, '--format', 'parquet', '--out', join(out, 'fib22.parquet')], { cwd: FIXTURES });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^\rrecall: exporting · [\d,]+ events · \d+ s/);
+  assert.match(result.stderr, /\r\x1b\[Krecall: calls [\d,]+, /);
 });

@@ -10,8 +10,9 @@
 // (its child); a worker's root calls are children of the call that started the worker.
 // Runtime spans' parents are the nearest exported call when they began. With every process
 // (--process all), a child process's root calls are children of the call that spawned it (the
-// nearest exported call on the stack at the parent's spawn event), and all processes share the
-// root's trace id. A call that threw has the error's text as its status message and an
+// nearest exported call on the stack at the parent's spawn event; a process started through a
+// shell is the shell's child, which is not traced, so its root calls stay roots), and all
+// processes share the root's trace id. A call that threw has the error's text as its status message and an
 // `exception` event (exception.type, exception.message, exception.stacktrace) when the error
 // value was recorded in a detail window: its own throw snapshot, another snapshot of the same
 // exception chain (x), or, for the last chain of a thread, the uncaught record that ended the

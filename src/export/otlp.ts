@@ -59,7 +59,7 @@ export async function exportOtlp(processes: QueryTrace | readonly QueryTrace[], 
       const resource: [string, AttributeValue][] = [
         ['service.name', options.service ?? defaultService(m.command)],
         ['process.pid', m.pid],
-        ...(q === root || m.parentPid == null ? [] : [['process.parent_pid', m.parentPid] as [string, AttributeValue]]),
+        ...(m.parentPid == null ? [] : [['process.parent_pid', m.parentPid] as [string, AttributeValue]]),
         ['process.command_line', m.command.join(' ')],
         ['process.runtime.name', 'nodejs'],
         ['process.runtime.version', m.nodeVersion.replace(/^v/, '')],

@@ -15,8 +15,11 @@
 // processes share the root's trace id. A call that threw has the error's text as its status message and an
 // `exception` event (exception.type, exception.message, exception.stacktrace) when the error
 // value was recorded in a detail window: its own throw snapshot, another snapshot of the same
-// exception chain (x), or, for the last chain of a thread, the uncaught record that ended the
-// process; otherwise the message is "threw". With a range (--from/--to), the spans are the
+// exception chain (x), or else what `recall exceptions` knows of it (the call model of
+// analysis/calls.ts follows an exception through the frames it passed, an await's rejection
+// included, and takes the error from the uncaught record that ended the process; it walks the
+// thread again, so it runs only for a thread with such calls); otherwise the message is
+// "threw". With a range (--from/--to), the spans are the
 // calls and runtime spans that overlap it, whole (not cut at its edges); a span whose parent
 // was left out (it ended before the range) is a root. Ids are deterministic: a span id from
 // (process ordinal, thread, position of the enter record), a trace id from the root
@@ -25,7 +28,9 @@
 // known yet.
 
 import { RecallError } from '../format/errors.js';
+import { walkCalls } from '../analysis/calls.js';
 import { threadDetailLookup } from '../analysis/detail.js';
+import { openTrace, type Trace } from '../analysis/trace.js';
 import { runtimeEvents, type Span as RuntimeSpan } from '../analysis/runtime-events.js';
 import type { ValueDesc } from '../format/values.js';
 import { parseCallId } from '../query/ids.js';
@@ -219,6 +224,9 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
   const linkedId = (to: Link | undefined): Uint8Array | null =>
     to === undefined || context.links.get(`${to.ordinal}:${to.thread}`)?.get(to.position) === false ? null : spanIdOf(to.thread, to.position, false, to.ordinal);
 
+  // The whole trace (its records, for the call model), opened when a thread needs it.
+  let opened: Trace | null = null;
+  const full = (): Trace => (opened ??= openTrace(q.dir, { pid: q.manifest.pid }));
   for (const { index, info } of threads) {
     totals.threads++;
     const exported = exportedOn(index);
@@ -302,8 +310,6 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
     let held: Thrown | null = null;
     const waiting: Thrown[] = [];
     const chainErrors = new Map<number, ValueDesc>();
-    let lastChain: number | null = null;
-    let uncaught: ValueDesc | undefined;
     const release = (): void => {
       if (held === null) return;
       const t = held;
@@ -348,8 +354,6 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
         const body = value.body;
         const chain = typeof body.x === 'number' ? body.x : null;
         if (chain !== null && body.error !== undefined && !chainErrors.has(chain)) chainErrors.set(chain, body.error as ValueDesc);
-        if (body.k === 'throw' && chain !== null) lastChain = chain;
-        if (body.k === 'uncaught' && body.error !== undefined) uncaught = body.error as ValueDesc;
         if (held !== null && body.k === 'throw' && Number(body.fn) === held.span.fn) {
           held.chain = chain;
           if (body.error !== undefined) held.error = body.error as ValueDesc;
@@ -358,9 +362,8 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
     }, options, totals));
     totals.events += walked;
     release();
-    // The uncaught error that ended the process is the last exception chain's.
-    if (uncaught !== undefined && lastChain !== null && !chainErrors.has(lastChain)) chainErrors.set(lastChain, uncaught);
-    for (const t of waiting) finish(t.call, t.span, t.ns, 'throw', chainErrors.get(t.chain as number));
+    const known = waiting.some((t) => !chainErrors.has(t.chain as number)) ? exceptionErrors(full(), index) : new Map<number, ValueDesc>();
+    for (const t of waiting) finish(t.call, t.span, t.ns, 'throw', chainErrors.get(t.chain as number) ?? known.get(t.call));
     // Calls suspended at an await when the recording ended.
     for (const [call, span] of open) finish(call, span, lastNs, 'unfinished');
 
@@ -371,6 +374,19 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
     }
   }
   return totals;
+}
+
+/** The errors of the exceptions `recall exceptions` finds on a thread, by the position of each
+ *  call they went through (its enter record). */
+function exceptionErrors(trace: Trace, threadIndex: number): Map<number, ValueDesc> {
+  const found = new Map<number, ValueDesc>();
+  const thread = trace.threads[threadIndex];
+  if (!thread) return found;
+  for (const x of walkCalls(trace, thread).exceptions) {
+    if (x.error === null) continue;
+    for (const frame of x.frames) found.set(frame.enterEvent, x.error);
+  }
+  return found;
 }
 
 /** Positions of the calls lasting at least minNs, per thread index. */

@@ -437,12 +437,16 @@ test('otlp: a thrown call carries its error as the status message and an excepti
   }
   // Calls that returned have neither.
   for (const s of spans.filter((s) => s.status?.code !== 'STATUS_CODE_ERROR')) assert.equal(s.events, undefined, s.name);
-  // The same in OTLP/JSON; and the uncaught error that ended a process is the last thrown call's.
+  // The same in OTLP/JSON, for an async chain whose error only the uncaught record holds: each
+  // call the rejection went through (loadUser, greetAll, main; as recall exceptions says) has it.
   const json = join(out, 'async-throw.json');
   assert.equal(recall(['export', asyncThrow, '--format', 'otlp', ...ASYNC_ONLY, '--protocol', 'http/json', '--out', json]).status, 0);
-  const main = (spansOf(JSON.parse(readFileSync(json, 'utf8')) as DecodedRequest) as (DecodedSpan & { events?: DecodedEvent[] })[]).find((s) => s.name === 'main')!;
-  assert.equal(main.status?.message, "TypeError: Cannot read properties of undefined (reading 'name')");
-  assert.equal(attribute(main.events?.[0]?.attributes, 'exception.type')?.stringValue, 'TypeError');
+  const chain = (spansOf(JSON.parse(readFileSync(json, 'utf8')) as DecodedRequest) as (DecodedSpan & { events?: DecodedEvent[] })[]).filter((s) => s.status?.code === 2);
+  assert.deepEqual(chain.map((s) => s.name).sort(), ['greetAll', 'loadUser', 'main']);
+  for (const s of chain) {
+    assert.equal(s.status?.message, "TypeError: Cannot read properties of undefined (reading 'name')", s.name);
+    assert.equal(attribute(s.events?.[0]?.attributes, 'exception.type')?.stringValue, 'TypeError');
+  }
 });
 
 test('otlp --process all: a resource per process; the child process\'s root call is a child of the call that spawned it; one trace id', () => {

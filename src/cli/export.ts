@@ -29,7 +29,8 @@ Write the trace in another tool's format, streamed (memory stays bounded; on a t
 progress line on stderr):
   perfetto     Perfetto's native protobuf (TrackEvent): https://ui.perfetto.dev (Open trace file),
                or trace_processor for SQL; the compact choice for big traces
-  chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file)
+  chrome       Chrome Trace Event JSON: chrome://tracing, https://ui.perfetto.dev (Open trace file);
+               messages between threads and awaits (to the call's next run) as flow events
   speedscope   speedscope's evented profiles, one per thread: https://www.speedscope.app or
                npx speedscope FILE
   parquet      a directory of tables (calls, functions, threads, exceptions, events, values;
@@ -45,7 +46,8 @@ options:
                  for parquet a directory, default <trace>.parquet; otlp: the request bodies,
                  not gzipped, instead of sending them)
   --thread ID    one thread (default: all)
-  --from T       only the range [T, --to] (times since the trace began, like 1.5s):
+  --from T       only the range [T, --to] (times since the trace began, like 1.5s; for
+                 every process, since the root process began):
   --to T         perfetto, chrome, speedscope: calls running at an edge are cut there;
                  otlp: the spans that overlap the range, whole (not cut); a span whose
                  parent ended before the range is a root;

@@ -23,6 +23,10 @@ import { counted, shiftNs, type ExportOptions, type ExportTotals } from './commo
 
 export const TABLES = ['calls', 'functions', 'threads', 'exceptions', 'events', 'values'] as const;
 
+/** The tables' layout, part of recall sql's cache stamp: tables built with another are rebuilt
+ *  (2: a process column in every table). */
+export const TABLES_LAYOUT = 2;
+
 const OUTCOMES = ['return', 'throw', 'lost-exit', 'dropped', 'unfinished'] as const;
 const CHUNK = 2048;
 

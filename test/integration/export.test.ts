@@ -6,7 +6,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, FIXTURES, ROOT, recall, record, run, summaryJson, tempDir } from '../helpers.js';
 import type { Summary } from '../../src/analysis/summary.js';
@@ -468,4 +468,18 @@ test('parquet: a progress line on stderr when it is a terminal, cleared at the e
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stderr, /^\rrecall: exporting · [\d,]+ events · \d+ s/);
   assert.match(result.stderr, /\r\x1b\[Krecall: calls [\d,]+, /);
+});
+
+test('recall sql rebuilds tables cached beside the trace by a recall with another table layout (no process column)', () => {
+  const trace = record('fib.js', { args: ['5'] });
+  assert.equal(recall(['sql', trace.dir, 'select count(*) from calls']).status, 0);
+  const sqlDir = join(trace.dir, 'sql');
+  // What an older recall left: events without the process column, stamped with the sources alone.
+  const old = join(out, 'old-events.parquet');
+  assert.equal(recall(['sql', trace.dir, `copy (select thread, position, ns, kind, text from events) to '${old}' (format parquet)`]).status, 0);
+  renameSync(old, join(sqlDir, 'events.parquet'));
+  const stamp = JSON.parse(readFileSync(join(sqlDir, 'sources.json'), 'utf8')) as { sources: unknown };
+  writeFileSync(join(sqlDir, 'sources.json'), JSON.stringify(stamp.sources));
+  const result = recall(['sql', trace.dir, 'select count(process) as n from events', '--format', 'csv']);
+  assert.equal(result.status, 0, result.stderr);
 });

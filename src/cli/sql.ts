@@ -62,8 +62,8 @@ export async function sqlCommand(args: string[]): Promise<number> {
   const dir = resolveTraceDir(path);
   const tablesDir = join(dir, openOptions.pid !== undefined ? `sql-p${openOptions.pid}` : 'sql');
   const stampFile = join(tablesDir, 'sources.json');
-  const sources = JSON.stringify(traceSources(path, openOptions));
-  const { TABLES, writeTables } = await import('../export/tables.js');
+  const { TABLES, TABLES_LAYOUT, writeTables } = await import('../export/tables.js');
+  const sources = JSON.stringify({ layout: TABLES_LAYOUT, sources: traceSources(path, openOptions) });
   const current = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === sources && TABLES.every((t) => existsSync(join(tablesDir, `${t}.parquet`)));
   if (!current) {
     const q = openQuery(path, openOptions);

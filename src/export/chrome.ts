@@ -1,7 +1,8 @@
 // `recall export --format chrome`: the Chrome Trace Event format (JSON), streamed: one B/E pair
 // per activation (a call, or its run after an await: args.resumed), properly nested per thread, with
-// process_name/thread_name metadata, runtime events as instants and messages between threads
-// as flow events. Opens in chrome://tracing, Perfetto's UI and speedscope.
+// process_name/thread_name metadata, runtime events as instants, messages between threads
+// as flow events, and async causality as flow events too (cat "await": from the end of each run
+// that stops at an await to the call's next run, bound to those slices). Opens in chrome://tracing, Perfetto's UI and speedscope.
 // Times are µs since the trace began; a --timing none trace is laid out by event number
 // (1 µs per event), which the metadata says.
 
@@ -10,7 +11,7 @@ import { runtimeEvents } from '../analysis/runtime-events.js';
 import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { describe } from '../text/events.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, inRange, shiftNs, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
+import { AwaitFlows, exportedThreads, inRange, onAxisOf, shiftNs, walkForExport, locationOf, type ExportOptions, type ExportTotals } from './common.js';
 
 /** Runtime events written as instants (scheduling links and detail pointers are not). */
 const INSTANT_KINDS = new Set(['message-send', 'message-receive', 'worker-start', 'worker-exit', 'span-begin', 'span-end', 'gc', 'spawn', 'mark', 'note']);
@@ -23,15 +24,17 @@ export function exportChrome(processes: readonly QueryTrace[], out: ExportWriter
   out.write(JSON.stringify({ exporter: 'recall', command: root.manifest.command.join(' '), timing: timed ? root.manifest.clock.mode : 'none: laid out by event number, 1 µs per event' }));
   out.write(',"traceEvents":[');
   let flows = 0;
+  const awaits = new AwaitFlows();
   processes.forEach((q, n) => {
-    flows = exportProcess(q, out, options, totals, timed, shiftNs(root, q), flows, n === 0);
+    const shift = shiftNs(root, q);
+    flows = exportProcess(q, out, onAxisOf(options, shift), totals, timed, shift, flows, n === 0, awaits);
   });
   out.write('\n]}\n');
   return totals;
 }
 
 /** One process's threads; returns the flow ids used so far (ids are unique over the file). */
-function exportProcess(q: QueryTrace, out: ExportWriter, options: ExportOptions, totals: ExportTotals, timed: boolean, shift: number, flowBase: number, first: boolean): number {
+function exportProcess(q: QueryTrace, out: ExportWriter, options: ExportOptions, totals: ExportTotals, timed: boolean, shift: number, flowBase: number, first: boolean, awaits: AwaitFlows): number {
   const pid = q.manifest.pid;
   out.write(`${first ? '' : ','}\n${JSON.stringify({ name: 'process_name', ph: 'M', pid, tid: 0, args: { name: q.manifest.command.join(' ') || `pid ${pid}` } })}`);
   const names = new Map<number, string>();
@@ -66,16 +69,24 @@ function exportProcess(q: QueryTrace, out: ExportWriter, options: ExportOptions,
     out.write(`,\n${JSON.stringify({ name: 'thread_name', ph: 'M', pid, tid, args: { name: info.name || `thread ${tid}` } })}`);
     let sequence = 0;
     const ts = (ns: number): string => (timed ? ((ns + shift) / 1000).toFixed(3) : String(sequence++));
+    const flow = (ph: 's' | 'f', id: number, at: string): string => `,\n{"ph":"${ph}",${ph === 'f' ? '"bp":"e",' : ''}"id":${id},"pid":${pid},"tid":${tid},"ts":${at},"name":"await","cat":"await"}`;
+    awaits.thread();
     walkForExport(q, index, {
-      open(fn, _call, ns, how) {
+      open(fn, call, ns, how) {
         if (how === 'enter') totals.calls++;
         totals.events++;
+        const at = ts(ns);
         // A run after an await is marked, so the calls can be counted: B events without it.
-        out.write(`,\n{"ph":"B","pid":${pid},"tid":${tid},"ts":${ts(ns)},${how === 'enter' ? nameOf(fn) : resumedNameOf(fn)}}`);
+        out.write(`,\n{"ph":"B","pid":${pid},"tid":${tid},"ts":${at},${how === 'enter' ? nameOf(fn) : resumedNameOf(fn)}}`);
+        const resumed = awaits.resumed(call, how);
+        if (resumed !== 0) out.write(flow('f', resumed, at));
       },
-      close(_fn, _call, ns, how) {
+      close(_fn, call, ns, how) {
         totals.events++;
-        out.write(`,\n{"ph":"E","pid":${pid},"tid":${tid},"ts":${ts(ns)}${how === 'return' ? '' : `,"args":{"end":"${how}"}`}}`);
+        const at = ts(ns);
+        // The flow starts inside the run it leaves (before its E, at the same time).
+        if (how === 'await') out.write(flow('s', awaits.suspended(call), at));
+        out.write(`,\n{"ph":"E","pid":${pid},"tid":${tid},"ts":${at}${how === 'return' ? '' : `,"args":{"end":"${how}"}`}}`);
       },
     }, options, totals);
     for (const e of eventsOf.get(tid) ?? []) {

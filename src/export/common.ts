@@ -1,5 +1,6 @@
-// What the exporters share: which threads go out, a function's place in the source, and the
-// totals an export reports.
+// What the exporters share: which threads go out, the range and progress wrappers of the
+// engine's walk, async causality as flows, a function's place in the source, and the totals
+// an export reports.
 
 import { RecallError } from '../format/errors.js';
 import type { ManifestThread } from '../format/manifest.js';
@@ -86,6 +87,34 @@ export function walkForExport(q: QueryTrace, threadIndex: number, visitor: Activ
   q.engine.walkActivations(threadIndex, counted(clipped(visitor, options), options, totals));
 }
 
+/**
+ * Async causality as flows (Perfetto's flow_ids, Chrome's s/f events): each run of a call that
+ * ends at an await starts a flow that ends where the call runs next. Ids count up from 2^40,
+ * clear of the message flows (numbered from 1, one per message), unique over the export.
+ */
+export class AwaitFlows {
+  private next = 2 ** 40;
+  private readonly awaiting = new Map<number, number>(); // call -> flow id
+  /** A new thread (calls are positions within one thread). */
+  thread(): void {
+    this.awaiting.clear();
+  }
+  /** A run of `call` ends at an await: the flow it starts. */
+  suspended(call: number): number {
+    const id = ++this.next;
+    this.awaiting.set(call, id);
+    return id;
+  }
+  /** A run of `call` begins (`how` as the walk says): the flow it ends, 0 for none (a new call,
+   *  or a run whose await is not in the export). */
+  resumed(call: number, how: string): number {
+    if (how !== 'resume') return 0;
+    const id = this.awaiting.get(call) ?? 0;
+    if (id !== 0) this.awaiting.delete(call);
+    return id;
+  }
+}
+
 /** Whether a runtime event at `ns` is inside the range. */
 export function inRange(ns: number, options: ExportOptions): boolean {
   return ns >= (options.fromNs ?? -Infinity) && ns <= (options.toNs ?? Infinity);
@@ -111,6 +140,16 @@ export function exportedThreads(q: QueryTrace, options: ExportOptions): { index:
 export function locationOf(q: QueryTrace, fn: number): string {
   const entry = q.engine.functions.get(fn);
   return entry?.file ? `${entry.file}:${entry.line}` : '';
+}
+
+/** The options for one process: the range (ns since the root began) moved onto its own axis. */
+export function onAxisOf<T extends ExportOptions>(options: T, shift: number): T {
+  if (shift === 0 || (options.fromNs === undefined && options.toNs === undefined)) return options;
+  return {
+    ...options,
+    ...(options.fromNs !== undefined ? { fromNs: options.fromNs - shift } : {}),
+    ...(options.toNs !== undefined ? { toNs: options.toNs - shift } : {}),
+  };
 }
 
 /** What to add to a process's times (ns since its own start) to put them on the root's axis. */

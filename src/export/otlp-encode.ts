@@ -1,7 +1,8 @@
 // OTLP request bodies: an ExportTraceServiceRequest holding one ResourceSpans (the recording's
 // resource) with one ScopeSpans (scope "recall"), in the two encodings OTLP/HTTP takes —
 // binary protobuf (http/protobuf) and OTLP/JSON (http/json: lowerCamelCase names, trace and
-// span ids as hex, 64-bit integers as decimal strings, enums as numbers). Spans are added one
+// span ids as hex, 64-bit integers as decimal strings, enums as numbers). Spans (with their
+// events: an exception) are added one
 // at a time and a body is taken when it grows past a size, so batches stay bounded. Field
 // numbers are opentelemetry-proto's (collector/trace/v1/trace_service.proto, trace/v1/
 // trace.proto, resource/v1/resource.proto, common/v1/common.proto); the tests decode the
@@ -33,7 +34,12 @@ const SPAN_KIND = 6;
 const SPAN_START = 7; // fixed64
 const SPAN_END = 8; // fixed64
 const SPAN_ATTRIBUTES = 9;
+const SPAN_EVENTS = 11;
 const SPAN_STATUS = 15;
+// Span.Event
+const EVENT_TIME = 1; // fixed64
+const EVENT_NAME = 2;
+const EVENT_ATTRIBUTES = 3;
 // Status
 const STATUS_MESSAGE = 2;
 const STATUS_CODE = 3;
@@ -105,6 +111,13 @@ class ProtobufEncoder implements BatchEncoder {
       w.fixed64(SPAN_START, span.startUnixNs);
       w.fixed64(SPAN_END, span.endUnixNs);
       w.appendBytes(attributes);
+      for (const event of span.events ?? []) {
+        w.message(SPAN_EVENTS, () => {
+          w.fixed64(EVENT_TIME, event.timeUnixNs);
+          w.string(EVENT_NAME, event.name);
+          for (const [key, value] of event.attributes) writeKeyValue(w, EVENT_ATTRIBUTES, key, value);
+        });
+      }
       if (span.status !== 0 || span.statusMessage !== '') {
         w.message(SPAN_STATUS, () => {
           if (span.statusMessage !== '') w.string(STATUS_MESSAGE, span.statusMessage);
@@ -197,6 +210,9 @@ class JsonEncoder implements BatchEncoder {
       endTimeUnixNano: span.endUnixNs.toString(),
       attributes: null,
     };
+    if (span.events !== undefined && span.events.length > 0) {
+      json.events = span.events.map((event) => ({ timeUnixNano: event.timeUnixNs.toString(), name: event.name, attributes: jsonAttributes(event.attributes) }));
+    }
     if (span.status !== 0 || span.statusMessage !== '') json.status = { ...(span.statusMessage !== '' ? { message: span.statusMessage } : {}), code: span.status };
     let attributes = this.encoded.get(span.attributes);
     if (attributes === undefined) this.encoded.set(span.attributes, (attributes = JSON.stringify(jsonAttributes(span.attributes))));

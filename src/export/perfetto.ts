@@ -32,7 +32,7 @@ import { renderArgs, renderValue, type ValueDesc } from '../format/values.js';
 import type { DetailValue } from '../query/answers.js';
 import { ProtoWriter } from './protobuf.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, inRange, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+import { AwaitFlows, exportedThreads, inRange, onAxisOf, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 /** A snapshot's values as debug annotations: arguments (by parameter name), this, the return
  *  value, the error; each rendered as text (recorded values are descriptions, not objects). */
@@ -89,7 +89,7 @@ const ID_EVENT_NAMES = 2;
 const EN_IID = 1;
 const EN_NAME = 2;
 
-export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWriter, options: ExportOptions = {}): ExportTotals {
+export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWriter, wanted: ExportOptions = {}): ExportTotals {
   const root = processes[0]!;
   const timed = root.manifest.clock.mode !== 'none';
   const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
@@ -102,11 +102,12 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
   const newUuid = (): number => ++uuids;
   let sequence = 0;
   let flowBase = 0;
-  // Await flows are numbered from 2^40, clear of the message flows (one per message).
-  const flowIds = { next: 2 ** 40 };
+  const awaits = new AwaitFlows();
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
+    // The range on this process's own axis.
+    const options = onAxisOf(wanted, shift);
     const processUuid = newUuid();
     w.message(TRACE_PACKET, () => {
       w.message(P_TRACK_DESCRIPTOR, () => {
@@ -277,7 +278,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
         }, -1);
       };
       // Async causality: a flow from each run that ends at an await to the call's next run.
-      const awaiting = new Map<number, number>(); // call -> flow id
+      awaits.thread();
       const settle = (): void => {
         if (pendingEnd) writeEnd(pendingEnd);
         pendingEnd = null;
@@ -293,8 +294,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
         open(fn, call, ns, how) {
           settle();
           lastClose = '';
-          const resumedFlow = how === 'resume' ? (awaiting.get(call) ?? 0) : 0;
-          if (resumedFlow) awaiting.delete(call);
+          const resumedFlow = awaits.resumed(call, how);
           runtimeUpTo(ns);
           if (ns > lastNs) lastNs = ns;
           if (how === 'enter') totals.calls++;
@@ -341,7 +341,7 @@ export function exportPerfetto(processes: readonly QueryTrace[], out: ExportWrit
             return;
           }
           let flow = 0;
-          if (how === 'await') awaiting.set(call, (flow = ++flowIds.next));
+          if (how === 'await') flow = awaits.suspended(call);
           pendingEnd = { ns, how, values: valuesOpen.pop() ?? [], fn, flow, origin: how === 'throw' && lastClose !== 'throw' };
           lastClose = how;
         },

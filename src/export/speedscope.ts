@@ -5,11 +5,11 @@
 
 import type { QueryTrace } from '../query/open.js';
 import type { ExportWriter } from './writer.js';
-import { exportedThreads, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
+import { exportedThreads, onAxisOf, shiftNs, walkForExport, type ExportOptions, type ExportTotals } from './common.js';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
 
-export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWriter, options: ExportOptions = {}): ExportTotals {
+export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWriter, wanted: ExportOptions = {}): ExportTotals {
   const root = processes[0]!;
   const timed = root.manifest.clock.mode !== 'none';
   const totals: ExportTotals = { calls: 0, events: 0, threads: 0 };
@@ -21,6 +21,8 @@ export function exportSpeedscope(processes: readonly QueryTrace[], out: ExportWr
   for (const q of processes) {
     const pid = q.manifest.pid;
     const shift = shiftNs(root, q);
+    // The range on this process's own axis.
+    const options = onAxisOf(wanted, shift);
     // A run after an await is a frame of its own ("name (after await)"), so each function's
     // frame opens exactly once per call.
     const frameOf = (fn: number, resumed: boolean): number => {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CLI, FIXTURES, ROOT, recall, record, summaryJson, tempDir, type Result } from '../helpers.js';
+import { CLI, FIXTURES, ROOT, recall, record, run, summaryJson, tempDir, type Result } from '../helpers.js';
 
 interface Received {
   method: string;
@@ -408,4 +408,113 @@ test('otlp: a partial success (some spans rejected) is said on stderr, the expor
   const json = await recallAsync(['export', asyncThrow, '--format', 'otlp', ...ASYNC_ONLY, '--protocol', 'http/json', '--endpoint', receiver.url]);
   assert.equal(json.status, 0, json.stderr);
   assert.match(json.stderr, /^recall: the collector rejected 1 span: no\n/);
+});
+
+interface DecodedEvent {
+  timeUnixNano: string;
+  name: string;
+  attributes?: KeyValue[];
+}
+
+test('otlp: a thrown call carries its error as the status message and an exception event (exception.type, exception.message), decoded with opentelemetry-proto', () => {
+  const bad = record('bugs/bad-value.js');
+  assert.equal(bad.result.status, 0, bad.result.stderr);
+  const file = join(out, 'bad-value.pb');
+  assert.equal(recall(['export', bad.dir, '--format', 'otlp', '--min-duration', '0', '--out', file]).status, 0);
+  const spans = spansOf(decodeProtobuf(readFileSync(file))) as (DecodedSpan & { events?: DecodedEvent[] })[];
+  // checkQuantity threw a RangeError; lineTotal and priceOrder passed it on (the same exception chain).
+  for (const name of ['checkQuantity', 'lineTotal', 'priceOrder']) {
+    const threw = spans.filter((s) => s.name === name && s.status?.code === 'STATUS_CODE_ERROR');
+    assert.equal(threw.length, 1, `${name} threw once`);
+    const span = threw[0]!;
+    assert.equal(span.status!.message, 'RangeError: quantity must be positive, got -3');
+    assert.equal(span.events?.length, 1);
+    const event = span.events![0]!;
+    assert.equal(event.name, 'exception');
+    assert.equal(attribute(event.attributes, 'exception.type')?.stringValue, 'RangeError');
+    assert.equal(attribute(event.attributes, 'exception.message')?.stringValue, 'quantity must be positive, got -3');
+    assert.equal(event.timeUnixNano, span.endTimeUnixNano, 'when the error left the call');
+  }
+  // Calls that returned have neither.
+  for (const s of spans.filter((s) => s.status?.code !== 'STATUS_CODE_ERROR')) assert.equal(s.events, undefined, s.name);
+  // The same in OTLP/JSON, for an async chain whose error only the uncaught record holds: each
+  // call the rejection went through (loadUser, greetAll, main; as recall exceptions says) has it.
+  const json = join(out, 'async-throw.json');
+  assert.equal(recall(['export', asyncThrow, '--format', 'otlp', ...ASYNC_ONLY, '--protocol', 'http/json', '--out', json]).status, 0);
+  const chain = (spansOf(JSON.parse(readFileSync(json, 'utf8')) as DecodedRequest) as (DecodedSpan & { events?: DecodedEvent[] })[]).filter((s) => s.status?.code === 2);
+  assert.deepEqual(chain.map((s) => s.name).sort(), ['greetAll', 'loadUser', 'main']);
+  for (const s of chain) {
+    assert.equal(s.status?.message, "TypeError: Cannot read properties of undefined (reading 'name')", s.name);
+    assert.equal(attribute(s.events?.[0]?.attributes, 'exception.type')?.stringValue, 'TypeError');
+  }
+});
+
+test('otlp --process all: a resource per process; the child process\'s root call is a child of the call that spawned it; one trace id', () => {
+  const launched = record('follow/launch.js', { args: ['spawn', 'child.js', '300'] });
+  assert.equal(launched.result.status, 0, launched.result.stderr);
+  const file = join(out, 'all.json');
+  const result = recall(['export', launched.dir, '--format', 'otlp', '--process', 'all', '--min-duration', '0', '--protocol', 'http/json', '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, / from 2 threads of 2 processes in 2 requests /);
+  const requests = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as DecodedRequest);
+  const processes = requests.map((r) => ({ pid: Number(attribute(r.resourceSpans[0]!.resource.attributes, 'process.pid')?.intValue), resource: r.resourceSpans[0]!.resource.attributes, spans: spansOf(r) }));
+  assert.equal(new Set(processes.map((p) => p.pid)).size, 2, 'two processes, each its own resource');
+  const [root, child] = processes as [(typeof processes)[0], (typeof processes)[0]];
+  assert.equal(attribute(root.resource, 'service.name')?.stringValue, 'launch.js');
+  assert.equal(attribute(child.resource, 'service.name')?.stringValue, 'child.js');
+  assert.equal(Number(attribute(child.resource, 'process.parent_pid')?.intValue), root.pid);
+  const all = processes.flatMap((p) => p.spans);
+  assert.equal(new Set(all.map((s) => s.traceId)).size, 1, 'one trace');
+  assert.equal(new Set(all.map((s) => s.spanId)).size, all.length, 'span ids unique across processes');
+  // Each process holds the calls recall summary counts for it.
+  const summary = JSON.parse(recall(['summary', launched.dir, '--process', 'all', '--format', 'json']).stdout) as { functions: { calls: number; pid: number }[] };
+  for (const p of processes) assert.equal(p.spans.length, summary.functions.filter((f) => f.pid === p.pid).reduce((n, f) => n + f.calls, 0), `pid ${p.pid}`);
+  // run() is the child's root call; start() spawned the child.
+  const run = child.spans.find((s) => s.name === 'run')!;
+  const start = root.spans.find((s) => s.name === 'start')!;
+  assert.equal(run.parentSpanId, start.spanId, "the child's root call hangs from the call that spawned it");
+  for (const s of child.spans.filter((s) => s.name === 'work')) assert.equal(s.parentSpanId, run.spanId);
+  // One process at a time still works, and its ids are those of --process all's root.
+  const alone = join(out, 'root.json');
+  assert.equal(recall(['export', launched.dir, '--format', 'otlp', '--min-duration', '0', '--protocol', 'http/json', '--out', alone]).status, 0);
+  assert.deepEqual(spansOf(JSON.parse(readFileSync(alone, 'utf8')) as DecodedRequest).map((s) => s.spanId).sort(), root.spans.map((s) => s.spanId).sort());
+});
+
+test('otlp --from/--to: exactly the spans that overlap the range, whole; their parents are in the export', () => {
+  const recording = record('export/mixed.mjs', { flags: ['--timing', 'exact'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const whole = join(out, 'mixed-whole.json');
+  assert.equal(recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--min-duration', '0', '--out', whole]).status, 0);
+  const spans = spansOf(JSON.parse(readFileSync(whole, 'utf8')) as DecodedRequest);
+  // Times since the trace began, from the manifest's start.
+  const startNs = BigInt(Math.round((JSON.parse(readFileSync(join(recording.dir, 'manifest.json'), 'utf8')) as { startEpochMs: number }).startEpochMs * 1000)) * 1000n;
+  const since = (unix: string): number => Number(BigInt(unix) - startNs);
+  const begins = spans.map((s) => since(s.startTimeUnixNano)).sort((a, b) => a - b);
+  const from = begins[Math.floor(begins.length * 0.3)]!;
+  const to = begins[Math.floor(begins.length * 0.7)]!;
+  const expected = spans.filter((s) => since(s.endTimeUnixNano) >= from && since(s.startTimeUnixNano) <= to);
+  assert.ok(expected.length > 0 && expected.length < spans.length, `${expected.length} of ${spans.length} spans in the range`);
+  const file = join(out, 'mixed-range.json');
+  const result = recall(['export', recording.dir, '--format', 'otlp', '--protocol', 'http/json', '--min-duration', '0', '--from', `${from / 1e6}ms`, '--to', `${to / 1e6}ms`, '--out', file]);
+  assert.equal(result.status, 0, result.stderr);
+  const ranged = spansOf(JSON.parse(readFileSync(file, 'utf8')) as DecodedRequest);
+  // (ms with a fraction: the edges are exact to the ns, so a span touching an edge may differ by one rounding.)
+  const key = (s: DecodedSpan): string => `${s.spanId} ${s.startTimeUnixNano} ${s.endTimeUnixNano}`;
+  const got = new Set(ranged.map(key));
+  const missing = expected.filter((s) => !got.has(key(s)));
+  const extra = ranged.filter((s) => !expected.some((e) => key(e) === key(s)));
+  for (const s of [...missing, ...extra]) assert.ok(Math.abs(since(s.endTimeUnixNano) - from) < 2 || Math.abs(since(s.startTimeUnixNano) - to) < 2, `${s.name} differs away from the edges`);
+  assert.ok(missing.length + extra.length <= 2);
+  const ids = new Set(ranged.map((s) => s.spanId));
+  for (const s of ranged) if (s.parentSpanId) assert.ok(ids.has(s.parentSpanId), `${s.name}'s parent is in the export`);
+});
+
+test('otlp: a progress line on stderr when it is a terminal, cleared at the end', () => {
+  const recording = record('fib.js', { args: ['25'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const file = join(out, 'fib25.pb');
+  const result = run(process.execPath, ['--require', join(FIXTURES, 'export', 'tty-stderr.cjs'), CLI, 'export', recording.dir, '--format', 'otlp', '--out', file], { cwd: FIXTURES });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^\rrecall: exporting · [\d,]+ events · \d+ s/);
+  assert.match(result.stderr, /\r\x1b\[Krecall: [\d,]+ spans /);
 });

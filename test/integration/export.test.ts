@@ -1,13 +1,14 @@
 // recall export: Chrome Trace Event JSON and speedscope, on one trace with recursion, an async
 // chain with a caught exception and a worker. Each holds exactly the calls recall summary
-// counts, per function; Chrome's B/E events nest on every thread; speedscope's opens and closes
-// balance, each close ending the innermost open frame, in time order.
+// counts, per function; Chrome's B/E events nest on every thread, with flows for messages and
+// awaits; speedscope's opens and closes balance, each close ending the innermost open frame, in
+// time order.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, recall, record, summaryJson, tempDir } from '../helpers.js';
+import { CLI, FIXTURES, ROOT, recall, record, run, summaryJson, tempDir } from '../helpers.js';
 import type { Summary } from '../../src/analysis/summary.js';
 
 let dir = '';
@@ -31,6 +32,7 @@ function summaryCalls(): Map<string, number> {
 
 interface ChromeEvent {
   ph: string;
+  cat?: string;
   name?: string;
   tid: number;
   ts: number;
@@ -65,11 +67,41 @@ test('chrome: the calls of recall summary, B/E nesting on every thread, thread n
   assert.equal(names.length, 2);
   assert.ok(trace.traceEvents.some((e) => e.ph === 'B' && e.name === 'fetchItem' && e.args?.resumed), 'runs after an await are marked');
   // The worker's message: a flow from its thread to the main thread, with the same id.
-  const starts = trace.traceEvents.filter((e) => e.ph === 's') as (ChromeEvent & { id: number })[];
-  const finishes = trace.traceEvents.filter((e) => e.ph === 'f') as (ChromeEvent & { id: number })[];
+  const starts = trace.traceEvents.filter((e) => e.ph === 's' && e.cat === 'message') as (ChromeEvent & { id: number })[];
+  const finishes = trace.traceEvents.filter((e) => e.ph === 'f' && e.cat === 'message') as (ChromeEvent & { id: number })[];
   assert.ok(starts.length >= 1);
   const finish = finishes.find((f) => f.id === starts[0]!.id);
   assert.ok(finish && finish.tid !== starts[0]!.tid && finish.ts >= starts[0]!.ts);
+});
+
+test('chrome: async causality as flows, from the end of each run that stops at an await to the call\'s next run', () => {
+  const file = join(out, 'mixed-await.chrome.json');
+  assert.equal(recall(['export', dir, '--format', 'chrome', '--out', file]).status, 0);
+  const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: (ChromeEvent & { id?: number; bp?: string })[] }).traceEvents;
+  const starts = events.map((e, i) => ({ e, i })).filter(({ e }) => e.ph === 's' && e.cat === 'await');
+  // fetchItem awaits its timer 4 times, loadAll awaits fetchItem 4 times.
+  assert.ok(starts.length >= 8, `${starts.length} await flows`);
+  const ids = new Set<number>();
+  for (const { e: start, i } of starts) {
+    assert.ok(!ids.has(start.id!), 'flow ids are unique');
+    ids.add(start.id!);
+    // It starts in the run it leaves: the next event of its thread is that run's end, at an await.
+    const end = events.slice(i + 1).find((e) => e.tid === start.tid && (e.ph === 'B' || e.ph === 'E'))!;
+    assert.equal(end.ph, 'E');
+    assert.equal((end.args as { end?: string }).end, 'await');
+    assert.equal(end.ts, start.ts);
+    // It ends where the call runs again: right after a B marked resumed, same thread, later.
+    const j = events.findIndex((e) => e.ph === 'f' && e.cat === 'await' && e.id === start.id);
+    assert.ok(j > i, `flow ${start.id} ends`);
+    const finish = events[j]!;
+    assert.equal(finish.bp, 'e');
+    assert.equal(finish.tid, start.tid);
+    assert.ok(finish.ts >= start.ts);
+    const resume = events.slice(0, j).reverse().find((e) => e.tid === finish.tid && (e.ph === 'B' || e.ph === 'E'))!;
+    assert.equal(resume.ph, 'B');
+    assert.equal(resume.args?.resumed, true);
+    assert.equal(resume.ts, finish.ts);
+  }
 });
 
 interface Speedscope {
@@ -308,9 +340,39 @@ test('export --from/--to: only the range, calls running at its edges cut there, 
     assert.ok(depth.get(e.tid)! >= 0);
   }
   for (const [tid, d] of depth) assert.equal(d, 0, `thread ${tid} balanced`);
-  const bad = recall(['export', dir, '--format', 'parquet', '--from', '1ms']);
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /filter in SQL/);
+});
+
+/** Rows of a DuckDB query through recall sql (JSON). */
+function sqlRows<T>(trace: string, query: string): T[] {
+  const r = recall(['sql', trace, query, '--format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { rows: T[] }).rows;
+}
+
+test('parquet --from/--to: the calls that overlap the range, whole; the events and values inside it', () => {
+  const whole = join(out, 'whole.parquet');
+  assert.equal(recall(['export', dir, '--format', 'parquet', '--out', whole]).status, 0);
+  const calls = (root: string) => `read_parquet('${join(root, 'calls.parquet')}')`;
+  const begins = sqlRows<{ s: number }>(dir, `select start_ns::double as s from ${calls(whole)} order by start_ns`).map((r) => r.s);
+  const from = begins[Math.floor(begins.length * 0.3)]!;
+  const to = begins[Math.floor(begins.length * 0.7)]!;
+  const ranged = join(out, 'range.parquet');
+  // Whole microseconds, so the edges given in ms are exact.
+  const fromUs = Math.floor(from / 1000);
+  const toUs = Math.ceil(to / 1000);
+  const result = recall(['export', dir, '--format', 'parquet', '--out', ranged, '--from', `${fromUs / 1000}ms`, '--to', `${toUs / 1000}ms`]);
+  assert.equal(result.status, 0, result.stderr);
+  const expected = sqlRows<{ call: string }>(dir, `select call from ${calls(whole)} where start_ns <= ${toUs * 1000} and (end_ns is null or end_ns >= ${fromUs * 1000}) order by call`).map((r) => r.call);
+  const got = sqlRows<{ call: string }>(dir, `select call from ${calls(ranged)} order by call`).map((r) => r.call);
+  assert.ok(got.length > 0 && got.length < begins.length, `${got.length} of ${begins.length} calls`);
+  assert.deepEqual(got, expected);
+  // Whole: a call that began before the range keeps its start.
+  const [early] = sqlRows<{ n: number }>(dir, `select count(*)::integer as n from ${calls(ranged)} where start_ns < ${fromUs * 1000}`);
+  assert.ok(early!.n > 0, 'calls running when the range began are there, not cut');
+  for (const table of ['events', 'values']) {
+    const [outside] = sqlRows<{ n: number }>(dir, `select count(*)::integer as n from read_parquet('${join(ranged, `${table}.parquet`)}') where ns < ${fromUs * 1000} or ns > ${toUs * 1000}`);
+    assert.equal(outside!.n, 0, `${table} inside the range`);
+  }
 });
 
 test('export --process all: every process of the trace, its calls under its own pid', () => {
@@ -331,6 +393,34 @@ test('export --process all: every process of the trace, its calls under its own 
   }
   const perfetto = recall(['export', launched.dir, '--format', 'perfetto', '--process', 'all', '--out', join(out, 'all.pf')]);
   assert.equal(perfetto.status, 0, perfetto.stderr);
+  // Parquet: one set of tables, the process column telling them apart, on the root's time axis.
+  const pq = join(out, 'all.parquet');
+  const parquet = recall(['export', launched.dir, '--format', 'parquet', '--process', 'all', '--out', pq]);
+  assert.equal(parquet.status, 0, parquet.stderr);
+  const child = all.processes.find((p) => p.pid !== all.processes[0]!.pid)!.pid;
+  assert.match(parquet.stderr, / from 2 processes → /);
+  const perProcess = sqlRows<{ process: number; calls: number }>(launched.dir, `select process, count(*)::integer as calls from read_parquet('${join(pq, 'calls.parquet')}') group by process`);
+  for (const p of all.processes) {
+    const expected = all.functions.filter((f) => f.pid === p.pid).reduce((n, f) => n + f.calls, 0);
+    assert.equal(perProcess.find((r) => r.process === p.pid)?.calls, expected, `parquet calls of pid ${p.pid}`);
+  }
+  const threads = sqlRows<{ process: number }>(launched.dir, `select process from read_parquet('${join(pq, 'threads.parquet')}')`);
+  assert.deepEqual(threads.map((t) => t.process).sort(), all.processes.map((p) => p.pid).sort());
+  // The child began after the root spawned it: its calls' times are on the root's axis.
+  const [spawned] = sqlRows<{ ns: number; pid: number }>(launched.dir, `select ns::double as ns from read_parquet('${join(pq, 'events.parquet')}') where kind = 'spawn'`);
+  const [first] = sqlRows<{ s: number }>(launched.dir, `select min(start_ns)::double as s from read_parquet('${join(pq, 'calls.parquet')}') where process = ${child}`);
+  assert.ok(first!.s > spawned!.ns, `the child's first call (${first!.s}) after the spawn (${spawned!.ns})`);
+  // --from/--to are times since the root began, for every process: a range around the child's
+  // first calls holds them, at those times.
+  const childBegins = events.filter((e) => e.ph === 'B' && e.pid === child).map((e) => e.ts).sort((a, b) => a - b);
+  const fromUs = Math.floor(childBegins[0]!);
+  const toUs = Math.ceil(childBegins[10]!);
+  const rangedFile = join(out, 'all-range.chrome.json');
+  const ranged = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--from', `${fromUs / 1000}ms`, '--to', `${toUs / 1000}ms`, '--out', rangedFile]);
+  assert.equal(ranged.status, 0, ranged.stderr);
+  const inRange = (JSON.parse(readFileSync(rangedFile, 'utf8')) as { traceEvents: (ChromeEvent & { pid: number })[] }).traceEvents.filter((e) => (e.ph === 'B' || e.ph === 'E') && e.pid === child);
+  assert.ok(inRange.filter((e) => e.ph === 'B' && !e.args?.resumed).length >= 10, `the child's calls in the range (${inRange.length} events)`);
+  for (const e of inRange) assert.ok(e.ts >= fromUs - 0.001 && e.ts <= toUs + 0.001, `${e.ph} at ${e.ts} µs inside [${fromUs}, ${toUs}]`);
   const conflict = recall(['export', launched.dir, '--format', 'chrome', '--process', 'all', '--thread', '0']);
   assert.equal(conflict.status, 2);
 });
@@ -369,4 +459,27 @@ test('recording again into a trace directory clears the SQL tables of the previo
   assert.equal(again.status, 0, again.stderr);
   assert.ok(!readdirSync(first.dir).includes('sql'));
   assert.match(recall(['sql', first.dir, 'select count(*) as n from calls', '--format', 'csv']).stdout, /^n\n25\n$/);
+});
+
+test('parquet: a progress line on stderr when it is a terminal, cleared at the end', () => {
+  const recording = record('fib.js', { args: ['22'] });
+  assert.equal(recording.result.status, 0, recording.result.stderr);
+  const result = run(process.execPath, ['--require', join(FIXTURES, 'export', 'tty-stderr.cjs'), CLI, 'export', recording.dir, '--format', 'parquet', '--out', join(out, 'fib22.parquet')], { cwd: FIXTURES });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /^\rrecall: exporting · [\d,]+ events · \d+ s/);
+  assert.match(result.stderr, /\r\x1b\[Krecall: calls [\d,]+, /);
+});
+
+test('recall sql rebuilds tables cached beside the trace by a recall with another table layout (no process column)', () => {
+  const trace = record('fib.js', { args: ['5'] });
+  assert.equal(recall(['sql', trace.dir, 'select count(*) from calls']).status, 0);
+  const sqlDir = join(trace.dir, 'sql');
+  // What an older recall left: events without the process column, stamped with the sources alone.
+  const old = join(out, 'old-events.parquet');
+  assert.equal(recall(['sql', trace.dir, `copy (select thread, position, ns, kind, text from events) to '${old}' (format parquet)`]).status, 0);
+  renameSync(old, join(sqlDir, 'events.parquet'));
+  const stamp = JSON.parse(readFileSync(join(sqlDir, 'sources.json'), 'utf8')) as { sources: unknown };
+  writeFileSync(join(sqlDir, 'sources.json'), JSON.stringify(stamp.sources));
+  const result = recall(['sql', trace.dir, 'select count(process) as n from events', '--format', 'csv']);
+  assert.equal(result.status, 0, result.stderr);
 });

@@ -33,6 +33,37 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * Every exception of a trace (one process; the threads `thread` picks, default all), numbered
+ * by time of throw as `recall exceptions` and `recall stack --at x<N>` number them, from the
+ * call model of each thread. The query index says which threads threw or caught anything:
+ * only those are read whole (the call model needs a thread's every record), none when no
+ * thread did.
+ */
+export function traceExceptions(command: string, path: string | undefined, processValue: unknown, thread: unknown): { trace: Trace; all: Exception[]; problems: string[] } {
+  const q = openQuery(path ?? 'recall-trace', viewProcess(command, processValue));
+  q.close();
+  const picked = pickThreads(command, q.trace, thread, 'all');
+  const holding = new Set(picked.filter((t) => q.engine.mayHoldExceptions(q.trace.threads.indexOf(t))).map((t) => t.info.file));
+  const trace = holding.size > 0 ? openViewTrace(command, path, processValue) : q.trace;
+  const all: Exception[] = [];
+  const problems = [...trace.problems];
+  for (const t of pickThreads(command, trace, thread, 'all')) {
+    if (!holding.has(t.info.file)) {
+      problems.push(...threadDetail(trace, t).problems);
+      continue;
+    }
+    const calls = walkCalls(trace, t);
+    problems.push(...calls.problems);
+    all.push(...calls.exceptions);
+  }
+  all.sort((a, b) => a.thrownNs - b.thrownNs);
+  all.forEach((exception, index) => {
+    exception.id = index + 1;
+  });
+  return { trace, all, problems };
+}
+
 function origin(exception: Exception) {
   return exception.frames[0] ?? exception.caughtBy;
 }
@@ -98,28 +129,7 @@ export function exceptionsCommand(args: string[]): number {
     return 0;
   }
   const format = formatOption('exceptions', values.format);
-  // The query index says which threads threw or caught anything; only those are read whole
-  // (the call model needs a thread's every record), and none when no thread did.
-  const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('exceptions', values.process));
-  q.close();
-  const picked = pickThreads('exceptions', q.trace, values.thread, 'all');
-  const holding = new Set(picked.filter((t) => q.engine.mayHoldExceptions(q.trace.threads.indexOf(t))).map((t) => t.info.file));
-  const trace = holding.size > 0 ? openViewTrace('exceptions', positionals[0], values.process) : q.trace;
-  const all: Exception[] = [];
-  const problems = [...trace.problems];
-  for (const thread of pickThreads('exceptions', trace, values.thread, 'all')) {
-    if (!holding.has(thread.info.file)) {
-      problems.push(...threadDetail(trace, thread).problems);
-      continue;
-    }
-    const calls = walkCalls(trace, thread);
-    problems.push(...calls.problems);
-    all.push(...calls.exceptions);
-  }
-  all.sort((a, b) => a.thrownNs - b.thrownNs);
-  all.forEach((exception, index) => {
-    exception.id = index + 1;
-  });
+  const { trace, all, problems } = traceExceptions('exceptions', positionals[0], values.process, values.thread);
   const limit = positiveInteger('exceptions', '--limit', values.limit as string | undefined, format === 'json' ? Number.MAX_SAFE_INTEGER : 50);
   const shown = all.slice(0, limit);
   if (format === 'json') {

@@ -7,12 +7,13 @@
 
 import { RecallError } from '../format/errors.js';
 import { hasTimes, type Trace, type TraceThread } from '../analysis/trace.js';
-import { logicalStack, walkCalls, type Call, type Exception } from '../analysis/calls.js';
+import { logicalStack, walkCalls, type Call } from '../analysis/calls.js';
+import { traceExceptions } from './exceptions.js';
 import { parse } from './args.js';
 import { durationMs } from '../text/format.js';
 import { callJson, callSignature, whereOf } from './call-text.js';
 import { formatNs } from '../text/format.js';
-import { formatOption, openViewTrace, pickThreads, printJson, viewProcess } from './view-common.js';
+import { formatOption, pickThreads, printJson, viewProcess } from './view-common.js';
 import { openQuery } from '../query/open.js';
 import { renderArgs, type ValueDesc } from '../format/values.js';
 import { whereOf as whereOfEntry } from '../tools/text.js';
@@ -37,17 +38,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** All exceptions of a trace, numbered as `recall exceptions` numbers them. */
-export function numberedExceptions(trace: Trace): Exception[] {
-  const all: Exception[] = [];
-  for (const thread of trace.threads) all.push(...walkCalls(trace, thread).exceptions);
-  all.sort((a, b) => a.thrownNs - b.thrownNs);
-  all.forEach((exception, index) => {
-    exception.id = index + 1;
-  });
-  return all;
-}
-
 export function stackCommand(args: string[]): number {
   const { values, positionals } = parse('stack', args, OPTIONS);
   if (values.help) {
@@ -61,10 +51,10 @@ export function stackCommand(args: string[]): number {
   if (!exceptionRef) return engineStack(positionals[0], values, at, format);
   // An exception's stack comes from the call model (analysis/calls.ts), which knows where each
   // exception was thrown; times and events are answered by the query engine below.
-  const trace = openViewTrace('stack', positionals[0], values.process);
-  const timed = hasTimes(trace);
   const id = Number(exceptionRef[1]);
-  const exception = numberedExceptions(trace).find((x) => x.id === id);
+  const { trace, all } = traceExceptions('stack', positionals[0], values.process, undefined);
+  const timed = hasTimes(trace);
+  const exception = all.find((x) => x.id === id);
   if (!exception) throw new RecallError('E_USAGE', `stack: there is no exception x${id} in this trace (see recall exceptions)`);
   const thread = trace.threads.find((t) => t.info.id === exception.thread) as TraceThread;
   const walk = walkCalls(trace, thread, { atEvent: exception.thrownEvent - 1 });

@@ -600,6 +600,14 @@ async function benchQuery() {
     const slowest = Object.entries(loaded.tools).sort((a, b) => b[1].p95 - a[1].p95);
     const each = slowest.map(([name, t]) => `${name} ${fmt(t.p95, 0)}`).join(', ');
     row('query: p95 per tool, index built (ms)', each, '≤ 100 ms each', verdict(slowest.every(([, t]) => t.p95 <= 100), false));
+    const views = Object.entries(loaded.views ?? {}).map(([name, t]) => `${name} ${fmt(t.p95, 0)}`).join(', ');
+    row('query: p95 per CLI view in-process, index built (ms)', views, '≤ 100 ms each', verdict(Object.values(loaded.views ?? {}).every((t) => t.p95 <= 100), false));
+    // The same as processes: Node's start, opening the trace (reading its index: the machine's
+    // memory bandwidth bounds it) and the answer; medians of 3.
+    for (const view of [['tree'], ['tree', '--depth', '3'], ['stack', '--at', 'e20000000'], ['exceptions'], ['events']]) {
+      const walls = [0, 1, 2].map(() => recall([view[0], trace, ...view.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] }).ms).sort((a, b) => a - b);
+      row(`query: recall ${view.join(' ')} as a process (median of 3)`, `${fmt(walls[1], 0)} ms`, '', '');
+    }
     const serverPeak = Math.max(building.peakMiB, loaded.peakMiB);
     row('query: peak RSS of the server (building in a child, then every tool)', `${fmt(building.peakMiB, 0)} / ${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(serverPeak * 1.048576 < 300, false));
     // Exports of the same trace (streamed to a pipe this process discards): events per second.

@@ -1,6 +1,7 @@
 // The MCP/query tools on a big trace (issue 12 targets): the first answer (which may build the
 // index), then each tool's latency over N varied questions (p50/p95, index loaded, in one
-// process as the MCP server runs them), every answer's tokens against its budget, and peak RSS.
+// process as the MCP server runs them), every answer's tokens against its budget, peak RSS,
+// and the CLI tree view's answers on the same engine.
 // usage: node bench/tools.mjs <trace> [--samples N] [--keep-index] [--child-build] [--skip exceptions,events] [--json]
 // Run after npm run build. Prints what it measured (--json: one JSON object, for bench/run.mjs).
 import { rmSync, readdirSync } from 'node:fs';
@@ -82,8 +83,28 @@ for (const [tool, make] of Object.entries(questions)) {
   log(`[rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)}] ${tool.padEnd(11)} first ${times[0].toFixed(0).padStart(6)} ms  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p95 ${pct(times, 0.95).toFixed(1).padStart(7)} ms  max tokens ${tokens}`);
 }
 sample();
+// The server's peak: the tools only (the views below are not the server's).
 report.peakMiB = peak / 2 ** 20;
+// The CLI views on the same engine, in this process (what `recall tree` does once the trace is
+// open): the default text tree (400 lines), --depth 3, --min-time 1ms.
+const { treeText } = await import('../dist/src/cli/tree-text.js');
+report.views = {};
+for (const [name, maxDepth, minNs] of [['tree', Infinity, 0], ['tree --depth 3', 3, 0], ['tree --min-time 1ms', Infinity, 1e6]]) {
+  const times = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const options = { maxDepth, minNs, timed: q.engine.times, limit: 400 };
+    const tree = q.engine.callTree(biggest, { maxDepth, enough: (partial) => treeText(q.trace, partial, { ...options, limit: 401, finalOnly: true }).lines.length > 400 });
+    treeText(q.trace, tree, options);
+    times.push(performance.now() - t0);
+  }
+  report.views[name] = { first: times[0], p50: pct(times, 0.5), p95: pct(times, 0.95) };
+  sample();
+  log(`[rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)}] view: ${name.padEnd(20)} first ${times[0].toFixed(0).padStart(6)} ms  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p95 ${pct(times, 0.95).toFixed(1).padStart(7)} ms`);
+}
+sample();
+report.viewsPeakMiB = peak / 2 ** 20;
 { const m = process.memoryUsage(); log(`end: rss ${(m.rss / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}`); }
-log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB; answers over budget: ${report.overBudget} of ${report.answers}`);
+log(`peak RSS ${report.peakMiB.toFixed(0)} MiB (tools), ${(peak / 2 ** 20).toFixed(0)} MiB (with the views); answers over budget: ${report.overBudget} of ${report.answers}`);
 if (json) console.log(JSON.stringify(report));
 store.close();

@@ -305,7 +305,7 @@ export class ScheduleFinder extends NullSink {
 }
 
 /**
- * Collects the serials of the detail snapshots that belong to one call (by position), by the
+ * Collects the serials of the detail snapshots that belong to some calls (by position), by the
  * rule TreeSink follows: a snapshot right after an exit belongs to the call that ended (the one
  * the exit matched), any other to the running call.
  */
@@ -314,10 +314,15 @@ export class SnapshotOwner extends NullSink {
   private lastCloseCall = -1;
 
   constructor(
-    private readonly call: number,
-    private readonly found: number[],
+    private readonly calls: Set<number>,
+    private readonly found: Map<number, number[]>,
   ) {
     super();
+  }
+
+  /** Before a walk from another checkpoint. */
+  reset(): void {
+    this.lastClosePos = -2;
   }
 
   override close(m: StackMachine, level: number): void {
@@ -328,6 +333,9 @@ export class SnapshotOwner extends NullSink {
   override ext(m: StackMachine, type: number, aux: number, pos: number): void {
     if (type !== EXT_DETAIL) return;
     const owner = this.lastClosePos === pos - 1 ? this.lastCloseCall : m.depth > 0 ? m.call(m.depth - 1) : -1;
-    if (owner === this.call) this.found.push(aux);
+    if (!this.calls.has(owner)) return;
+    let list = this.found.get(owner);
+    if (!list) this.found.set(owner, (list = []));
+    list.push(aux);
   }
 }

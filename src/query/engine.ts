@@ -543,7 +543,7 @@ export class QueryEngine {
         tree.pending = sink.pendingNodes(machine);
         tree.ends = this.openEnds(thread, machine, sink);
         if (options.enough(tree)) {
-          this.completeOpen(threadIndex, thread, machine, sink, segTo);
+          this.completeOpen(thread, machine, sink, segTo);
           return tree;
         }
       }
@@ -646,11 +646,12 @@ export class QueryEngine {
   }
 
   /** After an early stop: the nodes still open (or suspended) get their ends, outcomes and values from the index. */
-  private completeOpen(threadIndex: number, thread: EngineThread, machine: StackMachine, sink: TreeSink, stoppedAt: number): void {
+  private completeOpen(thread: EngineThread, machine: StackMachine, sink: TreeSink, stoppedAt: number): void {
     const index = thread.index;
     const open: number[] = [];
     for (let level = machine.depth - 1; level >= 0; level--) open.push(machine.tag(level));
     for (const slot of machine.suspended.values()) open.push(machine.suspendedTag(slot));
+    const targets: { call: Call; until: number }[] = [];
     for (const tag of open) {
       if (tag <= 0) continue;
       const call = sink.nodes[tag] as Call;
@@ -660,35 +661,54 @@ export class QueryEngine {
       const exitPos = index.xExitPos[row] as number;
       const end = outcome === OUT_UNFINISHED ? index.lastTime : (index.xExitTime[row] as number);
       sink.finish(tag, outcome, exitPos, Math.round((thread.shiftMs + end) * 1e6), ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
-      const until = outcome === OUT_UNFINISHED || outcome === OUT_DROPPED || exitPos < 0 ? index.records - 1 : exitPos;
+      targets.push({ call, until: outcome === OUT_UNFINISHED || outcome === OUT_DROPPED || exitPos < 0 ? index.records - 1 : exitPos });
+    }
+    const found = this.snapshotsOf(thread, targets.map((t) => ({ call: t.call.enterEvent, fn: t.call.fn, until: t.until })), stoppedAt);
+    for (const { call } of targets) {
       const have = new Set(call.snapshots.map((v) => v.serial));
-      for (const serial of this.snapshotsOf(thread, call.enterEvent, call.fn, stoppedAt, until)) {
+      for (const serial of found.get(call.enterEvent) ?? []) {
         const value = sink.details.get(serial);
-        if (value && value.body.k !== 'uncaught' && !have.has(serial)) call.snapshots.push(value);
+        if (value && value.body.k !== 'uncaught' && !have.has(serial)) {
+          call.snapshots.push(value);
+          have.add(serial);
+        }
       }
     }
   }
 
   /**
-   * The detail snapshots that belong to a call (by the call model's rule: the record right
-   * after its end, or any while it runs on top) among positions [from, until + 1]: where its
-   * own catch clauses ran (the index's runtime events) and where it ended. Walks only those.
+   * The detail snapshots that belong to calls (by position; by the call model's rule: the
+   * record right after a call's end, or any while it runs on top) among positions [from,
+   * until + 1]: where their own catch clauses ran (the index's runtime events) and where they
+   * ended. Walks only those segments, each once.
    */
-  private snapshotsOf(thread: EngineThread, call: number, fn: number, from: number, until: number): number[] {
+  private snapshotsOf(thread: EngineThread, targets: { call: number; fn: number; until: number }[], from: number): Map<number, number[]> {
     const index = thread.index;
-    const starts = new Set<number>();
-    for (let i = lastAtMost(index.evPos, index.evPos.length, from - 0.5) + 1; i < index.evPos.length && (index.evPos[i] as number) <= until; i++) {
-      if (index.evType[i] === EXT_CATCH && index.evAux[i] === fn) starts.add(Math.floor((index.evPos[i] as number) / this.segmentRecords));
+    const found = new Map<number, number[]>();
+    if (targets.length === 0) return found;
+    /** Segment -> the position to walk it to. */
+    const walks = new Map<number, number>();
+    const need = (s: number, to: number): void => {
+      walks.set(s, Math.min(index.records, Math.max(walks.get(s) ?? 0, (s + 1) * this.segmentRecords, to)));
+    };
+    const byFn = new Map<number, number>();
+    for (const t of targets) {
+      byFn.set(t.fn, Math.max(byFn.get(t.fn) ?? -1, t.until));
+      need(Math.floor(t.until / this.segmentRecords), t.until + 2);
     }
-    starts.add(Math.floor(until / this.segmentRecords));
-    const found: number[] = [];
-    for (const s of [...starts].sort((a, b) => a - b)) {
-      const owner = new SnapshotOwner(call, found);
+    for (let i = lastAtMost(index.evPos, index.evPos.length, from - 0.5) + 1; i < index.evPos.length; i++) {
+      if (index.evType[i] !== EXT_CATCH) continue;
+      const until = byFn.get(index.evAux[i] as number);
+      const pos = index.evPos[i] as number;
+      if (until !== undefined && pos <= until) need(Math.floor(pos / this.segmentRecords), pos + 2);
+    }
+    const owner = new SnapshotOwner(new Set(targets.map((t) => t.call)), found);
+    for (const s of [...walks.keys()].sort((a, b) => a - b)) {
       const machine = new StackMachine(owner);
-      const to = Math.min(index.records, Math.max((s + 1) * this.segmentRecords, until + 2));
-      this.walk(thread, machine, Math.max(this.seeded(thread, s, machine, () => -1), 0), to);
+      owner.reset();
+      this.walk(thread, machine, this.seeded(thread, s, machine, () => -1), walks.get(s) as number);
     }
-    return [...new Set(found)].filter((serial) => serial >= 0);
+    return found;
   }
 
   /**

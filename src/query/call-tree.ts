@@ -64,12 +64,25 @@ export interface CallTreeOptions {
 
 const OUTCOMES: Record<number, Call['outcome']> = { [OUT_RETURN]: 'return', [OUT_THROW]: 'throw', [OUT_LOST_EXIT]: 'lost-exit', [OUT_DROPPED]: 'dropped', [OUT_UNFINISHED]: null };
 
+/**
+ * Shared by every node until it gets one of its own (most calls have no children, awaits or
+ * values: an array each would be most of a node's allocation). Never pushed to: see own().
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** The array `key` of `call`, its own from now on (replacing the shared empty one). */
+export function own<K extends 'children' | 'hops' | 'snapshots'>(call: Call, key: K): Call[K] {
+  if (call[key] === NONE) call[key] = [] as Call[K];
+  return call[key];
+}
+
+/** A node: its arrays are the shared empty one until own() gives it its own. */
 export function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
   return {
     fn,
     name,
     parent,
-    children: [],
+    children: NONE,
     descendants: 0,
     depth: parent ? parent.depth + 1 : -1,
     enterNs: ns,
@@ -78,11 +91,11 @@ export function newCall(fn: number, name: string, parent: Call | null, ns: numbe
     outcome: null,
     openUntilNs: null,
     frame,
-    hops: [],
-    snapshots: [],
+    hops: NONE,
+    snapshots: NONE,
     enterEvent: event,
     exitEvent: null,
-    catches: [],
+    catches: NONE,
     pending: null,
     raised: null,
     scheduledBy: null,
@@ -160,7 +173,7 @@ export class TreeSink implements MachineSink {
     const orphan = how === PUSH_ORPHAN;
     const call = newCall(fn, this.nameOf(fn), parent, this.ns(m.lastTime), m.lastPos, m.serial(level), !orphan && m.timed(level));
     if (level === 0 && !orphan && this.callbacks.length > 0) call.scheduledBy = this.callbacks[this.callbacks.length - 1] ?? null;
-    parent.children.push(call);
+    own(parent, 'children').push(call);
     m.setTag(level, this.nodes.length);
     this.nodes.push(call);
   }
@@ -169,7 +182,7 @@ export class TreeSink implements MachineSink {
     const tag = m.tag(level);
     if (tag <= 0) return;
     const hop: Hop = { suspendNs: this.ns(m.lastTime), resumeNs: null };
-    (this.nodes[tag] as Call).hops.push(hop);
+    own(this.nodes[tag] as Call, 'hops').push(hop);
     this.hopEvents.set(hop, m.lastPos);
   }
 
@@ -218,7 +231,7 @@ export class TreeSink implements MachineSink {
         if (!entry || entry.body.k === 'uncaught') return;
         // A snapshot right after an exit belongs to the call that ended; otherwise to the running call.
         const tag = this.lastClosePos === pos - 1 ? this.lastCloseTag : this.topTag(m);
-        if (tag > 0) (this.nodes[tag] as Call).snapshots.push(entry);
+        if (tag > 0) own(this.nodes[tag] as Call, 'snapshots').push(entry);
         return;
       }
       case EXT_SCHEDULE:

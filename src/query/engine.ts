@@ -9,7 +9,7 @@
 import { RecallError } from '../format/errors.js';
 import { EXT_CATCH, EXT_DETAIL, EXT_SPAN_BEGIN, EXT_SPAN_END } from '../format/layout.js';
 import type { Call } from '../analysis/calls.js';
-import { ScheduleFinder, SnapshotOwner, TreeSink, type CallTree, type CallTreeOptions } from './call-tree.js';
+import { own, ScheduleFinder, SnapshotOwner, TreeSink, type CallTree, type CallTreeOptions } from './call-tree.js';
 import type { FunctionEntry } from '../format/manifest.js';
 import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAnswer, type CallBrief, type CallFilter, type CallsPage, type DetailValue, type Frame, type FunctionStats, type StackAnswer, type SubtreeAnswer } from './answers.js';
 import { Fold } from './fold.js';
@@ -669,7 +669,7 @@ export class QueryEngine {
       for (const serial of found.get(call.enterEvent) ?? []) {
         const value = sink.details.get(serial);
         if (value && value.body.k !== 'uncaught' && !have.has(serial)) {
-          call.snapshots.push(value);
+          own(call, 'snapshots').push(value);
           have.add(serial);
         }
       }

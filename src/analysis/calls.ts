@@ -109,12 +109,17 @@ export interface WalkOptions {
   keepChildren?: boolean | number;
 }
 
-function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
+/**
+ * A call (depth: its parent's + 1, 0 without one). `shared`, when given, is an empty array the
+ * call's arrays start as, shared by many calls (the caller replaces it before writing to it),
+ * else each gets its own.
+ */
+export function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean, shared?: never[]): Call {
   return {
     fn,
     name,
     parent,
-    children: [],
+    children: shared ?? [],
     descendants: 0,
     depth: parent ? parent.depth + 1 : 0,
     enterNs: ns,
@@ -123,11 +128,11 @@ function newCall(fn: number, name: string, parent: Call | null, ns: number, even
     outcome: null,
     openUntilNs: null,
     frame,
-    hops: [],
-    snapshots: [],
+    hops: shared ?? [],
+    snapshots: shared ?? [],
     enterEvent: event,
     exitEvent: null,
-    catches: [],
+    catches: shared ?? [],
     pending: null,
     raised: null,
     scheduledBy: null,

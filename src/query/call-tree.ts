@@ -6,7 +6,7 @@
 // engine.callTree drives it segment by segment, skips segments that cannot hold a node (see
 // canSkip) and stops early when the view has enough. No Node-only imports.
 
-import type { Call, Hop } from '../analysis/calls.js';
+import { newCall, type Call, type Hop } from '../analysis/calls.js';
 import { EXT_CALLBACK, EXT_CALLBACK_END, EXT_DETAIL, EXT_SCHEDULE, EXT_SPAN_BEGIN, EXT_SPAN_END } from '../format/layout.js';
 import type { DetailValue } from './answers.js';
 import { NullSink, OUT_DROPPED, OUT_LOST_EXIT, OUT_RETURN, OUT_THROW, OUT_UNFINISHED, PUSH_ORPHAN, PUSH_RESUME, type MachineSink, type StackMachine } from './machine.js';
@@ -77,29 +77,8 @@ export function own<K extends 'children' | 'hops' | 'snapshots'>(call: Call, key
 }
 
 /** A node: its arrays are the shared empty one until own() gives it its own. */
-export function newCall(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
-  return {
-    fn,
-    name,
-    parent,
-    children: NONE,
-    descendants: 0,
-    depth: parent ? parent.depth + 1 : -1,
-    enterNs: ns,
-    exitNs: null,
-    timed,
-    outcome: null,
-    openUntilNs: null,
-    frame,
-    hops: NONE,
-    snapshots: NONE,
-    enterEvent: event,
-    exitEvent: null,
-    catches: NONE,
-    pending: null,
-    raised: null,
-    scheduledBy: null,
-  };
+function newNode(fn: number, name: string, parent: Call | null, ns: number, event: number, frame: number, timed: boolean): Call {
+  return newCall(fn, name, parent, ns, event, frame, timed, NONE);
 }
 
 /**
@@ -130,7 +109,9 @@ export class TreeSink implements MachineSink {
     private readonly ns: (ms: number) => number,
     readonly details: { get(serial: number): DetailValue | undefined },
   ) {
-    this.nodes = [newCall(0, '(root)', null, 0, -1, 0, false)];
+    const root = newNode(0, '(root)', null, 0, -1, 0, false);
+    root.depth = -1;
+    this.nodes = [root];
   }
 
   get root(): Call {
@@ -171,7 +152,7 @@ export class TreeSink implements MachineSink {
     const parent = this.nodes[below] as Call;
     const fn = m.fn(level);
     const orphan = how === PUSH_ORPHAN;
-    const call = newCall(fn, this.nameOf(fn), parent, this.ns(m.lastTime), m.lastPos, m.serial(level), !orphan && m.timed(level));
+    const call = newNode(fn, this.nameOf(fn), parent, this.ns(m.lastTime), m.lastPos, m.serial(level), !orphan && m.timed(level));
     if (level === 0 && !orphan && this.callbacks.length > 0) call.scheduledBy = this.callbacks[this.callbacks.length - 1] ?? null;
     own(parent, 'children').push(call);
     m.setTag(level, this.nodes.length);
@@ -295,7 +276,7 @@ export class TreeSink implements MachineSink {
 
   stub(fn: number): Call {
     let stub = this.stubs.get(fn);
-    if (!stub) this.stubs.set(fn, (stub = newCall(fn, this.nameOf(fn), this.root, NaN, -1, 0, false)));
+    if (!stub) this.stubs.set(fn, (stub = newNode(fn, this.nameOf(fn), this.root, NaN, -1, 0, false)));
     return stub;
   }
 }

@@ -65,6 +65,18 @@ function treeJson(trace: Trace, call: Call, depth: number, maxDepth: number, min
   return json;
 }
 
+/**
+ * Calls a tree keeps in memory at most (about 500 bytes each, with what the walk reads): past it, a tree whose lines are
+ * not yet final (JSON lists every call; text waits, e.g., for an async call still awaiting at
+ * the top) is refused rather than run out of memory.
+ */
+const MAX_NODES = 500_000;
+
+function tooBig(format: string): RecallError {
+  const how = format === 'json' ? 'JSON lists every call down to --depth' : 'the first lines wait for calls that are still open';
+  return new RecallError('E_TOO_BIG', `tree: more than ${formatCount(MAX_NODES)} calls to hold (${how}): use --depth, --min-time or --thread, or recall export --format parquet for every call`);
+}
+
 /** Events lost to a full ring: where (when the whole thread was walked) and what it means for the tree. */
 function dropWarning(lost: number, tree: CallTree): string {
   const where = tree.complete ? ` in ${tree.drops.length} gap${tree.drops.length === 1 ? '' : 's'}` : '';
@@ -100,7 +112,13 @@ export function treeCommand(args: string[]): number {
       printJson({
         trace: trace.dir,
         threads: threads.map((thread) => {
-          const tree = q.engine.callTree(trace.threads.indexOf(thread), { maxDepth });
+          const tree = q.engine.callTree(trace.threads.indexOf(thread), {
+            maxDepth,
+            enough: (partial) => {
+              if (partial.nodes > MAX_NODES) throw tooBig('json');
+              return false;
+            },
+          });
           const spans = tree.spans.map((s) => ({ ...s.body, label: spanLabel(s.body), beginNs: s.ns, endNs: s.endNs, durationNs: s.endNs === null ? null : s.endNs - s.ns, inCall: s.inCall }));
           return { id: thread.info.id, name: thread.info.name, calls: tree.root.children.map((c) => treeJson(trace, c, 1, maxDepth, minNs)), spans, drops: tree.drops };
         }),
@@ -119,7 +137,14 @@ export function treeCommand(args: string[]): number {
       const lost = q.engine.threads[threadIndex]?.index.droppedFromMarkers ?? 0;
       const options = { maxDepth, minNs, timed, limit: maxLines - out.length - (lost > 0 ? 1 : 0) };
       // Walk until the lines to show (and one more: then more are due) can no longer change.
-      const tree = q.engine.callTree(threadIndex, { maxDepth, enough: (partial) => treeText(trace, partial, { ...options, limit: options.limit + 1, finalOnly: true }).lines.length > options.limit });
+      const tree = q.engine.callTree(threadIndex, {
+        maxDepth,
+        enough: (partial) => {
+          if (treeText(trace, partial, { ...options, limit: options.limit + 1, finalOnly: true }).lines.length > options.limit) return true;
+          if (partial.nodes > MAX_NODES) throw tooBig('text');
+          return false;
+        },
+      });
       if (lost > 0 && out.length < maxLines) out.push(`  WARNING: ${dropWarning(lost, tree)}`);
       const text = treeText(trace, tree, options);
       out.push(...text.lines);

@@ -13,7 +13,8 @@ export type RecallErrorCode =
   | 'E_NO_MATCH' // a glob or filter that matches nothing
   | 'E_SPAWN' // the target command could not be started
   | 'E_OUTSIDE_ROOT' // a path outside the directory the MCP server may read
-  | 'E_SEND'; // an export's receiver (an OTLP collector) refused it or could not be reached
+  | 'E_SEND' // an export's receiver (an OTLP collector) refused it or could not be reached
+  | 'E_TOO_BIG'; // an answer would hold more than a view keeps in memory: narrow the question
 
 export class RecallError extends Error {
   readonly code: RecallErrorCode;

@@ -12,7 +12,7 @@ import { walkCalls, type Call } from '../../src/analysis/calls.js';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
 import type { CallTree } from '../../src/query/engine.js';
 import { treeText } from '../../src/cli/tree-text.js';
-import { recall, record } from '../helpers.js';
+import { recall, record, summaryJson } from '../helpers.js';
 
 const DEPTHS = [1, 2, 3, 6, Number.MAX_SAFE_INTEGER];
 
@@ -107,4 +107,25 @@ test('recall tree --depth: the calls below a cut are counted, in text and JSON',
   const fib = json.threads[0]!.calls.find((c) => c.name === 'fib')!;
   assert.deepEqual(fib.children.map((c) => c.omitted), below);
   assert.equal(fib.children.reduce((sum, c) => sum + 1 + c.omitted, 0), 3192);
+});
+
+test('recall tree: past what it holds in memory, JSON is refused in one line; text stops early instead', () => {
+  // fib(29): 1,664,079 calls, all as nodes for JSON; the text needs its first lines only.
+  const { dir, result } = record('fib.js', { args: ['29'] });
+  assert.equal(result.status, 0, result.stderr);
+  const json = recall(['tree', dir, '--format', 'json']);
+  assert.equal(json.status, 1);
+  assert.match(json.stderr, /^recall: tree: more than 500,000 calls to hold .*use --depth/);
+  assert.equal(json.stderr.trim().split('\n').length, 1);
+  const text = recall(['tree', dir, '--max-lines', '5']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^  fib\(n=29\) /m);
+  // Under load the ring may have overflowed: the exact counts hold for a trace that lost nothing.
+  const summary = summaryJson(dir);
+  if (summary.totals.dropped === 0) {
+    assert.match(text.stdout, /^thread 0 main · 1,664,079 calls$/m);
+    const shallow = JSON.parse(recall(['tree', dir, '--format', 'json', '--depth', '2']).stdout) as { threads: { calls: { omitted: number; children: { omitted: number }[] }[] }[] };
+    const top = shallow.threads[0]!.calls[0]!;
+    assert.equal(top.children.reduce((sum, c) => sum + 1 + c.omitted, 0), 1_664_078);
+  }
 });

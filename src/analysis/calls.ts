@@ -44,6 +44,8 @@ export interface Call {
   /** Async/generator frame serial (0: a plain call). */
   frame: number;
   hops: Hop[];
+  /** Awaits in all, when `hops` lists only the first of them (a tree walk that ended early knows the rest from the index). */
+  awaits?: number;
   snapshots: DetailEntry[];
   /** Event index of the enter record (per thread, counting every record). */
   enterEvent: number;

@@ -46,7 +46,7 @@ export function callLine(trace: Trace, call: Call, maxChars = 100): string {
   else if (call.outcome === 'lost-exit') parts.push('(exit lost: ended with its caller)');
   const ret = returnOf(call);
   if (ret !== undefined) parts.push(`→ ${renderValue(ret, 60)}`);
-  const awaits = call.hops.length;
+  const awaits = call.awaits ?? call.hops.length;
   if (awaits > 0) parts.push(`${awaits} await${awaits === 1 ? '' : 's'}`);
   const where = whereOf(trace, call.fn);
   if (where) parts.push(where);

@@ -70,8 +70,8 @@ export function treeText(trace: Trace, tree: CallTree, o: TreeTextOptions): Tree
   }
 
   const render = (call: Call, indent: string, depth: number): void => {
-    // An open call's own line is final when it is a plain call (the index has its end); an async one may still await.
-    if (finalOnly && (isOpen(call) ? call.frame !== 0 : !settled(call))) return halt();
+    // An open call's own line is final: the index has its end, outcome and awaits in all.
+    if (finalOnly && !isOpen(call) && !settled(call)) return halt();
     const scheduled = call.scheduledBy ? `  ⤷ scheduled by ${scheduledByName(call.scheduledBy)}` : '';
     if (!emit(`${indent}${callLine(trace, call)}${scheduled}`)) return;
     const inner = indent + '  ';

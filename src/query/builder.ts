@@ -124,6 +124,7 @@ export class ThreadIndexBuilder implements MachineSink {
   private readonly xSelf = new Grow();
   private readonly xOutcome = new Grow(U8);
   private readonly xFlags = new Grow(U8);
+  private readonly xHops = new Grow(U32);
   private readonly totals = new PerFunction(T_COLUMNS);
   // Callees of rows' calls folded by function path, ANCESTRY levels deep: a trie per row.
   private readonly topKey = new Map<number, number>(); // row * 2^28 + fn -> node
@@ -204,6 +205,7 @@ export class ThreadIndexBuilder implements MachineSink {
         this.xFlags.push((m.suspendedTimed(slot) ? FLAG_TIMED : 0) | (m.suspendedTag(slot) === ORPHAN ? FLAG_ORPHAN : 0));
         m.setSuspendedTag(slot, row);
       }
+      this.xHops.push(where >= 0 ? m.hops(where) : m.suspendedHops(-1 - where));
       this.xExitPos.push(-1);
       this.xExitTime.push(NaN);
       this.xTotal.push(NaN);
@@ -361,6 +363,7 @@ export class ThreadIndexBuilder implements MachineSink {
       this.xTotal.data[row] = total;
       this.xSelf.data[row] = self;
       this.xOutcome.data[row] = outcome;
+      this.xHops.data[row] = m.hops(level);
       if (!m.timed(level)) this.xFlags.data[row] = (this.xFlags.data[row] as number) & ~FLAG_TIMED;
       return;
     }
@@ -383,6 +386,7 @@ export class ThreadIndexBuilder implements MachineSink {
       this.xExitPos.data[row] = m.lastPos;
       this.xExitTime.data[row] = m.lastTime;
       this.xOutcome.data[row] = OUT_DROPPED;
+      this.xHops.data[row] = m.hops(level);
     }
   }
 
@@ -432,6 +436,7 @@ export class ThreadIndexBuilder implements MachineSink {
         this.xTotal.data[row] = m.suspendedCarried(slot);
         this.xSelf.data[row] = m.suspendedSelf(slot);
         this.xOutcome.data[row] = OUT_UNFINISHED;
+        this.xHops.data[row] = m.suspendedHops(slot);
       }
     });
     if (this.segment >= 0) this.flushSegment();
@@ -470,6 +475,7 @@ export class ThreadIndexBuilder implements MachineSink {
       xTotal: this.xTotal.f64(),
       xSelf: this.xSelf.f64(),
       xOutcome: this.xOutcome.u8(),
+      xHops: this.xHops.u32(),
       xFlags: this.xFlags.u8(),
       ...this.folded(),
       totals: this.functionTotals(),

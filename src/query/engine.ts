@@ -661,6 +661,7 @@ export class QueryEngine {
       const exitPos = index.xExitPos[row] as number;
       const end = outcome === OUT_UNFINISHED ? index.lastTime : (index.xExitTime[row] as number);
       sink.finish(tag, outcome, exitPos, Math.round((thread.shiftMs + end) * 1e6), ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
+      if ((index.xHops[row] as number) !== call.hops.length) call.awaits = index.xHops[row] as number;
       targets.push({ call, until: outcome === OUT_UNFINISHED || outcome === OUT_DROPPED || exitPos < 0 ? index.records - 1 : exitPos });
     }
     const found = this.snapshotsOf(thread, targets.map((t) => ({ call: t.call.enterEvent, fn: t.call.fn, until: t.until })), stoppedAt);

@@ -12,7 +12,7 @@ import type { ThreadIndex } from './thread-index.js';
 
 export const INDEX_MAGIC = 0x49514352; // "RCQI" little-endian
 /** Bumped whenever the index's content or layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
 const PREAMBLE = 16;
 
 /** A file the index was built from, as it was then. */
@@ -70,6 +70,7 @@ const ARRAYS: readonly ArrayName[] = [
   'xSelf',
   'xOutcome',
   'xFlags',
+  'xHops',
   'kStart',
   'kParent',
   'kFn',
@@ -245,7 +246,7 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
   if (index.cpStart.length !== segments + 1 || index.cpDepth.length !== segments || index.fnStart.length !== segments + 1) return false;
   if (index.chunkCount.length !== index.chunkPayload.length || index.chunkFirst.length !== index.chunkPayload.length) return false;
   const rows = index.xCall.length;
-  for (const column of [index.xFn, index.xSerial, index.xEnterTime, index.xExitPos, index.xExitTime, index.xTotal, index.xSelf, index.xOutcome, index.xFlags]) {
+  for (const column of [index.xFn, index.xSerial, index.xEnterTime, index.xExitPos, index.xExitTime, index.xTotal, index.xSelf, index.xOutcome, index.xFlags, index.xHops]) {
     if (column.length !== rows) return false;
   }
   if (index.kStart.length !== rows + 1 || index.kStart[rows] !== index.kFn.length) return false;

@@ -64,7 +64,7 @@ export class NullSink implements MachineSink {
 
 // Frame slots (a Float64Array of FRAME slots per level; the function id in slot F_FN so the
 // stack rules read it in place).
-const FRAME = 16;
+const FRAME = 17;
 const F_FN = 0;
 /** Position of the record that began the call (its id within the thread). */
 const F_CALL = 1;
@@ -89,6 +89,8 @@ const F_TAG = 9;
  */
 const F_ANC = 10;
 const F_ANC_FN = 13;
+/** Awaits (suspensions) of the call so far; kept across suspension. */
+const F_HOPS = 16;
 
 // Suspended calls: a pool of SUSPENDED slots per call, found by serial through a Map (its
 // insertion order is the order the walk credits them at the end, as walk.ts's Map).
@@ -101,7 +103,8 @@ const S_TIMED = 5;
 const S_TAG = 6;
 const S_ANC = 7;
 const S_ANC_FN = 10;
-const SUSPENDED = 13;
+const S_HOPS = 13;
+const SUSPENDED = 14;
 
 /** How many callers each frame remembers (the depth of the index's callee folds). */
 export const ANCESTRY = 3;
@@ -158,7 +161,14 @@ export class StackMachine {
     this.frames[level * FRAME + F_TAG] = tag;
   }
   // Suspended slots.
-  suspendedFn(slot: number): number {
+  /** Awaits of the call at `level` so far (0 for frames seeded from a checkpoint: not known there). */
+  hops(level: number): number {
+    return this.frames[level * FRAME + F_HOPS] as number;
+  }
+  suspendedHops(slot: number): number {
+    return this.pool[slot * SUSPENDED + S_HOPS] as number;
+  }
+    suspendedFn(slot: number): number {
     return this.pool[slot * SUSPENDED + S_FN] as number;
   }
   suspendedCall(slot: number): number {
@@ -206,6 +216,7 @@ export class StackMachine {
     frames[f + F_ENTER_TIME] = enterTime;
     frames[f + F_TIMED] = timed ? 1 : 0;
     frames[f + F_TAG] = tag;
+    frames[f + F_HOPS] = 0;
     this.depth = level + 1;
     if (level + 1 > this.maxDepth) this.maxDepth = level + 1;
     return level;
@@ -269,6 +280,7 @@ export class StackMachine {
     pool[p + S_ENTER_TIME] = enterTime;
     pool[p + S_TIMED] = timed ? 1 : 0;
     pool[p + S_TAG] = tag;
+    pool[p + S_HOPS] = 0;
     this.suspended.set(serial, slot);
     return slot;
   }
@@ -347,6 +359,7 @@ export class StackMachine {
         frames[f + F_TAG] as number,
       );
       this.pool.set(frames.subarray(f + F_ANC, f + F_ANC_FN + ANCESTRY), slot * SUSPENDED + S_ANC);
+      this.pool[slot * SUSPENDED + S_HOPS] = (frames[f + F_HOPS] as number) + 1;
     } else if (kind === EV_RESUME) {
       const serial = u32[w + 1] as number;
       const slot = this.suspended.get(serial);
@@ -357,6 +370,7 @@ export class StackMachine {
         const pool = this.pool;
         const level = this.pushFrame(fn, pool[p + S_CALL] as number, t, pool[p + S_ENTER_TIME] as number, serial, pool[p + S_TIMED] === 1, pool[p + S_CARRIED] as number, pool[p + S_SELF_CARRIED] as number, pool[p + S_TAG] as number);
         this.frames.set(this.pool.subarray(p + S_ANC, p + S_ANC_FN + ANCESTRY), level * FRAME + F_ANC);
+        this.frames[level * FRAME + F_HOPS] = pool[p + S_HOPS] as number;
         this.sink.push(this, level, PUSH_RESUME);
       } else {
         // No suspension of this serial is known: a call of its own, begun here.

@@ -72,6 +72,8 @@ export interface ThreadIndex {
   xOutcome: Uint8Array;
   /** FLAG_* bits. */
   xFlags: Uint8Array;
+  /** Awaits (suspensions) of the row's call in all (to its end, or the thread's). */
+  xHops: Uint32Array;
   /**
    * The callees of each row's call, folded by function path ANCESTRY (3) levels deep, for the
    * part of its life after its first segment (that segment is walked): calls are counted when

@@ -26,14 +26,13 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
   const start = trace.manifest.startEpochMs || origin;
   // Subtract the epoch times first: added to a thread time, an epoch (~1.8e12 ms) would round it to 244 ns.
   const shift = origin - start;
-  for (const chunk of thread.scan.chunks) {
-    const offset = thread.bytes.byteOffset + chunk.payloadOffset;
-    const u32 = new Uint32Array(thread.bytes.buffer, offset, chunk.count * RECORD_WORDS);
-    const f64 = new Float64Array(thread.bytes.buffer, offset, chunk.count * (RECORD_WORDS >> 1));
-    for (let r = 0; r < chunk.count; r++) {
-      const head = u32[r * RECORD_WORDS] as number;
+  for (const piece of recordPieces(thread)) {
+    const { u32, f64, word } = piece;
+    for (let r = 0; r < piece.count; r++) {
+      const w = word + r * RECORD_WORDS;
+      const head = u32[w] as number;
       const kindCode = (head >>> KIND_SHIFT) & KIND_MASK;
-      const aux = u32[r * RECORD_WORDS + 1] as number;
+      const aux = u32[w + 1] as number;
       const ext = kindCode === EV_EXT ? head & FN_MASK : 0;
       const fn = kindCode === EV_DROPPED ? 0 : ext === 0 ? head & FN_MASK : ext === EXT_CATCH ? aux : 0;
       yield {
@@ -42,10 +41,22 @@ export function* threadEvents(trace: Trace, thread: TraceThread): Generator<Trac
         name: fn === 0 ? (ext === EXT_CATCH ? '(module)' : '') : trace.functions.get(fn)?.name ?? `#${fn}`,
         aux,
         ext,
-        ns: Math.round((shift + (f64[r * 2 + 1] as number)) * 1e6),
+        ns: Math.round((shift + (f64[(w >> 1) + 1] as number)) * 1e6),
         untimed: head >>> 31 === 1,
       };
     }
+  }
+}
+
+/** A thread's records in pieces: read from its file when it has a reader, else its valid chunks in memory. */
+function* recordPieces(thread: TraceThread): Iterable<{ u32: Uint32Array; f64: Float64Array; word: number; count: number }> {
+  if (thread.records) {
+    yield* thread.records();
+    return;
+  }
+  for (const chunk of thread.scan.chunks) {
+    const offset = thread.bytes.byteOffset + chunk.payloadOffset;
+    yield { u32: new Uint32Array(thread.bytes.buffer, offset, chunk.count * RECORD_WORDS), f64: new Float64Array(thread.bytes.buffer, offset, chunk.count * (RECORD_WORDS >> 1)), word: 0, count: chunk.count };
   }
 }
 

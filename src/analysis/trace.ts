@@ -22,6 +22,12 @@ export interface TraceThread {
   header: ThreadFileHeader | null;
   bytes: Uint8Array;
   scan: ThreadFileScan;
+  /**
+   * The thread's records piece by piece, read from its file when asked (a trace opened for
+   * queries holds no `bytes`): `count` records at word `word` of `u32` (`f64` views the same
+   * bytes), each piece valid until the next is asked for.
+   */
+  records?: () => Iterable<{ u32: Uint32Array; f64: Float64Array; word: number; count: number }>;
 }
 
 export interface Trace {

@@ -37,31 +37,34 @@ const OPTIONS = {
  * Every exception of a trace (one process; the threads `thread` picks, default all), numbered
  * by time of throw as `recall exceptions` and `recall stack --at x<N>` number them, from the
  * call model of each thread. The query index says which threads threw or caught anything:
- * only those are read whole (the call model needs a thread's every record), none when no
- * thread did.
+ * only those are walked (the call model needs a thread's every record, read from its file
+ * piece by piece), none when no thread did. `close` when done with the trace.
  */
-export function traceExceptions(command: string, path: string | undefined, processValue: unknown, thread: unknown): { trace: Trace; all: Exception[]; problems: string[] } {
+export function traceExceptions(command: string, path: string | undefined, processValue: unknown, thread: unknown): { trace: Trace; all: Exception[]; problems: string[]; close: () => void } {
   const q = openQuery(path ?? 'recall-trace', viewProcess(command, processValue));
-  q.close();
-  const picked = pickThreads(command, q.trace, thread, 'all');
-  const holding = new Set(picked.filter((t) => q.engine.mayHoldExceptions(q.trace.threads.indexOf(t))).map((t) => t.info.file));
-  const trace = holding.size > 0 ? openViewTrace(command, path, processValue) : q.trace;
+  const trace = q.trace;
   const all: Exception[] = [];
   const problems = [...trace.problems];
-  for (const t of pickThreads(command, trace, thread, 'all')) {
-    if (!holding.has(t.info.file)) {
-      problems.push(...threadDetail(trace, t).problems);
-      continue;
+  try {
+    for (const t of pickThreads(command, trace, thread, 'all')) {
+      if (!q.engine.mayHoldExceptions(trace.threads.indexOf(t))) {
+        problems.push(...threadDetail(trace, t).problems);
+        continue;
+      }
+      // Its records are read from the file piece by piece (trace.threads[i].records).
+      const calls = walkCalls(trace, t);
+      problems.push(...calls.problems);
+      all.push(...calls.exceptions);
     }
-    const calls = walkCalls(trace, t);
-    problems.push(...calls.problems);
-    all.push(...calls.exceptions);
+  } catch (error) {
+    q.close();
+    throw error;
   }
   all.sort((a, b) => a.thrownNs - b.thrownNs);
   all.forEach((exception, index) => {
     exception.id = index + 1;
   });
-  return { trace, all, problems };
+  return { trace, all, problems, close: () => q.close() };
 }
 
 function origin(exception: Exception) {
@@ -129,7 +132,8 @@ export function exceptionsCommand(args: string[]): number {
     return 0;
   }
   const format = formatOption('exceptions', values.format);
-  const { trace, all, problems } = traceExceptions('exceptions', positionals[0], values.process, values.thread);
+  const { trace, all, problems, close } = traceExceptions('exceptions', positionals[0], values.process, values.thread);
+  close();
   const limit = positiveInteger('exceptions', '--limit', values.limit as string | undefined, format === 'json' ? Number.MAX_SAFE_INTEGER : 50);
   const shown = all.slice(0, limit);
   if (format === 'json') {

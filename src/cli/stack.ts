@@ -52,12 +52,20 @@ export function stackCommand(args: string[]): number {
   // An exception's stack comes from the call model (analysis/calls.ts), which knows where each
   // exception was thrown; times and events are answered by the query engine below.
   const id = Number(exceptionRef[1]);
-  const { trace, all } = traceExceptions('stack', positionals[0], values.process, undefined);
+  const { trace, all, close } = traceExceptions('stack', positionals[0], values.process, undefined);
   const timed = hasTimes(trace);
   const exception = all.find((x) => x.id === id);
-  if (!exception) throw new RecallError('E_USAGE', `stack: there is no exception x${id} in this trace (see recall exceptions)`);
+  if (!exception) {
+    close();
+    throw new RecallError('E_USAGE', `stack: there is no exception x${id} in this trace (see recall exceptions)`);
+  }
   const thread = trace.threads.find((t) => t.info.id === exception.thread) as TraceThread;
-  const walk = walkCalls(trace, thread, { atEvent: exception.thrownEvent - 1 });
+  let walk: ReturnType<typeof walkCalls>;
+  try {
+    walk = walkCalls(trace, thread, { atEvent: exception.thrownEvent - 1 });
+  } finally {
+    close();
+  }
   const what = `where exception x${id} was thrown`;
   const frames = logicalStack(walk.top);
   const onStack = new Set(frames);

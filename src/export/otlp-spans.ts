@@ -30,7 +30,7 @@
 import { RecallError } from '../format/errors.js';
 import { walkCalls } from '../analysis/calls.js';
 import { threadDetailLookup } from '../analysis/detail.js';
-import { openTrace, type Trace } from '../analysis/trace.js';
+import type { Trace } from '../analysis/trace.js';
 import { runtimeEvents, type Span as RuntimeSpan } from '../analysis/runtime-events.js';
 import type { ValueDesc } from '../format/values.js';
 import { parseCallId } from '../query/ids.js';
@@ -224,9 +224,8 @@ export function collectSpans(q: QueryTrace, options: SpanOptions, emit: (span: O
   const linkedId = (to: Link | undefined): Uint8Array | null =>
     to === undefined || context.links.get(`${to.ordinal}:${to.thread}`)?.get(to.position) === false ? null : spanIdOf(to.thread, to.position, false, to.ordinal);
 
-  // The whole trace (its records, for the call model), opened when a thread needs it.
-  let opened: Trace | null = null;
-  const full = (): Trace => (opened ??= openTrace(q.dir, { pid: q.manifest.pid }));
+  // The trace for the call model: the query's view, a thread's records read piece by piece.
+  const full = (): Trace => q.trace;
   for (const { index, info } of threads) {
     totals.threads++;
     const exported = exportedOn(index);

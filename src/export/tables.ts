@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { walkCalls } from '../analysis/calls.js';
 import { threadDetail } from '../analysis/detail.js';
 import { runtimeEvents } from '../analysis/runtime-events.js';
-import { openTrace } from '../analysis/trace.js';
 import type { QueryTrace } from '../query/open.js';
 import { indexedRuntimeRecords } from '../query/runtime-source.js';
 import { mergeByFunction } from '../query/merge.js';
@@ -226,11 +225,11 @@ function writeProcess(q: QueryTrace, shift: number, range: Pick<ExportOptions, '
   // exceptions: from the call model, for the threads the index says threw or caught
   const holding = q.threads.map((_, i) => i).filter((i) => q.engine.mayHoldExceptions(i));
   if (holding.length === 0) return;
-  const full = openTrace(q.dir, { pid });
+  // The query's trace view: a thread's records are read from its file piece by piece.
   for (const i of holding) {
-    const thread = full.threads[i];
+    const thread = q.trace.threads[i];
     if (!thread) continue;
-    for (const x of walkCalls(full, thread).exceptions) {
+    for (const x of walkCalls(q.trace, thread).exceptions) {
       if (!inside(x.thrownNs)) continue;
       tables.exceptions.row(pid, thread.info.id, at(x.thrownNs), x.thrownEvent, errorLine(x.error), x.frames[0]?.name ?? null, x.caughtBy ? (x.caughtBy.depth < 0 ? '(top level)' : x.caughtBy.name) : null, x.outcome);
     }

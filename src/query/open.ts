@@ -12,7 +12,8 @@ import type { Manifest, ManifestThread } from '../format/manifest.js';
 import { ThreadIndexBuilder } from './builder.js';
 import { QueryEngine, type DetailValue, type EngineThread } from './engine.js';
 import type { IndexContents, IndexSource, StoredThread } from './index-file.js';
-import { RecordReader, indexCurrent, indexFileName, loadIndex, saveIndex, sourceOf, streamThreadFile } from './store.js';
+import type { ThreadIndex } from './thread-index.js';
+import { RecordReader, type RecordRange, indexCurrent, indexFileName, loadIndex, saveIndex, sourceOf, streamThreadFile } from './store.js';
 
 /** Records per segment (checkpoint interval) unless told otherwise: 256 KiB of records. */
 export const DEFAULT_SEGMENT_RECORDS = 16384;
@@ -47,8 +48,9 @@ export interface QueryTrace {
   threads: ManifestThread[];
   /** One line per thing lost or damaged, as openTrace words them. */
   problems: string[];
-  /** The trace as the analysis views see it, without its records (bytes empty): manifest,
-   *  functions, threads and detail lanes; the engine reads the records. */
+  /** The trace as the analysis views see it, without its records in memory (bytes empty):
+   *  manifest, functions, threads and detail lanes; records are read from the files when a
+   *  walk asks for them (threads[i].records, through the engine's reader). */
   trace: Trace;
   index: IndexStatus;
   /** Close the thread files the engine reads from. */
@@ -69,6 +71,18 @@ export function hasCurrentIndex(path: string, options: Pick<OpenQueryOptions, 'p
   const sources: IndexSource[] = [sourceOf(dir, target.manifestFile), ...opening.files.map((file) => sourceOf(dir, file))];
   return indexCurrent(join(dir, indexFileName(target.pid, target.root)), sources, options.segmentRecords ?? DEFAULT_SEGMENT_RECORDS);
 }
+
+/** Pieces of records a thread's trace view reads (trace.threads[i].records), through the reader. */
+function* piecesOf(reader: RecordReader, index: ThreadIndex): Iterable<RecordRange> {
+  for (let pos = 0; pos < index.records; pos += PIECE_RECORDS) {
+    const range = reader.read(index, pos, pos + PIECE_RECORDS);
+    if (range.count === 0) return;
+    yield range;
+  }
+}
+
+/** Records per piece of those reads. */
+const PIECE_RECORDS = 1 << 16;
 
 export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTrace {
   const started = performance.now();
@@ -92,6 +106,7 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     contents = { segmentRecords, sources, threads };
     if (options.write !== false) written = saveIndex(indexPath, contents);
   }
+  const reader = new RecordReader(dir);
   const engineThreads: EngineThread[] = [];
   const infos: ManifestThread[] = [];
   const traceThreads: TraceThread[] = [];
@@ -113,7 +128,7 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     engineThreads.push({ index, shiftMs: origin - start });
     infos.push(info);
     const scan = { header: findings.header, version: findings.version, lane: findings.lane, chunks: [], problems: [], records: 0, validBytes: 0 };
-    traceThreads.push({ info, header: findings.header, bytes: new Uint8Array(0), scan });
+    traceThreads.push({ info, header: findings.header, bytes: new Uint8Array(0), scan, records: () => piecesOf(reader, index) });
   });
   const functions = finishOpening(opening);
   const trace: Trace = { dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads: traceThreads, functions, problems: opening.problems };
@@ -121,7 +136,6 @@ export function openQuery(path: string, options: OpenQueryOptions = {}): QueryTr
     const traceThread = traceThreads[thread];
     return traceThread ? threadDetailLookup(trace, traceThread) : new Map<number, DetailValue>();
   };
-  const reader = new RecordReader(dir);
   const engine = new QueryEngine(engineThreads, functions, segmentRecords, reader, details, opening.manifest.clock.mode !== 'none');
   return {
     dir,

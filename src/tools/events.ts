@@ -23,7 +23,7 @@ export const eventsTool: Tool = {
     // for those walks the records.
     const walk = kinds !== null && [...kinds].some((k) => UNINDEXED_KINDS.has(k));
     const q = ctx.store.query(dir);
-    const trace = walk ? ctx.store.trace(dir) : q.trace;
+    const trace = q.trace;
     const all = walk ? runtimeEvents(trace) : runtimeEvents(trace, indexedRuntimeRecords(q.engine));
     const names = new Map(trace.threads.map((t) => [t.info.id, t.info.name]));
     const threadId = input.thread !== undefined ? trace.threads[input.thread as number]?.info.id : undefined;

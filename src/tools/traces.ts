@@ -6,7 +6,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RecallError } from '../format/errors.js';
-import { openTrace, resolveTraceDir, type Trace } from '../analysis/trace.js';
+import { resolveTraceDir } from '../analysis/trace.js';
 import { walkCalls, type ThreadCalls } from '../analysis/calls.js';
 import { hasCurrentIndex, openQuery, type QueryTrace } from '../query/open.js';
 import { spawn } from 'node:child_process';
@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 interface Opened {
   stamp: string;
   query: QueryTrace | null;
-  trace: Trace | null;
   calls: Map<number, ThreadCalls>;
 }
 
@@ -80,7 +79,7 @@ export class TraceStore {
     let entry = this.opened.get(dir);
     if (!entry || entry.stamp !== stamp) {
       entry?.query?.close();
-      entry = { stamp, query: null, trace: null, calls: new Map() };
+      entry = { stamp, query: null, calls: new Map() };
       this.opened.set(dir, entry);
     }
     return entry;
@@ -107,19 +106,13 @@ export class TraceStore {
     return entry.query;
   }
 
-  /** The trace read whole (runtime events, exceptions). */
-  trace(dir: string): Trace {
-    const entry = this.entry(dir);
-    entry.trace ??= openTrace(dir);
-    return entry.trace;
-  }
-
-  /** The call model of one thread (by its index in trace(dir).threads). */
+  /** The call model of one thread (by its index in query(dir).trace.threads). */
   calls(dir: string, thread: number): ThreadCalls {
     const entry = this.entry(dir);
     let found = entry.calls.get(thread);
     if (!found) {
-      const trace = this.trace(dir);
+      // The query's trace view: the thread's records are read from its file piece by piece.
+      const trace = this.query(dir).trace;
       const t = trace.threads[thread];
       if (!t) throw new RecallError('E_USAGE', `no thread ${thread} in this trace`);
       found = walkCalls(trace, t);

@@ -314,9 +314,10 @@ export class SnapshotOwner extends NullSink {
     super();
   }
 
-  /** Before a walk from another checkpoint. */
-  reset(): void {
-    this.lastClosePos = -2;
+  /** Before a walk from a checkpoint: `endedAt`, the record before it when that ended a call (a call none of those asked for), else -2. */
+  reset(endedAt: number): void {
+    this.lastClosePos = endedAt;
+    this.lastCloseCall = -1;
   }
 
   override close(m: StackMachine, level: number): void {

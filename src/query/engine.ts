@@ -7,7 +7,7 @@
 // this file has no Node-only imports (open.ts supplies them from files).
 
 import { RecallError } from '../format/errors.js';
-import { EXT_CATCH, EXT_DETAIL, EXT_SPAN_BEGIN, EXT_SPAN_END } from '../format/layout.js';
+import { EV_EXIT, EV_THROW, EXT_CATCH, EXT_DETAIL, EXT_SPAN_BEGIN, EXT_SPAN_END } from '../format/layout.js';
 import type { Call } from '../analysis/calls.js';
 import { own, ScheduleFinder, SnapshotOwner, TreeSink, type CallTree, type CallTreeOptions } from './call-tree.js';
 import type { FunctionEntry } from '../format/manifest.js';
@@ -292,6 +292,7 @@ export class QueryEngine {
         const after = new CallSink(position, 0, new Fold((fn) => this.nameOf(fn)));
         const end = new StackMachine(after);
         const endFrom = this.seeded(thread, Math.floor(exitPos / this.segmentRecords), end);
+        if (endFrom > 0 && this.endsACall(thread, endFrom - 1)) after.afterOtherEnd(endFrom - 1);
         for (let l = 0; l < end.depth; l++) if (end.call(l) === position) end.setTag(l, -NODE_BASE);
         for (const slot of end.suspended.values()) if (end.suspendedCall(slot) === position) end.setSuspendedTag(slot, -NODE_BASE);
         let to = this.walk(thread, end, endFrom, exitPos + 1);
@@ -629,6 +630,14 @@ export class QueryEngine {
     return null;
   }
 
+  /** Whether the record at `pos` is an exit or a throw. */
+  private endsACall(thread: EngineThread, pos: number): boolean {
+    const range = this.source.read(thread.index, pos, pos + 1);
+    if (range.count === 0) return false;
+    const kind = ((range.u32[range.word] as number) >>> 28) & 7;
+    return kind === EV_EXIT || kind === EV_THROW;
+  }
+
   /** When the open nodes of a call-tree walk end (ns; null: not in the trace), from their crossing rows. */
   private openEnds(thread: EngineThread, machine: StackMachine, sink: TreeSink): Map<Call, number | null> {
     const index = thread.index;
@@ -706,8 +715,10 @@ export class QueryEngine {
     const owner = new SnapshotOwner(new Set(targets.map((t) => t.call)), found);
     for (const s of [...walks.keys()].sort((a, b) => a - b)) {
       const machine = new StackMachine(owner);
-      owner.reset();
-      this.walk(thread, machine, this.seeded(thread, s, machine, () => -1), walks.get(s) as number);
+      const from = this.seeded(thread, s, machine, () => -1);
+      // A snapshot at the segment's first record belongs to the call that ended just before it, if one did.
+      owner.reset(from > 0 && this.endsACall(thread, from - 1) ? from - 1 : -2);
+      this.walk(thread, machine, from, walks.get(s) as number);
     }
     return found;
   }

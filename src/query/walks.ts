@@ -27,6 +27,9 @@ export class CallSink extends NullSink {
   outcome = OUT_UNFINISHED;
   timed = true;
   readonly serials: number[] = [];
+  /** The record of the last close (or -2), and whether it closed the call: a snapshot right after a close belongs to the call that ended. */
+  lastClosePos = -2;
+  private lastClosedCall = false;
 
   constructor(
     private readonly position: number,
@@ -55,6 +58,8 @@ export class CallSink extends NullSink {
 
   override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number, total: number, self: number): void {
     const tag = m.tag(level);
+    this.lastClosePos = m.lastPos;
+    this.lastClosedCall = tag === -NODE_BASE;
     if (tag > -NODE_BASE) return;
     const node = -NODE_BASE - tag;
     if (node === 0) {
@@ -77,11 +82,22 @@ export class CallSink extends NullSink {
     }
   }
 
-  override ext(m: StackMachine, type: number, aux: number): void {
+  override ext(m: StackMachine, type: number, aux: number, pos: number): void {
     if (type !== EXT_DETAIL) return;
-    // A snapshot while the call runs on top, or right after it ended, is the call's.
+    // A snapshot right after a call ended is that call's (the call model's rule); any other
+    // while the call runs on top, or right after it ended, is the call's.
+    if (this.lastClosePos === pos - 1) {
+      if (this.lastClosedCall) this.serials.push(aux);
+      return;
+    }
     const top = m.depth - 1;
     if (this.afterEnd || (top >= 0 && m.tag(top) === -NODE_BASE)) this.serials.push(aux);
+  }
+
+  /** Before a walk from a checkpoint whose previous record (at `pos`) ended some other call. */
+  afterOtherEnd(pos: number): void {
+    this.lastClosePos = pos;
+    this.lastClosedCall = false;
   }
 
   /** The machine's end: a call still suspended is unfinished. */

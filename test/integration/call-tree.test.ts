@@ -50,6 +50,18 @@ function compare(dir: string): { skipped: number; stopped: number } {
   try {
     trace.threads.forEach((thread, t) => {
       const model = walkCalls(trace, thread, { keepChildren: true });
+      // One call's values (engine.call) are the snapshots the call model gives it.
+      const all: Call[] = [];
+      for (const stack = [...model.root.children]; stack.length > 0 && all.length < 400; ) {
+        const call = stack.pop() as Call;
+        all.push(call);
+        stack.push(...call.children);
+      }
+      for (const call of all) {
+        if (call.outcome === 'dropped' || call.enterEvent < 0 || call.frame !== 0 && call.hops.length > 0) continue;
+        const values = whole.engine.call(`c${t}.${call.enterEvent}`).values.map((v) => v.serial).sort((a, b) => a - b);
+        assert.deepEqual(values, call.snapshots.map((v) => v.serial).sort((a, b) => a - b), `${dir} values of ${call.name} at e${call.enterEvent}`);
+      }
       for (const maxDepth of DEPTHS) {
         const expected = model.root.children.map((c) => shape(c, 1, maxDepth));
         for (const q of [small, odd, whole]) {

@@ -500,6 +500,37 @@ export class QueryEngine {
   }
 
   /**
+   * walkActivations for a time window (the viewer's timeline): the walk starts at the index
+   * checkpoint before `fromNs`, not at the thread's start. First `open` is told of each frame
+   * on the stack at that checkpoint (outermost first, at its call's enter time, which is at or
+   * before `fromNs`); then activations as walkActivations reports them, until the first record
+   * later than `toNs` has been applied: the frames still open then are not closed (they run
+   * past `toNs`). At the thread's end open frames close 'unfinished', as in walkActivations.
+   * Returns the records walked and whether the walk stopped after `toNs` (false: the thread ended).
+   */
+  walkActivationsIn(threadIndex: number, fromNs: number, toNs: number, visitor: ActivationVisitor): { walked: number; stopped: boolean } {
+    this.needTimes('a time window');
+    const thread = this.thread(threadIndex);
+    const shift = thread.shiftMs;
+    const sink = new ActivationSink(visitor, (ms) => Math.round((shift + ms) * 1e6));
+    const machine = new StackMachine(sink);
+    const start = this.positionAt(threadIndex, fromNs);
+    let from = 0;
+    if (start >= 0) {
+      from = this.seeded(thread, Math.floor(start / this.segmentRecords), machine);
+      for (let level = 0; level < machine.depth; level++) visitor.open(machine.fn(level), machine.call(level), this.ns(thread, machine.enterTime(level)), 'enter');
+    }
+    const toMs = toNs / 1e6 - shift;
+    let stopped = false;
+    const to = this.walk(thread, machine, from, thread.index.records, () => (stopped = machine.lastTime > toMs));
+    if (!stopped) {
+      sink.ending = true;
+      machine.end(thread.index.lastTime, thread.index.records, () => {});
+    }
+    return { walked: to - from, stopped };
+  }
+
+  /**
    * The exact call tree of a thread down to `maxDepth` (call-tree.ts): one walk of its records
    * through the stack machine, where a segment is skipped unread when no node can begin or end
    * in it — a plain call (not async: it cannot leave the stack and come back) at the node depth

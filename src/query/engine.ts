@@ -312,7 +312,7 @@ export class QueryEngine {
         timed: ((index.xFlags[row] as number) & FLAG_TIMED) !== 0,
         parents,
         fold,
-        values: this.valuesOf(threadIndex, values, serials),
+        values: this.valuesOf(threadIndex, values, serials, fn),
         walked,
       };
     }
@@ -336,18 +336,25 @@ export class QueryEngine {
       timed: sink.timed,
       parents,
       fold,
-      values: this.valuesOf(threadIndex, values, sink.serials),
+      values: this.valuesOf(threadIndex, values, sink.serials, fn),
       walked: walkedTo - from,
     };
   }
 
-  private valuesOf(threadIndex: number, wanted: boolean, serials: number[]): DetailValue[] {
+  /**
+   * The snapshots among `serials` that are about a call of `fn`. A callee's throw snapshot is
+   * written after the callee has left the stack, while the caller is on top: its body names the
+   * callee's function, so it is left out (else lineTotal(9, -3) showed its callee's argument, -3,
+   * as its own). Snapshots that name no function (fn 0: uncaught, marks) stay.
+   */
+  private valuesOf(threadIndex: number, wanted: boolean, serials: number[], fn: number): DetailValue[] {
     if (!wanted || serials.length === 0) return [];
     const details = this.details(threadIndex);
     const found: DetailValue[] = [];
     for (const serial of serials) {
       const value = details.get(serial);
-      if (value) found.push(value);
+      const about = value?.body.fn;
+      if (value && (typeof about !== 'number' || about === 0 || about === fn)) found.push(value);
     }
     return found;
   }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { RecallError } from '../format/errors.js';
 import { openQuery } from '../query/open.js';
+import { prepareTimelines } from '../viewer/api.js';
 import { startViewer } from '../viewer/server.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
@@ -69,6 +70,10 @@ export async function viewCommand(args: string[]): Promise<number> {
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const q = openQuery(positionals[0] ?? 'recall-trace', viewProcess('view', values.process));
   for (const problem of q.problems) process.stderr.write(`recall view: ${problem}\n`);
+  // Threads of millions of events: their whole-time layout once now, so zoomed-out views need no walk.
+  const started = performance.now();
+  const prepared = prepareTimelines(q);
+  if (prepared.length > 0) process.stderr.write(`recall view: laid out ${prepared.length} large thread${prepared.length === 1 ? '' : 's'} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   const viewer = await startViewer(q, { port, host });
   process.stdout.write(`${viewer.url}\n`);
   const opened = values['no-open'] !== true && openBrowser(viewer.url);

@@ -4,7 +4,10 @@
 //   /api/timeline?thread&from&to&width    level of detail for one thread and a time window: per
 //                                         depth, calls at least a pixel wide as spans, and runs of
 //                                         narrower calls merged into "many calls" buckets (the
-//                                         idea of Perfetto's slice mipmaps, computed on demand)
+//                                         idea of Perfetto's slice mipmaps): walked from the
+//                                         index checkpoint before the window, or for a window of
+//                                         millions of records merged from the thread's overview
+//                                         level, laid out once before serving (prepareTimelines)
 //   /api/call?id                          one call: function, place, times, values, callers
 //   /api/search?q                         functions by name (a glob, or a substring) with totals
 //   /api/calls?fn&thread&cursor&limit     calls of one function, a page at a time
@@ -163,7 +166,12 @@ export class TimelineBuilder implements ActivationVisitor {
     if (frame) this.add(this.stack.length, frame.fn, frame.call, frame.s, ns, how === 'throw');
   }
 
-  private add(depth: number, fn: number, call: number, start: number, end: number, threw: boolean): void {
+  /** Add an entry of another answer (a finer level): its calls keep their count; a bucket stays one. */
+  addEntry(span: TimelineSpan): void {
+    this.add(span[0], span[3], span[4], span[1], span[2], span[6] === 1, span[5]);
+  }
+
+  private add(depth: number, fn: number, call: number, start: number, end: number, threw: boolean, n = 1): void {
     if (end < this.fromNs || start > this.toNs) return;
     if (depth >= MAX_DEPTH) {
       this.deeper++;
@@ -178,7 +186,7 @@ export class TimelineBuilder implements ActivationVisitor {
     }
     const row = this.rows[depth]!;
     const bucket = this.open_[depth] ?? null;
-    if (e - s >= this.nsPerPx) {
+    if (n === 1 && e - s >= this.nsPerPx) {
       if (bucket) row.push(bucket);
       this.open_[depth] = null;
       row.push([depth, s, e, fn, call, 1, threw ? 1 : 0]);
@@ -186,7 +194,7 @@ export class TimelineBuilder implements ActivationVisitor {
     }
     if (bucket && s - bucket[2] < this.nsPerPx) {
       bucket[2] = Math.max(bucket[2], e);
-      bucket[5]++;
+      bucket[5] += n;
       if (threw) bucket[6] = 1;
       if (e - s > (this.longest[depth] ?? 0)) {
         this.longest[depth] = e - s;
@@ -196,7 +204,7 @@ export class TimelineBuilder implements ActivationVisitor {
       return;
     }
     if (bucket) row.push(bucket);
-    this.open_[depth] = [depth, s, e, fn, call, 1, threw ? 1 : 0];
+    this.open_[depth] = [depth, s, e, fn, call, n, threw ? 1 : 0];
     this.longest[depth] = e - s;
   }
 
@@ -216,16 +224,77 @@ export class TimelineBuilder implements ActivationVisitor {
   }
 }
 
-export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: number, width: number): TimelineAnswer {
+/**
+ * A thread's overview level: its whole time laid out once at a fine resolution (`cells` pixels).
+ * A window too wide to walk quickly (more than `windowRecords` records) at that resolution or
+ * coarser is answered from it: its calls at least a cell wide are exact, the rest are buckets
+ * counted exactly; merging them to the window's pixels gives every call at least a pixel wide
+ * exactly, as a walk would, and buckets that count the same calls.
+ */
+interface Level {
+  fromNs: number;
+  toNs: number;
+  nsPerPx: number;
+  spans: TimelineSpan[];
+  deeper: number;
+  windowRecords: number;
+}
+
+const levels = new WeakMap<QueryTrace, Map<number, Level>>();
+
+/** Cells of an overview level. */
+export const LEVEL_CELLS = 16384;
+/** Threads with more records than this get an overview level; windows with more records than this are answered from it. */
+export const LEVEL_RECORDS = 2_000_000;
+
+/**
+ * Build the overview levels of the threads with more than `minRecords` records (one walk of
+ * each). Returns the threads given one. `recall view` calls this before it serves.
+ */
+export function prepareTimelines(q: QueryTrace, options: { minRecords?: number; windowRecords?: number; cells?: number } = {}): number[] {
+  const { engine } = q;
+  if (!engine.times) return [];
+  const minRecords = options.minRecords ?? LEVEL_RECORDS;
+  const cells = options.cells ?? LEVEL_CELLS;
+  const map = levels.get(q) ?? new Map<number, Level>();
+  levels.set(q, map);
+  const done: number[] = [];
+  engine.threads.forEach((t, thread) => {
+    if (t.index.records <= minRecords || t.index.segTime.length === 0) return;
+    const fromNs = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+    const toNs = Math.max(fromNs + 1, Math.round((t.shiftMs + t.index.lastTime) * 1e6));
+    const builder = new TimelineBuilder(fromNs, toNs, (toNs - fromNs) / cells);
+    engine.walkActivations(thread, builder);
+    map.set(thread, { fromNs, toNs, nsPerPx: (toNs - fromNs) / cells, spans: builder.finish(), deeper: builder.deeper, windowRecords: options.windowRecords ?? LEVEL_RECORDS });
+    done.push(thread);
+  });
+  return done;
+}
+
+/** Records of a thread between two times (from the index: a segment read at each end). */
+function recordsBetween(q: QueryTrace, thread: number, fromNs: number, toNs: number): number {
+  return q.engine.positionAt(thread, toNs) - Math.max(0, q.engine.positionAt(thread, fromNs));
+}
+
+export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: number, width: number): TimelineAnswer & { lod: 'walk' | 'level' } {
   if (!(toNs > fromNs)) throw new RecallError('E_USAGE', `timeline: 'to' (${toNs}) must be after 'from' (${fromNs})`);
   if (!Number.isInteger(width) || width < 1 || width > MAX_WIDTH) throw new RecallError('E_USAGE', `timeline: 'width' must be a whole number of pixels, 1-${MAX_WIDTH}`);
   const nsPerPx = (toNs - fromNs) / width;
   const builder = new TimelineBuilder(fromNs, toNs, nsPerPx);
-  const { walked } = q.engine.walkActivationsIn(thread, fromNs, toNs, builder);
+  const level = levels.get(q)?.get(thread);
+  let walked = 0;
+  let lod: 'walk' | 'level' = 'walk';
+  if (level && nsPerPx >= level.nsPerPx && recordsBetween(q, thread, fromNs, toNs) > level.windowRecords) {
+    lod = 'level';
+    for (const span of level.spans) builder.addEntry(span);
+    builder.deeper = level.deeper;
+  } else {
+    walked = q.engine.walkActivationsIn(thread, fromNs, toNs, builder).walked;
+  }
   const spans = builder.finish();
   const names: Record<string, string> = {};
   for (const span of spans) names[span[3]] ??= q.engine.nameOf(span[3]);
-  return { thread, fromNs, toNs, width, nsPerPx, spans, names, deeper: builder.deeper, walked };
+  return { thread, fromNs, toNs, width, nsPerPx, spans, names, deeper: builder.deeper, walked, lod };
 }
 
 // ---- one call

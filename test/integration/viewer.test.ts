@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
-import { timeline, TimelineBuilder, step } from '../../src/viewer/api.js';
+import { prepareTimelines, timeline, TimelineBuilder, step, type TimelineSpan } from '../../src/viewer/api.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {
@@ -170,6 +170,39 @@ test('the level-of-detail timeline: seeking by small index segments gives the sp
   } finally {
     small.close();
     odd.close();
+  }
+});
+
+test('an overview level answers wide windows: the same calls at least a pixel wide, the same calls counted per depth', () => {
+  const exact = openQuery(shapes, { segmentRecords: 32, write: false });
+  const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
+  try {
+    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
+    const t = exact.engine.threads[0]!;
+    const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+    const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+    const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
+    for (const width of [2048, 300, 37]) {
+      const walked = timeline(exact, 0, from, to, width);
+      const merged = timeline(leveled, 0, from, to, width);
+      assert.equal(walked.lod, 'walk');
+      assert.equal(merged.lod, 'level');
+      if (width === 2048) assert.deepEqual(merged.spans, walked.spans);
+      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
+      const wide = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / width);
+      assert.deepEqual(wide(merged.spans), wide(walked.spans), `calls a pixel wide at width ${width}`);
+      assert.ok(singles(walked.spans).length > 0);
+    }
+    // A window inside: still ordered and without overlaps per depth.
+    const inner = timeline(leveled, 0, from + (to - from) / 3, from + (to - from) / 2, 500);
+    for (let i = 1; i < inner.spans.length; i++) {
+      const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
+      if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
+    }
+  } finally {
+    exact.close();
+    leveled.close();
   }
 });
 

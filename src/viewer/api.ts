@@ -414,21 +414,25 @@ function nextCallOf(q: QueryTrace, fn: number, thread: number, position: number)
   return null;
 }
 
-/** The last call of `fn` on `thread` that began before `position`: segment by segment backwards. */
-function prevCallOf(q: QueryTrace, fn: number, thread: number, position: number): CallBrief | null {
+/**
+ * The last call of `fn` on `thread` that began before `position`: the calls in a stretch of
+ * segments before it, the stretch doubling backwards until one is found. With times, calls
+ * that began after the current one are not even looked at (the engine skips their segments).
+ */
+function prevCallOf(q: QueryTrace, fn: number, thread: number, position: number, beforeNs: number | null): CallBrief | null {
   const { engine } = q;
   const name = engine.nameOf(fn);
   const per = engine.segmentRecords;
-  for (let s = Math.floor((position - 1) / per); s >= 0; s--) {
+  let end = position; // exclusive
+  for (let stretch = 1; end > 0; stretch *= 2) {
+    const start = Math.max(0, (Math.floor((end - 1) / per) - stretch + 1) * per);
     let best: CallBrief | null = null;
-    let cursor: string | null = cursorOf(thread, s * per);
-    // The calls that began in segment s (and before `position`); pages until past them.
+    let cursor: string | null = cursorOf(thread, start);
     while (cursor !== null) {
-      const page = engine.calls({ function: exactGlob(name), thread, cursor, limit: 256 });
+      const page = engine.calls({ function: exactGlob(name), thread, cursor, limit: 512, ...(beforeNs !== null ? { toNs: beforeNs } : {}) });
       let past = false;
       for (const c of page.calls) {
-        const p = parseCallId(c.id).position;
-        if (p >= position || p >= (s + 1) * per) {
+        if (parseCallId(c.id).position >= end) {
           past = true;
           break;
         }
@@ -437,6 +441,7 @@ function prevCallOf(q: QueryTrace, fn: number, thread: number, position: number)
       cursor = past ? null : page.cursor;
     }
     if (best) return best;
+    end = start;
   }
   return null;
 }
@@ -449,7 +454,7 @@ export function step(q: QueryTrace, id: string, to: string): unknown {
     case 'next':
     case 'prev': {
       const c = engine.call(id);
-      const found = to === 'next' ? nextCallOf(q, c.fn, ref.thread, ref.position + 1) : prevCallOf(q, c.fn, ref.thread, ref.position);
+      const found = to === 'next' ? nextCallOf(q, c.fn, ref.thread, ref.position + 1) : prevCallOf(q, c.fn, ref.thread, ref.position, engine.times ? c.enterNs : null);
       target = found?.id ?? null;
       break;
     }

@@ -22,7 +22,8 @@ const ALLOWED = {
   tools: ['format', 'analysis', 'query', 'text', 'runtime'],
   mcp: ['format', 'tools'],
   export: ['format', 'analysis', 'query', 'text'],
-  cli: ['format', 'analysis', 'query', 'text', 'tools', 'mcp', 'export', 'runtime', 'instrument'],
+  viewer: ['format', 'analysis', 'query', 'text', 'tools'],
+  cli: ['format', 'analysis', 'query', 'text', 'tools', 'mcp', 'export', 'runtime', 'instrument', 'viewer'],
 };
 /** Files allowed Node's modules where their folder is not. */
 const NODE_ALLOWED = { format: [], query: ['open.ts', 'store.ts'] };

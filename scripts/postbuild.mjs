@@ -1,5 +1,5 @@
-// After tsc: bundle what runs inside the traced process, and make the CLI entry executable (npm
-// links it as `recall`).
+// After tsc: bundle what runs inside the traced process, make the CLI entry executable (npm
+// links it as `recall`), and copy the viewer's page and style sheet beside its compiled app.
 //
 // The preload (src/runtime/preload.ts and the 30-odd modules it imports) runs at the start of
 // every traced process and thread, so its load time is start-up every run pays. As an ES module
@@ -10,7 +10,7 @@
 // way, for the same reason: the drain worker boots from drain-worker.cjs, and a thread that exits
 // before the worker has booted requires drain.cjs to write its trace itself. Everything else
 // (the CLI, the ES module hooks, the instrumenter, the tests) runs from tsc's output.
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const dist = new URL('../dist/src/', import.meta.url);
@@ -38,6 +38,9 @@ await build({
 });
 
 chmodSync(new URL('cli/main.js', dist), 0o755);
+// The viewer's page and style sheet go beside its compiled app (tsc copies only what it compiles).
+mkdirSync(new URL('viewer/app/', dist), { recursive: true });
+for (const name of ['index.html', 'app.css']) copyFileSync(new URL(`../../src/viewer/app/${name}`, dist), new URL(`viewer/app/${name}`, dist));
 for (const name of bundled) {
   if (statSync(new URL(`runtime/${name}.cjs`, dist)).size < 1000) throw new Error(`postbuild: the ${name} bundle is empty`);
 }

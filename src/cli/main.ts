@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `recall` command: dispatches to run, summary and info. Every failure is one line on
+// The `recall` command: dispatches to run, the views, query, mcp, export, sql and view. Every failure is one line on
 // stderr ("recall: ...") and a non-zero exit code; recall's own stack traces are shown only
 // with RECALL_DEBUG=1.
 
@@ -25,6 +25,7 @@ usage:
   recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE]   other tools' formats
   recall diff <base> <trace> [--format text|json]   what changed between two recordings, by function
   recall sql [trace] "<query>" [--format text|json|csv]   SQL (DuckDB) over calls, functions, exceptions, ...
+  recall view [trace] [--port N] [--no-open]   web viewer: timeline, search, call details (127.0.0.1, token)
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -59,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./sql.js')).sqlCommand(args);
     case 'mcp':
       return (await import('./mcp.js')).mcpCommand(args);
+    case 'view':
+      return (await import('./view.js')).viewCommand(args);
     case undefined:
     case 'help':
     case '--help':
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
         diff: async () => (await import('./diff.js')).DIFF_HELP,
         sql: async () => (await import('./sql.js')).SQL_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
+        view: async () => (await import('./view.js')).VIEW_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
       process.stdout.write(help ? await help() : HELP);
@@ -88,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff, sql (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff, sql, view (recall --help)\n`);
       return 2;
   }
 }

@@ -313,7 +313,7 @@ export class QueryEngine {
         timed: ((index.xFlags[row] as number) & FLAG_TIMED) !== 0,
         parents,
         fold,
-        values: this.valuesOf(threadIndex, values, serials),
+        values: this.valuesOf(threadIndex, values, serials, fn),
         walked,
       };
     }
@@ -337,18 +337,25 @@ export class QueryEngine {
       timed: sink.timed,
       parents,
       fold,
-      values: this.valuesOf(threadIndex, values, sink.serials),
+      values: this.valuesOf(threadIndex, values, sink.serials, fn),
       walked: walkedTo - from,
     };
   }
 
-  private valuesOf(threadIndex: number, wanted: boolean, serials: number[]): DetailValue[] {
+  /**
+   * The snapshots among `serials` that are about a call of `fn`. A callee's throw snapshot is
+   * written after the callee has left the stack, while the caller is on top: its body names the
+   * callee's function, so it is left out (else lineTotal(9, -3) showed its callee's argument, -3,
+   * as its own). Snapshots that name no function (fn 0: uncaught, marks) stay.
+   */
+  private valuesOf(threadIndex: number, wanted: boolean, serials: number[], fn: number): DetailValue[] {
     if (!wanted || serials.length === 0) return [];
     const details = this.details(threadIndex);
     const found: DetailValue[] = [];
     for (const serial of serials) {
       const value = details.get(serial);
-      if (value) found.push(value);
+      const about = value?.body.fn;
+      if (value && (typeof about !== 'number' || about === 0 || about === fn)) found.push(value);
     }
     return found;
   }
@@ -498,6 +505,37 @@ export class QueryEngine {
     this.walk(thread, machine, 0, thread.index.records);
     sink.ending = true;
     machine.end(thread.index.lastTime, thread.index.records, () => {});
+  }
+
+  /**
+   * walkActivations for a time window (the viewer's timeline): the walk starts at the index
+   * checkpoint before `fromNs`, not at the thread's start. First `open` is told of each frame
+   * on the stack at that checkpoint (outermost first, at its call's enter time, which is at or
+   * before `fromNs`); then activations as walkActivations reports them, until the first record
+   * later than `toNs` has been applied: the frames still open then are not closed (they run
+   * past `toNs`). At the thread's end open frames close 'unfinished', as in walkActivations.
+   * Returns the records walked and whether the walk stopped after `toNs` (false: the thread ended).
+   */
+  walkActivationsIn(threadIndex: number, fromNs: number, toNs: number, visitor: ActivationVisitor): { walked: number; stopped: boolean } {
+    this.needTimes('a time window');
+    const thread = this.thread(threadIndex);
+    const shift = thread.shiftMs;
+    const sink = new ActivationSink(visitor, (ms) => Math.round((shift + ms) * 1e6));
+    const machine = new StackMachine(sink);
+    const start = this.positionAt(threadIndex, fromNs);
+    let from = 0;
+    if (start >= 0) {
+      from = this.seeded(thread, Math.floor(start / this.segmentRecords), machine);
+      for (let level = 0; level < machine.depth; level++) visitor.open(machine.fn(level), machine.call(level), this.ns(thread, machine.enterTime(level)), 'enter');
+    }
+    const toMs = toNs / 1e6 - shift;
+    let stopped = false;
+    const to = this.walk(thread, machine, from, thread.index.records, () => (stopped = machine.lastTime > toMs));
+    if (!stopped) {
+      sink.ending = true;
+      machine.end(thread.index.lastTime, thread.index.records, () => {});
+    }
+    return { walked: to - from, stopped };
   }
 
   /**

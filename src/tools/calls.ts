@@ -40,7 +40,8 @@ function primitive(desc: ValueDesc | undefined): unknown {
   return desc;
 }
 
-function argsOf(values: DetailValue[]): ValueDesc[] | null {
+/** The arguments a call's recorded snapshots hold (the first snapshot kind that has them), or null. */
+export function argsOf(values: DetailValue[]): ValueDesc[] | null {
   for (const k of ['entry', 'call', 'slow', 'throw', 'catch']) {
     const found = values.find((v) => v.body.k === k && Array.isArray(v.body.args));
     if (found) return found.body.args as ValueDesc[];

@@ -1,0 +1,313 @@
+// `recall view` (issue 14) on real recordings: the server (one URL line on stdout, 127.0.0.1,
+// 401 without the token, only the app's files and the API), the level-of-detail timeline against
+// a walk of the whole thread (windows seeked through small index segments must give the same
+// spans), stepping answers against the engine, and the web app in headless Chromium through
+// playwright-core (Debian's chromium package; .ci/run installs it): the ready signal, a search
+// whose clicked result shows a call's recorded arguments, stepping by keyboard, a #call= deep
+// link, and no page errors. The browser tests skip, saying why, only when no chromium is found.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { openQuery, type QueryTrace } from '../../src/query/open.js';
+import { prepareTimelines, timeline, TimelineBuilder, step, type TimelineSpan } from '../../src/viewer/api.js';
+import { CLI, FIXTURES, record } from '../helpers.js';
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  base: string;
+  token: string;
+  stdout: string[];
+  serveMs: number;
+}
+
+async function serve(dir: string, extra: string[] = []): Promise<Served> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'view', dir, '--no-open', '--port', '0', ...extra], { cwd: FIXTURES, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: '' } });
+  const stdout: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      stdout.push(...lines);
+      if (stdout.length > 0) resolve(stdout[0]!);
+    });
+    child.on('exit', (code) => reject(new Error(`recall view exited (${code}) before printing its URL: ${stderr}`)));
+    setTimeout(() => reject(new Error(`recall view printed no URL in 60 s: ${stderr}`)), 60_000).unref();
+  });
+  const serveMs = performance.now() - started;
+  const match = /^http:\/\/127\.0\.0\.1:(\d+)\/\?token=([0-9a-f]{64})$/.exec(url);
+  assert.ok(match, `one URL line, http://127.0.0.1:PORT/?token=TOKEN, not ${JSON.stringify(url)}`);
+  return { child, url, base: `http://127.0.0.1:${match[1]}`, token: match[2]!, stdout, serveMs };
+}
+
+async function stop(served: Served): Promise<number | null> {
+  if (served.child.exitCode !== null) return served.child.exitCode;
+  const exited = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
+  served.child.kill('SIGTERM');
+  return exited;
+}
+
+/** A raw GET (no URL normalisation: the path goes out as written). */
+function get(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let badValue: string;
+let shapes: string;
+let served: Served;
+
+before(async () => {
+  const bad = record('bugs/bad-value.js');
+  assert.ok(bad.result.status === 0, bad.result.stderr);
+  badValue = bad.dir;
+  const shaped = record('query/shapes.js');
+  assert.equal(shaped.result.status, 0, shaped.result.stderr);
+  shapes = shaped.dir;
+  served = await serve(badValue);
+});
+
+after(async () => {
+  if (served) await stop(served);
+});
+
+test('serves on 127.0.0.1, one URL line; without the token 401; only the app and the API', async () => {
+  const { base, token } = served;
+  assert.equal((await get(base, '/')).status, 401);
+  assert.equal((await get(base, '/api/overview')).status, 401);
+  assert.equal((await get(base, `/?token=${'0'.repeat(64)}`)).status, 401);
+  assert.equal((await get(base, `/api/overview?token=${token.slice(0, 10)}`)).status, 401);
+  // Another site's name resolved to 127.0.0.1 (DNS rebinding) is refused even with the token.
+  assert.equal((await get(base, `/?token=${token}`, { host: 'evil.example:80' })).status, 401);
+  const page = await get(base, `/?token=${token}`);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /aria-label="Search"/);
+  const cookie = String(page.headers['set-cookie']).split(';')[0]!;
+  assert.equal(cookie, `recall_token=${token}`);
+  assert.match(String(page.headers['set-cookie']), /HttpOnly/);
+  // The page's own requests carry the cookie.
+  const overview = await get(base, '/api/overview', { cookie });
+  assert.equal(overview.status, 200);
+  assert.equal((JSON.parse(overview.body) as { threads: unknown[] }).threads.length, 1);
+  for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/app/../../manifest.json', '/manifest.json', '/api.js', '/server.js', '//etc/passwd']) {
+    const res = await get(base, `${path}?token=${token}`);
+    assert.equal(res.status, 404, `${path}: ${res.status}`);
+  }
+  assert.equal((await get(base, `/main.js?token=${token}`)).status, 200);
+  const bad = await get(base, `/api/call?id=nope&token=${token}`);
+  assert.equal(bad.status, 400);
+  assert.match((JSON.parse(bad.body) as { error: string }).error, /not a call id/);
+  assert.equal(served.child.exitCode, null);
+  assert.equal(served.stdout.length, 1, 'exactly one line on stdout');
+});
+
+test('a bad --port or --host is one line and a non-zero exit', () => {
+  for (const args of [['--port', 'x'], ['--host', '0.0.0.0'], ['--bogus']]) {
+    const result = spawnSync(process.execPath, [CLI, 'view', badValue, '--no-open', ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(result.status, 0, args.join(' '));
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^recall: .+\n$/, args.join(' '));
+  }
+  const missing = spawnSync(process.execPath, [CLI, 'view', join(badValue, 'nope'), '--no-open'], { encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /^recall: .+\n$/);
+});
+
+/** The timeline as a walk of the whole thread lays it out (the reference for the seeking walk). */
+function wholeWalk(q: QueryTrace, thread: number, fromNs: number, toNs: number, width: number): unknown {
+  const builder = new TimelineBuilder(fromNs, toNs, (toNs - fromNs) / width);
+  q.engine.walkActivations(thread, builder);
+  return builder.finish();
+}
+
+test('the level-of-detail timeline: seeking by small index segments gives the spans of a whole walk', () => {
+  const small = openQuery(shapes, { segmentRecords: 32, write: false });
+  const odd = openQuery(shapes, { segmentRecords: 97, write: false });
+  try {
+    const ix = small.engine.threads[0]!;
+    const first = Math.round((ix.shiftMs + (ix.index.segTime[0] as number)) * 1e6);
+    const last = Math.round((ix.shiftMs + ix.index.lastTime) * 1e6);
+    const span = last - first;
+    let buckets = 0;
+    let walkedLess = 0;
+    for (const [a, b] of [[0, 1], [0, 0.1], [0.3, 0.35], [0.5, 0.9], [0.95, 1.2], [0.001, 0.002]] as const) {
+      const from = Math.round(first + span * a);
+      const to = Math.round(first + span * b);
+      for (const width of [40, 1200]) {
+        const expected = wholeWalk(small, 0, from, to, width);
+        for (const q of [small, odd]) {
+          const answer = timeline(q, 0, from, to, width);
+          assert.deepEqual(answer.spans, expected, `window ${a}-${b} width ${width} segments ${q.engine.segmentRecords}`);
+          if (answer.walked < ix.index.records) walkedLess++;
+          buckets += answer.spans.filter((s) => s[5] > 1).length;
+          // Within a depth, spans and buckets are in order and do not overlap.
+          for (let i = 1; i < answer.spans.length; i++) {
+            const [p, s] = [answer.spans[i - 1]!, answer.spans[i]!];
+            if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}: ${p} / ${s}`);
+          }
+        }
+      }
+    }
+    assert.ok(buckets > 0, 'narrow calls merged into buckets at some width');
+    assert.ok(walkedLess > 0, 'some windows were answered without walking the whole thread');
+  } finally {
+    small.close();
+    odd.close();
+  }
+});
+
+test('an overview level answers wide windows: the same calls at least a pixel wide, the same calls counted per depth', () => {
+  const exact = openQuery(shapes, { segmentRecords: 32, write: false });
+  const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
+  try {
+    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
+    const t = exact.engine.threads[0]!;
+    const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+    const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+    const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
+    for (const width of [2048, 300, 37]) {
+      const walked = timeline(exact, 0, from, to, width);
+      const merged = timeline(leveled, 0, from, to, width);
+      assert.equal(walked.lod, 'walk');
+      assert.equal(merged.lod, 'level');
+      if (width === 2048) assert.deepEqual(merged.spans, walked.spans);
+      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
+      const wide = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / width);
+      assert.deepEqual(wide(merged.spans), wide(walked.spans), `calls a pixel wide at width ${width}`);
+      assert.ok(singles(walked.spans).length > 0);
+    }
+    // A window inside: still ordered and without overlaps per depth.
+    const inner = timeline(leveled, 0, from + (to - from) / 3, from + (to - from) / 2, 500);
+    for (let i = 1; i < inner.spans.length; i++) {
+      const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
+      if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
+    }
+  } finally {
+    exact.close();
+    leveled.close();
+  }
+});
+
+test('stepping: next and previous calls of the function, parent and first child, as the engine has them', () => {
+  const q = openQuery(shapes, { segmentRecords: 32, write: false });
+  try {
+    const calls = q.engine.calls({ function: 'parse', limit: 1000 }).calls.filter((c) => c.name === 'parse');
+    assert.ok(calls.length >= 10);
+    for (let i = 0; i < calls.length; i++) {
+      assert.deepEqual(step(q, calls[i]!.id, 'next'), { from: calls[i]!.id, to: calls[i + 1]?.id ?? null });
+      assert.deepEqual(step(q, calls[i]!.id, 'prev'), { from: calls[i]!.id, to: calls[i - 1]?.id ?? null });
+    }
+    const parent = (step(q, calls[3]!.id, 'parent') as { to: string }).to;
+    assert.equal(q.engine.call(parent).name, 'parseAll');
+    assert.equal((step(q, parent, 'child') as { to: string }).to, q.engine.call(parent).children.length > 0 ? calls[0]!.id : null);
+    assert.equal((step(q, calls[0]!.id, 'child') as { to: string | null }).to, null);
+  } finally {
+    q.close();
+  }
+});
+
+// ---- the browser
+
+function findChromium(): string | null {
+  const candidates = [process.env.RECALL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  for (const path of candidates) if (path && existsSync(path)) return path;
+  const which = spawnSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' });
+  const found = which.stdout.trim().split('\n')[0];
+  return found ? found : null;
+}
+
+// Predicates run in the page as functions: the page's content security policy forbids eval,
+// which playwright would use for a string predicate. (The tests compile without DOM types.)
+const ready = (): boolean => (globalThis as any).document.documentElement.dataset.ready === 'true';
+
+test('the web app in headless Chromium: ready, search, details with arguments, stepping, deep link, no page errors', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const q = openQuery(badValue, { write: false });
+  const thrown = q.engine.calls({ function: 'checkQuantity', threw: true }).calls[0]!;
+  const all = q.engine.calls({ function: 'checkQuantity' }).calls;
+  const before = all[all.findIndex((c) => c.id === thrown.id) - 1]!;
+  const caller = q.engine.call(thrown.id).parents.at(-1)!;
+  q.close();
+  const errors: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    });
+    const opened = performance.now();
+    await page.goto(served.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const readyMs = performance.now() - opened;
+    t.diagnostic(`served in ${served.serveMs.toFixed(0)} ms, page ready in ${readyMs.toFixed(0)} ms`);
+    // Something was drawn on the thread's track.
+    const painted = await page.evaluate(`(() => { const c = document.querySelector('canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`);
+    assert.ok((painted as number) > 100, `the track is drawn (${String(painted)} pixels)`);
+
+    const details = page.getByRole('region', { name: 'Details' });
+    const results = page.getByRole('region', { name: 'Search results' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('checkQuant');
+    const hit = results.getByRole('listitem').filter({ hasText: 'checkQuantity' }).first();
+    await hit.click();
+    await details.getByText(all[0]!.id, { exact: false }).waitFor();
+    // The call that threw, from the listed calls: its recorded argument and error.
+    await results.getByRole('listitem').filter({ hasText: thrown.id }).click();
+    await details.getByText(thrown.id).waitFor();
+    const text = await details.innerText();
+    assert.match(text, /checkQuantity/);
+    assert.match(text, /quantity\s+-3/);
+    assert.match(text, /RangeError: quantity must be positive, got -3/);
+    assert.match(text, /bad-value\.js:3/);
+    assert.match(text, /lineTotal/, 'its callers');
+    assert.equal(new URL(page.url()).hash, `#call=${thrown.id}`);
+
+    // Stepping: previous call of the function, next, parent, first child.
+    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.keyboard.press('p');
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${before.id}`);
+    await details.getByText(before.id).waitFor();
+    await page.keyboard.press('n');
+    await details.getByText(thrown.id).waitFor();
+    await page.keyboard.press('u');
+    await details.getByText(caller).waitFor();
+    assert.match(await details.innerText(), /lineTotal[\s\S]*price\s+9[\s\S]*quantity\s+-3/);
+    await page.keyboard.press('d');
+    await details.getByText(thrown.id).waitFor();
+
+    // A deep link opens at the call.
+    const linked = await browser.newPage();
+    linked.on('pageerror', (error) => errors.push(`pageerror (deep link): ${error.message}`));
+    await linked.goto(`${served.url}#call=${caller}`);
+    await linked.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
+    assert.match(linkedText, new RegExp(`lineTotal[\\s\\S]*${caller.replace('.', '\\.')}`));
+    if (process.env.RECALL_VIEWER_SCREENSHOT) await page.screenshot({ path: process.env.RECALL_VIEWER_SCREENSHOT });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -148,7 +148,7 @@ export class Criteria {
     for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
       if (!this.wants(index.fnId[i] as number) || index.fnEnters[i] === 0) continue;
       if (this.filter.threw === true && index.fnThrows[i] === 0) continue;
-      if ((index.fnMax[i] as number) <= this.slowerMs && this.slowerMs > -Infinity) continue;
+      if (this.slowerMs > -Infinity && !this.longer(index.fnMax[i] as number)) continue;
       return true;
     }
     return false;
@@ -162,8 +162,13 @@ export class Criteria {
     }
     if (this.filter.threw === true && outcome !== OUT_THROW) return false;
     if (this.filter.threw === false && outcome === OUT_THROW) return false;
-    if (this.slowerMs > -Infinity && (total === null || total <= this.slowerMs)) return false;
+    if (this.slowerMs > -Infinity && (total === null || !this.longer(total))) return false;
     return true;
+  }
+
+  /** A duration (ms) is longer than slowerThanNs as answers give it: in whole ns (else a call of 100000.4 ns passed "slower than 100 µs" and was answered as 100000 ns). */
+  private longer(ms: number): boolean {
+    return Math.round(ms * 1e6) > (this.filter.slowerThanNs as number);
   }
 }
 

@@ -19,9 +19,10 @@
 // with 2 producer threads (flat out, and paced to the bar's rate); `recall summary` on a ~1 GiB
 // trace against reading the files; instrumenter throughput cold and start-up with a warm cache;
 // peak RSS; the query tools (recall mcp / recall query) on the tsc trace: the first answer,
-// which builds the index, each tool's p95 with the index built, peak RSS, answers over budget;
-// and `recall export` of that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s),
-// Parquet and OTLP.
+// which builds the index, each tool's p95 with the index built, peak RSS, answers over budget,
+// the CLI views in-process and as processes; `recall view` of that trace in headless chromium
+// (bench/viewer.mjs: served, ready, drawing per zoom and pan, JS heap); and `recall export` of
+// that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s), Parquet and OTLP.
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
@@ -607,6 +608,17 @@ async function benchQuery() {
     for (const view of [['tree'], ['tree', '--depth', '3'], ['stack', '--at', 'e20000000'], ['exceptions'], ['events']]) {
       const walls = [0, 1, 2].map(() => recall([view[0], trace, ...view.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] }).ms).sort((a, b) => a - b);
       row(`query: recall ${view.join(' ')} as a process (median of 3)`, `${fmt(walls[1], 0)} ms`, '', '');
+    }
+    // recall view on the same trace (index built), in headless Debian chromium (issue 14).
+    if (existsSync('/usr/bin/chromium')) {
+      const viewed = timed(process.execPath, [join(ROOT, 'bench', 'viewer.mjs'), trace, '--json', '--steps', quick ? '10' : '20']);
+      if (viewed.status !== 0) throw new Error(`bench/viewer.mjs failed (exit ${viewed.status}): ${viewed.stderr}`);
+      const v = JSON.parse(viewed.stdout.trim().split('\n').pop());
+      row('view: served (index built) / page ready', `${fmt(v.servedMs / 1000, 1)} s / ${fmt(v.readyMs / 1000, 2)} s`, '≤ 15 s / ≤ 3 s', verdict(v.servedMs <= 15000 && v.readyMs <= 3000, false));
+      row(`view: ${v.steps} zooms and pans, drawn after the server's answer (p95; the answer's p95)`, `${fmt(v.drawP95, 0)} ms (${fmt(v.answerP95, 0)} ms)`, '≤ 100 ms', verdict(v.drawP95 <= 100, false));
+      row("view: the page's JS heap", `${fmt(v.heapMiB, 0)} MiB`, '< 300 MB', verdict(v.heapMiB * 1.048576 < 300, false));
+    } else {
+      row('view: recall view in headless chromium', 'not measured: /usr/bin/chromium is missing (apt-get install chromium)', '', '');
     }
     const serverPeak = Math.max(building.peakMiB, loaded.peakMiB);
     row('query: peak RSS of the server (building in a child, then every tool)', `${fmt(building.peakMiB, 0)} / ${fmt(loaded.peakMiB, 0)} MiB`, '< 300 MB', verdict(serverPeak * 1.048576 < 300, false));

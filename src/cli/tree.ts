@@ -53,13 +53,13 @@ interface TreeJson extends CallJson {
 function treeJson(trace: Trace, call: Call, depth: number, maxDepth: number, minNs: number): TreeJson {
   const children: TreeJson[] = [];
   let omitted = 0;
+  // A call at the depth limit has no nodes below it, only their count.
+  if (depth >= maxDepth) omitted = call.descendants;
   for (const child of call.children) {
     const d = durationOf(child);
-    if (depth + 1 > maxDepth || (minNs > 0 && d !== null && d < minNs)) omitted += 1 + child.descendants;
+    if (minNs > 0 && d !== null && d < minNs) omitted += 1 + child.descendants;
     else children.push(treeJson(trace, child, depth + 1, maxDepth, minNs));
   }
-  // Calls below the depth limit are counted, not made nodes.
-  if (depth >= maxDepth) omitted = call.descendants;
   const json: TreeJson = { ...callJson(trace, call), children, omitted };
   if (call.scheduledBy) json.scheduledBy = scheduledByName(call.scheduledBy);
   return json;

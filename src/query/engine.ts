@@ -38,6 +38,11 @@ export interface EngineThread {
 
 /** Records read and walked at a time. */
 const PIECE = 1 << 16;
+
+/** A thread's clock reading (ms) as ns since the trace began; also in traces without times, whose records still carry one (the order of events needs it). */
+function clockNs(thread: EngineThread, ms: number): number {
+  return Math.round((thread.shiftMs + ms) * 1e6);
+}
 /** Awaits followed back at most by logicalStackAt. */
 const MAX_HOPS = 256;
 
@@ -73,7 +78,7 @@ export class QueryEngine {
   }
 
   private ns(thread: EngineThread, ms: number): number {
-    return this.times ? Math.round((thread.shiftMs + ms) * 1e6) : NaN;
+    return this.times ? clockNs(thread, ms) : NaN;
   }
 
   private span(ms: number): number {
@@ -313,7 +318,7 @@ export class QueryEngine {
         timed: ((index.xFlags[row] as number) & FLAG_TIMED) !== 0,
         parents,
         fold,
-        values: this.valuesOf(threadIndex, values, serials, fn),
+        values: this.valuesOf(threadIndex, values, serials),
         walked,
       };
     }
@@ -337,25 +342,19 @@ export class QueryEngine {
       timed: sink.timed,
       parents,
       fold,
-      values: this.valuesOf(threadIndex, values, sink.serials, fn),
+      values: this.valuesOf(threadIndex, values, sink.serials),
       walked: walkedTo - from,
     };
   }
 
-  /**
-   * The snapshots among `serials` that are about a call of `fn`. A callee's throw snapshot is
-   * written after the callee has left the stack, while the caller is on top: its body names the
-   * callee's function, so it is left out (else lineTotal(9, -3) showed its callee's argument, -3,
-   * as its own). Snapshots that name no function (fn 0: uncaught, marks) stay.
-   */
-  private valuesOf(threadIndex: number, wanted: boolean, serials: number[], fn: number): DetailValue[] {
+  /** The detail snapshots of `serials` (those CallSink found to be the call's, by the call model's rule). */
+  private valuesOf(threadIndex: number, wanted: boolean, serials: number[]): DetailValue[] {
     if (!wanted || serials.length === 0) return [];
     const details = this.details(threadIndex);
     const found: DetailValue[] = [];
     for (const serial of serials) {
       const value = details.get(serial);
-      const about = value?.body.fn;
-      if (value && (typeof about !== 'number' || about === 0 || about === fn)) found.push(value);
+      if (value) found.push(value);
     }
     return found;
   }
@@ -499,8 +498,7 @@ export class QueryEngine {
    */
   walkActivations(threadIndex: number, visitor: ActivationVisitor): void {
     const thread = this.thread(threadIndex);
-    const shift = thread.shiftMs;
-    const sink = new ActivationSink(visitor, (ms) => Math.round((shift + ms) * 1e6));
+    const sink = new ActivationSink(visitor, (ms) => clockNs(thread, ms));
     const machine = new StackMachine(sink);
     this.walk(thread, machine, 0, thread.index.records);
     sink.ending = true;
@@ -520,7 +518,7 @@ export class QueryEngine {
     this.needTimes('a time window');
     const thread = this.thread(threadIndex);
     const shift = thread.shiftMs;
-    const sink = new ActivationSink(visitor, (ms) => Math.round((shift + ms) * 1e6));
+    const sink = new ActivationSink(visitor, (ms) => clockNs(thread, ms));
     const machine = new StackMachine(sink);
     const start = this.positionAt(threadIndex, fromNs);
     let from = 0;
@@ -551,8 +549,7 @@ export class QueryEngine {
   callTree(threadIndex: number, options: CallTreeOptions = {}): CallTree {
     const thread = this.thread(threadIndex);
     const index = thread.index;
-    const shift = thread.shiftMs;
-    const ns = (ms: number): number => Math.round((shift + ms) * 1e6);
+    const ns = (ms: number): number => clockNs(thread, ms);
     const sink = new TreeSink(options.maxDepth ?? Infinity, (fn) => this.nameOf(fn), ns, this.details(threadIndex));
     const skipped: number[] = [];
     sink.resolveLink = (link) => this.schedulerIn(thread, skipped, link, sink);
@@ -685,7 +682,7 @@ export class QueryEngine {
       const call = sink.nodes[tag] as Call;
       const row = crossingRow(index, call.enterEvent);
       const outcome = row < 0 ? OUT_UNFINISHED : (index.xOutcome[row] as number);
-      ends.set(call, outcome === OUT_UNFINISHED || outcome === OUT_DROPPED ? null : Math.round((thread.shiftMs + (index.xExitTime[row] as number)) * 1e6));
+      ends.set(call, outcome === OUT_UNFINISHED || outcome === OUT_DROPPED ? null : clockNs(thread, index.xExitTime[row] as number));
     };
     for (let level = 0; level < machine.depth; level++) add(machine.tag(level));
     for (const slot of machine.suspended.values()) add(machine.suspendedTag(slot));
@@ -707,7 +704,7 @@ export class QueryEngine {
       const outcome = index.xOutcome[row] as number;
       const exitPos = index.xExitPos[row] as number;
       const end = outcome === OUT_UNFINISHED ? index.lastTime : (index.xExitTime[row] as number);
-      sink.finish(tag, outcome, exitPos, Math.round((thread.shiftMs + end) * 1e6), ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
+      sink.finish(tag, outcome, exitPos, clockNs(thread, end), ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
       if ((index.xHops[row] as number) !== call.hops.length) call.awaits = index.xHops[row] as number;
       targets.push({ call, until: outcome === OUT_UNFINISHED || outcome === OUT_DROPPED || exitPos < 0 ? index.records - 1 : exitPos });
     }
@@ -832,7 +829,7 @@ export class QueryEngine {
     const thread = this.thread(threadIndex);
     const { evPos, evType, evAux, evTime } = thread.index;
     for (let i = 0; i < evPos.length; i++) {
-      yield { index: evPos[i] as number, ext: evType[i] as number, aux: evAux[i] as number, ns: Math.round((thread.shiftMs + (evTime[i] as number)) * 1e6) };
+      yield { index: evPos[i] as number, ext: evType[i] as number, aux: evAux[i] as number, ns: clockNs(thread, evTime[i] as number) };
     }
   }
 

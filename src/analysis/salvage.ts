@@ -49,6 +49,7 @@ export function salvageManifest(dir: string, signal: string | null, pid?: number
       produced: s ? s.produced : 0,
       written: s ? s.events : 0,
       dropped: s ? s.dropped : 0,
+      discarded: t.info.discarded ?? 0,
       bytes: t.scan.validBytes,
       chunks: t.scan.chunks.length,
       closed: false,

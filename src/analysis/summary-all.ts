@@ -93,6 +93,7 @@ export function summarizeAllProcesses(path: string, options: { top?: number } = 
     totals: {
       events: threads.reduce((sum, t) => sum + t.events, 0),
       dropped: threads.reduce((sum, t) => sum + t.dropped, 0),
+      discarded: threads.reduce((sum, t) => sum + t.discarded, 0),
       lost: threads.reduce((sum, t) => sum + t.lost, 0),
       durationNs: Number.isFinite(first) && last >= first ? Math.round((last - first) * 1e6) : 0,
       threads: threads.length,

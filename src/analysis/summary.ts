@@ -53,6 +53,8 @@ export interface ThreadSummary {
   produced: number;
   written: number;
   dropped: number;
+  /** Records a bounded trace (--max-size / --keep) discarded from the thread's beginning; not lost, left out on purpose. */
+  discarded: number;
   /** Events the manifest says were written but the file no longer holds (truncated/damaged). */
   lost: number;
   durationNs: number;
@@ -66,7 +68,7 @@ export interface Summary {
   clock: { mode: 'adaptive' | 'exact' | 'none'; precision: string; resolutionNs: number };
   threads: ThreadSummary[];
   functions: FunctionSummary[];
-  totals: { events: number; dropped: number; lost: number; durationNs: number; threads: number; functions: number; calls: number };
+  totals: { events: number; dropped: number; discarded: number; lost: number; durationNs: number; threads: number; functions: number; calls: number };
   warnings: string[];
   /** A summary of a time range only (summary --from/--to): ns since the trace began. */
   range?: { fromNs: number; toNs: number };
@@ -127,15 +129,18 @@ export class SummaryBuilder {
     const reconstructed = manifest.status !== 'complete' && !manifest.threads.some((t) => t.file === info.file);
     const dropped = reconstructed ? walk.droppedFromMarkers : info.dropped;
     const written = reconstructed ? walk.events : info.written;
-    const lost = Math.max(0, written - walk.events);
+    // A bounded trace's prelude (format/window.ts) re-opens frames: its records are not events.
+    const events = Math.max(0, walk.events - (header?.window?.prelude ?? 0));
+    const lost = Math.max(0, written - events);
     this.threads.push({
       id: info.id,
       name: info.name,
       file: info.file,
-      events: walk.events,
-      produced: reconstructed ? walk.events + dropped : info.produced,
+      events,
+      produced: reconstructed ? events + dropped + (info.discarded ?? 0) : info.produced,
       written,
       dropped,
+      discarded: info.discarded ?? header?.window?.discardedRecords ?? 0,
       lost,
       durationNs: walk.events > 0 ? Math.round((walk.lastMs - walk.firstMs) * 1e6) : 0,
       maxDepth: walk.maxDepth,
@@ -182,6 +187,7 @@ export class SummaryBuilder {
     const totals = {
       events: threads.reduce((sum, t) => sum + t.events, 0),
       dropped: threads.reduce((sum, t) => sum + t.dropped, 0),
+      discarded: threads.reduce((sum, t) => sum + t.discarded, 0),
       lost: threads.reduce((sum, t) => sum + t.lost, 0),
       durationNs: Number.isFinite(this.firstAbs) ? Math.round((this.lastAbs - this.firstAbs) * 1e6) : 0,
       threads: threads.length,

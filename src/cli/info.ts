@@ -8,6 +8,7 @@ import { RecallError } from '../format/errors.js';
 import { openTrace } from '../analysis/trace.js';
 import { listProcesses, processTree } from '../analysis/processes.js';
 import { processOverview } from '../analysis/process-overview.js';
+import { keptWindow, type ThreadKeptWindow } from '../analysis/kept-window.js';
 import { parse } from './args.js';
 import { displayCommand, formatBytes, formatCount, formatNs, table } from '../text/format.js';
 
@@ -46,9 +47,10 @@ export function infoCommand(args: string[]): number {
   const entries = listProcesses(trace.dir);
   const rootPid = entries[0]?.parentPid === null ? entries[0].pid : null;
   const processes = entries.map((entry) => processOverview(trace.dir, entry, entry.pid === rootPid));
+  const kept = keptWindow(trace);
   if (format === 'json') {
     const { functions, ...rest } = m;
-    process.stdout.write(JSON.stringify({ trace: trace.dir, ...rest, processes, functionCount: trace.functions.size, problems: trace.problems }, null, 1) + '\n');
+    process.stdout.write(JSON.stringify({ trace: trace.dir, ...rest, keptWindow: kept, processes, functionCount: trace.functions.size, problems: trace.problems }, null, 1) + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -69,12 +71,24 @@ export function infoCommand(args: string[]): number {
     `options        ring ${formatCount(m.options.ringRecords)} events/thread, ${m.options.threadSlots} thread slots, node_modules ${m.options.nodeModules ? 'on' : 'off'}` +
       (m.options.include.length ? `, include ${m.options.include.join(' ')}` : '') +
       (m.options.exclude.length ? `, exclude ${m.options.exclude.join(' ')}` : '') +
-      (m.options.durationSeconds ? `, duration ${m.options.durationSeconds}s` : ''),
+      (m.options.durationSeconds ? `, duration ${m.options.durationSeconds}s` : '') +
+      (m.options.maxBytes ? `, max size ${formatBytes(m.options.maxBytes)}` : '') +
+      (m.options.keepMs ? `, keep ${formatNs(m.options.keepMs * 1e6)}` : ''),
   );
   lines.push(`functions      ${formatCount(trace.functions.size)} instrumented`);
   lines.push(
-    `totals         ${formatCount(m.totals.produced)} produced = ${formatCount(m.totals.written)} written + ${formatCount(m.totals.dropped)} dropped; ${formatBytes(m.totals.bytes)} in ${formatCount(m.totals.chunks)} chunks`,
+    `totals         ${formatCount(m.totals.produced)} produced = ${formatCount(m.totals.written)} written + ${formatCount(m.totals.dropped)} dropped` +
+      (kept ? ` + ${formatCount(m.totals.discarded)} discarded` : '') +
+      `; ${formatBytes(m.totals.bytes)} in ${formatCount(m.totals.chunks)} chunks`,
   );
+  if (kept) {
+    const end = m.endEpochMs !== null ? ` to the end (${formatNs((m.endEpochMs - m.startEpochMs) * 1e6 - kept.fromNs)})` : '';
+    lines.push(
+      kept.discardedRecords > 0
+        ? `kept window    bounded trace: every thread from +${formatNs(kept.fromNs)} at the latest${end}; ${formatCount(kept.discardedRecords)} older records (${formatBytes(kept.discardedBytes)}) were discarded to stay within the bounds`
+        : `kept window    bounded trace: nothing was discarded (the whole run fits the bounds)`,
+    );
+  }
   if (m.threadsUntraced > 0) lines.push(`WARNING        ${m.threadsUntraced} thread(s) not recorded: no free registry slot (raise --threads)`);
   lines.push('');
   lines.push(
@@ -85,15 +99,17 @@ export function infoCommand(args: string[]): number {
         { title: 'produced', align: 'right' },
         { title: 'written', align: 'right' },
         { title: 'dropped', align: 'right' },
+        ...(kept ? [{ title: 'discarded', align: 'right' as const }, { title: 'kept from', align: 'right' as const }] : []),
         { title: 'bytes', align: 'right' },
         { title: 'file', align: 'left', shrink: true },
       ],
-      trace.threads.map((t) => [
+      trace.threads.map((t, index) => [
         String(t.info.id),
         t.info.name,
         formatCount(t.info.produced),
         formatCount(t.info.written),
         formatCount(t.info.dropped),
+        ...(kept ? keptColumns(kept.threads[index]) : []),
         formatBytes(t.info.bytes),
         t.info.file,
       ]),
@@ -127,4 +143,10 @@ export function infoCommand(args: string[]): number {
   for (const problem of trace.problems) lines.push(`WARNING: ${problem}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
+}
+
+/** A bounded trace's columns for one thread: records discarded, and where its kept records begin. */
+function keptColumns(thread: ThreadKeptWindow | undefined): string[] {
+  if (!thread) return ['', ''];
+  return [formatCount(thread.discardedRecords), thread.fromNs === null ? '-' : `+${formatNs(thread.fromNs)}`];
 }

@@ -18,9 +18,13 @@ import { signalNumber } from '../runtime/signals.js';
 import { isNodeBinary, withScaledStack } from '../runtime/stack-limit.js';
 import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
+import { joinLeftSegments } from '../runtime/bounded.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
-import { formatBytes, formatCount } from '../text/format.js';
+import { durationMs, formatBytes, formatCount, sizeBytes } from '../text/format.js';
+
+/** Smallest --max-size: a few 1 MiB chunks per thread. */
+const MIN_MAX_SIZE = 4 << 20;
 
 export const RUN_HELP = `usage: recall run [options] -- <command...>
 
@@ -32,6 +36,10 @@ options:
   --exclude GLOB      do not instrument files matching GLOB (repeatable)
   --node-modules      also instrument files under node_modules
   --duration SECONDS  stop recording after SECONDS; the program runs on untraced
+  --max-size SIZE     keep at most SIZE of thread files per process (e.g. 512MiB): the oldest
+                      records of the thread holding the most are discarded while recording
+  --keep DURATION     keep at least the last DURATION of every thread (e.g. 10m); older
+                      records are discarded while recording (with --max-size: both bounds)
   --timing MODE       adaptive (default): tiny hot functions stop paying for timestamps
                       after a warm-up (counts and call structure stay exact); exact: every
                       event timestamped; none: counts and call structure only
@@ -54,6 +62,8 @@ const RUN_OPTIONS = {
   exclude: { type: 'string', multiple: true },
   'node-modules': { type: 'boolean' },
   duration: { type: 'string' },
+  'max-size': { type: 'string' },
+  keep: { type: 'string' },
   threads: { type: 'string' },
   'ring-size': { type: 'string' },
   'spill-size': { type: 'string' },
@@ -189,6 +199,20 @@ export async function runCommand(args: string[]): Promise<number> {
       throw new RecallError('E_USAGE', `run: --duration takes a positive number of seconds, not '${String(values.duration)}'`);
     }
   }
+  let maxBytes: number | null = null;
+  if (values['max-size'] !== undefined) {
+    maxBytes = sizeBytes(values['max-size'] as string);
+    if (maxBytes === null || maxBytes < MIN_MAX_SIZE) {
+      throw new RecallError('E_USAGE', `run: --max-size takes a size of at least 4MiB, like 64MiB or 1GiB, not '${String(values['max-size'])}'`);
+    }
+  }
+  let keepMs: number | null = null;
+  if (values.keep !== undefined) {
+    keepMs = durationMs(values.keep as string);
+    if (keepMs === null || keepMs < 1000) {
+      throw new RecallError('E_USAGE', `run: --keep takes a duration of at least 1s, like 30s, 10m or 2h, not '${String(values.keep)}'`);
+    }
+  }
   const timing = (values.timing as string | undefined) ?? 'adaptive';
   if (timing !== 'adaptive' && timing !== 'exact' && timing !== 'none') {
     throw new RecallError('E_USAGE', `run: --timing must be adaptive, exact or none, not '${timing}'`);
@@ -216,6 +240,8 @@ export async function runCommand(args: string[]): Promise<number> {
     threadSlots,
     timing,
     durationSeconds,
+    maxBytes,
+    keepMs,
     status: !quiet,
     cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),
     command,
@@ -258,6 +284,8 @@ export async function runCommand(args: string[]): Promise<number> {
 
   const exitCode = outcome.code ?? 128 + signalNumber(outcome.signal ?? 'SIGTERM');
   const after = await afterRun;
+  // A bounded recording killed before it finished left its threads as segment files.
+  joinLeftSegments(traceDir, (pid) => !alive(pid));
   const result = after.salvageManifest(traceDir, outcome.signal);
   if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
   const children = result ? finishChildren(after, traceDir, result.manifest) : null;

@@ -70,7 +70,7 @@ export function renderSummaryText(summary: Summary | AllProcessesSummary, cwd: s
   const pidColumn = all ? [{ title: 'pid', align: 'right' } as const] : [];
   out.push(`recall summary · ${relative(process.cwd(), summary.trace) || '.'}${summary.command.length ? ' · ' + summary.command.join(' ') : ''}`);
   out.push(
-    `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped${timed ? ` · ${formatNs(t.durationNs)} recorded` : ''}`,
+    `${summary.status} · ${all ? `${summary.processes.length} processes · ` : ''}${t.threads} thread${t.threads === 1 ? '' : 's'} · ${formatCount(t.events)} events · ${formatCount(t.dropped)} dropped${t.discarded > 0 ? ` · ${formatCount(t.discarded)} older discarded (bounded trace: the run's beginning is gone)` : ''}${timed ? ` · ${formatNs(t.durationNs)} recorded` : ''}`,
   );
   out.push(`timing: ${summary.clock.precision}`);
   if (!all && summary.range) {

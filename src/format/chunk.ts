@@ -25,6 +25,7 @@ import {
   LANE_INDEX,
   RECORD_BYTES,
 } from './layout.js';
+import type { ThreadWindow } from './window.js';
 
 /** What a thread file says about its thread, in its JSON header. */
 export interface ThreadFileHeader {
@@ -36,6 +37,13 @@ export interface ThreadFileHeader {
   name: string;
   /** Epoch milliseconds of this thread's performance.timeOrigin: record times are relative to it. */
   timeOriginMs: number;
+  /** A joined file of a bounded trace whose beginning was discarded (window.ts). */
+  window?: ThreadWindow;
+  /** A segment file of a bounded trace being recorded: its number, and the frames open at its start ([fn, serial] pairs). */
+  segment?: number;
+  openAtStart?: number[];
+  /** A segment file: the thread's chunks, records and bytes written before it (deleted segments included). */
+  before?: { chunks: number; records: number; bytes: number };
 }
 
 export interface ChunkInfo {

@@ -47,6 +47,12 @@ export const EXT_SPAN_BEGIN = 12; // a runtime span (http request, fetch, ...) b
 export const EXT_SPAN_END = 13; // that span ended: aux = the same serial
 export const EXT_GC = 14; // a garbage collection ended: aux = its duration in microseconds
 export const EXT_NOTE = 15; // a point runtime event described by a detail record: aux = its serial
+/**
+ * A bounded trace (--max-size / --keep) lost its beginning: this is the first record of the kept
+ * window, and the aux enter records after it re-open the frames that were open at that moment
+ * (outermost first; window.ts). Written by the writer, never by a probe.
+ */
+export const EXT_WINDOW_START = 16;
 
 export const EXT_NAMES: Record<number, string> = {
   [EXT_MARK]: 'mark',
@@ -64,6 +70,7 @@ export const EXT_NAMES: Record<number, string> = {
   [EXT_SPAN_END]: 'span-end',
   [EXT_GC]: 'gc',
   [EXT_NOTE]: 'note',
+  [EXT_WINDOW_START]: 'window-start',
 };
 
 export const KIND_NAMES: Record<number, string> = {

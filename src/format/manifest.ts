@@ -35,6 +35,11 @@ export interface ThreadCounters {
   written: number;
   /** Events lost because the ring was full. */
   dropped: number;
+  /**
+   * Records a bounded trace (--max-size / --keep) wrote and later deleted to stay within its
+   * bounds: the thread's oldest. produced = written + dropped + discarded. 0 when not bounded.
+   */
+  discarded: number;
   /** Bytes of the thread file. */
   bytes: number;
   chunks: number;
@@ -125,6 +130,9 @@ export interface Manifest {
     exclude: string[];
     nodeModules: boolean;
     durationSeconds: number | null;
+    /** Bounded trace (recall run --max-size / --keep): the bounds, per process; null when not bounded that way. */
+    maxBytes?: number | null;
+    keepMs?: number | null;
   };
   threads: ManifestThread[];
   /** Threads that ran instrumented code but found no free registry slot (raise --threads). */
@@ -175,7 +183,8 @@ function counters(value: unknown): ThreadCounters {
   const c = isRecord(value) ? value : {};
   const written = num(c.written, 0);
   const dropped = num(c.dropped, 0);
-  return { produced: num(c.produced, written + dropped), written, dropped, bytes: num(c.bytes, 0), chunks: num(c.chunks, 0) };
+  const discarded = num(c.discarded, 0);
+  return { produced: num(c.produced, written + dropped + discarded), written, dropped, discarded, bytes: num(c.bytes, 0), chunks: num(c.chunks, 0) };
 }
 
 /**
@@ -280,6 +289,8 @@ export function validateManifest(value: unknown, where: string): Manifest {
       exclude: strings(options.exclude),
       nodeModules: options.nodeModules === true,
       durationSeconds: typeof options.durationSeconds === 'number' ? options.durationSeconds : null,
+      maxBytes: typeof options.maxBytes === 'number' ? options.maxBytes : null,
+      keepMs: typeof options.keepMs === 'number' ? options.keepMs : null,
     },
     threads,
     threadsUntraced: num(m.threadsUntraced, 0),
@@ -306,11 +317,12 @@ function detailFile(value: unknown, where: string): ManifestDetailFile | null {
 
 /** Totals over threads' counters. */
 export function sumCounters(threads: readonly ThreadCounters[]): ThreadCounters {
-  const totals: ThreadCounters = { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 };
+  const totals: ThreadCounters = { produced: 0, written: 0, dropped: 0, discarded: 0, bytes: 0, chunks: 0 };
   for (const t of threads) {
     totals.produced += t.produced;
     totals.written += t.written;
     totals.dropped += t.dropped;
+    totals.discarded += t.discarded;
     totals.bytes += t.bytes;
     totals.chunks += t.chunks;
   }

@@ -33,7 +33,7 @@ export function rangeSummary(q: QueryTrace, options: RangeSummaryOptions): Summa
     const first = engine.positionAt(index, fromNs);
     const last = engine.positionAt(index, toNs);
     const thread = engine.threads[index]!.index;
-    threads.push({ id: info.id, name: info.name, file: info.file, events: last - first, produced: info.produced, written: info.written, dropped: info.dropped, lost: 0, durationNs: toNs - fromNs, maxDepth: thread.maxDepth });
+    threads.push({ id: info.id, name: info.name, file: info.file, events: last - first, produced: info.produced, written: info.written, dropped: info.dropped, discarded: info.discarded, lost: 0, durationNs: toNs - fromNs, maxDepth: thread.maxDepth });
   }
   const all: FunctionSummary[] = mergeByFunction(perThread)
     .filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0)
@@ -56,6 +56,7 @@ export function rangeSummary(q: QueryTrace, options: RangeSummaryOptions): Summa
     totals: {
       events: threads.reduce((n, t) => n + t.events, 0),
       dropped: threads.reduce((n, t) => n + t.dropped, 0),
+      discarded: threads.reduce((n, t) => n + t.discarded, 0),
       lost: 0,
       durationNs: toNs - fromNs,
       threads: threads.length,

@@ -82,6 +82,10 @@ export interface RecordConfig {
   userSourceMaps: boolean;
   /** The detail lane's settings; null = off (--no-detail). */
   detail: DetailConfig | null;
+  /** A bounded trace: per process, the most bytes of thread files kept (null/absent: unbounded). */
+  maxBytes?: number | null;
+  /** A bounded trace: per thread, how many ms of the most recent records are kept at least (null/absent: all). */
+  keepMs?: number | null;
   /** Record runtime events (scheduling, messages, workers, spans, GC); absent = true. */
   runtimeEvents?: boolean;
 }

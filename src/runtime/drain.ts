@@ -51,6 +51,7 @@ import type { RecordConfig } from './config.js';
 import { signalName } from './signals.js';
 import { ClockMeter, clockInfo } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
+import { BoundedStore, type SegmentedLane } from './bounded.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
@@ -92,6 +93,10 @@ class LaneFile {
   tail = 0;
   detailTail = 0;
   detail: DetailFile | null = null;
+  /** A bounded trace: the thread's segment files (bounded.ts) instead of one file (fd is then -1). */
+  readonly segments: SegmentedLane | null;
+  /** A bounded trace: the frames open when the chunk being filled began. */
+  private framesAtChunkStart: Int32Array = new Int32Array(0);
 
   constructor(
     readonly arena: ChunkArena,
@@ -102,12 +107,20 @@ class LaneFile {
     readonly name: string,
     readonly timeOriginMs: number,
     pid: number,
+    private readonly store: BoundedStore | null,
   ) {
     this.file = `p${pid}-t${threadId}.idx`;
-    this.fd = openSync(join(dir, this.file), 'w');
-    const header = encodeFileHeader({ formatVersion: 1, lane: 'index', pid, threadId, slot, name, timeOriginMs }, LANE_INDEX);
-    writeSync(this.fd, header);
-    this.bytes = header.byteLength;
+    const fileHeader = { formatVersion: 1, lane: 'index' as const, pid, threadId, slot, name, timeOriginMs };
+    if (store) {
+      this.fd = -1;
+      this.segments = store.open(fileHeader);
+    } else {
+      this.segments = null;
+      this.fd = openSync(join(dir, this.file), 'w');
+      const header = encodeFileHeader(fileHeader, LANE_INDEX);
+      writeSync(this.fd, header);
+      this.bytes = header.byteLength;
+    }
     this.block = arena.allocate();
     lanesInit(this.lanes);
   }
@@ -117,6 +130,10 @@ class LaneFile {
     const at = this.block + this.filled * RECORD_BYTES;
     this.arena.bytes.set(records, at);
     this.arena.settle(at, at + records.byteLength, this.state);
+    if (this.segments !== null) {
+      if (this.filled === 0) this.framesAtChunkStart = this.segments.snapshotFrames();
+      this.segments.track(this.arena.words, at >> 2, records.byteLength / RECORD_BYTES);
+    }
     this.filled += records.byteLength / RECORD_BYTES;
   }
 
@@ -128,10 +145,24 @@ class LaneFile {
     const last = times[((this.block + (this.filled - 1) * RECORD_BYTES) >> 3) + 1] as number;
     encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0, this.lanes);
     lanesInit(this.lanes);
-    writevSync(this.fd, [this.header, payload]);
-    this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    if (this.segments !== null && this.store !== null) {
+      const origin = this.timeOriginMs;
+      const written = this.segments.write(this.header, payload, this.filled, origin + first, origin + last, this.framesAtChunkStart);
+      this.store.wrote(written);
+      this.store.enforce(Date.now());
+    } else {
+      writevSync(this.fd, [this.header, payload]);
+      this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    }
     this.seq++;
     this.filled = 0;
+  }
+
+  /** The thread's index lane is complete: close its file (a bounded trace joins its segments at the end). */
+  close(): void {
+    this.flush();
+    if (this.segments !== null) this.segments.close();
+    else closeSync(this.fd);
   }
 }
 
@@ -212,6 +243,10 @@ export class Drain {
   private readonly layout: ControlLayout;
   private readonly lanes: (LaneFile | null)[];
   private readonly finished: ManifestThread[] = [];
+  /** A bounded trace (--max-size / --keep): every thread's segments; null when unbounded. */
+  private readonly store: BoundedStore | null;
+  /** A bounded trace: each finished thread's manifest entry and its segments, joined at the end. */
+  private readonly segmented: { entry: ManifestThread; segments: SegmentedLane }[] = [];
   private readonly windows: ManifestWindow[] = [];
   private readonly detailRing: Uint8Array;
   /** The chunk buffers of all lanes, where their records are settled (settle.ts). */
@@ -242,6 +277,9 @@ export class Drain {
     this.lanes = new Array<LaneFile | null>(this.layout.slots).fill(null);
     this.detailRing = new Uint8Array(sab, this.layout.detailByteOffset, this.layout.slots * this.layout.detailBytes);
     this.showStatus = config.status && isatty(2);
+    const maxBytes = config.maxBytes ?? null;
+    const keepMs = config.keepMs ?? null;
+    this.store = maxBytes !== null || keepMs !== null ? new BoundedStore(config.traceDir, { maxBytes, keepMs }) : null;
   }
 
   /**
@@ -324,7 +362,7 @@ export class Drain {
     const threadId = this.ctl[base + S_THREAD_ID] as number;
     const name = threadId === 0 ? 'main' : lookupThreadName(this.sab, threadId) ?? `worker ${threadId}`;
     const timeOrigin = this.ctlF64[(base + S_TIME_ORIGIN_F64) >> 1] as number;
-    lane = new LaneFile(this.arena, this.config.traceDir, slot, generation, threadId, name, timeOrigin, this.manifest.pid);
+    lane = new LaneFile(this.arena, this.config.traceDir, slot, generation, threadId, name, timeOrigin, this.manifest.pid, this.store);
     this.lanes[slot] = lane;
     return lane;
   }
@@ -392,14 +430,14 @@ export class Drain {
       if (lane && lane.filled > 0 && now - lane.firstFillAt >= FLUSH_AFTER_MS) lane.flush();
       if (lane?.detail && lane.detail.filled > 0 && now - lane.detail.firstFillAt >= FLUSH_AFTER_MS) lane.detail.flush();
     }
+    this.store?.enforce(now);
   }
 
   private closeLane(slot: number, release: boolean): void {
     const lane = this.lanes[slot];
     if (!lane) return;
     const base = slotBase(slot);
-    lane.flush();
-    closeSync(lane.fd);
+    lane.close();
     this.arena.release(lane.block);
     const markers = Atomics.load(this.ctl, base + S_MARKERS);
     const dropped = this.droppedOf(base);
@@ -415,7 +453,7 @@ export class Drain {
         this.windows.push({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records });
       }
     }
-    this.finished.push({
+    const entry: ManifestThread = {
       id: lane.threadId,
       name: lane.name,
       slot,
@@ -424,13 +462,16 @@ export class Drain {
       produced: written + dropped,
       written,
       dropped,
+      discarded: 0,
       bytes: lane.bytes,
       chunks: lane.seq,
       closed: release,
       detail: detail
         ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: Atomics.load(this.ctl, base + S_DETAIL_DROPPED) }
         : null,
-    });
+    };
+    this.finished.push(entry);
+    if (lane.segments !== null) this.segmented.push({ entry, segments: lane.segments });
     this.lanes[slot] = null;
     if (release) {
       Atomics.store(this.ctl, base + S_HEAD, 0);
@@ -449,7 +490,21 @@ export class Drain {
       if (this.lanes[slot]) this.closeLane(slot, true);
     }
     if (this.showStatus) writeSync(2, '\r\x1b[2K');
+    this.joinSegments();
     this.writeManifest(reason);
+  }
+
+  /** A bounded trace: join each thread's kept segments into its thread file, and count what was discarded. */
+  private joinSegments(): void {
+    for (const { entry, segments } of this.segmented) {
+      const joined = segments.join();
+      const discarded = segments.discardedRecords;
+      entry.bytes = joined.bytes;
+      entry.chunks = joined.chunks;
+      entry.written = Math.max(0, entry.written - discarded);
+      entry.discarded = discarded;
+      entry.produced = entry.written + entry.dropped + discarded;
+    }
   }
 
   private status(now: number): void {
@@ -462,10 +517,11 @@ export class Drain {
     const rate = (this.recordsTotal - this.lastStatusRecords) / ((now - this.lastStatusAt) / 1000);
     let bytes = 0;
     let dropped = 0;
-    for (const t of this.finished) bytes += t.bytes;
+    if (this.store) bytes = this.store.bytes;
+    else for (const t of this.finished) bytes += t.bytes;
     for (let slot = 0; slot < this.layout.slots; slot++) {
       const lane = this.lanes[slot];
-      if (lane) bytes += lane.bytes;
+      if (lane && !this.store) bytes += lane.bytes;
       dropped += this.droppedOf(slotBase(slot));
     }
     const line = `recall: ${formatCount(rate)} events/s · ${(bytes / 1048576).toFixed(1)} MB · ${formatCount(dropped)} dropped`;

@@ -1,0 +1,403 @@
+// The drain's side of a bounded trace (`recall run --max-size SIZE --keep DURATION`): each
+// thread's index lane is written as a run of segment files (window.ts names them), and whenever
+// the process's segments exceed the size bound, or hold records older than the kept duration,
+// the oldest segment of the thread holding the most bytes is deleted (so every thread keeps its
+// most recent data, and a busy thread cannot push a quiet one out). Each segment's header records
+// the frames open when it began, which the drain follows by walking every record it copies with
+// the stack rules (analysis/stack-rules.ts, the same rules every reader applies). When the
+// recording ends, the kept segments of each thread are joined into its ordinary thread file
+// (format/window.ts), which readers read like any other.
+
+import { closeSync, openSync, readSync, readdirSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ThreadFileHeader } from '../format/chunk.js';
+import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { parseSegmentFileName, preludeChunk, renumberChunk, segmentFileName, type ThreadWindow } from '../format/window.js';
+
+/** The bounds of a bounded trace, per process (null: not bounded that way). */
+export interface Bounds {
+  maxBytes: number | null;
+  keepMs: number | null;
+}
+
+/** A segment never holds more than this share of --max-size (so deleting one frees little more than needed). */
+const SEGMENT_SHARE = 16;
+/** A segment spans at most this share of --keep (so the kept window is close to the duration asked). */
+const KEEP_SHARE = 8;
+/** Smallest segment: one full chunk (1 MiB of records) and its header. */
+const MIN_SEGMENT_BYTES = (1 << 20) + CHUNK_HEADER_BYTES;
+
+interface Segment {
+  readonly file: string;
+  bytes: number;
+  chunks: number;
+  records: number;
+  /** Epoch ms of the segment's first and last record. */
+  firstEpochMs: number;
+  lastEpochMs: number;
+}
+
+/** The segments of one thread's index lane, and the frames open at the end of what was written. */
+export class SegmentedLane {
+  private readonly segments: Segment[] = [];
+  private fd = -1;
+  private next = 0;
+  /** Chunks, records and bytes written to this lane's segments so far (deleted ones included). */
+  private writtenChunks = 0;
+  private writtenRecords = 0;
+  private writtenBytes = 0;
+  discardedChunks = 0;
+  discardedRecords = 0;
+  discardedBytes = 0;
+  /** Open frames as [functionId, serial] pairs, outermost first. */
+  private frames = new Int32Array(256);
+  private depth = 0;
+  closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly header: ThreadFileHeader,
+    private readonly segmentBytes: number,
+    private readonly segmentSpanMs: number,
+  ) {}
+
+  get file(): string {
+    return `p${this.header.pid}-t${this.header.threadId}.idx`;
+  }
+
+  /** Bytes of this lane's segments on disk. */
+  get bytes(): number {
+    let sum = 0;
+    for (const s of this.segments) sum += s.bytes;
+    return sum;
+  }
+
+  /** Segments that may be deleted: all but the one being written (all, once the thread ended). */
+  get deletable(): number {
+    return this.closed ? this.segments.length : Math.max(0, this.segments.length - 1);
+  }
+
+  /** Epoch ms of the oldest segment's last record (Infinity when none may be deleted). */
+  get oldestLastEpochMs(): number {
+    return this.deletable > 0 ? (this.segments[0] as Segment).lastEpochMs : Infinity;
+  }
+
+  /**
+   * Follow the open frames through records just copied (`words`: the chunk buffer as 32-bit
+   * words; `from`: the first record's word index), by the stack rules every reader applies.
+   */
+  track(words: Int32Array, from: number, count: number): void {
+    let depth = this.depth;
+    let frames = this.frames;
+    for (let i = 0, w = from; i < count; i++, w += 4) {
+      const head = words[w] as number;
+      const kind = (head >>> KIND_SHIFT) & KIND_MASK;
+      if (kind === EV_ENTER || kind === EV_RESUME) {
+        if ((depth + 1) * 2 > frames.length) {
+          const grown = new Int32Array(frames.length * 2);
+          grown.set(frames);
+          frames = this.frames = grown;
+        }
+        frames[depth * 2] = head & FN_MASK;
+        frames[depth * 2 + 1] = words[w + 1] as number;
+        depth++;
+      } else if (kind === EV_EXIT || kind === EV_THROW) {
+        const fn = head & FN_MASK;
+        let level = depth - 1;
+        while (level >= 0 && frames[level * 2] !== fn) level--;
+        if (level >= 0) depth = level;
+      } else if (kind === EV_SUSPEND) {
+        if (depth > 0 && frames[(depth - 1) * 2] === (head & FN_MASK)) depth--;
+      } else if (kind === EV_DROPPED) {
+        depth = 0;
+      }
+    }
+    this.depth = depth;
+  }
+
+  /**
+   * Write one sealed chunk (header and payload as stored). Starts a new segment first when the
+   * current one is full or spans too long. Returns the bytes written (a new segment's header included).
+   */
+  write(header: Uint8Array, payload: Uint8Array, records: number, firstEpochMs: number, lastEpochMs: number, framesAtStart: Int32Array): number {
+    let current = this.segments[this.segments.length - 1];
+    const size = header.byteLength + payload.byteLength;
+    let added = size;
+    if (
+      current === undefined ||
+      this.fd < 0 ||
+      (current.chunks > 0 && (current.bytes + size > this.segmentBytes || lastEpochMs - current.firstEpochMs > this.segmentSpanMs))
+    ) {
+      current = this.open(firstEpochMs, framesAtStart);
+      added += current.bytes;
+    }
+    writevSync(this.fd, [header, payload]);
+    this.writtenChunks++;
+    this.writtenRecords += records;
+    this.writtenBytes += added;
+    current.bytes += size;
+    current.chunks++;
+    current.records += records;
+    current.lastEpochMs = lastEpochMs;
+    return added;
+  }
+
+  /** The open frames now, as [functionId, serial] pairs (a copy). */
+  snapshotFrames(): Int32Array {
+    return this.frames.slice(0, this.depth * 2);
+  }
+
+  private open(firstEpochMs: number, framesAtStart: Int32Array): Segment {
+    if (this.fd >= 0) closeSync(this.fd);
+    const file = segmentFileName(this.header.pid, this.header.threadId, this.next++);
+    this.fd = openSync(join(this.dir, file), 'w');
+    // What came before this segment, so that what was deleted is known even if the process is
+    // killed before it can join its segments (joinLeftSegments).
+    const before = { chunks: this.writtenChunks, records: this.writtenRecords, bytes: this.writtenBytes };
+    const bytes = encodeFileHeader({ ...this.header, segment: this.next - 1, openAtStart: Array.from(framesAtStart), before }, LANE_INDEX);
+    writeSync(this.fd, bytes);
+    const segment: Segment = { file, bytes: bytes.byteLength, chunks: 0, records: 0, firstEpochMs, lastEpochMs: firstEpochMs };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  /** Delete the oldest segment (the caller checked `deletable`). Returns the bytes freed. */
+  deleteOldest(): number {
+    const oldest = this.segments.shift();
+    if (!oldest) return 0;
+    if (this.segments.length === 0 && this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    try {
+      unlinkSync(join(this.dir, oldest.file));
+    } catch {
+      // already gone: the bytes are free either way
+    }
+    this.discardedChunks += oldest.chunks;
+    this.discardedRecords += oldest.records;
+    this.discardedBytes += oldest.bytes;
+    return oldest.bytes;
+  }
+
+  /** The thread ended: its last segment is complete and may be deleted like the others. */
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.closed = true;
+  }
+
+  /** Join the kept segments into the thread's file; returns what the manifest says of it. */
+  join(): JoinedThread {
+    this.close();
+    return joinSegments(
+      this.dir,
+      this.file,
+      this.segments.map((s) => s.file),
+      { discardedChunks: this.discardedChunks, discardedRecords: this.discardedRecords, discardedBytes: this.discardedBytes },
+    );
+  }
+}
+
+export interface JoinedThread {
+  file: string;
+  bytes: number;
+  chunks: number;
+  /** Records in the kept chunks (the prelude's not counted). */
+  records: number;
+  window: ThreadWindow | null;
+}
+
+/**
+ * Join segment files (oldest first) into `file`, then delete them. `discarded` says what was
+ * deleted before the first of them; `beginningLost` whether anything was (then the file starts
+ * with a prelude). A damaged or cut segment contributes its valid chunks (a killed process's
+ * last one is cut).
+ */
+export function joinSegments(
+  dir: string,
+  file: string,
+  segments: string[],
+  discarded: { discardedChunks: number; discardedRecords: number; discardedBytes: number },
+  beginningLost = discarded.discardedChunks > 0,
+): JoinedThread {
+  let header: ThreadFileHeader | null = null;
+  let frames: number[] = [];
+  const parts: { bytes: Uint8Array; chunks: ReturnType<typeof scanThreadFile>['chunks'] }[] = [];
+  let firstTime: number | null = null;
+  for (const name of segments) {
+    const bytes = readWhole(join(dir, name));
+    if (bytes === null) continue;
+    const head = decodeFileHeader(bytes);
+    const scan = scanThreadFile(bytes);
+    if (header === null && head.header !== null) {
+      header = head.header;
+      frames = Array.isArray(head.header.openAtStart) ? head.header.openAtStart : [];
+    }
+    if (scan.chunks.length > 0 && firstTime === null) firstTime = (scan.chunks[0] as { firstTime: number }).firstTime;
+    parts.push({ bytes, chunks: scan.chunks });
+  }
+  if (header === null) {
+    for (const name of segments) tryUnlink(join(dir, name));
+    return { file, bytes: 0, chunks: 0, records: 0, window: null };
+  }
+  const { segment: _segment, openAtStart: _open, before: _before, ...plain } = header;
+  const withPrelude = beginningLost;
+  const prelude = withPrelude ? preludeChunk(frames, firstTime ?? 0) : null;
+  const window: ThreadWindow | null = withPrelude ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
+  const fileHeader = encodeFileHeader(window ? { ...plain, window } : plain, LANE_INDEX);
+  const path = join(dir, file);
+  const fd = openSync(path, 'w');
+  let bytes = 0;
+  let chunks = 0;
+  let records = 0;
+  try {
+    writeSync(fd, fileHeader);
+    bytes += fileHeader.byteLength;
+    let seq = 0;
+    if (prelude) {
+      writevSync(fd, [prelude.header, prelude.payload]);
+      bytes += prelude.header.byteLength + prelude.payload.byteLength;
+      seq++;
+    }
+    for (const part of parts) {
+      for (const chunk of part.chunks) {
+        const chunkHeader = part.bytes.slice(chunk.offset, chunk.offset + CHUNK_HEADER_BYTES);
+        const payload = part.bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes);
+        renumberChunk(chunkHeader, payload, seq++);
+        writevSync(fd, [chunkHeader, payload]);
+        bytes += chunkHeader.byteLength + payload.byteLength;
+        chunks++;
+        records += chunk.count;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  for (const name of segments) tryUnlink(join(dir, name));
+  return { file, bytes, chunks: chunks + (prelude ? 1 : 0), records, window };
+}
+
+function readWhole(path: string): Uint8Array | null {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, bytes, at, size - at, at);
+      if (n <= 0) break;
+      at += n;
+    }
+    return at === size ? bytes : bytes.subarray(0, at);
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * The bounded store of one process: every thread's segments, and the rule that keeps them within
+ * the bounds. The drain calls `enforce` after each chunk it writes and when idle.
+ */
+export class BoundedStore {
+  readonly lanes: SegmentedLane[] = [];
+  private total = 0;
+  readonly segmentBytes: number;
+  readonly segmentSpanMs: number;
+
+  constructor(
+    private readonly dir: string,
+    readonly bounds: Bounds,
+  ) {
+    this.segmentBytes = bounds.maxBytes !== null ? Math.max(MIN_SEGMENT_BYTES, Math.floor(bounds.maxBytes / SEGMENT_SHARE)) : Number.MAX_SAFE_INTEGER;
+    this.segmentSpanMs = bounds.keepMs !== null ? Math.max(50, bounds.keepMs / KEEP_SHARE) : Number.MAX_SAFE_INTEGER;
+  }
+
+  open(header: ThreadFileHeader): SegmentedLane {
+    const lane = new SegmentedLane(this.dir, header, this.segmentBytes, this.segmentSpanMs);
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  /** Count bytes just written. */
+  wrote(bytes: number): void {
+    this.total += bytes;
+  }
+
+  /** Bytes of every segment on disk now. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** Delete oldest segments until the bounds hold (as far as deletable segments allow). */
+  enforce(nowEpochMs: number): void {
+    const { maxBytes, keepMs } = this.bounds;
+    if (keepMs !== null) {
+      const before = nowEpochMs - keepMs;
+      for (const lane of this.lanes) {
+        while (lane.oldestLastEpochMs < before) this.total -= lane.deleteOldest();
+      }
+    }
+    if (maxBytes !== null) {
+      while (this.total > maxBytes) {
+        let largest: SegmentedLane | null = null;
+        let largestBytes = -1;
+        for (const lane of this.lanes) {
+          if (lane.deletable === 0) continue;
+          const bytes = lane.bytes;
+          if (bytes > largestBytes) {
+            largest = lane;
+            largestBytes = bytes;
+          }
+        }
+        if (largest === null) break;
+        this.total -= largest.deleteOldest();
+      }
+    }
+  }
+}
+
+/**
+ * Join the segment files a bounded recording left behind when its process was killed before it
+ * could join them itself (`recall run` calls this before salvaging). What the deleted segments
+ * held is unknown by then; a prelude still re-opens the frames open where the kept ones begin.
+ * Only segments of processes that `ended` says are over are touched. Returns the thread files written.
+ */
+export function joinLeftSegments(dir: string, ended: (pid: number) => boolean): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const byThread = new Map<string, { segment: number; name: string }[]>();
+  for (const name of names) {
+    const parsed = parseSegmentFileName(name);
+    if (!parsed || !ended(parsed.pid)) continue;
+    const list = byThread.get(parsed.threadFile) ?? [];
+    list.push({ segment: parsed.segment, name });
+    byThread.set(parsed.threadFile, list);
+  }
+  const joined: string[] = [];
+  for (const [file, list] of byThread) {
+    list.sort((a, b) => a.segment - b.segment);
+    const first = list[0] as { segment: number; name: string };
+    const head = readWhole(join(dir, first.name));
+    const before = head ? decodeFileHeader(head).header?.before : undefined;
+    const discarded = { discardedChunks: before?.chunks ?? 0, discardedRecords: before?.records ?? 0, discardedBytes: before?.bytes ?? 0 };
+    joinSegments(dir, file, list.map((s) => s.name), discarded, first.segment > 0);
+    joined.push(file);
+  }
+  return joined;
+}

@@ -1,4 +1,4 @@
-// The kept window of a bounded trace (`recall run --max-size / --keep`, docs/FORMAT.md section 8).
+// The kept window of a bounded trace (`recall run --max-size / --keep`, docs/FORMAT.md section 10).
 // While recording, a thread's index lane is written as numbered segment files; the oldest
 // segments are deleted to stay within the bound. When the recording ends, the segments kept are
 // joined into the thread's ordinary file: a header that says what was discarded, a prelude chunk
@@ -8,7 +8,7 @@
 // names, the header's `window` field, the prelude's records and the renumbering. No Node-only imports.
 
 import { chunkChecksum, encodeChunkHeader } from './chunk.js';
-import { CHUNK_HEADER_BYTES, CH_CHECKSUM, CH_SEQ, EV_ENTER, EV_EXT, EXT_WINDOW_START, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from './layout.js';
+import { CHUNK_HEADER_BYTES, CH_CHECKSUM, CH_SEQ, EV_ENTER, EV_EXT, EXT_WINDOW_START, KIND_SHIFT, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from './layout.js';
 
 /** What a joined thread file's JSON header says about what came before its kept window. */
 export interface ThreadWindow {
@@ -17,22 +17,26 @@ export interface ThreadWindow {
   discardedRecords: number;
   /** Bytes of the deleted chunks as they were on disk. */
   discardedBytes: number;
-  /** Records of the prelude chunk (seq 0): the window-start record and one enter per open frame. */
+  /** Records of the prelude chunk (seq 0): the window-start record and one enter per open frame (0: none; a detail file has none). */
   prelude: number;
 }
 
-/** A segment file of a thread being recorded in a bounded trace: p<pid>-t<tid>.s<n>.seg. */
-export function segmentFileName(pid: number, threadId: number, segment: number): string {
-  return `p${pid}-t${threadId}.s${segment}.seg`;
+/**
+ * A segment file of a thread being recorded in a bounded trace: p<pid>-t<tid>.s<n>.seg for its
+ * index lane, .dseg for its detail lane.
+ */
+export function segmentFileName(pid: number, threadId: number, segment: number, lane: number): string {
+  return `p${pid}-t${threadId}.s${segment}.${lane === LANE_DETAIL ? 'dseg' : 'seg'}`;
 }
 
-/** The thread file and segment number a segment file name stands for, or null. */
-export function parseSegmentFileName(name: string): { threadFile: string; pid: number; threadId: number; segment: number } | null {
-  const match = /^p(\d+)-t(\d+)\.s(\d+)\.seg$/.exec(name);
+/** The thread file, lane and segment number a segment file name stands for, or null. */
+export function parseSegmentFileName(name: string): { threadFile: string; lane: number; pid: number; threadId: number; segment: number } | null {
+  const match = /^p(\d+)-t(\d+)\.s(\d+)\.(seg|dseg)$/.exec(name);
   if (!match) return null;
   const pid = Number(match[1]);
   const threadId = Number(match[2]);
-  return { threadFile: `p${pid}-t${threadId}.idx`, pid, threadId, segment: Number(match[3]) };
+  const detail = match[4] === 'dseg';
+  return { threadFile: `p${pid}-t${threadId}.${detail ? 'det' : 'idx'}`, lane: detail ? LANE_DETAIL : LANE_INDEX, pid, threadId, segment: Number(match[3]) };
 }
 
 /**

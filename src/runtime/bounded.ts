@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync, readdirSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ThreadFileHeader } from '../format/chunk.js';
-import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_DETAIL, LANE_INDEX } from '../format/layout.js';
 import { parseSegmentFileName, preludeChunk, renumberChunk, segmentFileName, type ThreadWindow } from '../format/window.js';
 
 /** The bounds of a bounded trace, per process (null: not bounded that way). */
@@ -37,7 +37,7 @@ interface Segment {
   lastEpochMs: number;
 }
 
-/** The segments of one thread's index lane, and the frames open at the end of what was written. */
+/** The segments of one lane of one thread, and (index lane) the frames open at the end of what was written. */
 export class SegmentedLane {
   private readonly segments: Segment[] = [];
   private fd = -1;
@@ -59,10 +59,11 @@ export class SegmentedLane {
     private readonly header: ThreadFileHeader,
     private readonly segmentBytes: number,
     private readonly segmentSpanMs: number,
+    readonly lane: number = LANE_INDEX,
   ) {}
 
   get file(): string {
-    return `p${this.header.pid}-t${this.header.threadId}.idx`;
+    return `p${this.header.pid}-t${this.header.threadId}.${this.lane === LANE_DETAIL ? 'det' : 'idx'}`;
   }
 
   /** Bytes of this lane's segments on disk. */
@@ -149,12 +150,12 @@ export class SegmentedLane {
 
   private open(firstEpochMs: number, framesAtStart: Int32Array): Segment {
     if (this.fd >= 0) closeSync(this.fd);
-    const file = segmentFileName(this.header.pid, this.header.threadId, this.next++);
+    const file = segmentFileName(this.header.pid, this.header.threadId, this.next++, this.lane);
     this.fd = openSync(join(this.dir, file), 'w');
     // What came before this segment, so that what was deleted is known even if the process is
     // killed before it can join its segments (joinLeftSegments).
     const before = { chunks: this.writtenChunks, records: this.writtenRecords, bytes: this.writtenBytes };
-    const bytes = encodeFileHeader({ ...this.header, segment: this.next - 1, openAtStart: Array.from(framesAtStart), before }, LANE_INDEX);
+    const bytes = encodeFileHeader({ ...this.header, segment: this.next - 1, openAtStart: Array.from(framesAtStart), before }, this.lane);
     writeSync(this.fd, bytes);
     const segment: Segment = { file, bytes: bytes.byteLength, chunks: 0, records: 0, firstEpochMs, lastEpochMs: firstEpochMs };
     this.segments.push(segment);
@@ -193,6 +194,7 @@ export class SegmentedLane {
     return joinSegments(
       this.dir,
       this.file,
+      this.lane,
       this.segments.map((s) => s.file),
       { discardedChunks: this.discardedChunks, discardedRecords: this.discardedRecords, discardedBytes: this.discardedBytes },
     );
@@ -206,17 +208,20 @@ export interface JoinedThread {
   /** Records in the kept chunks (the prelude's not counted). */
   records: number;
   window: ThreadWindow | null;
+  /** Epoch ms of the first kept record (null: none kept). */
+  firstEpochMs: number | null;
 }
 
 /**
  * Join segment files (oldest first) into `file`, then delete them. `discarded` says what was
- * deleted before the first of them; `beginningLost` whether anything was (then the file starts
- * with a prelude). A damaged or cut segment contributes its valid chunks (a killed process's
+ * deleted before the first of them; `beginningLost` whether anything was (then an index-lane file
+ * starts with a prelude). A damaged or cut segment contributes its valid chunks (a killed process's
  * last one is cut).
  */
 export function joinSegments(
   dir: string,
   file: string,
+  lane: number,
   segments: string[],
   discarded: { discardedChunks: number; discardedRecords: number; discardedBytes: number },
   beginningLost = discarded.discardedChunks > 0,
@@ -239,13 +244,12 @@ export function joinSegments(
   }
   if (header === null) {
     for (const name of segments) tryUnlink(join(dir, name));
-    return { file, bytes: 0, chunks: 0, records: 0, window: null };
+    return { file, bytes: 0, chunks: 0, records: 0, window: null, firstEpochMs: null };
   }
   const { segment: _segment, openAtStart: _open, before: _before, ...plain } = header;
-  const withPrelude = beginningLost;
-  const prelude = withPrelude ? preludeChunk(frames, firstTime ?? 0) : null;
-  const window: ThreadWindow | null = withPrelude ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
-  const fileHeader = encodeFileHeader(window ? { ...plain, window } : plain, LANE_INDEX);
+  const prelude = beginningLost && lane === LANE_INDEX ? preludeChunk(frames, firstTime ?? 0) : null;
+  const window: ThreadWindow | null = beginningLost ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
+  const fileHeader = encodeFileHeader(window ? { ...plain, window } : plain, lane);
   const path = join(dir, file);
   const fd = openSync(path, 'w');
   let bytes = 0;
@@ -275,7 +279,7 @@ export function joinSegments(
     closeSync(fd);
   }
   for (const name of segments) tryUnlink(join(dir, name));
-  return { file, bytes, chunks: chunks + (prelude ? 1 : 0), records, window };
+  return { file, bytes, chunks: chunks + (prelude ? 1 : 0), records, window, firstEpochMs: firstTime === null ? null : header.timeOriginMs + firstTime };
 }
 
 function readWhole(path: string): Uint8Array | null {
@@ -324,8 +328,8 @@ export class BoundedStore {
     this.segmentSpanMs = bounds.keepMs !== null ? Math.max(50, bounds.keepMs / KEEP_SHARE) : Number.MAX_SAFE_INTEGER;
   }
 
-  open(header: ThreadFileHeader): SegmentedLane {
-    const lane = new SegmentedLane(this.dir, header, this.segmentBytes, this.segmentSpanMs);
+  open(header: ThreadFileHeader, laneCode: number = LANE_INDEX): SegmentedLane {
+    const lane = new SegmentedLane(this.dir, header, this.segmentBytes, this.segmentSpanMs, laneCode);
     this.lanes.push(lane);
     return lane;
   }
@@ -381,22 +385,22 @@ export function joinLeftSegments(dir: string, ended: (pid: number) => boolean): 
   } catch {
     return [];
   }
-  const byThread = new Map<string, { segment: number; name: string }[]>();
+  const byThread = new Map<string, { segment: number; name: string; lane: number }[]>();
   for (const name of names) {
     const parsed = parseSegmentFileName(name);
     if (!parsed || !ended(parsed.pid)) continue;
     const list = byThread.get(parsed.threadFile) ?? [];
-    list.push({ segment: parsed.segment, name });
+    list.push({ segment: parsed.segment, name, lane: parsed.lane });
     byThread.set(parsed.threadFile, list);
   }
   const joined: string[] = [];
   for (const [file, list] of byThread) {
     list.sort((a, b) => a.segment - b.segment);
-    const first = list[0] as { segment: number; name: string };
+    const first = list[0] as { segment: number; name: string; lane: number };
     const head = readWhole(join(dir, first.name));
     const before = head ? decodeFileHeader(head).header?.before : undefined;
     const discarded = { discardedChunks: before?.chunks ?? 0, discardedRecords: before?.records ?? 0, discardedBytes: before?.bytes ?? 0 };
-    joinSegments(dir, file, list.map((s) => s.name), discarded, first.segment > 0);
+    joinSegments(dir, file, first.lane, list.map((s) => s.name), discarded, first.segment > 0);
     joined.push(file);
   }
   return joined;

@@ -184,12 +184,29 @@ class DetailFile {
   /** The last record of each window id. */
   readonly windows = new Map<number, WindowBody>();
 
-  constructor(dir: string, lane: LaneFile, pid: number) {
+  /** A bounded trace: the thread's detail segments (bounded.ts) instead of one file (fd is then -1). */
+  readonly segments: SegmentedLane | null;
+  private readonly timeOriginMs: number;
+
+  constructor(
+    dir: string,
+    lane: LaneFile,
+    pid: number,
+    private readonly store: BoundedStore | null,
+  ) {
     this.file = `p${pid}-t${lane.threadId}.det`;
-    this.fd = openSync(join(dir, this.file), 'w');
-    const header = encodeFileHeader({ formatVersion: 1, lane: 'detail', pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs }, LANE_DETAIL);
-    writeSync(this.fd, header);
-    this.bytes = header.byteLength;
+    this.timeOriginMs = lane.timeOriginMs;
+    const fileHeader = { formatVersion: 1, lane: 'detail' as const, pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs };
+    if (store) {
+      this.fd = -1;
+      this.segments = store.open(fileHeader, LANE_DETAIL);
+    } else {
+      this.segments = null;
+      this.fd = openSync(join(dir, this.file), 'w');
+      const header = encodeFileHeader(fileHeader, LANE_DETAIL);
+      writeSync(this.fd, header);
+      this.bytes = header.byteLength;
+    }
   }
 
   /** Append whole records (already framed); flushes first when they do not fit. */
@@ -223,8 +240,14 @@ class DetailFile {
     if (this.filled === 0) return;
     const payload = this.buffer.subarray(0, this.filled);
     encodeChunkHeader(this.header, LANE_DETAIL, this.seq, this.count, payload, this.firstTime, this.lastTime, 0);
-    writevSync(this.fd, [this.header, payload]);
-    this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    if (this.segments !== null && this.store !== null) {
+      const origin = this.timeOriginMs;
+      this.store.wrote(this.segments.write(this.header, payload, this.count, origin + this.firstTime, origin + this.lastTime, NO_FRAMES));
+      this.store.enforce(Date.now());
+    } else {
+      writevSync(this.fd, [this.header, payload]);
+      this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    }
     this.records += this.count;
     this.seq++;
     this.filled = 0;
@@ -233,6 +256,8 @@ class DetailFile {
 }
 
 const textDecoder = new TextDecoder();
+/** A detail segment's frames (none: the detail lane has no stack). */
+const NO_FRAMES = new Int32Array(0);
 
 export class Drain {
   private readonly ctl: Int32Array;
@@ -246,7 +271,7 @@ export class Drain {
   /** A bounded trace (--max-size / --keep): every thread's segments; null when unbounded. */
   private readonly store: BoundedStore | null;
   /** A bounded trace: each finished thread's manifest entry and its segments, joined at the end. */
-  private readonly segmented: { entry: ManifestThread; segments: SegmentedLane }[] = [];
+  private readonly segmented: { entry: ManifestThread; segments: SegmentedLane; detail: SegmentedLane | null }[] = [];
   private readonly windows: ManifestWindow[] = [];
   private readonly detailRing: Uint8Array;
   /** The chunk buffers of all lanes, where their records are settled (settle.ts). */
@@ -401,7 +426,7 @@ export class Drain {
     const first = Math.min(bytes, size - at);
     this.detailScratch.set(this.detailRing.subarray(start + at, start + at + first), 0);
     if (first < bytes) this.detailScratch.set(this.detailRing.subarray(start, start + bytes - first), first);
-    lane.detail ??= new DetailFile(this.config.traceDir, lane, this.manifest.pid);
+    lane.detail ??= new DetailFile(this.config.traceDir, lane, this.manifest.pid, this.store);
     // Append in pieces that fit a chunk, on record boundaries.
     const view = new DataView(this.detailScratch.buffer, 0, bytes);
     let from = 0;
@@ -445,7 +470,8 @@ export class Drain {
     const detail = lane.detail;
     if (detail) {
       detail.flush();
-      closeSync(detail.fd);
+      if (detail.segments !== null) detail.segments.close();
+      else closeSync(detail.fd);
       const origin = lane.timeOriginMs;
       const start = this.manifest.startEpochMs;
       const ns = (ms: number): number => Math.round((origin + ms - start) * 1e6);
@@ -471,7 +497,7 @@ export class Drain {
         : null,
     };
     this.finished.push(entry);
-    if (lane.segments !== null) this.segmented.push({ entry, segments: lane.segments });
+    if (lane.segments !== null) this.segmented.push({ entry, segments: lane.segments, detail: detail?.segments ?? null });
     this.lanes[slot] = null;
     if (release) {
       Atomics.store(this.ctl, base + S_HEAD, 0);
@@ -496,7 +522,8 @@ export class Drain {
 
   /** A bounded trace: join each thread's kept segments into its thread file, and count what was discarded. */
   private joinSegments(): void {
-    for (const { entry, segments } of this.segmented) {
+    const keptFrom = new Map<number, number>();
+    for (const { entry, segments, detail } of this.segmented) {
       const joined = segments.join();
       const discarded = segments.discardedRecords;
       entry.bytes = joined.bytes;
@@ -504,6 +531,23 @@ export class Drain {
       entry.written = Math.max(0, entry.written - discarded);
       entry.discarded = discarded;
       entry.produced = entry.written + entry.dropped + discarded;
+      if (detail !== null && entry.detail) {
+        const kept = detail.join();
+        entry.detail.records = Math.max(0, entry.detail.records - detail.discardedRecords);
+        entry.detail.bytes = kept.bytes;
+        entry.detail.chunks = kept.chunks;
+        if (detail.discardedChunks > 0 && kept.firstEpochMs !== null) keptFrom.set(entry.id, kept.firstEpochMs);
+      }
+    }
+    // Windows whose values were deleted with the oldest detail segments are not listed.
+    if (keptFrom.size > 0) {
+      const start = this.manifest.startEpochMs;
+      const kept = this.windows.filter((w) => {
+        const from = keptFrom.get(w.thread);
+        return from === undefined || start + w.toNs / 1e6 >= from;
+      });
+      this.windows.length = 0;
+      this.windows.push(...kept);
     }
   }
 

@@ -26,7 +26,7 @@ function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 }
 
-/** Bytes of the thread files (index lane: segments while recording, joined files after) now in `dir`. */
+/** Bytes of the thread files (both lanes: segments while recording, joined files after) now in `dir`. */
 function threadFileBytes(dir: string): number {
   let sum = 0;
   let names: string[] = [];
@@ -36,7 +36,7 @@ function threadFileBytes(dir: string): number {
     return 0;
   }
   for (const name of names) {
-    if (!/\.(seg|idx)$/.test(name)) continue;
+    if (!/\.(seg|dseg|idx|det)$/.test(name)) continue;
     try {
       sum += statSync(join(dir, name)).size;
     } catch {
@@ -69,7 +69,7 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
   assert.ok(peak <= MAX_SIZE + CHUNK + 8192, `thread files peaked at ${peak} bytes; bound ${MAX_SIZE} + one chunk`);
   assert.ok(threadFileBytes(dir) <= MAX_SIZE + CHUNK, 'the joined trace is within the bound too');
   assert.deepEqual(
-    readdirSync(dir).filter((n) => n.endsWith('.seg')),
+    readdirSync(dir).filter((n) => /\.d?seg$/.test(n)),
     [],
     'no segment file is left once the recording finished',
   );
@@ -165,7 +165,7 @@ test('a bounded recording killed with SIGKILL is joined and salvaged by recall r
   const deadline = Date.now() + 15000;
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
-    const segments = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.seg')) : [];
+    const segments = existsSync(dir) ? readdirSync(dir).filter((n) => /\.d?seg$/.test(n)) : [];
     if (segments.some((n) => !/\.s[0-3]\.seg$/.test(n))) break;
     assert.ok(Date.now() < deadline, 'the recording deleted old segments');
   }
@@ -173,7 +173,7 @@ test('a bounded recording killed with SIGKILL is joined and salvaged by recall r
   process.kill(pids[0] as number, 'SIGKILL');
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 137);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), [], 'recall run joined the segments');
+  assert.deepEqual(readdirSync(dir).filter((n) => /\.d?seg$/.test(n)), [], 'recall run joined the segments');
   const manifest = manifestOf(dir);
   assert.equal(manifest.status, 'salvaged');
   assert.ok(manifest.totals.discarded > 0, 'what the deleted segments held is still counted');

@@ -127,6 +127,15 @@ function targetOf(dir: string, pid: number | undefined): Target {
   return { pid, rootPid, root: false, manifestFile: entry.manifest, functionsFile: entry.functionsFile, entry };
 }
 
+/** Whether a bounded recording's segment files (format/window.ts) are in the directory. */
+function hasSegments(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => /\.d?seg$/.test(name));
+  } catch {
+    return false;
+  }
+}
+
 /** The thread files of the target: p<pid>-t*.idx, plus files named otherwise for the root. */
 function threadFilesOf(files: string[], target: Target): string[] {
   if (target.pid === null) return files;
@@ -231,6 +240,18 @@ export function beginOpening(path: string, options: OpenOptions = {}): TraceOpen
   }
   const listed = new Map(manifest.threads.map((t) => [t.file, t]));
   const files = manifest.status === 'recording' || reconstructed ? [...new Set([...listed.keys(), ...threadFiles])] : [...listed.keys()];
+  if (files.length === 0 && manifest.options.snapshot === true && !reconstructed) {
+    const snapshots = manifest.snapshots ?? [];
+    throw new RecallError(
+      'E_TRACE_EMPTY',
+      snapshots.length > 0
+        ? `${dir} was recorded with --snapshot: its records are in its ${snapshots.length} snapshot${snapshots.length === 1 ? '' : 's'}; read one, e.g. recall summary ${join(dir, snapshots[snapshots.length - 1] as string)} (${snapshots.join(', ')})`
+        : `${dir} was recorded with --snapshot and no snapshot was taken (no trigger fired${manifest.status === 'recording' ? ' yet' : ''}): only its manifest is on disk`,
+    );
+  }
+  if (manifest.status === 'recording' && files.length === 0 && hasSegments(dir)) {
+    problems.push('a bounded recording is still running: its threads are segment files until it ends (recall ctl snapshot writes a readable copy now)');
+  }
   return { dir, target, manifest, manifestReconstructed: reconstructed, listed, files, problems, newer: [], readable: 0 };
 }
 

@@ -26,6 +26,7 @@ usage:
   recall diff <base> <trace> [--format text|json]   what changed between two recordings, by function
   recall sql [trace] "<query>" [--format text|json|csv]   SQL (DuckDB) over calls, functions, exceptions, ...
   recall view [trace] [--port N] [--no-open]   web viewer: timeline, search, call details (127.0.0.1, token)
+  recall ctl <trace|pid> status|pause|resume|snapshot|set K=V   control a recording while it runs
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;
 ./recall-trace alone means the latest one).
@@ -62,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./mcp.js')).mcpCommand(args);
     case 'view':
       return (await import('./view.js')).viewCommand(args);
+    case 'ctl':
+      return (await import('./ctl.js')).ctlCommand(args);
     case undefined:
     case 'help':
     case '--help':
@@ -82,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
         sql: async () => (await import('./sql.js')).SQL_HELP,
         mcp: async () => (await import('./mcp.js')).MCP_HELP,
         view: async () => (await import('./view.js')).VIEW_HELP,
+        ctl: async () => (await import('./ctl.js')).CTL_HELP,
       };
       const help = topic !== undefined ? topics[topic] : undefined;
       process.stdout.write(help ? await help() : HELP);
@@ -92,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${RECALL_VERSION}\n`);
       return 0;
     default:
-      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff, sql, view (recall --help)\n`);
+      process.stderr.write(`recall: unknown command '${command}'; commands: run, summary, info, exceptions, stack, tree, events, query, mcp, index, export, diff, sql, view, ctl (recall --help)\n`);
       return 2;
   }
 }

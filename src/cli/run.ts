@@ -7,7 +7,7 @@
 // without finishing their manifests.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +18,16 @@ import { signalNumber } from '../runtime/signals.js';
 import { isNodeBinary, withScaledStack } from '../runtime/stack-limit.js';
 import type { Manifest } from '../format/manifest.js';
 import { writeManifestFile } from '../runtime/manifest-file.js';
-import { joinLeftSegments } from '../runtime/bounded.js';
+import { joinLeftSegments, removeSpool } from '../runtime/bounded.js';
+import { parseProcessesJsonl, PROCESSES_FILE } from '../format/processes.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
 import { durationMs, formatBytes, formatCount, sizeBytes } from '../text/format.js';
 
 /** Smallest --max-size: a few 1 MiB chunks per thread. */
 const MIN_MAX_SIZE = 4 << 20;
+/** --snapshot without --keep or --max-size keeps this much of every thread. */
+const DEFAULT_SNAPSHOT_KEEP_MS = 10_000;
 
 export const RUN_HELP = `usage: recall run [options] -- <command...>
 
@@ -40,6 +43,11 @@ options:
                       records of the thread holding the most are discarded while recording
   --keep DURATION     keep at least the last DURATION of every thread (e.g. 10m); older
                       records are discarded while recording (with --max-size: both bounds)
+  --snapshot          flight-recorder mode: only the manifest reaches the trace directory
+                      until a trigger fires (an exception, a mark, a slow call: see --trigger),
+                      SIGUSR2 arrives or recall ctl snapshot asks; then the last --keep
+                      (default 10s) of every thread is written out as a complete trace under
+                      <trace>/snapshots/
   --timing MODE       adaptive (default): tiny hot functions stop paying for timestamps
                       after a warm-up (counts and call structure stay exact); exact: every
                       event timestamped; none: counts and call structure only
@@ -64,6 +72,7 @@ const RUN_OPTIONS = {
   duration: { type: 'string' },
   'max-size': { type: 'string' },
   keep: { type: 'string' },
+  snapshot: { type: 'boolean' },
   threads: { type: 'string' },
   'ring-size': { type: 'string' },
   'spill-size': { type: 'string' },
@@ -213,6 +222,8 @@ export async function runCommand(args: string[]): Promise<number> {
       throw new RecallError('E_USAGE', `run: --keep takes a duration of at least 1s, like 30s, 10m or 2h, not '${String(values.keep)}'`);
     }
   }
+  const snapshot = values.snapshot === true;
+  if (snapshot && keepMs === null && maxBytes === null) keepMs = DEFAULT_SNAPSHOT_KEEP_MS;
   const timing = (values.timing as string | undefined) ?? 'adaptive';
   if (timing !== 'adaptive' && timing !== 'exact' && timing !== 'none') {
     throw new RecallError('E_USAGE', `run: --timing must be adaptive, exact or none, not '${timing}'`);
@@ -242,6 +253,7 @@ export async function runCommand(args: string[]): Promise<number> {
     durationSeconds,
     maxBytes,
     keepMs,
+    snapshot,
     status: !quiet,
     cacheDir: values['no-cache'] ? null : defaultCacheDir(cwd),
     command,
@@ -286,6 +298,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const after = await afterRun;
   // A bounded recording killed before it finished left its threads as segment files.
   joinLeftSegments(traceDir, (pid) => !alive(pid));
+  if (snapshot) removeLeftSpools(traceDir);
   const result = after.salvageManifest(traceDir, outcome.signal);
   if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
   const children = result ? finishChildren(after, traceDir, result.manifest) : null;
@@ -297,6 +310,15 @@ export async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`recall: no trace was recorded (the command started no traced Node.js process); ${shown} is empty\n`);
     } else {
       const { manifest } = result;
+      if (manifest.options.snapshot === true) {
+        const snapshots = manifest.snapshots ?? [];
+        process.stderr.write(
+          snapshots.length > 0
+            ? `recall: snapshot mode: ${snapshots.length} snapshot${snapshots.length === 1 ? '' : 's'} in ${shown}: ${snapshots.join(', ')}\nrecall: next: recall summary ${join(shown, snapshots[snapshots.length - 1] as string)}\n`
+            : `recall: snapshot mode: no trigger fired, so nothing but the manifest was written to ${shown}\n`,
+        );
+        return exitCode;
+      }
       const totals = { threads: manifest.threads.length, events: manifest.totals.written, dropped: manifest.totals.dropped, bytes: manifest.totals.bytes };
       for (const child of children?.finished ?? []) {
         totals.threads += child.threads;
@@ -370,4 +392,15 @@ function finishChildren(after: AfterRun, traceDir: string, root: Manifest): Chil
     outcome.finished.push(overview);
   }
   return outcome;
+}
+
+/** --snapshot: remove the spools of the trace's processes that ended without removing their own (killed). */
+function removeLeftSpools(traceDir: string): void {
+  let text = '';
+  try {
+    text = readFileSync(join(traceDir, PROCESSES_FILE), 'utf8');
+  } catch {
+    return;
+  }
+  for (const entry of parseProcessesJsonl(text).processes) if (!alive(entry.pid)) removeSpool(entry.pid);
 }

@@ -14,6 +14,8 @@ export type RecallErrorCode =
   | 'E_SPAWN' // the target command could not be started
   | 'E_OUTSIDE_ROOT' // a path outside the directory the MCP server may read
   | 'E_SEND' // an export's receiver (an OTLP collector) refused it or could not be reached
+  | 'E_NOT_RECORDING' // recall ctl: the recording has finished, or no recording process answers
+  | 'E_CONTROL' // recall ctl: the recording process refused or failed the request
   | 'E_TOO_BIG'; // an answer would hold more than a view keeps in memory: narrow the question
 
 export class RecallError extends Error {

@@ -104,7 +104,8 @@ export interface FunctionEntry {
 }
 
 export interface ShutdownInfo {
-  reason: 'exit' | 'signal' | 'uncaught-exception' | 'duration' | 'killed' | 'unknown';
+  /** snapshot: a snapshot of a recording still running (recall ctl snapshot, --snapshot), not its end. */
+  reason: 'exit' | 'signal' | 'uncaught-exception' | 'duration' | 'killed' | 'snapshot' | 'unknown';
   exitCode?: number | null;
   signal?: string | null;
 }
@@ -133,6 +134,8 @@ export interface Manifest {
     /** Bounded trace (recall run --max-size / --keep): the bounds, per process; null when not bounded that way. */
     maxBytes?: number | null;
     keepMs?: number | null;
+    /** Snapshot mode (recall run --snapshot): thread files reach the trace directory only in snapshots. */
+    snapshot?: boolean;
   };
   threads: ManifestThread[];
   /** Threads that ran instrumented code but found no free registry slot (raise --threads). */
@@ -153,6 +156,8 @@ export interface Manifest {
   rootPid?: number;
   /** Root manifest only: the processes of the trace when it was finished (processes.jsonl is the full list). */
   processes?: ProcessEntry[];
+  /** Snapshots written while recording (recall ctl snapshot, --snapshot): directories relative to the trace directory. */
+  snapshots?: string[];
 }
 
 /**
@@ -291,6 +296,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
       durationSeconds: typeof options.durationSeconds === 'number' ? options.durationSeconds : null,
       maxBytes: typeof options.maxBytes === 'number' ? options.maxBytes : null,
       keepMs: typeof options.keepMs === 'number' ? options.keepMs : null,
+      snapshot: options.snapshot === true,
     },
     threads,
     threadsUntraced: num(m.threadsUntraced, 0),
@@ -304,6 +310,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
     parentPid: typeof m.parentPid === 'number' && Number.isInteger(m.parentPid) && m.parentPid > 0 ? m.parentPid : null,
     rootPid: typeof m.rootPid === 'number' && Number.isInteger(m.rootPid) && m.rootPid > 0 ? m.rootPid : m.pid,
     processes: Array.isArray(m.processes) ? (m.processes as unknown[]).map(processEntryOf).filter((p): p is ProcessEntry => p !== null) : [],
+    snapshots: strings(m.snapshots).filter((s) => !s.split('/').includes('..')),
   };
 }
 

@@ -8,7 +8,8 @@
 // recording ends, the kept segments of each thread are joined into its ordinary thread file
 // (format/window.ts), which readers read like any other.
 
-import { closeSync, openSync, readSync, readdirSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, rmSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ThreadFileHeader } from '../format/chunk.js';
 import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_DETAIL, LANE_INDEX } from '../format/layout.js';
@@ -191,13 +192,16 @@ export class SegmentedLane {
   /** Join the kept segments into the thread's file; returns what the manifest says of it. */
   join(): JoinedThread {
     this.close();
-    return joinSegments(
-      this.dir,
-      this.file,
-      this.lane,
-      this.segments.map((s) => s.file),
-      { discardedChunks: this.discardedChunks, discardedRecords: this.discardedRecords, discardedBytes: this.discardedBytes },
-    );
+    return joinSegments(this.dir, this.file, this.lane, this.segments.map((s) => s.file), this.discarded());
+  }
+
+  /** Write what the segments hold now, joined, into `dir` (a snapshot); the segments stay. */
+  copyTo(dir: string): JoinedThread {
+    return joinSegments(this.dir, this.file, this.lane, this.segments.map((s) => s.file), this.discarded(), this.discardedChunks > 0, dir);
+  }
+
+  private discarded(): { discardedChunks: number; discardedRecords: number; discardedBytes: number } {
+    return { discardedChunks: this.discardedChunks, discardedRecords: this.discardedRecords, discardedBytes: this.discardedBytes };
   }
 }
 
@@ -225,6 +229,8 @@ export function joinSegments(
   segments: string[],
   discarded: { discardedChunks: number; discardedRecords: number; discardedBytes: number },
   beginningLost = discarded.discardedChunks > 0,
+  /** Write the joined file here and keep the segments (a snapshot); default: in `dir`, deleting them. */
+  copyTo: string | null = null,
 ): JoinedThread {
   let header: ThreadFileHeader | null = null;
   let frames: number[] = [];
@@ -243,14 +249,14 @@ export function joinSegments(
     parts.push({ bytes, chunks: scan.chunks });
   }
   if (header === null) {
-    for (const name of segments) tryUnlink(join(dir, name));
+    if (copyTo === null) for (const name of segments) tryUnlink(join(dir, name));
     return { file, bytes: 0, chunks: 0, records: 0, window: null, firstEpochMs: null };
   }
   const { segment: _segment, openAtStart: _open, before: _before, ...plain } = header;
   const prelude = beginningLost && lane === LANE_INDEX ? preludeChunk(frames, firstTime ?? 0) : null;
   const window: ThreadWindow | null = beginningLost ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
   const fileHeader = encodeFileHeader(window ? { ...plain, window } : plain, lane);
-  const path = join(dir, file);
+  const path = join(copyTo ?? dir, file);
   const fd = openSync(path, 'w');
   let bytes = 0;
   let chunks = 0;
@@ -278,7 +284,7 @@ export function joinSegments(
   } finally {
     closeSync(fd);
   }
-  for (const name of segments) tryUnlink(join(dir, name));
+  if (copyTo === null) for (const name of segments) tryUnlink(join(dir, name));
   return { file, bytes, chunks: chunks + (prelude ? 1 : 0), records, window, firstEpochMs: firstTime === null ? null : header.timeOriginMs + firstTime };
 }
 
@@ -321,7 +327,7 @@ export class BoundedStore {
   readonly segmentSpanMs: number;
 
   constructor(
-    private readonly dir: string,
+    readonly dir: string,
     readonly bounds: Bounds,
   ) {
     this.segmentBytes = bounds.maxBytes !== null ? Math.max(MIN_SEGMENT_BYTES, Math.floor(bounds.maxBytes / SEGMENT_SHARE)) : Number.MAX_SAFE_INTEGER;
@@ -342,6 +348,19 @@ export class BoundedStore {
   /** Bytes of every segment on disk now. */
   get bytes(): number {
     return this.total;
+  }
+
+  /** Records deleted so far, over every lane. */
+  get discardedRecords(): number {
+    let sum = 0;
+    for (const lane of this.lanes) if (lane.lane === LANE_INDEX) sum += lane.discardedRecords;
+    return sum;
+  }
+
+  /** Change the bounds of a running recording (recall ctl set); they apply from the next chunk. */
+  setBounds(bounds: Partial<Bounds>): void {
+    if (bounds.maxBytes !== undefined) this.bounds.maxBytes = bounds.maxBytes;
+    if (bounds.keepMs !== undefined) this.bounds.keepMs = bounds.keepMs;
   }
 
   /** Delete oldest segments until the bounds hold (as far as deletable segments allow). */
@@ -404,4 +423,27 @@ export function joinLeftSegments(dir: string, ended: (pid: number) => boolean): 
     joined.push(file);
   }
   return joined;
+}
+
+/**
+ * Where a --snapshot recording of process `pid` keeps its segments until a trigger writes them
+ * out: memory-backed /dev/shm when the machine has it, else the temporary directory. Known from
+ * the pid alone, so `recall run` can remove what a killed process left.
+ */
+export function spoolDirOf(pid: number): string {
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  return join(base, `recall-spool-${pid}`);
+}
+
+/** Make the spool directory (owner-only), emptied of a previous run's. */
+export function prepareSpool(pid: number): string {
+  const dir = spoolDirOf(pid);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Remove a spool directory and what it holds. */
+export function removeSpool(pid: number): void {
+  rmSync(spoolDirOf(pid), { recursive: true, force: true });
 }

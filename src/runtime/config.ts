@@ -86,6 +86,11 @@ export interface RecordConfig {
   maxBytes?: number | null;
   /** A bounded trace: per thread, how many ms of the most recent records are kept at least (null/absent: all). */
   keepMs?: number | null;
+  /**
+   * Snapshot mode (--snapshot): thread files are kept in a spool outside the trace directory,
+   * within maxBytes / keepMs, and written out as a complete trace when a trigger fires.
+   */
+  snapshot?: boolean;
   /** Record runtime events (scheduling, messages, workers, spans, GC); absent = true. */
   runtimeEvents?: boolean;
 }

@@ -30,6 +30,8 @@ export const H_EXIT_CODE = 10;
 export const H_SIGNAL = 11; // signal number when finishing because of a signal
 export const H_DRAIN_READY = 12; // futex: who drains (DRAIN_*); 0 until the drain worker or the exiting main thread claims it
 export const H_DETAIL_BYTES = 13; // bytes of each detail ring (a power of two), 0 = no detail lane
+export const H_PAUSED = 14; // 1 while recording is paused (recall ctl pause): threads swap to the no-op probes at their next idle tick or slow path
+export const H_SNAPSHOT_REQUEST = 15; // Atomics.add: snapshots asked for (SIGUSR2 in --snapshot mode); the drain writes one per request it sees
 export const HEADER_WORDS = 64;
 
 // Who drains (H_DRAIN_READY), claimed once with compareExchange: the drain worker when it has

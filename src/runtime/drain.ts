@@ -5,7 +5,7 @@
 // writes the complete manifest of its process (the root's also lists the trace's processes, from
 // processes.jsonl), then signals the waiting main thread.
 
-import { closeSync, openSync, readFileSync, statSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, statSync, writeSync, writevSync } from 'node:fs';
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
@@ -26,6 +26,9 @@ import {
   H_EXIT_CODE,
   H_FINALIZE,
   H_FINAL_DONE,
+  H_PAUSED,
+  H_SNAPSHOT_REQUEST,
+  H_STOPPED,
   H_SIGNAL,
   H_UNTRACED_THREADS,
   S_DETAIL_DROPPED,
@@ -51,7 +54,9 @@ import type { RecordConfig } from './config.js';
 import { signalName } from './signals.js';
 import { ClockMeter, clockInfo } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
-import { BoundedStore, type SegmentedLane } from './bounded.js';
+import type { ControlRequest, ControlResponse, ControlStatus } from '../format/control-protocol.js';
+import { durationMs, sizeBytes } from '../format/units.js';
+import { BoundedStore, prepareSpool, removeSpool, type SegmentedLane } from './bounded.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
 export const CHUNK_RECORDS = 1 << 16;
@@ -73,6 +78,20 @@ const IDLE_WAIT_MS = 1;
 /** A pass that moved fewer records than this sleeps IDLE_WAIT_MS before the next. */
 const BATCH_RECORDS = 8192;
 const STATUS_EVERY_MS = 500;
+/** runServing yields to the event loop at least this often while busy. */
+const BUSY_YIELD_MS = 20;
+/** How often the events/s `recall ctl status` reports is measured. */
+const RATE_EVERY_MS = 1000;
+/** --snapshot: a trigger's snapshot waits this long past the window's post-roll, for its records to reach the drain. */
+const SNAPSHOT_SETTLE_MS = 150;
+/** --snapshot: automatic snapshots (triggers) are at least this far apart; more triggers meanwhile join the next. */
+const SNAPSHOT_MIN_INTERVAL_MS = 1000;
+const STEP_BUSY = 0;
+const STEP_IDLE = 1;
+const STEP_DONE = 2;
+
+/** Atomics.waitAsync (ES2024; in every supported Node): typed here, as the ES2022 lib lacks it. */
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeout: number): { async: boolean; value: Promise<string> | string } }).waitAsync.bind(Atomics);
 
 class LaneFile {
   readonly fd: number;
@@ -183,6 +202,8 @@ class DetailFile {
   firstFillAt = 0;
   /** The last record of each window id. */
   readonly windows = new Map<number, WindowBody>();
+  /** Told of each window when its first record arrives (--snapshot: a trigger fired). */
+  onWindow: ((window: WindowBody) => void) | null = null;
 
   /** A bounded trace: the thread's detail segments (bounded.ts) instead of one file (fd is then -1). */
   readonly segments: SegmentedLane | null;
@@ -226,7 +247,9 @@ class DetailFile {
       if (header.type === DT_WINDOW) {
         try {
           const window = JSON.parse(textDecoder.decode(records.subarray(at + DETAIL_HEADER_BYTES, at + header.length))) as WindowBody;
+          const first = !this.windows.has(window.id);
           this.windows.set(window.id, window);
+          if (first) this.onWindow?.(window);
         } catch {
           // a damaged window record only costs the manifest its entry
         }
@@ -282,6 +305,23 @@ export class Drain {
   private recordsTotal = 0;
   private readonly showStatus: boolean;
 
+  /** Events/s over the last RATE_EVERY_MS (recall ctl status). */
+  private rate = 0;
+  private rateAt = 0;
+  private rateRecords = 0;
+  private readonly startedAt = Date.now();
+  /** Snapshots written (directories relative to the trace directory). */
+  private readonly snapshots: string[] = [];
+  /** Snapshot requests (H_SNAPSHOT_REQUEST) already answered. */
+  private snapshotRequestsSeen = 0;
+  /** --snapshot: when the snapshot a trigger asked for is due (0: none is). */
+  private snapshotDueAt = 0;
+  private lastAutoSnapshotAt = 0;
+  /** --snapshot: nothing reaches the trace directory but the manifest and the snapshots. */
+  private readonly snapshotMode: boolean;
+  /** Called once the trace is complete, before the waiting thread is told (the control socket goes away). */
+  onFinish: (() => void) | null = null;
+
   /** The manifest's clock section: measured a slice at a time when the drain is idle (clockReads reads; 0: never). */
   private clock: ClockInfo;
   private readonly clockMeter: ClockMeter | null;
@@ -304,7 +344,9 @@ export class Drain {
     this.showStatus = config.status && isatty(2);
     const maxBytes = config.maxBytes ?? null;
     const keepMs = config.keepMs ?? null;
-    this.store = maxBytes !== null || keepMs !== null ? new BoundedStore(config.traceDir, { maxBytes, keepMs }) : null;
+    this.snapshotMode = config.snapshot === true;
+    const storeDir = this.snapshotMode ? prepareSpool(manifest.pid) : config.traceDir;
+    this.store = maxBytes !== null || keepMs !== null || this.snapshotMode ? new BoundedStore(storeDir, { maxBytes, keepMs }) : null;
   }
 
   /**
@@ -318,30 +360,84 @@ export class Drain {
     return true;
   }
 
-  /** Run until finalized. The caller has claimed the drain (Drain.claim). */
+  /** Run until finalized, blocking this thread between passes. The caller has claimed the drain (Drain.claim). */
   run(): void {
     try {
       for (;;) {
-        const reason = Atomics.load(this.ctl, H_FINALIZE);
-        if (reason !== 0) {
-          this.finish(reason);
-          return;
-        }
-        const moved = this.pass(CHUNK_RECORDS);
-        const now = Date.now();
-        if (moved < BATCH_RECORDS) {
-          // Little to do: sleep rather than spin on the heads (a spinning drain takes a core
-          // from the program). A producer wakes it early when its ring is a quarter full.
-          this.flushStale(now);
-          if (this.clockMeter !== null && !this.clockMeter.done) this.measureClockSlice(this.clockMeter);
-          Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
-        }
-        if (this.showStatus && now - this.lastStatusAt >= STATUS_EVERY_MS) this.status(now);
+        const step = this.step();
+        if (step === STEP_DONE) return;
+        if (step === STEP_IDLE) Atomics.wait(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
       }
     } finally {
-      Atomics.store(this.ctl, H_FINAL_DONE, 1);
-      Atomics.notify(this.ctl, H_FINAL_DONE);
+      this.done();
     }
+  }
+
+  /**
+   * Run until finalized, giving this thread's event loop a turn between passes, so the drain
+   * worker also serves the control socket (recall ctl): it waits with Atomics.waitAsync when
+   * idle, and yields at least every BUSY_YIELD_MS while busy.
+   */
+  async runServing(): Promise<void> {
+    let yieldedAt = Date.now();
+    // A pending Atomics.waitAsync does not keep a thread's event loop alive: this does (the
+    // worker is unref'd, so it does not keep the process alive).
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      for (;;) {
+        const step = this.step();
+        if (step === STEP_DONE) return;
+        if (step === STEP_IDLE) {
+          const wait = waitAsync(this.ctl, H_DRAIN_WAKE, 0, IDLE_WAIT_MS);
+          if (wait.async) await wait.value;
+          yieldedAt = Date.now();
+        } else if (Date.now() - yieldedAt >= BUSY_YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yieldedAt = Date.now();
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+      this.done();
+    }
+  }
+
+  /** One pass over the lanes and what is due; STEP_IDLE when there was little to do. */
+  private step(): number {
+    const reason = Atomics.load(this.ctl, H_FINALIZE);
+    if (reason !== 0) {
+      this.finish(reason);
+      return STEP_DONE;
+    }
+    const moved = this.pass(CHUNK_RECORDS);
+    const now = Date.now();
+    let idle = false;
+    if (moved < BATCH_RECORDS) {
+      // Little to do: sleep rather than spin on the heads (a spinning drain takes a core
+      // from the program). A producer wakes it early when its ring is a quarter full.
+      this.flushStale(now);
+      if (this.clockMeter !== null && !this.clockMeter.done) this.measureClockSlice(this.clockMeter);
+      idle = true;
+    }
+    if (this.showStatus && now - this.lastStatusAt >= STATUS_EVERY_MS) this.status(now);
+    if (now - this.rateAt >= RATE_EVERY_MS) {
+      this.rate = this.rateAt === 0 ? 0 : ((this.recordsTotal - this.rateRecords) * 1000) / (now - this.rateAt);
+      this.rateAt = now;
+      this.rateRecords = this.recordsTotal;
+    }
+    this.snapshotsDue(now);
+    return idle ? STEP_IDLE : STEP_BUSY;
+  }
+
+  /** The trace is complete (or the drain failed): tell the thread waiting for it. */
+  private done(): void {
+    try {
+      this.onFinish?.();
+    } catch {
+      // the control socket could not be removed: the trace is complete all the same
+    }
+    Atomics.store(this.ctl, H_FINAL_DONE, 1);
+    Atomics.notify(this.ctl, H_FINAL_DONE);
   }
 
   /** A slice of the clock measurement: 1,000 reads, well under a millisecond once warm. */
@@ -426,7 +522,10 @@ export class Drain {
     const first = Math.min(bytes, size - at);
     this.detailScratch.set(this.detailRing.subarray(start + at, start + at + first), 0);
     if (first < bytes) this.detailScratch.set(this.detailRing.subarray(start, start + bytes - first), first);
-    lane.detail ??= new DetailFile(this.config.traceDir, lane, this.manifest.pid, this.store);
+    if (lane.detail === null) {
+      lane.detail = new DetailFile(this.config.traceDir, lane, this.manifest.pid, this.store);
+      if (this.snapshotMode) lane.detail.onWindow = (window) => this.windowSeen(window);
+    }
     // Append in pieces that fit a chunk, on record boundaries.
     const view = new DataView(this.detailScratch.buffer, 0, bytes);
     let from = 0;
@@ -516,8 +615,235 @@ export class Drain {
       if (this.lanes[slot]) this.closeLane(slot, true);
     }
     if (this.showStatus) writeSync(2, '\r\x1b[2K');
-    this.joinSegments();
+    // --snapshot: the spool goes; what it held reached disk only in snapshots.
+    if (this.snapshotMode) removeSpool(this.manifest.pid);
+    else this.joinSegments();
     this.writeManifest(reason);
+  }
+
+
+  // ---- live control and snapshots (recall ctl, --snapshot) ---------------------------------
+
+  /** Answer a control request (control-server.ts calls it on this thread, between passes). */
+  control(request: ControlRequest): ControlResponse {
+    let message: string | undefined;
+    switch (request.op) {
+      case 'status':
+        break;
+      case 'pause':
+        Atomics.store(this.ctl, H_PAUSED, 1);
+        message = 'paused: every thread stops recording at its next idle tick or ring check';
+        break;
+      case 'resume':
+        Atomics.store(this.ctl, H_PAUSED, 0);
+        message = 'resumed: every thread records again at its next idle tick';
+        break;
+      case 'snapshot': {
+        const written = this.writeSnapshot('ctl');
+        message = `snapshot written: ${written}`;
+        break;
+      }
+      case 'set': {
+        const applied = this.applySettings(request.settings ?? {});
+        if (typeof applied === 'object') return applied;
+        message = applied;
+        break;
+      }
+      default:
+        return { ok: false, code: 'E_USAGE', message: `unknown control operation '${String((request as { op: unknown }).op)}'` };
+    }
+    return { ok: true, ...(message !== undefined ? { message } : {}), ...this.controlStatus() };
+  }
+
+  private controlStatus(): ControlStatus {
+    let dropped = 0;
+    let threads = 0;
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      dropped += this.droppedOf(slotBase(slot));
+      if (this.lanes[slot]) threads++;
+    }
+    for (const t of this.finished) dropped += t.dropped;
+    let bytes = 0;
+    if (this.store) bytes = this.store.bytes;
+    else {
+      for (const t of this.finished) bytes += t.bytes + (t.detail?.bytes ?? 0);
+      for (const lane of this.lanes) if (lane) bytes += lane.bytes + (lane.detail?.bytes ?? 0);
+    }
+    const settings = this.manifest.detail;
+    const stopped = Atomics.load(this.ctl, H_STOPPED) === 1;
+    return {
+      pid: this.manifest.pid,
+      state: stopped ? 'stopped' : Atomics.load(this.ctl, H_PAUSED) === 1 ? 'paused' : 'recording',
+      eventsPerSecond: Math.round(this.rate),
+      written: this.recordsTotal,
+      dropped,
+      discarded: this.store?.discardedRecords ?? 0,
+      bytes,
+      threads,
+      triggers: settings?.triggers ?? [],
+      capture: settings?.capture ?? [],
+      maxBytes: this.store?.bounds.maxBytes ?? null,
+      keepMs: this.store?.bounds.keepMs ?? null,
+      snapshotMode: this.snapshotMode,
+      snapshots: [...this.snapshots],
+      uptimeMs: Date.now() - this.startedAt,
+    };
+  }
+
+  /** recall ctl set: change the bounds of a bounded recording; returns what changed, or an error. */
+  private applySettings(settings: Record<string, string>): string | ControlResponse {
+    const changed: string[] = [];
+    const fail = (message: string): ControlResponse => ({ ok: false, code: 'E_USAGE', message });
+    for (const [key, value] of Object.entries(settings)) {
+      if (key === 'max-size' || key === 'keep') {
+        if (this.store === null) return fail(`set ${key}: this recording is not bounded (start it with --max-size or --keep to change its bounds live)`);
+        const none = value === 'none' || value === 'off';
+        const parsed = none ? null : key === 'max-size' ? sizeBytes(value) : durationMs(value);
+        if (!none && (parsed === null || parsed <= 0)) return fail(`set ${key}: '${value}' is not a ${key === 'max-size' ? 'size like 64MiB' : 'duration like 30s or 10m'} (or none)`);
+        if (key === 'max-size') this.store.setBounds({ maxBytes: parsed });
+        else this.store.setBounds({ keepMs: parsed });
+        changed.push(`${key}=${none ? 'none' : value}`);
+      } else {
+        return fail(`set: unknown setting '${key}'; settings: max-size, keep`);
+      }
+    }
+    this.store?.enforce(Date.now());
+    return `set ${changed.join(' ')}`;
+  }
+
+  /** --snapshot: a detail window opened: write a snapshot once its post-roll is over. */
+  private windowSeen(window: WindowBody): void {
+    const now = Date.now();
+    const postRoll = this.manifest.detail?.postRollMs ?? 0;
+    const due = now + (window.closed ? 0 : postRoll) + SNAPSHOT_SETTLE_MS;
+    const earliest = this.lastAutoSnapshotAt + SNAPSHOT_MIN_INTERVAL_MS;
+    const at = Math.max(due, earliest);
+    if (this.snapshotDueAt === 0 || at < this.snapshotDueAt) this.snapshotDueAt = at;
+  }
+
+  /** Write the snapshots asked for: by SIGUSR2 (H_SNAPSHOT_REQUEST) or by a trigger that is due. */
+  private snapshotsDue(now: number): void {
+    const requested = Atomics.load(this.ctl, H_SNAPSHOT_REQUEST);
+    if (requested !== this.snapshotRequestsSeen) {
+      this.snapshotRequestsSeen = requested;
+      this.writeSnapshot('signal');
+    }
+    if (this.snapshotDueAt !== 0 && now >= this.snapshotDueAt) {
+      this.snapshotDueAt = 0;
+      this.lastAutoSnapshotAt = now;
+      this.writeSnapshot('trigger');
+    }
+  }
+
+  /**
+   * Write what the process's threads hold now as a complete trace of its own, in
+   * snapshots/p<pid>-<n> under the trace directory: each thread's kept records joined (bounded
+   * and --snapshot recordings) or its files copied, the function table, and a manifest whose
+   * shutdown reason is "snapshot". Returns the directory, relative to the trace directory.
+   */
+  private writeSnapshot(trigger: string): string {
+    this.pass(Number.MAX_SAFE_INTEGER);
+    for (const lane of this.lanes) {
+      if (!lane) continue;
+      lane.flush();
+      lane.detail?.flush();
+    }
+    const traceDir = this.config.traceDir;
+    const name = join('snapshots', `p${this.manifest.pid}-${this.snapshots.length + 1}`);
+    const dir = join(traceDir, name);
+    mkdirSync(dir, { recursive: true });
+    const threads: ManifestThread[] = [];
+    const copy = (segments: SegmentedLane | null, file: string): { bytes: number; chunks: number; records: number; discarded: number } | null => {
+      if (segments !== null) {
+        const joined = segments.copyTo(dir);
+        if (joined.bytes === 0) return null; // nothing of the thread is kept any more
+        return { bytes: joined.bytes, chunks: joined.chunks, records: joined.records, discarded: segments.discardedRecords };
+      }
+      copyFileSync(join(traceDir, file), join(dir, file));
+      return { bytes: statSync(join(dir, file)).size, chunks: -1, records: -1, discarded: 0 };
+    };
+    const add = (entry: ManifestThread, segments: SegmentedLane | null, detail: SegmentedLane | null, detailFile: string | null): void => {
+      const index = copy(segments, entry.file);
+      if (index === null) return;
+      const thread: ManifestThread = { ...entry, closed: true, bytes: index.bytes, discarded: index.discarded };
+      if (index.records >= 0) {
+        // Events taken less those deleted (entry.written already leaves out drop and pause markers).
+        thread.chunks = index.chunks;
+        thread.written = Math.max(0, entry.written - index.discarded);
+        thread.produced = thread.written + thread.dropped + thread.discarded;
+      }
+      if (detailFile !== null && entry.detail) {
+        const kept = copy(detail, detailFile);
+        thread.detail = kept === null ? null : { ...entry.detail, bytes: kept.bytes, ...(kept.records >= 0 ? { records: kept.records, chunks: kept.chunks } : {}) };
+      } else thread.detail = null;
+      threads.push(thread);
+    };
+    for (const { entry, segments, detail } of this.segmented) add(entry, segments, detail, entry.detail?.file ?? null);
+    if (this.store === null) for (const entry of this.finished) add(entry, null, null, entry.detail?.file ?? null);
+    for (let slot = 0; slot < this.layout.slots; slot++) {
+      const lane = this.lanes[slot];
+      if (!lane) continue;
+      const base = slotBase(slot);
+      const dropped = this.droppedOf(base);
+      const written = lane.records - Atomics.load(this.ctl, base + S_MARKERS);
+      const entry: ManifestThread = {
+        id: lane.threadId,
+        name: lane.name,
+        slot,
+        file: lane.file,
+        timeOriginMs: lane.timeOriginMs,
+        produced: written + dropped,
+        written,
+        dropped,
+        discarded: 0,
+        bytes: lane.bytes,
+        chunks: lane.seq,
+        closed: false,
+        detail: lane.detail ? { file: lane.detail.file, records: lane.detail.records, bytes: lane.detail.bytes, chunks: lane.detail.seq, dropped: 0 } : null,
+      };
+      add(entry, lane.segments, lane.detail?.segments ?? null, lane.detail?.file ?? null);
+    }
+    threads.sort((a, b) => a.id - b.id || a.slot - b.slot);
+    try {
+      copyFileSync(join(traceDir, this.manifest.functionsFile), join(dir, 'functions.jsonl'));
+    } catch {
+      // no instrumented module was loaded yet
+    }
+    const manifest: Manifest = {
+      ...this.manifest,
+      clock: this.clock,
+      status: 'complete',
+      endEpochMs: Date.now(),
+      threads,
+      threadsUntraced: Atomics.load(this.ctl, H_UNTRACED_THREADS),
+      functionsFile: 'functions.jsonl',
+      functions: [],
+      totals: sumCounters(threads),
+      shutdown: { reason: 'snapshot', exitCode: null, signal: trigger === 'signal' ? 'SIGUSR2' : null },
+      notes: [`a snapshot of a running recording (${trigger === 'ctl' ? 'recall ctl snapshot' : trigger === 'signal' ? 'SIGUSR2' : 'a trigger fired'}): calls still running then show as unfinished`],
+      windows: this.windows.concat(this.liveWindows()).sort((a, b) => a.atNs - b.atNs),
+      parentPid: null,
+      rootPid: this.manifest.pid,
+      processes: [],
+      snapshots: [],
+    };
+    writeManifestFile(dir, manifest, 'manifest.json');
+    this.snapshots.push(name);
+    return name;
+  }
+
+  /** The windows of threads still running, as the manifest lists them. */
+  private liveWindows(): ManifestWindow[] {
+    const out: ManifestWindow[] = [];
+    const start = this.manifest.startEpochMs;
+    for (const lane of this.lanes) {
+      if (!lane?.detail) continue;
+      const ns = (ms: number): number => Math.round((lane.timeOriginMs + ms - start) * 1e6);
+      for (const w of lane.detail.windows.values()) {
+        out.push({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records });
+      }
+    }
+    return out;
   }
 
   /** A bounded trace: join each thread's kept segments into its thread file, and count what was discarded. */
@@ -585,8 +911,16 @@ export class Drain {
     } catch {
       // no instrumented module was loaded
     }
-    const threads = [...this.finished].sort((a, b) => a.id - b.id || a.slot - b.slot);
-    const totals = sumCounters(threads);
+    const recorded = [...this.finished].sort((a, b) => a.id - b.id || a.slot - b.slot);
+    // --snapshot: no thread file is in the trace directory; every event went only to snapshots.
+    const threads = this.snapshotMode ? [] : recorded;
+    const totals = sumCounters(recorded);
+    if (this.snapshotMode) {
+      totals.discarded = totals.produced - totals.dropped;
+      totals.written = 0;
+      totals.bytes = 0;
+      totals.chunks = 0;
+    }
     const exitCode = this.ctl[H_EXIT_CODE] as number;
     const signal = this.ctl[H_SIGNAL] as number;
     const shutdown: ShutdownInfo =
@@ -609,6 +943,7 @@ export class Drain {
       shutdown,
       windows: this.windows.sort((a, b) => a.atNs - b.atNs),
       processes: this.manifest.parentPid === null ? readProcesses(dir) : [],
+      snapshots: [...this.snapshots],
     };
     writeManifestFile(dir, manifest);
   }

@@ -28,6 +28,7 @@ import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.j
 import type { HookData } from '../instrument/esm-hooks.js';
 import { clockInfo } from './clock.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, parseConfig, type RecordConfig } from './config.js';
+import { installSnapshotSignal } from './snapshot-signal.js';
 import { DRAIN_BY_EXITING_THREAD, DRAIN_UNCLAIMED, H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
 import { noopProbes, Recorder, type Probes } from './recorder.js';
 import { installFollow } from './follow.js';
@@ -142,6 +143,7 @@ function initialManifest(config: Session['config']): Manifest {
       durationSeconds: config.durationSeconds,
       maxBytes: config.maxBytes ?? null,
       keepMs: config.keepMs ?? null,
+      snapshot: config.snapshot === true,
     },
     threads: [],
     threadsUntraced: 0,
@@ -325,6 +327,7 @@ function main(): void {
     startDrain(session, manifest);
     const recorder = installThread(session);
     if (recorder) installShutdown(session.sab, recorder, session.config.durationSeconds, () => drainHere(session, manifest));
+    if (session.config.snapshot === true) installSnapshotSignal(session.sab);
     // The program starts at once, while the drain worker boots (~100 ms): a ring that fills
     // before the drain runs waits for it then (Recorder.awaitDrainStart), not up front.
     return;

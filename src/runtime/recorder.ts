@@ -36,6 +36,7 @@ import {
   H_DRAIN_WAKE,
   H_NEXT_FUNCTION_ID,
   H_STOPPED,
+  H_PAUSED,
   H_UNTRACED_THREADS,
   S_DROPPED_I64,
   S_GENERATION,
@@ -220,6 +221,10 @@ export class Recorder implements Probes {
   /** Added to h for the thread's position in its index lane (records put): nonzero while spilling. */
   private hOffset = 0;
   private pendingDrops = 0;
+  /** Recording resumes after a pause (recall ctl): the next record is a gap marker (a dropped marker of 0 events). */
+  private pendingGap = false;
+  /** Recording is paused (recall ctl pause): the probes are the no-op until it resumes. */
+  private paused = false;
   private markers = 0;
   private serial = 0;
   private functionsFd = -1;
@@ -596,15 +601,19 @@ export class Recorder implements Probes {
       this.stop();
       return false;
     }
+    if (Atomics.load(ctl, H_PAUSED) === 1) {
+      this.pause();
+      return false;
+    }
     if (this.spilling) return this.makeRoomSpilling();
     let tail = Atomics.load(ctl, this.tailIndex);
     if (this.capacity - (((this.h | 0) - tail) | 0) < 2 && this.drainStarting) tail = this.awaitDrainStart(tail);
     const used = ((this.h | 0) - tail) | 0;
     let free = this.capacity - used;
     if (used >= this.capacity >> 2) Atomics.notify(ctl, H_DRAIN_WAKE);
-    if (this.pendingDrops > 0) {
+    if (this.pendingDrops > 0 || this.pendingGap) {
       if (free < 2) return this.drop();
-      // Room again: write the marker that says how many events were lost here.
+      // Room again: write the marker that says how many events were lost here (0: a pause).
       const h = this.h;
       const i = (h & this.mask) * RECORD_WORDS;
       this.u32[i] = DROPPED;
@@ -615,6 +624,7 @@ export class Recorder implements Probes {
       Atomics.store(ctl, slotBase(this.slot) + S_MARKERS, this.markers);
       this.publish();
       this.pendingDrops = 0;
+      this.pendingGap = false;
       free--;
     }
     if (free < 1) return this.spillRecords > 0 ? this.startSpill() : this.drop();
@@ -656,7 +666,7 @@ export class Recorder implements Probes {
     const ctl = this.ctl;
     Atomics.notify(ctl, H_DRAIN_WAKE);
     let free = this.spillRecords - (this.h - this.spillTail);
-    if (this.pendingDrops > 0) {
+    if (this.pendingDrops > 0 || this.pendingGap) {
       if (free < 2) return this.drop();
       const h = this.h;
       const i = (h & this.mask) * RECORD_WORDS;
@@ -667,6 +677,7 @@ export class Recorder implements Probes {
       this.markers++;
       Atomics.store(ctl, slotBase(this.slot) + S_MARKERS, this.markers);
       this.pendingDrops = 0;
+      this.pendingGap = false;
       free--;
     }
     if (free < 1) return this.drop();
@@ -819,8 +830,39 @@ export class Recorder implements Probes {
   /** Start the idle publication timer (PUBLISH_IDLE_MS): the preload calls it before the program's code runs. */
   startIdlePublisher(): void {
     if (this.idleTimer !== null || this.slot === -2) return;
-    this.idleTimer = originalSetInterval(() => this.publish(), PUBLISH_IDLE_MS);
+    this.idleTimer = originalSetInterval(() => this.idle(), PUBLISH_IDLE_MS);
     this.idleTimer.unref();
+  }
+
+  /** The idle tick: publish, and follow a pause or resume asked for (recall ctl). */
+  private idle(): void {
+    this.publish();
+    const paused = Atomics.load(this.ctl, H_PAUSED) === 1;
+    if (paused !== this.paused && this.slot >= 0) {
+      if (paused) this.pause();
+      else this.resume();
+    }
+  }
+
+  /** Stop recording until resume(): the probes become the shared no-op; the slot and timers stay. */
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.publish();
+    this.lim = -1;
+    this.room = -1;
+    (globalThis as Global).__recall = noopProbes;
+  }
+
+  /** Record again after a pause. The first record is a gap marker: readers forget the stack across it. */
+  private resume(): void {
+    if (!this.paused || this.slot < 0) return;
+    this.paused = false;
+    this.pendingGap = true;
+    // Take the slow path at the next event, which writes the marker first.
+    this.lim = this.h;
+    this.room = this.h;
+    (globalThis as Global).__recall = this;
   }
 
   private stopIdleTimer(): void {

@@ -22,6 +22,8 @@ export interface TreeTextOptions {
   limit: number;
   /** Only the lines no later record can change (see the top of the file). */
   finalOnly?: boolean;
+  /** A bounded trace's prelude (format/window.ts): calls entered in its first records began before the kept window. */
+  preludeRecords?: number;
 }
 
 export interface TreeText {
@@ -73,7 +75,8 @@ export function treeText(trace: Trace, tree: CallTree, o: TreeTextOptions): Tree
     // An open call's own line is final: the index has its end, outcome and awaits in all.
     if (finalOnly && !isOpen(call) && !settled(call)) return halt();
     const scheduled = call.scheduledBy ? `  ⤷ scheduled by ${scheduledByName(call.scheduledBy)}` : '';
-    if (!emit(`${indent}${callLine(trace, call)}${scheduled}`)) return;
+    const before = call.enterEvent < (o.preludeRecords ?? 0) ? '  (began before the kept window)' : '';
+    if (!emit(`${indent}${callLine(trace, call)}${before}${scheduled}`)) return;
     const inner = indent + '  ';
     if (depth >= o.maxDepth) {
       if (!counted(call)) return halt();

@@ -135,7 +135,7 @@ export function treeCommand(args: string[]): number {
       const threadIndex = trace.threads.indexOf(thread);
       out.push(`thread ${thread.info.id} ${thread.info.name} · ${formatCount(callsOf(q, threadIndex))} calls${timed ? '' : ' · recorded with --timing none: no times'}`);
       const lost = q.engine.threads[threadIndex]?.index.droppedFromMarkers ?? 0;
-      const options = { maxDepth, minNs, timed, limit: maxLines - out.length - (lost > 0 ? 1 : 0) };
+      const options = { maxDepth, minNs, timed, limit: maxLines - out.length - (lost > 0 ? 1 : 0), preludeRecords: thread.header?.window?.prelude ?? 0 };
       // Walk until the lines to show (and one more: then more are due) can no longer change.
       const tree = q.engine.callTree(threadIndex, {
         maxDepth,

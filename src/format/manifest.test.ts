@@ -24,7 +24,7 @@ function goodManifest(): Manifest {
     startEpochMs: 1735689600000,
     endEpochMs: 1735689601234,
     clock: { source: 'performance.now', mode: 'exact', resolutionNs: 40, readCostNs: 30, precision: 'exact: every event timestamped' },
-    options: { ringRecords: 262144, threadSlots: 64, include: ['src/**'], exclude: [], nodeModules: false, durationSeconds: null },
+    options: { ringRecords: 262144, threadSlots: 64, include: ['src/**'], exclude: [], nodeModules: false, durationSeconds: null, maxBytes: null, keepMs: null, snapshot: false },
     threads: [
       {
         id: 0,
@@ -63,6 +63,7 @@ function goodManifest(): Manifest {
     parentPid: null,
     rootPid: 4242,
     processes: [{ pid: 4242, parentPid: null, command: ['node', 'app.js'], startEpochMs: 1735689600000, manifest: 'manifest.json', functionsFile: 'functions.jsonl' }],
+    snapshots: [],
   };
 }
 

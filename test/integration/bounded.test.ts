@@ -107,6 +107,8 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
     ['query', dir, 'find_calls', 'function=render'],
     ['export', dir, '--format', 'chrome', '--out', join(root, 'trace.json')],
     ['export', dir, '--format', 'perfetto', '--out', join(root, 'trace.pftrace')],
+    ['export', dir, '--format', 'speedscope', '--out', join(root, 'trace.speedscope.json')],
+    ['diff', dir, dir],
   ];
   for (const args of views) {
     const result = recall(args);
@@ -128,6 +130,9 @@ test('frames open when the kept window begins are shown as calls of their functi
   const first = tree.threads[0]?.calls[0];
   assert.equal(first?.name, 'main', JSON.stringify(first).slice(0, 300));
   assert.equal(first?.children?.[0]?.name, 'phase');
+  const text = recall(['tree', dir, '--depth', '2']).stdout.split('\n');
+  assert.match(text[1] ?? '', /^ {2}main\b.*\(began before the kept window\)/, 'the text says main began before the kept window');
+  assert.match(text[2] ?? '', /^ {4}phase\b.*\(began before the kept window\)/);
   // The summary counts them as one call each, and the events exactly as written.
   const summary = summaryJson(dir);
   const calls = (name: string): number => summary.functions.find((f) => f.name === name)?.calls ?? 0;

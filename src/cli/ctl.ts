@@ -25,7 +25,8 @@ operations:
   resume          record again
   snapshot        write what the recording holds now as a complete trace of its own, under
                   <trace>/snapshots/ (a bounded or --snapshot recording: its kept window)
-  set K=V...      change a bounded recording's bounds: max-size=SIZE, keep=DURATION (none: off)
+  set K=V...      change settings: a bounded recording's max-size=SIZE and keep=DURATION
+                  (none: off), and the triggers slow=DURATION|off, throw=on|off, mark=on|off
 
 options:
   --format F      text (default) or json

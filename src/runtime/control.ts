@@ -31,6 +31,11 @@ export const H_SIGNAL = 11; // signal number when finishing because of a signal
 export const H_DRAIN_READY = 12; // futex: who drains (DRAIN_*); 0 until the drain worker or the exiting main thread claims it
 export const H_DETAIL_BYTES = 13; // bytes of each detail ring (a power of two), 0 = no detail lane
 export const H_PAUSED = 14; // 1 while recording is paused (recall ctl pause): threads swap to the no-op probes at their next idle tick or slow path
+export const H_TRIGGERS_GEN = 16; // Atomics.add after recall ctl set changed the words below: threads apply them at their next idle tick
+export const H_SLOW_US = 17; // the slow-call trigger in µs (-1: off)
+export const H_TRIGGER_FLAGS = 18; // bit 0: throws open windows; bit 1: marks do
+export const TRIGGER_THROW = 1;
+export const TRIGGER_MARK = 2;
 export const H_SNAPSHOT_REQUEST = 15; // Atomics.add: snapshots asked for (SIGUSR2 in --snapshot mode); the drain writes one per request it sees
 export const HEADER_WORDS = 64;
 

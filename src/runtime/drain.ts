@@ -29,6 +29,11 @@ import {
   H_PAUSED,
   H_SNAPSHOT_REQUEST,
   H_STOPPED,
+  H_SLOW_US,
+  H_TRIGGER_FLAGS,
+  H_TRIGGERS_GEN,
+  TRIGGER_MARK,
+  TRIGGER_THROW,
   H_SIGNAL,
   H_UNTRACED_THREADS,
   S_DETAIL_DROPPED,
@@ -50,7 +55,7 @@ import {
   slotBase,
   type ControlLayout,
 } from './control.js';
-import type { RecordConfig } from './config.js';
+import { detailSettings, type RecordConfig } from './config.js';
 import { signalName } from './signals.js';
 import { ClockMeter, clockInfo } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
@@ -703,8 +708,28 @@ export class Drain {
         if (key === 'max-size') this.store.setBounds({ maxBytes: parsed });
         else this.store.setBounds({ keepMs: parsed });
         changed.push(`${key}=${none ? 'none' : value}`);
+      } else if (key === 'slow' || key === 'throw' || key === 'mark') {
+        const detail = this.config.detail;
+        if (detail === null) return fail(`set ${key}: this recording has no detail lane (--no-detail)`);
+        const off = value === 'off' || value === 'none' || value === 'no';
+        const on = value === 'on' || value === 'yes';
+        if (key === 'slow') {
+          const ms = off ? null : durationMs(value);
+          if (!off && (ms === null || ms <= 0)) return fail(`set slow: '${value}' is not a duration like 50ms (or off)`);
+          detail.slowMs = ms;
+        } else {
+          if (!on && !off) return fail(`set ${key}: on or off, not '${value}'`);
+          if (key === 'throw') detail.onThrow = on;
+          else detail.onMark = on;
+        }
+        // Threads take the new triggers at their next idle tick (Recorder.applyTriggers).
+        Atomics.store(this.ctl, H_SLOW_US, detail.slowMs === null ? -1 : Math.round(detail.slowMs * 1000));
+        Atomics.store(this.ctl, H_TRIGGER_FLAGS, (detail.onThrow ? TRIGGER_THROW : 0) | (detail.onMark ? TRIGGER_MARK : 0));
+        Atomics.add(this.ctl, H_TRIGGERS_GEN, 1);
+        this.manifest.detail = detailSettings(detail);
+        changed.push(`${key}=${value}`);
       } else {
-        return fail(`set: unknown setting '${key}'; settings: max-size, keep`);
+        return fail(`set: unknown setting '${key}'; settings: max-size, keep, slow, throw, mark`);
       }
     }
     this.store?.enforce(Date.now());

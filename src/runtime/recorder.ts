@@ -37,6 +37,11 @@ import {
   H_NEXT_FUNCTION_ID,
   H_STOPPED,
   H_PAUSED,
+  H_SLOW_US,
+  H_TRIGGER_FLAGS,
+  H_TRIGGERS_GEN,
+  TRIGGER_MARK,
+  TRIGGER_THROW,
   H_UNTRACED_THREADS,
   S_DROPPED_I64,
   S_GENERATION,
@@ -243,8 +248,10 @@ export class Recorder implements Probes {
   private burst = 0;
   /** Detail lane: 1 while a window is open (mirrors detail.open), the slow threshold, throws wanted. */
   private win = 0;
-  private readonly slowMs: number;
-  private readonly onThrow: number;
+  private slowMs: number;
+  private onThrow: number;
+  /** The trigger settings generation applied (H_TRIGGERS_GEN; recall ctl set). */
+  private triggersGen = 0;
   private why = WHY_WINDOW;
   private slowBy = 0;
   private readonly asyncStarts = new Float64Array(ASYNC_STARTS);
@@ -837,11 +844,27 @@ export class Recorder implements Probes {
   /** The idle tick: publish, and follow a pause or resume asked for (recall ctl). */
   private idle(): void {
     this.publish();
+    const gen = Atomics.load(this.ctl, H_TRIGGERS_GEN);
+    if (gen !== this.triggersGen) this.applyTriggers(gen);
     const paused = Atomics.load(this.ctl, H_PAUSED) === 1;
     if (paused !== this.paused && this.slot >= 0) {
       if (paused) this.pause();
       else this.resume();
     }
+  }
+
+  /** Take the triggers recall ctl set changed (only where this thread has a detail lane). */
+  private applyTriggers(gen: number): void {
+    this.triggersGen = gen;
+    const config = this.detail.config;
+    if (config === DETAIL_OFF) return;
+    const slowUs = Atomics.load(this.ctl, H_SLOW_US);
+    const flags = Atomics.load(this.ctl, H_TRIGGER_FLAGS);
+    config.slowMs = slowUs < 0 ? null : slowUs / 1000;
+    config.onThrow = (flags & TRIGGER_THROW) !== 0;
+    config.onMark = (flags & TRIGGER_MARK) !== 0;
+    this.slowMs = config.slowMs ?? Infinity;
+    this.onThrow = config.onThrow ? 1 : 0;
   }
 
   /** Stop recording until resume(): the probes become the shared no-op; the slot and timers stay. */

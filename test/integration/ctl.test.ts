@@ -106,7 +106,7 @@ test('recall ctl set changes a bounded recording\'s bounds, refuses an unbounded
   assert.equal(changed.keepMs, 60000);
   const wrong = recall(['ctl', bounded.dir, 'set', 'colour=blue']);
   assert.notEqual(wrong.status, 0);
-  assert.match(wrong.stderr, /unknown setting 'colour'; settings: max-size, keep/);
+  assert.match(wrong.stderr, /unknown setting 'colour'; settings: max-size, keep, slow, throw, mark/);
   const snap = recall(['ctl', bounded.dir, 'snapshot', '--format', 'json']);
   assert.equal(snap.status, 0, snap.stderr);
   const { snapshots } = JSON.parse(snap.stdout) as ControlStatus;
@@ -152,6 +152,20 @@ test('--snapshot writes nothing but the manifest until a trigger, then the kept 
   const summary = recall(['summary', run.dir]);
   assert.notEqual(summary.status, 0);
   assert.match(summary.stderr, /^recall: .* was recorded with --snapshot: its records are in its 1 snapshot; read one, e\.g\. recall summary .*snapshots\/p\d+-1/);
+});
+
+test('recall ctl set changes the triggers of every thread while it runs', async () => {
+  const run = start('thrower.cjs', ['2500', '30']);
+  await socketOf(run.dir);
+  const set = recall(['ctl', run.dir, 'set', 'throw=off', 'slow=5s', '--format', 'json']);
+  assert.equal(set.status, 0, set.stderr);
+  assert.deepEqual((JSON.parse(set.stdout) as ControlStatus).triggers, ['slow=5000ms']);
+  assert.equal(await run.exited, 0, run.stderr());
+  const manifest = JSON.parse(readFileSync(join(run.dir, 'manifest.json'), 'utf8')) as Manifest;
+  assert.deepEqual(manifest.detail?.triggers, ['slow=5000ms'], 'the manifest states the triggers in force at the end');
+  assert.deepEqual(manifest.windows, [], 'the throw at 1.5 s opened no window: throws no longer trigger');
+  // The throw itself is still in the index lane.
+  assert.match(recall(['exceptions', run.dir]).stdout, /^1 exception/);
 });
 
 test('--snapshot: SIGUSR2 asks for a snapshot', async () => {

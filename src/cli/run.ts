@@ -104,7 +104,9 @@ function prepareTraceDir(dir: string): void {
       name === 'functions.jsonl' ||
       name === 'processes.jsonl' ||
       /^p\d+\.(manifest\.json|functions\.jsonl)$/.test(name) ||
-      /\.(idx|det)$/.test(name) ||
+      /\.(idx|det|seg|dseg)$/.test(name) || // thread files, and a bounded recording's segments
+      /^p\d+\.ctl\.sock$/.test(name) || // a control socket left by a killed recording
+      name === 'snapshots' || // snapshots of the previous trace (--snapshot, recall ctl snapshot)
       /\.recall-idx(\.\d+\.tmp)?$/.test(name) || // the query index (src/query/store.ts) of the previous trace
       name === 'sql' || /^sql-p\d+$/.test(name) || // recall sql's tables of the previous trace
       name.startsWith('.manifest.');

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { RecallError } from '../format/errors.js';
 import { openQuery } from '../query/open.js';
-import { prepareTimelines } from '../viewer/api.js';
+import { prepareTimelines } from '../viewer/timeline.js';
 import { startViewer } from '../viewer/server.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';

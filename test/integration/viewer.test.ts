@@ -13,7 +13,8 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
-import { prepareTimelines, timeline, TimelineBuilder, step, type TimelineSpan } from '../../src/viewer/api.js';
+import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
+import { step } from '../../src/viewer/navigation.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {

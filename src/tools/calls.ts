@@ -34,7 +34,7 @@ function durationArg(name: string, raw: unknown): number | undefined {
 }
 
 /** A recorded value as the predicate sees it: primitives; a long string by its head. */
-function primitive(desc: ValueDesc | undefined): unknown {
+export function primitive(desc: ValueDesc | undefined): unknown {
   if (desc === null || typeof desc !== 'object') return desc;
   if (!Array.isArray(desc) && desc.$ === 'string') return desc.head;
   return desc;

@@ -6,16 +6,23 @@
 //   /api/call?id                          one call: function, place, times, values, callers (call.ts)
 //   /api/search?q                         functions by name (a glob, or a substring) with totals
 //   /api/calls?fn&thread&cursor&limit     calls of one function, a page at a time (search.ts)
-//   /api/step?id&to=next|prev|parent|child   the call a step leads to (null: none) (navigation.ts)
+//   /api/step?id&to=next|prev|parent|child|cause   the call a step leads to (null: none) (navigation.ts)
+//   /api/jump?fn&to=first|slowest         the first or slowest call of a function (navigation.ts)
+//   /api/hotspots                         functions by self time with their calls (panels.ts)
+//   /api/exceptions                       each throw: error, throwing call, how it ended (panels.ts)
+//   /api/range?from&to                    the summary of a time range (panels.ts)
+//   /api/source?file&line                 lines around a line of a file the function table names (source.ts)
 // Errors the user can cause are RecallErrors; the server answers them with 400 and one line.
 
 import { RecallError } from '../format/errors.js';
 import type { QueryTrace } from '../query/open.js';
 import { callDetails } from './call.js';
-import { step } from './navigation.js';
+import { jump, step } from './navigation.js';
 import { overview } from './overview.js';
+import { exceptions, hotspots, rangeSummary } from './panels.js';
 import { numberParam, required, threadParam, type Params } from './params.js';
 import { callsOf, search } from './search.js';
+import { sourceExcerpt } from './source.js';
 import { timeline } from './timeline.js';
 
 export { prepareTimelines, timeline, TimelineBuilder, LEVEL_CELLS, LEVEL_RECORDS, type TimelineSpan, type TimelineAnswer } from './timeline.js';
@@ -35,6 +42,16 @@ export function answer(q: QueryTrace, path: string, params: Params): unknown {
       return callsOf(q, numberParam(params, 'fn'), params.has('thread') ? threadParam(q, params) : undefined, params.get('cursor') ?? undefined, numberParam(params, 'limit', 50));
     case 'step':
       return step(q, required(params, 'id'), required(params, 'to'));
+    case 'jump':
+      return jump(q, numberParam(params, 'fn'), required(params, 'to'));
+    case 'hotspots':
+      return hotspots(q);
+    case 'exceptions':
+      return exceptions(q);
+    case 'range':
+      return rangeSummary(q, numberParam(params, 'from'), numberParam(params, 'to'));
+    case 'source':
+      return sourceExcerpt(q, required(params, 'file'), numberParam(params, 'line'));
     default:
       throw new RecallError('E_USAGE', `no API endpoint '${path}'`);
   }

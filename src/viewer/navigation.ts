@@ -1,5 +1,7 @@
 // The viewer's navigation between calls: the next or previous call of the same function, the
-// caller, the first callee; answered from the engine's pages of calls and stacks.
+// caller, the first callee, back along the async cause (the call that started the frame the
+// call's caller resumed after an await), and the first or slowest call of a function; answered
+// from the engine's pages of calls, its index (the longest call) and its (logical) stacks.
 
 import { RecallError } from '../format/errors.js';
 import type { CallBrief } from '../query/answers.js';
@@ -74,8 +76,11 @@ export function step(q: QueryTrace, id: string, to: string): unknown {
     case 'child':
       target = firstChild(q, ref.thread, ref.position);
       break;
+    case 'cause':
+      target = asyncCause(q, ref.thread, ref.position);
+      break;
     default:
-      throw new RecallError('E_USAGE', `step: 'to' must be next, prev, parent or child, not '${to}'`);
+      throw new RecallError('E_USAGE', `step: 'to' must be next, prev, parent, child or cause, not '${to}'`);
   }
   return { from: callId(ref.thread, ref.position), to: target };
 }
@@ -95,4 +100,58 @@ function firstChild(q: QueryTrace, thread: number, position: number): string | n
     if (frames.length > depth) return frames[depth]!.id;
   }
   return null;
+}
+
+/**
+ * Back along the async cause: on the call's logical stack (innermost first), the first frame
+ * that runs again after an await; the frame after it is the call that started it, no longer
+ * under it on the thread. Null when every caller is on the thread's stack (a synchronous chain).
+ */
+function asyncCause(q: QueryTrace, thread: number, position: number): string | null {
+  const frames = q.engine.logicalStackAt(thread, { position }).frames;
+  const resumed = frames.findIndex((f) => f.resumed);
+  return resumed >= 0 ? (frames[resumed + 1]?.id ?? null) : null;
+}
+
+/** The first call of function `fn` (over every thread: the earliest, by time when there are times). */
+function firstCallOf(q: QueryTrace, fn: number): CallBrief | null {
+  let best: CallBrief | null = null;
+  q.engine.threads.forEach((_, thread) => {
+    const found = nextCallOf(q, fn, thread, 0);
+    if (found && (best === null || (q.engine.times && found.enterNs < best.enterNs))) best = found;
+  });
+  return best;
+}
+
+/** The slowest finished call of `fn`: the index's longest call of its name, then the call that long (the engine skips every other segment). */
+function slowestCallOf(q: QueryTrace, fn: number): CallBrief | null {
+  const { engine } = q;
+  if (!engine.times) return null;
+  const name = exactGlob(engine.nameOf(fn));
+  const longest = engine.longestNs({ function: name });
+  if (longest === null) return null;
+  let cursor: string | null | undefined;
+  let best: CallBrief | null = null;
+  // A function of the same name may hold the longest: then the slowest of this one is among the
+  // calls just under it, looked for page by page down from there.
+  for (let floor = Math.max(0, longest - 1); best === null; floor = Math.floor(floor / 2)) {
+    cursor = undefined;
+    do {
+      const page = engine.calls({ function: name, slowerThanNs: floor, limit: 256, ...(cursor ? { cursor } : {}) });
+      for (const c of page.calls) if (c.fn === fn && c.durationNs !== null && (best === null || c.durationNs > (best.durationNs ?? -1))) best = c;
+      cursor = page.cursor;
+    } while (cursor);
+    if (floor === 0) break;
+  }
+  return best;
+}
+
+/** The first or slowest call of function `fn` (null: none; slowest: none finished, or no times). */
+export function jump(q: QueryTrace, fn: number, to: string): { fn: number; to: string | null } {
+  if (!q.engine.functions.has(fn)) throw new RecallError('E_USAGE', `no function #${fn} in this trace`);
+  let found: CallBrief | null;
+  if (to === 'first') found = firstCallOf(q, fn);
+  else if (to === 'slowest') found = slowestCallOf(q, fn);
+  else throw new RecallError('E_USAGE', `jump: 'to' must be first or slowest, not '${to}'`);
+  return { fn, to: found?.id ?? null };
 }

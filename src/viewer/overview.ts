@@ -34,6 +34,7 @@ export function overview(q: QueryTrace): unknown {
     command: manifest.command,
     pid: manifest.pid,
     times: engine.times,
+    clock: manifest.clock.mode ?? 'exact',
     startNs,
     endNs,
     processes: [{ pid: manifest.pid, command: manifest.command, threads: threads.map((t) => t.index) }],

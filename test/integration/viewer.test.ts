@@ -14,7 +14,11 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
 import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
-import { step } from '../../src/viewer/navigation.js';
+import { jump, step } from '../../src/viewer/navigation.js';
+import { exceptions, hotspots, rangeSummary } from '../../src/viewer/panels.js';
+import { search } from '../../src/viewer/search.js';
+import { mergeByFunction } from '../../src/query/merge.js';
+import { argsOf } from '../../src/tools/calls.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {
@@ -73,6 +77,7 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
 
 let badValue: string;
 let shapes: string;
+let asyncThrow: string;
 let served: Served;
 
 before(async () => {
@@ -82,6 +87,9 @@ before(async () => {
   const shaped = record('query/shapes.js');
   assert.equal(shaped.result.status, 0, shaped.result.stderr);
   shapes = shaped.dir;
+  const async = record('bugs/async-throw.js');
+  assert.equal(async.result.status, 1, async.result.stderr);
+  asyncThrow = async.dir;
   served = await serve(badValue);
 });
 
@@ -223,6 +231,120 @@ test('stepping: next and previous calls of the function, parent and first child,
   } finally {
     q.close();
   }
+});
+
+
+test('side panels: hotspots, exceptions and a range summary as the engine has them', () => {
+  const q = openQuery(badValue, { write: false });
+  try {
+    const engine = q.engine;
+    const stats = mergeByFunction(engine.threads.map((_, i) => engine.functionStats(i))).filter((s) => s.calls > 0);
+    const hot = hotspots(q);
+    assert.equal(hot.by, 'self');
+    assert.equal(hot.total, stats.length);
+    assert.deepEqual(hot.functions.map((f) => f.name), [...stats].sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls || a.name.localeCompare(b.name)).map((s) => s.name));
+    assert.equal(hot.functions.find((f) => f.name === 'checkQuantity')!.calls, 4);
+    // The one exception: thrown by the call of checkQuantity that threw, caught in handleOrder.
+    const thrown = engine.calls({ function: 'checkQuantity', threw: true }).calls;
+    assert.equal(thrown.length, 1);
+    const x = exceptions(q);
+    assert.equal(x.total, 1);
+    assert.deepEqual(x.partial, []);
+    const [only] = x.exceptions;
+    assert.equal(only!.call, thrown[0]!.id);
+    assert.equal(only!.name, 'checkQuantity');
+    assert.equal(only!.error, 'RangeError: quantity must be positive, got -3');
+    assert.equal(only!.outcome, 'caught');
+    assert.equal(only!.caughtIn, 'handleOrder');
+    const call = engine.call(thrown[0]!.id);
+    assert.ok(only!.thrownNs! >= call.enterNs && only!.thrownNs! <= call.exitNs!, 'thrown while the throwing call ran');
+    // A range: the engine's range walk's numbers, the exception in it or not.
+    const t = engine.threads[0]!;
+    const first = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+    const last = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+    for (const [from, to] of [[first, last], [first, only!.thrownNs! - 1], [only!.thrownNs! - 1000, last]] as const) {
+      const range = rangeSummary(q, from, to) as { calls: number; functions: { name: string; calls: number }[]; exceptions: unknown[] };
+      const expected = engine.rangeStats(0, from, to).functions;
+      assert.equal(range.calls, expected.reduce((n, f) => n + f.calls, 0));
+      assert.equal(range.exceptions.length, only!.thrownNs! >= from && only!.thrownNs! <= to ? 1 : 0, `exceptions in ${from}-${to}`);
+      for (const f of range.functions) assert.equal(f.calls, expected.find((e) => e.name === f.name)!.calls);
+    }
+    assert.throws(() => rangeSummary(q, last, first), /must be after/);
+  } finally {
+    q.close();
+  }
+});
+
+test('navigation: first and slowest call of a function, back along the async cause', () => {
+  const q = openQuery(shapes, { write: false });
+  try {
+    const calls = q.engine.calls({ function: 'parse', limit: 10_000 }).calls.filter((c) => c.name === 'parse');
+    const fn = calls[0]!.fn;
+    assert.deepEqual(jump(q, fn, 'first'), { fn, to: calls[0]!.id });
+    const slowest = calls.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+    assert.equal(q.engine.call(jump(q, fn, 'slowest').to!).durationNs, slowest.durationNs);
+    assert.throws(() => jump(q, fn, 'sideways'), /first or slowest/);
+  } finally {
+    q.close();
+  }
+  const a = openQuery(asyncThrow, { write: false });
+  try {
+    const loads = a.engine.calls({ function: 'loadUser' }).calls;
+    assert.equal(loads.length, 3);
+    // The first loadUser runs under greetAll's first run: a synchronous chain, no async cause.
+    assert.equal((step(a, loads[0]!.id, 'cause') as { to: string | null }).to, null);
+    // The second runs under greetAll resumed after an await: its cause is the call that started greetAll (main).
+    for (const load of loads.slice(1)) {
+      const cause = (step(a, load.id, 'cause') as { to: string | null }).to;
+      const ref = /^c(\d+)\.(\d+)$/.exec(load.id)!;
+      const frames = a.engine.logicalStackAt(Number(ref[1]), { position: Number(ref[2]) }).frames;
+      assert.equal(frames[1]!.name, 'greetAll');
+      assert.equal(frames[1]!.resumed, true);
+      assert.equal(cause, frames[2]!.id);
+      assert.equal(a.engine.call(cause!).name, 'main');
+    }
+  } finally {
+    a.close();
+  }
+});
+
+test('search by argument predicate: the calls whose recorded arguments match, over the whole trace', () => {
+  const q = openQuery(badValue, { write: false });
+  try {
+    const all = q.engine.calls({ function: 'checkQuantity' }).calls;
+    const recorded = all.map((c) => ({ id: c.id, args: argsOf(q.engine.call(c.id).values) }));
+    const expected = (test: (n: number) => boolean): string[] => recorded.filter((c) => c.args !== null && typeof c.args[0] === 'number' && test(c.args[0])).map((c) => c.id);
+    const ids = (text: string): string[] => (search(q, text) as { calls: { id: string }[] }).calls.map((c) => c.id);
+    assert.deepEqual(ids('checkQuantity(quantity<0)'), expected((n) => n < 0));
+    assert.equal(ids('checkQuantity(quantity<0)').length, 1);
+    assert.deepEqual(ids('checkQuantity(0=-3)'), expected((n) => n === -3));
+    assert.deepEqual(ids('checkQuantity(arg0>1)'), expected((n) => n > 1));
+    assert.deepEqual(ids('check*:0<0'), expected((n) => n < 0));
+    assert.equal((search(q, 'lineTotal(price=9)') as { calls: { args: string }[] }).calls[0]!.args, 'price=9, quantity=-3');
+    assert.throws(() => search(q, 'checkQuantity(nope=1)'), /no function matching checkQuantity has a parameter nope/);
+    assert.throws(() => search(q, 'checkQuantity('), /argument predicate/);
+    // A name is still a name search.
+    assert.equal((search(q, 'checkQ') as { functions: { name: string }[] }).functions[0]!.name, 'checkQuantity');
+  } finally {
+    q.close();
+  }
+});
+
+test('source excerpts: only files the function table names; a path outside is refused', async () => {
+  const { base, token } = served;
+  const q = openQuery(badValue, { write: false });
+  const file = [...q.engine.functions.values()].find((f) => f.name === 'checkQuantity')!.file;
+  q.close();
+  const ok = await get(base, `/api/source?file=${encodeURIComponent(file)}&line=3&token=${token}`);
+  assert.equal(ok.status, 200);
+  const excerpt = JSON.parse(ok.body) as { from: number; lines: string[] };
+  assert.equal(excerpt.lines[3 - excerpt.from], 'function checkQuantity(quantity) {');
+  for (const outside of ['/etc/passwd', join(badValue, 'manifest.json'), `${file}/../../../../package.json`, file.replace('bad-value.js', 'slow.js'), 'package.json']) {
+    const res = await get(base, `/api/source?file=${encodeURIComponent(outside)}&line=1&token=${token}`);
+    assert.equal(res.status, 403, `${outside}: ${res.status}`);
+    assert.doesNotMatch(res.body, /root:|"name"/);
+  }
+  assert.equal((await get(base, `/api/source?file=${encodeURIComponent(file)}&line=1`)).status, 401);
 });
 
 // ---- the browser

@@ -428,9 +428,171 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
     await linked.waitForFunction(ready, undefined, { timeout: 20_000 });
     const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
     assert.match(linkedText, new RegExp(`lineTotal[\\s\\S]*${caller.replace('.', '\\.')}`));
-    if (process.env.RECALL_VIEWER_SCREENSHOT) await page.screenshot({ path: process.env.RECALL_VIEWER_SCREENSHOT });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }
 });
+
+test('the web app in headless Chromium: side panels, range summary, jumps, help, source, predicate search, async cause', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const q = openQuery(badValue, { write: false });
+  const all = q.engine.calls({ function: 'checkQuantity' }).calls;
+  const thrown = all.find((c) => c.outcome === 'throw')!;
+  const slowest = all.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+  const lineTotal = q.engine.calls({ function: 'lineTotal' }).calls;
+  const slowestLine = lineTotal.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+  const engine = q.engine;
+  const errors: string[] = [];
+  let asyncServed: Served | null = null;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    });
+    await page.goto(served.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    page.setDefaultTimeout(15_000);
+    await page.waitForFunction(() => (globalThis as any).document.documentElement.dataset.panels === 'true', undefined, { timeout: 20_000 });
+    const details = page.getByRole('region', { name: 'Details' });
+    // Selected: in the URL and shown in Details (keys act on the call Details shows).
+    const hashIs = async (id: string): Promise<void> => {
+      await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${id}`);
+      await details.getByText(`${id} (thread`).waitFor();
+    };
+
+    // Hotspots: by self time, with call counts; a click selects the function's slowest call.
+    const hot = page.getByRole('region', { name: 'Hotspots' });
+    const hotItems = await hot.getByRole('listitem').allInnerTexts();
+    const expectedOrder = hotspots(openQueryOnce()).functions.map((f) => f.name);
+    assert.deepEqual(hotItems.map((text) => text.split(/\s+/)[0]), expectedOrder);
+    assert.match(hotItems.find((text) => text.startsWith('checkQuantity'))!, /×4/);
+    await hot.getByRole('listitem').filter({ hasText: 'lineTotal' }).click();
+    await hashIs(slowestLine.id);
+    await details.getByText(slowestLine.id).waitFor();
+
+    // Exceptions: the throw with its error and function; a click selects the throwing call.
+    const xs = page.getByRole('region', { name: 'Exceptions' });
+    const xText = await xs.innerText();
+    assert.match(xText, /x1\s+RangeError: quantity must be positive, got -3\s+in checkQuantity · caught in handleOrder/);
+    await xs.getByRole('listitem').first().click();
+    await hashIs(thrown.id);
+    await details.getByText(thrown.id).waitFor();
+    // Its source excerpt: the lines around the function's line, that line marked.
+    const source = details.getByRole('region', { name: 'Source' });
+    await source.getByText('function checkQuantity(quantity) {').waitFor();
+    assert.match(await source.locator('.here').innerText(), /^\s*3\s+function checkQuantity\(quantity\) \{/);
+
+    // Keys: f first call, s slowest call of the selected function, x / X exceptions' throws.
+    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.keyboard.press('f');
+    await hashIs(all[0]!.id);
+    await page.keyboard.press('s');
+    await hashIs(slowest.id);
+    await page.keyboard.press('f');
+    await hashIs(all[0]!.id);
+    await page.keyboard.press('x');
+    await hashIs(thrown.id);
+    await page.keyboard.press('x');
+    await page.getByRole('status').getByText('no exception after this call').waitFor();
+    // ? shows every key; Escape closes it.
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    const helpText = await help.innerText();
+    for (const key of ['n / p', 'u', 'd', 'a', 'f / s', 'x / X', 'shift-drag', '?']) assert.ok(helpText.includes(key), `help lists ${key}`);
+    assert.match(helpText, /async cause/);
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+
+    // A shift-drag over the track selects a range: its summary is the engine's.
+    await page.keyboard.press('0');
+    const rangeBox = page.getByRole('region', { name: 'Range summary' });
+    const selectRange = async (a: number, b: number): Promise<void> => {
+      const box = (await page.locator('canvas').first().boundingBox())!;
+      await page.keyboard.down('Shift');
+      await page.mouse.move(box.x + box.width * a, box.y + 10);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * ((a + b) / 2), box.y + 10, { steps: 5 });
+      await page.mouse.move(box.x + box.width * b, box.y + 10, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up('Shift');
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('range-summary').dataset.loaded === 'true', undefined, { timeout: 20_000 });
+    };
+    await selectRange(0.02, 0.98);
+    const from = Number(await rangeBox.getAttribute('data-from'));
+    const to = Number(await rangeBox.getAttribute('data-to'));
+    const stats = engine.rangeStats(0, from, to).functions;
+    const calls = stats.reduce((n, f) => n + f.calls, 0);
+    const top = [...stats].filter((f) => f.calls > 0 || f.selfNs > 0).sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls)[0]!;
+    const rangeText = await rangeBox.innerText();
+    assert.ok(calls > 0);
+    assert.match(rangeText, new RegExp(`${calls} calls began in it`));
+    assert.ok(rangeText.includes(top.name), `the range's top function ${top.name}: ${rangeText}`);
+    const thrownAt = engine.call(thrown.id);
+    if (thrownAt.enterNs >= from && thrownAt.exitNs! <= to) {
+      assert.match(rangeText, /1 exception\b/);
+      assert.match(rangeText, /RangeError: quantity must be positive/);
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('range-summary').dataset.from === undefined);
+
+    // Search by argument predicate: the call with quantity -3.
+    const results = page.getByRole('region', { name: 'Search results' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('checkQuantity(quantity<0)');
+    await results.getByText('1 call where checkQuantity(quantity < 0)').waitFor();
+    const predicateHit = results.getByRole('listitem').filter({ hasText: thrown.id });
+    assert.match(await predicateHit.innerText(), /quantity=-3/);
+    await page.getByRole('searchbox', { name: 'Search' }).fill('lineTotal(price=1)');
+    await results.getByRole('listitem').filter({ hasText: 'price=1, quantity=5' }).click();
+    await details.getByText(/lineTotal/).first().waitFor();
+    assert.match(await details.innerText(), /price\s+1[\s\S]*quantity\s+5/);
+
+    // Back along the async cause, on an async trace: a is main, the call that started greetAll.
+    asyncServed = await serve(asyncThrow);
+    const a = openQuery(asyncThrow, { write: false });
+    const loads = a.engine.calls({ function: 'loadUser' }).calls;
+    const cause = (step(a, loads[1]!.id, 'cause') as { to: string }).to;
+    a.close();
+    const asyncPage = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    asyncPage.on('pageerror', (error) => errors.push(`pageerror (async): ${error.message}`));
+    await asyncPage.goto(`${asyncServed.url}#call=${loads[1]!.id}`);
+    await asyncPage.waitForFunction(ready, undefined, { timeout: 20_000 });
+    assert.match(await asyncPage.getByRole('region', { name: 'Details' }).innerText(), /↺ greetAll/);
+    await asyncPage.locator('body').click({ position: { x: 5, y: 790 } });
+    await asyncPage.keyboard.press('a');
+    await asyncPage.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${cause}`);
+    await asyncPage.getByRole('region', { name: 'Details' }).getByRole('heading', { name: 'main' }).waitFor();
+    await asyncPage.keyboard.press('a');
+    await asyncPage.getByRole('status').getByText(/no async cause/).waitFor();
+    if (process.env.RECALL_VIEWER_SCREENSHOT) {
+      await page.getByRole('searchbox', { name: 'Search' }).fill('checkQuantity(quantity<0)');
+      await results.getByRole('listitem').filter({ hasText: thrown.id }).click();
+      await details.getByRole('region', { name: 'Source' }).getByText('function checkQuantity(quantity) {').waitFor();
+      await page.locator('body').click({ position: { x: 5, y: 790 } });
+      await page.keyboard.press('0');
+      await selectRange(0.3, 0.75);
+      await page.screenshot({ path: process.env.RECALL_VIEWER_SCREENSHOT });
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    q.close();
+    if (asyncServed) await stop(asyncServed);
+    await browser.close();
+  }
+});
+
+let onceQuery: QueryTrace | null = null;
+/** The bad-value trace opened once for comparisons (closed at the end). */
+function openQueryOnce(): QueryTrace {
+  onceQuery ??= openQuery(badValue, { write: false });
+  return onceQuery;
+}
+after(() => onceQuery?.close());

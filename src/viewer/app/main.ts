@@ -228,6 +228,7 @@ export class App {
 
   /** Select a call: the URL holds it, the details pane shows it. */
   select(id: string): void {
+    this.status('');
     if (location.hash !== `#call=${id}`) history.pushState(null, '', `#call=${id}`);
     void this.show(id, true);
   }
@@ -285,7 +286,7 @@ export class App {
   /** The throw of the next (previous) exception after (before) the selected call; from the start (end) without one. */
   nextException(forward: boolean): void {
     const at = this.selected?.enterNs ?? (forward ? -Infinity : Infinity);
-    const x = this.panels.exceptionNear(at, forward);
+    const x = this.panels.exceptionNear(this.selected?.id ?? null, at, forward);
     if (x?.call) this.select(x.call);
     else this.status(forward ? 'no exception after this call' : 'no exception before this call');
   }

@@ -38,9 +38,11 @@ export class Panels {
     $('exceptions-list').replaceChildren(...answer.exceptions.map((x) => exceptionItem(this.app, x)));
   }
 
-  /** The exception thrown next after (or, backwards, last before) a time. */
-  exceptionNear(ns: number, forward: boolean): ExceptionRow | null {
+  /** The exception after (before) the one the call threw, else thrown next after (last before) a time. */
+  exceptionNear(call: string | null, ns: number, forward: boolean): ExceptionRow | null {
     const withCall = this.exceptions.filter((x) => x.call !== null);
+    const at = call === null ? -1 : withCall.findIndex((x) => x.call === call);
+    if (at >= 0) return withCall[forward ? at + 1 : at - 1] ?? null;
     if (forward) return withCall.find((x) => (x.thrownNs ?? -Infinity) > ns) ?? null;
     for (let i = withCall.length - 1; i >= 0; i--) if ((withCall[i]!.thrownNs ?? Infinity) < ns) return withCall[i]!;
     return null;

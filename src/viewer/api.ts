@@ -2,7 +2,8 @@
 // comes from the query engine over the trace's index, so the browser never holds the trace.
 // Endpoints (GET, query parameters):
 //   /api/overview                         the trace: command, processes, threads with time extents
-//   /api/timeline?thread&from&to&width    level of detail for one thread and a window (timeline.ts)
+//   /api/timeline?thread&from&to&width&axis   level of detail for one thread and a window of
+//                                         time, or of record positions (axis=events) (timeline.ts)
 //   /api/call?id                          one call: function, place, times, values, callers (call.ts)
 //   /api/search?q                         functions by name (a glob, or a substring) with totals
 //   /api/calls?fn&thread&cursor&limit     calls of one function, a page at a time (search.ts)
@@ -20,7 +21,7 @@ import { callDetails } from './call.js';
 import { jump, step } from './navigation.js';
 import { overview } from './overview.js';
 import { exceptions, hotspots, rangeSummary } from './panels.js';
-import { numberParam, required, threadParam, type Params } from './params.js';
+import { axisParam, numberParam, required, threadParam, type Params } from './params.js';
 import { callsOf, search } from './search.js';
 import { sourceExcerpt } from './source.js';
 import { timeline } from './timeline.js';
@@ -33,7 +34,7 @@ export function answer(q: QueryTrace, path: string, params: Params): unknown {
     case 'overview':
       return overview(q);
     case 'timeline':
-      return timeline(q, threadParam(q, params), numberParam(params, 'from'), numberParam(params, 'to'), numberParam(params, 'width'));
+      return timeline(q, threadParam(q, params), numberParam(params, 'from'), numberParam(params, 'to'), numberParam(params, 'width'), axisParam(params));
     case 'call':
       return callDetails(q, required(params, 'id'));
     case 'search':

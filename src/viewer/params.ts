@@ -3,6 +3,7 @@
 // (E_USAGE), which the server answers with 400 and one line.
 
 import { RecallError } from '../format/errors.js';
+import type { ActivationAxis } from '../query/engine.js';
 import type { QueryTrace } from '../query/open.js';
 
 export type Params = URLSearchParams;
@@ -33,4 +34,11 @@ export function threadParam(q: QueryTrace, params: Params, name = 'thread'): num
 /** A number for JSON: NaN (no times) or null as null. */
 export function nullable(n: number | null): number | null {
   return n === null || Number.isNaN(n) ? null : n;
+}
+
+/** The timeline's axis: time (default), or events (record positions: the sequential layout). */
+export function axisParam(params: Params): ActivationAxis {
+  const axis = params.get('axis') ?? 'time';
+  if (axis !== 'time' && axis !== 'events') throw new RecallError('E_USAGE', `parameter 'axis' must be time or events, not '${axis}'`);
+  return axis;
 }

@@ -2,10 +2,12 @@
 // least a pixel wide are spans, and runs of narrower calls merge into "many calls" buckets (the
 // idea of Perfetto's slice mipmaps); a window is walked from the index checkpoint before it, or
 // for a window of millions of records merged from the thread's overview level, laid out once
-// before serving (prepareTimelines).
+// before serving (prepareTimelines). On the axis 'events' (the sequential layout) the window is
+// of record positions, not times: calls in order, each as wide as the records it ran through,
+// so tiny calls and traces without times (--timing none) are laid out too.
 
 import { RecallError } from '../format/errors.js';
-import type { ActivationVisitor } from '../query/engine.js';
+import type { ActivationAxis, ActivationVisitor } from '../query/engine.js';
 import type { QueryTrace } from '../query/open.js';
 
 /** Spans a timeline answer holds at most per depth row (a window wider than this in pixels is refused). */
@@ -133,32 +135,53 @@ interface Level {
   windowRecords: number;
 }
 
-const levels = new WeakMap<QueryTrace, Map<number, Level>>();
+const levels = new WeakMap<QueryTrace, Map<string, Level>>();
 
 /** Cells of an overview level. */
 export const LEVEL_CELLS = 16384;
 /** Threads with more records than this get an overview level; windows with more records than this are answered from it. */
 export const LEVEL_RECORDS = 2_000_000;
 
+function levelKey(thread: number, axis: ActivationAxis): string {
+  return `${axis}:${thread}`;
+}
+
+/** The extent of a thread on an axis: its first to its last record's time, or 0 to its record count. */
+export function extentOf(q: QueryTrace, thread: number, axis: ActivationAxis): { from: number; to: number } {
+  const t = q.engine.threads[thread]!;
+  if (axis === 'events') return { from: 0, to: Math.max(1, t.index.records) };
+  const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+  return { from, to: Math.max(from + 1, Math.round((t.shiftMs + t.index.lastTime) * 1e6)) };
+}
+
+function buildLevel(q: QueryTrace, thread: number, axis: ActivationAxis, cells: number, windowRecords: number): Level {
+  const { from, to } = extentOf(q, thread, axis);
+  const builder = new TimelineBuilder(from, to, (to - from) / cells);
+  q.engine.walkActivations(thread, builder, axis);
+  return { fromNs: from, toNs: to, nsPerPx: (to - from) / cells, spans: builder.finish(), deeper: builder.deeper, windowRecords };
+}
+
+function levelMap(q: QueryTrace): Map<string, Level> {
+  let map = levels.get(q);
+  if (!map) levels.set(q, (map = new Map()));
+  return map;
+}
+
 /**
  * Build the overview levels of the threads with more than `minRecords` records (one walk of
- * each). Returns the threads given one. `recall view` calls this before it serves.
+ * each): on the time axis, or on the events axis for a trace without times (its default
+ * layout; a timed trace's events levels are built when first asked for). Returns the threads
+ * given one. `recall view` calls this before it serves.
  */
 export function prepareTimelines(q: QueryTrace, options: { minRecords?: number; windowRecords?: number; cells?: number } = {}): number[] {
   const { engine } = q;
-  if (!engine.times) return [];
+  const axis: ActivationAxis = engine.times ? 'time' : 'events';
   const minRecords = options.minRecords ?? LEVEL_RECORDS;
-  const cells = options.cells ?? LEVEL_CELLS;
-  const map = levels.get(q) ?? new Map<number, Level>();
-  levels.set(q, map);
+  const map = levelMap(q);
   const done: number[] = [];
   engine.threads.forEach((t, thread) => {
     if (t.index.records <= minRecords || t.index.segTime.length === 0) return;
-    const fromNs = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
-    const toNs = Math.max(fromNs + 1, Math.round((t.shiftMs + t.index.lastTime) * 1e6));
-    const builder = new TimelineBuilder(fromNs, toNs, (toNs - fromNs) / cells);
-    engine.walkActivations(thread, builder);
-    map.set(thread, { fromNs, toNs, nsPerPx: (toNs - fromNs) / cells, spans: builder.finish(), deeper: builder.deeper, windowRecords: options.windowRecords ?? LEVEL_RECORDS });
+    map.set(levelKey(thread, axis), buildLevel(q, thread, axis, options.cells ?? LEVEL_CELLS, options.windowRecords ?? LEVEL_RECORDS));
     done.push(thread);
   });
   return done;
@@ -169,24 +192,31 @@ function recordsBetween(q: QueryTrace, thread: number, fromNs: number, toNs: num
   return q.engine.positionAt(thread, toNs) - Math.max(0, q.engine.positionAt(thread, fromNs));
 }
 
-export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: number, width: number): TimelineAnswer & { lod: 'walk' | 'level' } {
+export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: number, width: number, axis: ActivationAxis = 'time'): TimelineAnswer & { lod: 'walk' | 'level'; axis: ActivationAxis } {
   if (!(toNs > fromNs)) throw new RecallError('E_USAGE', `timeline: 'to' (${toNs}) must be after 'from' (${fromNs})`);
   if (!Number.isInteger(width) || width < 1 || width > MAX_WIDTH) throw new RecallError('E_USAGE', `timeline: 'width' must be a whole number of pixels, 1-${MAX_WIDTH}`);
+  if (axis === 'time' && !q.engine.times) throw new RecallError('E_USAGE', "timeline: this trace was recorded with --timing none and has no times: ask for axis 'events' (the sequential layout)");
   const nsPerPx = (toNs - fromNs) / width;
   const builder = new TimelineBuilder(fromNs, toNs, nsPerPx);
-  const level = levels.get(q)?.get(thread);
+  const map = levelMap(q);
+  const records = q.engine.threads[thread]!.index.records;
+  let level = map.get(levelKey(thread, axis));
+  const between = axis === 'time' ? () => recordsBetween(q, thread, fromNs, toNs) : () => Math.min(toNs, records) - Math.max(0, fromNs);
+  // The sequential layout of a long thread: its level is built the first time a wide window asks.
+  if (!level && axis === 'events' && records > LEVEL_RECORDS && between() > LEVEL_RECORDS) map.set(levelKey(thread, axis), (level = buildLevel(q, thread, axis, LEVEL_CELLS, LEVEL_RECORDS)));
   let walked = 0;
   let lod: 'walk' | 'level' = 'walk';
-  if (level && nsPerPx >= level.nsPerPx && recordsBetween(q, thread, fromNs, toNs) > level.windowRecords) {
+  if (level && nsPerPx >= level.nsPerPx && between() > level.windowRecords) {
     lod = 'level';
     for (const span of level.spans) builder.addEntry(span);
     builder.deeper = level.deeper;
+  } else if (axis === 'events') {
+    walked = q.engine.walkActivationsAt(thread, fromNs, toNs, builder).walked;
   } else {
     walked = q.engine.walkActivationsIn(thread, fromNs, toNs, builder).walked;
   }
   const spans = builder.finish();
   const names: Record<string, string> = {};
   for (const span of spans) names[span[3]] ??= q.engine.nameOf(span[3]);
-  return { thread, fromNs, toNs, width, nsPerPx, spans, names, deeper: builder.deeper, walked, lod };
+  return { thread, fromNs, toNs, width, nsPerPx, spans, names, deeper: builder.deeper, walked, lod, axis };
 }
-

@@ -78,6 +78,7 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
 let badValue: string;
 let shapes: string;
 let asyncThrow: string;
+let untimed: string;
 let served: Served;
 
 before(async () => {
@@ -90,6 +91,9 @@ before(async () => {
   const async = record('bugs/async-throw.js');
   assert.equal(async.result.status, 1, async.result.stderr);
   asyncThrow = async.dir;
+  const none = record('query/shapes.js', { flags: ['--timing', 'none'] });
+  assert.equal(none.result.status, 0, none.result.stderr);
+  untimed = none.dir;
   served = await serve(badValue);
 });
 
@@ -347,6 +351,63 @@ test('source excerpts: only files the function table names; a path outside is re
   assert.equal((await get(base, `/api/source?file=${encodeURIComponent(file)}&line=1`)).status, 401);
 });
 
+
+test('the sequential layout: calls by record position, seeking like a whole walk, also without times', () => {
+  for (const dir of [untimed, shapes]) {
+    const small = openQuery(dir, { segmentRecords: 32, write: false });
+    try {
+      const records = small.engine.threads[0]!.index.records;
+      if (dir === untimed) {
+        assert.equal(small.engine.times, false);
+        assert.throws(() => timeline(small, 0, 0, records, 100), /axis 'events'/);
+      }
+      const whole = (from: number, to: number, width: number): TimelineSpan[] => {
+        const builder = new TimelineBuilder(from, to, (to - from) / width);
+        small.engine.walkActivations(0, builder, 'events');
+        return builder.finish();
+      };
+      for (const [a, b] of [[0, 1], [0, 0.1], [0.3, 0.35], [0.5, 0.9], [0.95, 1.2]] as const) {
+        const from = Math.round(records * a);
+        const to = Math.round(records * b);
+        for (const width of [40, 1200]) {
+          const answer = timeline(small, 0, from, to, width, 'events');
+          assert.equal(answer.lod, 'walk');
+          assert.deepEqual(answer.spans, whole(from, to, width), `${dir === untimed ? 'untimed' : 'timed'} window ${a}-${b} width ${width}`);
+        }
+      }
+      // Calls in order: at full width every call is a span of its own, from its enter record to its exit record.
+      const full = timeline(small, 0, 0, records, Math.min(8192, records), 'events');
+      const parse = small.engine.calls({ function: 'parse', limit: 5 }).calls;
+      for (const c of parse) {
+        const position = Number(c.id.slice(c.id.indexOf('.') + 1));
+        const span = full.spans.find((s) => s[4] === position && s[5] === 1);
+        assert.ok(span, `${c.id} has a span`);
+        assert.equal(span[1], position);
+        assert.ok(span[2] > span[1]);
+      }
+    } finally {
+      small.close();
+    }
+  }
+  // A level on the events axis for a trace without times (what recall view prepares for it).
+  const leveled = openQuery(untimed, { segmentRecords: 32, write: false });
+  const exact = openQuery(untimed, { segmentRecords: 32, write: false });
+  try {
+    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
+    const records = exact.engine.threads[0]!.index.records;
+    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+    for (const width of [2048, 300]) {
+      const merged = timeline(leveled, 0, 0, records, width, 'events');
+      const walked = timeline(exact, 0, 0, records, width, 'events');
+      assert.equal(merged.lod, 'level');
+      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
+    }
+  } finally {
+    leveled.close();
+    exact.close();
+  }
+});
+
 // ---- the browser
 
 function findChromium(): string | null {
@@ -596,3 +657,69 @@ function openQueryOnce(): QueryTrace {
   return onceQuery;
 }
 after(() => onceQuery?.close());
+
+/** The first painted pixel of a canvas's top row (depth 0), in page coordinates. */
+async function paintedPoint(page: import('playwright-core').Page): Promise<{ x: number; y: number }> {
+  const canvas = page.locator('canvas').first();
+  const box = (await canvas.boundingBox())!;
+  const x = (await page.evaluate(`(() => { const c = document.querySelector('canvas'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
+  assert.ok(x >= 0, 'a call is drawn on the top row');
+  return { x: box.x + x, y: box.y + 9 };
+}
+
+test('the web app in headless Chromium: the sequential layout (default for --timing none; l toggles it)', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const noneServed = await serve(untimed);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.goto(noneServed.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const layout = page.getByRole('button', { name: 'Sequential' });
+    assert.equal(await layout.getAttribute('aria-pressed'), 'true', 'sequential by default without times');
+    // The outermost call drawn, clicked: its details.
+    const q = openQuery(untimed, { write: false });
+    const roots = q.engine.stackAt(0, { position: 0 }).frames;
+    q.close();
+    const at = await paintedPoint(page);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction(() => /^#call=c0\.\d+$/.test((globalThis as any).location.hash));
+    const id = new URL(page.url()).hash.slice('#call='.length);
+    await page.getByRole('region', { name: 'Details' }).getByText(`${id} (thread`).waitFor();
+    if (roots[0]) assert.equal(id, roots[0].id, 'the first call drawn on the top row is the first root call');
+    // l on a trace without times stays sequential.
+    await page.keyboard.press('l');
+    assert.equal(await layout.getAttribute('aria-pressed'), 'true');
+
+    // A timed trace: time by default; l switches to the sequential layout and back.
+    const timed = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    timed.setDefaultTimeout(15_000);
+    timed.on('pageerror', (error) => errors.push(`pageerror (timed): ${error.message}`));
+    await timed.goto(served.url);
+    await timed.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const timedLayout = timed.getByRole('button', { name: 'Sequential' });
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
+    await timed.locator('body').click({ position: { x: 5, y: 790 } });
+    await timed.keyboard.press('l');
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'true');
+    await timed.waitForFunction(() => /^events 0 – \d/.test((globalThis as any).document.getElementById('range').textContent));
+    const point = await paintedPoint(timed);
+    await timed.mouse.click(point.x, point.y);
+    await timed.waitForFunction(() => /^#call=c0\.\d+$/.test((globalThis as any).location.hash));
+    assert.match(await timed.getByRole('region', { name: 'Details' }).innerText(), /handleOrder/);
+    await timed.keyboard.press('l');
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(noneServed);
+    await browser.close();
+  }
+});

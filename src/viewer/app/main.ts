@@ -26,6 +26,8 @@ export class App {
   overview!: Overview;
   tracks: Track[] = [];
   view = { from: 0, to: 1 };
+  /** The x axis: time, or record positions (the sequential layout: calls in order, equal widths). */
+  axis: 'time' | 'events' = 'time';
   /** The selected time range (shift-drag), or null. */
   range: { from: number; to: number } | null = null;
   selected: CallDetails | null = null;
@@ -51,7 +53,10 @@ export class App {
         if (info) this.tracks.push(new Track(this, info, tracks));
       }
     }
-    if (!o.times) this.status('this trace has no times (--timing none): the timeline needs times; search and details work');
+    if (o.clock === 'none' || !o.times) this.axis = 'events';
+    this.view = this.whole();
+    this.layoutButton();
+    if (!o.times) this.status('this trace has no times (--timing none): calls are laid out in order (the sequential layout)');
     this.wire();
     const panels = this.panels.load().catch((error: unknown) => this.status(`panels: ${(error as Error).message}`));
     await this.refresh();
@@ -68,15 +73,47 @@ export class App {
 
   /** Reload every track for the current window. */
   async refresh(): Promise<void> {
-    $('range').textContent = `${fmtNs(this.view.from)} – ${fmtNs(this.view.to)}`;
-    if (!this.overview.times) return;
+    $('range').textContent = this.windowText();
+    if (this.axis === 'time' && !this.overview.times) return;
     await Promise.all(this.tracks.map((t) => t.load()));
+  }
+
+  windowText(): string {
+    const { from, to } = this.view;
+    return this.axis === 'time' ? `${fmtNs(from)} – ${fmtNs(to)}` : `events ${Math.max(0, Math.floor(from)).toLocaleString()} – ${Math.ceil(to).toLocaleString()}`;
+  }
+
+  /** The whole run on the current axis. */
+  whole(): { from: number; to: number } {
+    if (this.axis === 'time') return { from: this.overview.startNs, to: this.overview.endNs };
+    return { from: 0, to: Math.max(1, ...this.overview.threads.map((t) => t.events)) };
+  }
+
+  layoutButton(): void {
+    const b = $('layout');
+    b.setAttribute('aria-pressed', String(this.axis === 'events'));
+    b.title = this.axis === 'events' ? 'Sequential layout: calls in order, by record (l: by time)' : 'Time layout (l: sequential: calls in order, equal widths)';
+  }
+
+  /** Switch between the time axis and the sequential layout (by record position). */
+  toggleLayout(): void {
+    if (this.axis === 'events' && !this.overview.times) {
+      this.status('this trace has no times (--timing none): only the sequential layout');
+      return;
+    }
+    this.axis = this.axis === 'time' ? 'events' : 'time';
+    if (this.axis === 'events') this.clearRange();
+    this.view = this.whole();
+    this.layoutButton();
+    for (const t of this.tracks) t.data = null;
+    if (this.selected) void this.show(this.selected.id, true);
+    else this.changed();
   }
 
   /** Redraw now with the data at hand, and ask for the new window on the next frame. */
   changed(): void {
     this.redraw();
-    $('range').textContent = `${fmtNs(this.view.from)} – ${fmtNs(this.view.to)}`;
+    $('range').textContent = this.windowText();
     if (this.pending) return;
     this.pending = requestAnimationFrame(() => {
       this.pending = 0;
@@ -91,7 +128,8 @@ export class App {
   zoom(factor: number, atFraction = 0.5): void {
     const { from, to } = this.view;
     const span = to - from;
-    const next = Math.max(1000, Math.min(span * factor, (this.overview.endNs - this.overview.startNs) * 1.05));
+    const whole = this.whole();
+    const next = Math.max(this.axis === 'time' ? 1000 : 8, Math.min(span * factor, (whole.to - whole.from) * 1.05));
     const pivot = from + span * atFraction;
     this.view = { from: pivot - next * atFraction, to: pivot - next * atFraction + next };
     this.changed();
@@ -131,7 +169,10 @@ export class App {
     // A drag pans; a shift-drag selects a time range.
     let drag: { x: number; from: number; to: number; range: boolean; at: number } | null = null;
     tracks.addEventListener('mousedown', (e) => {
-      if (!this.overview.times) return;
+      if (this.axis === 'events' && e.shiftKey) {
+        this.status('a range needs times: switch to the time layout (l)');
+        return;
+      }
       drag = { x: e.clientX, from: this.view.from, to: this.view.to, range: e.shiftKey, at: this.timeAt(e.clientX) };
       this.dragged = false;
       if (e.shiftKey) e.preventDefault();
@@ -202,9 +243,10 @@ export class App {
         '=': () => this.zoom(0.5),
         '-': () => this.zoom(2),
         '0': () => {
-          this.view = { from: this.overview.startNs, to: this.overview.endNs };
+          this.view = this.whole();
           this.changed();
         },
+        l: () => this.toggleLayout(),
       };
       const action = keys[e.key];
       if (action) {
@@ -213,6 +255,7 @@ export class App {
       }
     });
     $('help-button').addEventListener('click', () => toggleHelp());
+    $('layout').addEventListener('click', () => this.toggleLayout());
   }
 
   clearRange(): void {
@@ -244,7 +287,17 @@ export class App {
     }
     this.selected = c;
     showDetails(this, c);
-    if (reveal && this.overview.times && c.enterNs !== null) {
+    if (reveal && this.axis === 'events') {
+      // Sequential: bring its enter record into the window (its id holds the position).
+      const position = Number(c.id.slice(c.id.indexOf('.') + 1));
+      const { from, to } = this.view;
+      if (position < from || position > to) {
+        const span = Math.min(to - from, 2000);
+        this.view = { from: position - span / 2, to: position + span / 2 };
+        await this.refresh();
+        return;
+      }
+    } else if (reveal && this.overview.times && c.enterNs !== null) {
       const end = c.exitNs ?? this.overview.endNs;
       const { from, to } = this.view;
       if (c.enterNs < from || c.enterNs > to || end - c.enterNs > (to - from) * 1.5) {

@@ -93,6 +93,7 @@ export function helpText(): [string, string][] {
     ['← / →', 'pan'],
     ['+ / −', 'zoom'],
     ['0', 'the whole run'],
+    ['l', 'the sequential layout (calls in order, equal widths) or the time layout'],
     ['shift-drag', 'select a time range (its summary below the timeline); Esc clears it'],
     ['/', 'search (a name, a glob, or an argument predicate: fn(0=5), fn(quantity<0), fn:1~text)'],
     ['?', 'this help'],

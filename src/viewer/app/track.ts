@@ -1,6 +1,7 @@
 // The viewer app's timeline track: one canvas per thread, drawn from the server's level-of-
-// detail answer (/api/timeline) for the visible window only; the selected call outlined, the
-// selected range shaded; a click selects the call under the pointer.
+// detail answer (/api/timeline) for the visible window only, on the time axis or (the
+// sequential layout) by record position; the selected call outlined, the selected range shaded;
+// a click selects the call under the pointer.
 
 import type { App } from './main.js';
 import { api, colorOf, type Span, type ThreadInfo, type Timeline } from './util.js';
@@ -37,7 +38,7 @@ export class Track {
     const width = this.width();
     try {
       const asked = performance.now();
-      const data = await api<Timeline>('timeline', { thread: this.thread.index, from: Math.floor(from), to: Math.ceil(to), width }, abort.signal);
+      const data = await api<Timeline>('timeline', { thread: this.thread.index, from: Math.floor(from), to: Math.ceil(to), width, axis: this.app.axis }, abort.signal);
       if (abort.signal.aborted) return;
       this.data = data;
       const answered = performance.now();

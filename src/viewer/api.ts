@@ -12,6 +12,7 @@
 //   /api/hotspots                         functions by self time with their calls (panels.ts)
 //   /api/exceptions                       each throw: error, throwing call, how it ended (panels.ts)
 //   /api/range?from&to                    the summary of a time range (panels.ts)
+//   /api/runtime                          runtime-event tracks: GC, spans, workers, messages (runtime.ts)
 //   /api/source?file&line                 lines around a line of a file the function table names (source.ts)
 // Errors the user can cause are RecallErrors; the server answers them with 400 and one line.
 
@@ -23,6 +24,7 @@ import { overview } from './overview.js';
 import { exceptions, hotspots, rangeSummary } from './panels.js';
 import { axisParam, numberParam, required, threadParam, type Params } from './params.js';
 import { callsOf, search } from './search.js';
+import { runtimeTracks } from './runtime.js';
 import { sourceExcerpt } from './source.js';
 import { timeline } from './timeline.js';
 
@@ -51,6 +53,8 @@ export function answer(q: QueryTrace, path: string, params: Params): unknown {
       return exceptions(q);
     case 'range':
       return rangeSummary(q, numberParam(params, 'from'), numberParam(params, 'to'));
+    case 'runtime':
+      return runtimeTracks(q);
     case 'source':
       return sourceExcerpt(q, required(params, 'file'), numberParam(params, 'line'));
     default:

@@ -17,6 +17,8 @@ import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '
 import { jump, step } from '../../src/viewer/navigation.js';
 import { exceptions, hotspots, rangeSummary } from '../../src/viewer/panels.js';
 import { search } from '../../src/viewer/search.js';
+import { runtimeTracks } from '../../src/viewer/runtime.js';
+import { runtimeEvents } from '../../src/analysis/runtime-events.js';
 import { mergeByFunction } from '../../src/query/merge.js';
 import { argsOf } from '../../src/tools/calls.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
@@ -79,6 +81,8 @@ let badValue: string;
 let shapes: string;
 let asyncThrow: string;
 let untimed: string;
+let messages: string;
+let http: string;
 let served: Served;
 
 before(async () => {
@@ -94,6 +98,12 @@ before(async () => {
   const none = record('query/shapes.js', { flags: ['--timing', 'none'] });
   assert.equal(none.result.status, 0, none.result.stderr);
   untimed = none.dir;
+  const messaged = record('events/messages.mjs');
+  assert.equal(messaged.result.status, 0, messaged.result.stderr);
+  messages = messaged.dir;
+  const served_ = record('events/http.mjs');
+  assert.equal(served_.result.status, 0, served_.result.stderr);
+  http = served_.dir;
   served = await serve(badValue);
 });
 
@@ -405,6 +415,46 @@ test('the sequential layout: calls by record position, seeking like a whole walk
   } finally {
     leveled.close();
     exact.close();
+  }
+});
+
+
+test('runtime-event tracks: messages between threads with both ends, spans, workers, as the runtime-event view has them', () => {
+  const q = openQuery(messages, { write: false });
+  try {
+    const r = runtimeTracks(q);
+    const view = runtimeEvents(q.trace);
+    const paired = view.messages.filter((m) => m.send && m.receive);
+    assert.ok(paired.length >= 8, `messages both ways (${paired.length})`);
+    assert.equal(r.messages.length, paired.length);
+    assert.equal(r.unpaired, view.messages.length - paired.length);
+    assert.equal(r.counts.workers, 1);
+    const index = new Map(q.threads.map((t, i) => [t.id, i]));
+    for (const m of paired) assert.ok(r.messages.some(([ft, fns, tt, tns]) => ft === index.get(m.send!.thread) && fns === m.send!.ns && tt === index.get(m.receive!.thread) && tns === m.receive!.ns));
+    assert.ok(r.messages.some(([ft, , tt]) => ft === 0 && tt !== 0) && r.messages.some(([ft, , tt]) => ft !== 0 && tt === 0), 'arrows both ways');
+    // On the engine's time axis: the worker's answers are sent while onJob runs on the worker.
+    const jobs = q.engine.calls({ function: 'onJob' }).calls;
+    assert.equal(jobs.length, 3);
+    for (const job of jobs) {
+      const end = job.enterNs + job.durationNs!;
+      const thread = Number(job.id.slice(1, job.id.indexOf('.')));
+      assert.ok(r.messages.some(([ft, fns]) => ft === thread && fns >= job.enterNs && fns <= end), `a send inside ${job.id}`);
+    }
+    const main = r.threads.find((t) => t.thread === 0)!;
+    assert.deepEqual(main.instants.map((i) => i[1]).filter((k) => k.startsWith('worker')), ['worker-start', 'worker-exit']);
+  } finally {
+    q.close();
+  }
+  const h = openQuery(http, { write: false });
+  try {
+    const r = runtimeTracks(h);
+    const labels = r.threads.flatMap((t) => t.spans.map((s) => s.label)).join('\n');
+    assert.equal(r.counts.spans, runtimeEvents(h.trace).spans.length);
+    assert.match(labels, /GET \S*\/users\?id=1/);
+    assert.match(labels, /POST \S*\/users\?id=2/);
+    for (const t of r.threads) for (const s of t.spans) assert.ok(s.endNs !== null && s.endNs >= s.beginNs);
+  } finally {
+    h.close();
   }
 });
 
@@ -720,6 +770,55 @@ test('the web app in headless Chromium: the sequential layout (default for --tim
     assert.deepEqual(errors, []);
   } finally {
     await stop(noneServed);
+    await browser.close();
+  }
+});
+
+test('the web app in headless Chromium: runtime-event lanes and messages between threads as arrows', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const msgServed = await serve(messages);
+  const q = openQuery(messages, { write: false });
+  const r = runtimeTracks(q);
+  q.close();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.goto(msgServed.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const legend = await page.getByRole('region', { name: 'Runtime events' }).innerText();
+    assert.match(legend, new RegExp(`1 worker · ${r.counts.messages} messages between threads \\(${r.messages.length} drawn as arrows`));
+    // Every message of the whole run is drawn, on an overlay with painted pixels.
+    const arrows = (await page.evaluate(`(() => { const c = document.querySelector('canvas.arrows'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return { drawn: Number(c.dataset.arrows), painted: n }; })()`)) as { drawn: number; painted: number };
+    assert.equal(arrows.drawn, r.messages.length);
+    assert.ok(arrows.painted > 50, `arrows painted (${arrows.painted} pixels)`);
+    // The main thread's lane holds the worker's start: a click there names it.
+    const lanes = page.locator('canvas:not(.arrows)');
+    assert.equal(await lanes.count(), 2);
+    const main = r.threads.find((x) => x.thread === 0)!;
+    const start = main.instants.find((i) => i[1] === 'worker-start')!;
+    const box = (await lanes.first().boundingBox())!;
+    const view = (await page.evaluate(`(() => document.getElementById('range').textContent)()`)) as string;
+    assert.ok(view.length > 0);
+    const overview = JSON.parse((await get(msgServed.base, `/api/overview?token=${msgServed.token}`)).body) as { startNs: number; endNs: number };
+    const x = box.x + ((start[0] - overview.startNs) / (overview.endNs - overview.startNs)) * box.width;
+    await page.mouse.click(x, box.y + 6);
+    await page.getByRole('status').getByText(/worker-start/).waitFor();
+    // The sequential layout has no lanes and no arrows; back on the time axis they return.
+    await page.keyboard.press('l');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows').dataset.arrows === '0');
+    await page.keyboard.press('l');
+    await page.waitForFunction((n) => (globalThis as any).document.querySelector('canvas.arrows').dataset.arrows === String(n), r.messages.length);
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(msgServed);
     await browser.close();
   }
 });

@@ -65,3 +65,6 @@ export function colorOf(fn: number, threw: boolean, many: boolean): string {
   const hue = (fn * 137.508) % 360;
   return many ? `hsl(${hue} 30% 72%)` : `hsl(${hue} 55% 62%)`;
 }
+
+export interface RuntimeTrack { thread: number; gc: [number, number][]; spans: { beginNs: number; endNs: number | null; label: string; status: number | null; error: string | null }[]; instants: [number, string, string][]; omitted: number }
+export interface RuntimeAnswer { threads: RuntimeTrack[]; messages: [number, number, number, number][]; unpaired: number; counts: { gc: number; spans: number; workers: number; messages: number } }

@@ -4,6 +4,7 @@
 // only a bounded excerpt of one; a file that is gone or changed since says so.
 
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecallError } from '../format/errors.js';
 import type { QueryTrace } from '../query/open.js';
@@ -39,7 +40,9 @@ export interface SourceExcerpt {
 export function sourceExcerpt(q: QueryTrace, file: string, line: number): SourceExcerpt {
   if (!filesOf(q).has(file)) throw new RecallError('E_OUTSIDE_ROOT', `source: ${file} is not a file of this trace's functions; only those are served`);
   if (!Number.isInteger(line) || line < 1) throw new RecallError('E_USAGE', `source: 'line' must be a line number from 1, not ${line}`);
-  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+  // As the table names it: a file: URL, an absolute path, or a path relative to where the program ran.
+  const named = file.startsWith('file:') ? fileURLToPath(file) : file;
+  const path = isAbsolute(named) ? named : resolve(q.manifest.cwd, named);
   let text: string;
   let fd: number;
   try {

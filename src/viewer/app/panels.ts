@@ -7,7 +7,9 @@ import type { App } from './main.js';
 import { $, api, el, fmtNs, itemButton, type ExceptionRow, type FunctionHit, type RangeAnswer } from './util.js';
 
 function hotspotText(f: FunctionHit, times: boolean): string {
-  return `${f.name}  ${times ? `self ${fmtNs(f.selfNs)} · ` : ''}×${f.calls.toLocaleString()}${f.throws ? ` · threw ×${f.throws}` : ''}`;
+  // In a range, a function can run in it from a call that began before it (no call counted).
+  const calls = f.calls > 0 ? `×${f.calls.toLocaleString()}` : 'a call begun before';
+  return `${f.name}  ${times ? `self ${fmtNs(f.selfNs)} · ` : ''}${calls}${f.throws ? ` · threw ×${f.throws}` : ''}`;
 }
 
 function exceptionItem(app: App, x: ExceptionRow): HTMLLIElement {
@@ -63,7 +65,7 @@ export class Panels {
       return;
     }
     if (box.dataset.from !== String(Math.round(from)) || box.dataset.to !== String(Math.round(to))) return;
-    note.textContent = `${fmtNs(answer.fromNs)} – ${fmtNs(answer.toNs)} (${fmtNs(answer.toNs - answer.fromNs)}): ${answer.calls.toLocaleString()} calls began in it, ${answer.functionCount} functions ran, ${answer.exceptions.length} exception${answer.exceptions.length === 1 ? '' : 's'}`;
+    note.textContent = `${fmtNs(answer.fromNs)} – ${fmtNs(answer.toNs)} (${fmtNs(answer.toNs - answer.fromNs)}): ${answer.calls.toLocaleString()} call${answer.calls === 1 ? '' : 's'} began in it, ${answer.functionCount} functions ran, ${answer.exceptions.length} exception${answer.exceptions.length === 1 ? '' : 's'}`;
     const list = $('range-list');
     list.replaceChildren(...answer.functions.slice(0, 10).map((f) => itemButton(hotspotText(f, true), () => void this.app.jump(f.fn, 'slowest'), f.where)));
     const xs = $('range-exceptions');

@@ -8,9 +8,8 @@ import type { CallBrief } from '../query/answers.js';
 import { nameMatcher } from '../query/glob.js';
 import { mergeByFunction } from '../query/merge.js';
 import type { QueryTrace } from '../query/open.js';
-import { argsOf, primitive } from '../tools/calls.js';
+import { argsOf, parseWhere, primitive, whereTest, type ArgPredicateSpec } from '../tools/calls.js';
 import { signature, whereOf } from '../tools/text.js';
-import { argTestFor, parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicates.js';
 import { nullable } from './params.js';
 
 /** Search results at most. */
@@ -84,7 +83,7 @@ function predicateOf(text: string): Predicate | null {
     const index = /^\d+$/.test(arg) ? Number(arg) : /^arg\d+$/.test(arg) ? Number(arg.slice(3)) : arg;
     return { fn: call[1]!, arg: index, op: call[3] as Predicate['op'], raw: call[4]! };
   }
-  const spec = parseArgPredicate(text);
+  const spec = parseWhere(text);
   if (spec) return { fn: spec.fn, arg: spec.index, op: spec.op, raw: text.slice(text.indexOf(spec.op, text.lastIndexOf(':')) + 1) };
   if (/[()]/.test(text) || /^[^:]+:\d+[=~<>]/.test(text)) throw new RecallError('E_USAGE', `search: an argument predicate is fn(ARG=VALUE), fn(ARG>N), fn(ARG<N) or fn(ARG~TEXT) (ARG: 0, arg0 or a parameter name), or GLOB:N=VALUE; not ${JSON.stringify(text)}`);
   return null;
@@ -94,7 +93,7 @@ function predicateOf(text: string): Predicate | null {
 function specFor(q: QueryTrace, fn: number, p: Predicate): ArgPredicateSpec | null {
   const index = typeof p.arg === 'number' ? p.arg : (q.engine.functions.get(fn)?.params ?? []).indexOf(p.arg);
   if (index < 0) return null;
-  return parseArgPredicate(`${p.fn}:${index}${p.op}${p.raw}`);
+  return parseWhere(`${p.fn}:${index}${p.op}${p.raw}`);
 }
 
 function callsWhere(q: QueryTrace, text: string, p: Predicate): unknown {
@@ -106,7 +105,7 @@ function callsWhere(q: QueryTrace, text: string, p: Predicate): unknown {
   for (const c of page.calls) {
     let spec = specs.get(c.fn);
     if (spec === undefined) specs.set(c.fn, (spec = specFor(q, c.fn, p)));
-    const test = spec ? argTestFor(c.name, [spec]) : null;
+    const test = spec ? whereTest(c.name, spec) : null;
     if (!test) continue;
     const args = argsOf(engine.call(c.id).values);
     if (!args || !test(args.map(primitive))) continue;

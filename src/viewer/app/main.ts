@@ -2,15 +2,17 @@
 // canvas track per thread (track.ts), drawn from the server's level-of-detail answers for the
 // visible window only; zoom and pan; a time range selected by shift-drag; search over the whole
 // trace (functions by name, calls by argument predicate); the details pane (details.ts); side
-// panels (panels.ts); runtime-event lanes and messages between threads drawn as arrows; stepping and jumping between calls by keyboard, listed by `?`; the
-// selection in the URL (#call=ID). Sets document.documentElement.dataset.ready = "true" once the
-// first view is drawn (and, when the URL names a call, its details shown). Nothing comes from
-// the network but the page's own server.
+// panels (panels.ts); runtime-event lanes and messages between threads as arrows (runtime.ts);
+// stepping and jumping between calls by keyboard, listed by `?`; the selection in the URL
+// (#call=ID). Sets document.documentElement.dataset.ready = "true" once the first view is drawn
+// (and, when the URL names a call, its details shown). Nothing comes from the network but the
+// page's own server.
 
 import { showDetails } from './details.js';
 import { Panels, toggleHelp } from './panels.js';
+import { RuntimeLayer } from './runtime.js';
 import { Track } from './track.js';
-import { $, api, fmtNs, itemButton, type CallBrief, type CallDetails, type FunctionHit, type Overview, type RuntimeAnswer } from './util.js';
+import { $, api, fmtNs, itemButton, type CallBrief, type CallDetails, type FunctionHit, type Overview } from './util.js';
 
 type StepTo = 'next' | 'prev' | 'parent' | 'child' | 'cause';
 
@@ -33,8 +35,7 @@ export class App {
   selected: CallDetails | null = null;
   dragged = false;
   readonly panels = new Panels(this);
-  runtime: RuntimeAnswer | null = null;
-  private arrows: HTMLCanvasElement | null = null;
+  readonly runtime = new RuntimeLayer(this);
   private pending = 0;
   private searchSeq = 0;
 
@@ -55,7 +56,7 @@ export class App {
         if (info) this.tracks.push(new Track(this, info, tracks));
       }
     }
-    await this.loadRuntime();
+    await this.runtime.load();
     if (o.clock === 'none' || !o.times) this.axis = 'events';
     this.view = this.whole();
     this.layoutButton();
@@ -70,90 +71,6 @@ export class App {
     document.documentElement.dataset.panels = 'true';
   }
 
-  /** The runtime events: a lane on each thread that has some (or sends or receives a message), and the arrows' overlay. */
-  async loadRuntime(): Promise<void> {
-    const note = $('runtime-note');
-    if (!this.overview.times) {
-      note.textContent = 'no times (--timing none): runtime events are not drawn';
-      return;
-    }
-    try {
-      this.runtime = await api<RuntimeAnswer>('runtime');
-    } catch (error) {
-      note.textContent = `runtime events: ${(error as Error).message}`;
-      return;
-    }
-    const r = this.runtime;
-    const messaging = new Set(r.messages.flatMap((m) => [m[0], m[2]]));
-    for (const t of this.tracks) {
-      const mine = r.threads.find((x) => x.thread === t.thread.index);
-      if (mine && (mine.gc.length || mine.spans.length || mine.instants.length || messaging.has(t.thread.index))) t.runtime = mine;
-      else if (messaging.has(t.thread.index)) t.runtime = { thread: t.thread.index, gc: [], spans: [], instants: [], omitted: 0 };
-    }
-    const c = r.counts;
-    const omitted = r.threads.reduce((n, t) => n + t.omitted, 0);
-    note.textContent = `${c.gc} GC pause${c.gc === 1 ? '' : 's'} · ${c.spans} span${c.spans === 1 ? '' : 's'} · ${c.workers} worker${c.workers === 1 ? '' : 's'} · ${c.messages} message${c.messages === 1 ? '' : 's'} between threads (${r.messages.length} drawn as arrows${r.unpaired ? `, ${r.unpaired} with one end only` : ''})${omitted ? ` · ${omitted} not drawn` : ''}`;
-    if (r.messages.length > 0) {
-      this.arrows = document.createElement('canvas');
-      this.arrows.className = 'arrows';
-      this.arrows.setAttribute('aria-hidden', 'true');
-      $('tracks').append(this.arrows);
-    }
-  }
-
-  /** Messages between threads as arrows from the sender's lane to the receiver's, over the tracks. */
-  drawArrows(): void {
-    const c = this.arrows;
-    const r = this.runtime;
-    if (!c || !r) return;
-    const tracks = new Map(this.tracks.map((t) => [t.thread.index, t]));
-    const first = this.tracks[0];
-    const width = first ? first.width() : 100;
-    const height = Math.max(1, ...this.tracks.map((t) => t.canvas.offsetTop + t.canvas.offsetHeight));
-    const dpr = window.devicePixelRatio || 1;
-    if (c.width !== width * dpr || c.height !== height * dpr) {
-      c.width = width * dpr;
-      c.height = height * dpr;
-      c.style.width = `${width}px`;
-      c.style.height = `${height}px`;
-    }
-    c.style.left = `${first?.canvas.offsetLeft ?? 0}px`;
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    let drawn = 0;
-    if (this.axis === 'time') {
-      const { from, to } = this.view;
-      const scale = width / (to - from);
-      ctx.strokeStyle = ctx.fillStyle = 'rgba(88, 86, 214, 0.85)';
-      ctx.lineWidth = 1.5;
-      for (const [ft, fns, tt, tns] of r.messages) {
-        const a = tracks.get(ft);
-        const b = tracks.get(tt);
-        if (!a || !b) continue;
-        const x1 = (fns - from) * scale;
-        const x2 = (tns - from) * scale;
-        if ((x1 < 0 && x2 < 0) || (x1 > width && x2 > width)) continue;
-        const y1 = a.canvas.offsetTop + a.laneMiddle();
-        const y2 = b.canvas.offsetTop + b.laneMiddle();
-        ctx.beginPath();
-        ctx.moveTo(x1, y1);
-        ctx.lineTo(x2, y2);
-        ctx.stroke();
-        const angle = Math.atan2(y2 - y1, x2 - x1);
-        ctx.beginPath();
-        ctx.moveTo(x2, y2);
-        ctx.lineTo(x2 - 7 * Math.cos(angle - 0.4), y2 - 7 * Math.sin(angle - 0.4));
-        ctx.lineTo(x2 - 7 * Math.cos(angle + 0.4), y2 - 7 * Math.sin(angle + 0.4));
-        ctx.closePath();
-        ctx.fill();
-        drawn++;
-      }
-    }
-    c.dataset.arrows = String(drawn);
-  }
-
   status(text: string): void {
     $('status').textContent = text;
   }
@@ -163,7 +80,7 @@ export class App {
     $('range').textContent = this.windowText();
     if (this.axis === 'time' && !this.overview.times) return;
     await Promise.all(this.tracks.map((t) => t.load()));
-    this.drawArrows();
+    this.runtime.drawArrows();
   }
 
   windowText(): string {
@@ -211,7 +128,7 @@ export class App {
 
   redraw(): void {
     for (const t of this.tracks) t.draw();
-    this.drawArrows();
+    this.runtime.drawArrows();
   }
 
   zoom(factor: number, atFraction = 0.5): void {

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { RecallError } from '../format/errors.js';
 import { openQuery } from '../query/open.js';
-import { prepareTimelines } from '../viewer/api.js';
+import { runtimeTracks } from '../viewer/runtime.js';
+import { prepareTimelines } from '../viewer/timeline.js';
 import { startViewer } from '../viewer/server.js';
 import { parse } from './args.js';
 import { viewProcess } from './view-common.js';
@@ -73,6 +74,8 @@ export async function viewCommand(args: string[]): Promise<number> {
   // Threads of millions of events: their whole-time layout once now, so zoomed-out views need no walk.
   const started = performance.now();
   const prepared = prepareTimelines(q);
+  // The runtime-event tracks (from the index's runtime rows) too: the page asks for them before its first view.
+  runtimeTracks(q);
   if (prepared.length > 0) process.stderr.write(`recall view: laid out ${prepared.length} large thread${prepared.length === 1 ? '' : 's'} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   const viewer = await startViewer(q, { port, host });
   process.stdout.write(`${viewer.url}\n`);

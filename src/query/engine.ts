@@ -493,16 +493,44 @@ export class QueryEngine {
    * Every activation of a thread in order, for exports: `open` when a frame goes on the stack
    * (a call's enter, or its resume after an await), `close` when it leaves (return, throw,
    * suspension at an await, lost exit, drop, or the end of the thread), properly nested. Times
-   * are ns since the trace began (untimed records carry the last clock read). One walk of the
-   * thread's records through the stack machine, with no object per event.
+   * are ns since the trace began (untimed records carry the last clock read); on the axis
+   * 'events', record positions instead (as walkActivationsAt). One walk of the thread's records
+   * through the stack machine, with no object per event.
    */
-  walkActivations(threadIndex: number, visitor: ActivationVisitor): void {
+  walkActivations(threadIndex: number, visitor: ActivationVisitor, axis: ActivationAxis = 'time'): void {
     const thread = this.thread(threadIndex);
-    const sink = new ActivationSink(visitor, (ms) => clockNs(thread, ms));
+    const sink = new ActivationSink(visitor, axis === 'time' ? (_pos, ms) => clockNs(thread, ms) : (pos) => pos);
     const machine = new StackMachine(sink);
     this.walk(thread, machine, 0, thread.index.records);
     sink.ending = true;
     machine.end(thread.index.lastTime, thread.index.records, () => {});
+  }
+
+  /**
+   * walkActivationsIn by record position (the axis 'events': the viewer's sequential layout, and
+   * traces without times): the visitor is told positions where it is told times otherwise (an
+   * activation runs from the record that began or resumed it to the one that ended or suspended
+   * it; frames open at the checkpoint are told at their enter's position), so calls are laid out
+   * in order, each as wide as the records it ran through. The walk starts at the checkpoint
+   * before `fromPos` and stops after the record at `toPos`.
+   */
+  walkActivationsAt(threadIndex: number, fromPos: number, toPos: number, visitor: ActivationVisitor): { walked: number; stopped: boolean } {
+    const thread = this.thread(threadIndex);
+    const sink = new ActivationSink(visitor, (pos) => pos);
+    const machine = new StackMachine(sink);
+    const start = Math.min(Math.max(0, Math.floor(fromPos)), thread.index.records);
+    let from = 0;
+    if (start > 0 && thread.index.records > 0) {
+      from = this.seeded(thread, Math.floor(Math.min(start, thread.index.records - 1) / this.segmentRecords), machine);
+      for (let level = 0; level < machine.depth; level++) visitor.open(machine.fn(level), machine.call(level), machine.call(level), 'enter');
+    }
+    let stopped = false;
+    const to = this.walk(thread, machine, from, thread.index.records, () => (stopped = machine.lastPos > toPos));
+    if (!stopped) {
+      sink.ending = true;
+      machine.end(thread.index.lastTime, thread.index.records, () => {});
+    }
+    return { walked: to - from, stopped };
   }
 
   /**
@@ -518,7 +546,7 @@ export class QueryEngine {
     this.needTimes('a time window');
     const thread = this.thread(threadIndex);
     const shift = thread.shiftMs;
-    const sink = new ActivationSink(visitor, (ms) => clockNs(thread, ms));
+    const sink = new ActivationSink(visitor, (_pos, ms) => clockNs(thread, ms));
     const machine = new StackMachine(sink);
     const start = this.positionAt(threadIndex, fromNs);
     let from = 0;
@@ -963,6 +991,9 @@ class RangeSink extends NullSink {
   }
 }
 
+/** Where walkActivations places records: at their times (ns since the trace began), or at their positions (the order of records). */
+export type ActivationAxis = 'time' | 'events';
+
 /** What walkActivations reports; `call` is the call's position (its id within the thread). */
 export interface ActivationVisitor {
   open(fn: number, call: number, ns: number, how: 'enter' | 'resume'): void;
@@ -974,31 +1005,32 @@ export interface ActivationVisitor {
 
 class ActivationSink extends NullSink {
   ending = false;
+  /** `at(position, clock ms)`: where on the axis a record is (its time in ns, or its position). */
   constructor(
     private readonly visitor: ActivationVisitor,
-    private readonly ns: (ms: number) => number,
+    private readonly at: (pos: number, ms: number) => number,
   ) {
     super();
   }
 
   override push(m: StackMachine, level: number, how: number): void {
-    this.visitor.open(m.fn(level), m.call(level), this.ns(m.lastTime), how === PUSH_ENTER ? 'enter' : 'resume');
+    this.visitor.open(m.fn(level), m.call(level), this.at(m.lastPos, m.lastTime), how === PUSH_ENTER ? 'enter' : 'resume');
   }
 
   override suspend(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'await', m.timed(level));
+    this.visitor.close(m.fn(level), m.call(level), this.at(m.lastPos, m.lastTime), 'await', m.timed(level));
   }
 
-  override close(m: StackMachine, level: number, outcome: number, _exitPos: number, exitTime: number): void {
+  override close(m: StackMachine, level: number, outcome: number, exitPos: number, exitTime: number): void {
     const how = outcome === OUT_THROW ? 'throw' : outcome === OUT_LOST_EXIT ? 'lost-exit' : outcome === OUT_UNFINISHED || this.ending ? 'unfinished' : 'return';
-    this.visitor.close(m.fn(level), m.call(level), this.ns(exitTime), how, m.timed(level));
+    this.visitor.close(m.fn(level), m.call(level), this.at(exitPos, exitTime), how, m.timed(level));
   }
 
   override forget(m: StackMachine, level: number): void {
-    this.visitor.close(m.fn(level), m.call(level), this.ns(m.lastTime), 'dropped', m.timed(level));
+    this.visitor.close(m.fn(level), m.call(level), this.at(m.lastPos, m.lastTime), 'dropped', m.timed(level));
   }
 
-  override ext(_m: StackMachine, type: number, aux: number, _pos: number, time: number): void {
-    if (type === EXT_DETAIL && this.visitor.detail) this.visitor.detail(aux, this.ns(time));
+  override ext(_m: StackMachine, type: number, aux: number, pos: number, time: number): void {
+    if (type === EXT_DETAIL && this.visitor.detail) this.visitor.detail(aux, this.at(pos, time));
   }
 }

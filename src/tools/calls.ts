@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
 import type { ValueDesc } from '../format/values.js';
-import { argTestFor, parseArgPredicate } from '../runtime/predicates.js';
+import { argTestFor, parseArgPredicate, type ArgPredicateSpec, type ArgTest } from '../runtime/predicates.js';
 import type { CallBrief, CallFilter, DetailValue } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { cursorOf, parseCallId } from '../query/ids.js';
@@ -34,11 +34,23 @@ function durationArg(name: string, raw: unknown): number | undefined {
 }
 
 /** A recorded value as the predicate sees it: primitives; a long string by its head. */
-function primitive(desc: ValueDesc | undefined): unknown {
+export function primitive(desc: ValueDesc | undefined): unknown {
   if (desc === null || typeof desc !== 'object') return desc;
   if (!Array.isArray(desc) && desc.$ === 'string') return desc.head;
   return desc;
 }
+
+/** recall_find_calls's `where`: `GLOB:N~TEXT`, `GLOB:N=VALUE`, `GLOB:N>NUMBER`, `GLOB:N<NUMBER`; null when it is not one. */
+export function parseWhere(text: string): ArgPredicateSpec | null {
+  return parseArgPredicate(text);
+}
+
+/** The test of a `where` on the recorded arguments of a call of function `name` (null: the where names other functions). */
+export function whereTest(name: string, spec: ArgPredicateSpec): ArgTest | null {
+  return argTestFor(name, [spec]);
+}
+
+export type { ArgPredicateSpec };
 
 /** The arguments a call's recorded snapshots hold (the first snapshot kind that has them), or null. */
 export function argsOf(values: DetailValue[]): ValueDesc[] | null {

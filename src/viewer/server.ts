@@ -119,7 +119,7 @@ export async function startViewer(q: QueryTrace, options: ViewerOptions = {}): P
           body = JSON.stringify(answer(q, path.slice(5), url.searchParams));
         } catch (error) {
           if (isRecallError(error)) {
-            send(res, 400, 'application/json', JSON.stringify({ error: error.message, code: error.code }));
+            send(res, error.code === 'E_OUTSIDE_ROOT' ? 403 : 400, 'application/json', JSON.stringify({ error: error.message, code: error.code }));
             return;
           }
           throw error;

@@ -13,7 +13,14 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
-import { prepareTimelines, timeline, TimelineBuilder, step, type TimelineSpan } from '../../src/viewer/api.js';
+import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
+import { jump, step } from '../../src/viewer/navigation.js';
+import { exceptions, hotspots, rangeSummary } from '../../src/viewer/panels.js';
+import { search } from '../../src/viewer/search.js';
+import { runtimeTracks } from '../../src/viewer/runtime.js';
+import { runtimeEvents } from '../../src/analysis/runtime-events.js';
+import { mergeByFunction } from '../../src/query/merge.js';
+import { argsOf } from '../../src/tools/calls.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {
@@ -72,6 +79,10 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
 
 let badValue: string;
 let shapes: string;
+let asyncThrow: string;
+let untimed: string;
+let messages: string;
+let http: string;
 let served: Served;
 
 before(async () => {
@@ -81,6 +92,18 @@ before(async () => {
   const shaped = record('query/shapes.js');
   assert.equal(shaped.result.status, 0, shaped.result.stderr);
   shapes = shaped.dir;
+  const async = record('bugs/async-throw.js');
+  assert.equal(async.result.status, 1, async.result.stderr);
+  asyncThrow = async.dir;
+  const none = record('query/shapes.js', { flags: ['--timing', 'none'] });
+  assert.equal(none.result.status, 0, none.result.stderr);
+  untimed = none.dir;
+  const messaged = record('events/messages.mjs');
+  assert.equal(messaged.result.status, 0, messaged.result.stderr);
+  messages = messaged.dir;
+  const served_ = record('events/http.mjs');
+  assert.equal(served_.result.status, 0, served_.result.stderr);
+  http = served_.dir;
   served = await serve(badValue);
 });
 
@@ -224,6 +247,217 @@ test('stepping: next and previous calls of the function, parent and first child,
   }
 });
 
+
+test('side panels: hotspots, exceptions and a range summary as the engine has them', () => {
+  const q = openQuery(badValue, { write: false });
+  try {
+    const engine = q.engine;
+    const stats = mergeByFunction(engine.threads.map((_, i) => engine.functionStats(i))).filter((s) => s.calls > 0);
+    const hot = hotspots(q);
+    assert.equal(hot.by, 'self');
+    assert.equal(hot.total, stats.length);
+    assert.deepEqual(hot.functions.map((f) => f.name), [...stats].sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls || a.name.localeCompare(b.name)).map((s) => s.name));
+    assert.equal(hot.functions.find((f) => f.name === 'checkQuantity')!.calls, 4);
+    // The one exception: thrown by the call of checkQuantity that threw, caught in handleOrder.
+    const thrown = engine.calls({ function: 'checkQuantity', threw: true }).calls;
+    assert.equal(thrown.length, 1);
+    const x = exceptions(q);
+    assert.equal(x.total, 1);
+    assert.deepEqual(x.partial, []);
+    const [only] = x.exceptions;
+    assert.equal(only!.call, thrown[0]!.id);
+    assert.equal(only!.name, 'checkQuantity');
+    assert.equal(only!.error, 'RangeError: quantity must be positive, got -3');
+    assert.equal(only!.outcome, 'caught');
+    assert.equal(only!.caughtIn, 'handleOrder');
+    const call = engine.call(thrown[0]!.id);
+    assert.ok(only!.thrownNs! >= call.enterNs && only!.thrownNs! <= call.exitNs!, 'thrown while the throwing call ran');
+    // A range: the engine's range walk's numbers, the exception in it or not.
+    const t = engine.threads[0]!;
+    const first = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+    const last = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+    for (const [from, to] of [[first, last], [first, only!.thrownNs! - 1], [only!.thrownNs! - 1000, last]] as const) {
+      const range = rangeSummary(q, from, to) as { calls: number; functions: { name: string; calls: number }[]; exceptions: unknown[] };
+      const expected = engine.rangeStats(0, from, to).functions;
+      assert.equal(range.calls, expected.reduce((n, f) => n + f.calls, 0));
+      assert.equal(range.exceptions.length, only!.thrownNs! >= from && only!.thrownNs! <= to ? 1 : 0, `exceptions in ${from}-${to}`);
+      for (const f of range.functions) assert.equal(f.calls, expected.find((e) => e.name === f.name)!.calls);
+    }
+    assert.throws(() => rangeSummary(q, last, first), /must be after/);
+  } finally {
+    q.close();
+  }
+});
+
+test('navigation: first and slowest call of a function, back along the async cause', () => {
+  const q = openQuery(shapes, { write: false });
+  try {
+    const calls = q.engine.calls({ function: 'parse', limit: 10_000 }).calls.filter((c) => c.name === 'parse');
+    const fn = calls[0]!.fn;
+    assert.deepEqual(jump(q, fn, 'first'), { fn, to: calls[0]!.id });
+    const slowest = calls.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+    assert.equal(q.engine.call(jump(q, fn, 'slowest').to!).durationNs, slowest.durationNs);
+    assert.throws(() => jump(q, fn, 'sideways'), /first or slowest/);
+  } finally {
+    q.close();
+  }
+  const a = openQuery(asyncThrow, { write: false });
+  try {
+    const loads = a.engine.calls({ function: 'loadUser' }).calls;
+    assert.equal(loads.length, 3);
+    // The first loadUser runs under greetAll's first run: a synchronous chain, no async cause.
+    assert.equal((step(a, loads[0]!.id, 'cause') as { to: string | null }).to, null);
+    // The second runs under greetAll resumed after an await: its cause is the call that started greetAll (main).
+    for (const load of loads.slice(1)) {
+      const cause = (step(a, load.id, 'cause') as { to: string | null }).to;
+      const ref = /^c(\d+)\.(\d+)$/.exec(load.id)!;
+      const frames = a.engine.logicalStackAt(Number(ref[1]), { position: Number(ref[2]) }).frames;
+      assert.equal(frames[1]!.name, 'greetAll');
+      assert.equal(frames[1]!.resumed, true);
+      assert.equal(cause, frames[2]!.id);
+      assert.equal(a.engine.call(cause!).name, 'main');
+    }
+  } finally {
+    a.close();
+  }
+});
+
+test('search by argument predicate: the calls whose recorded arguments match, over the whole trace', () => {
+  const q = openQuery(badValue, { write: false });
+  try {
+    const all = q.engine.calls({ function: 'checkQuantity' }).calls;
+    const recorded = all.map((c) => ({ id: c.id, args: argsOf(q.engine.call(c.id).values) }));
+    const expected = (test: (n: number) => boolean): string[] => recorded.filter((c) => c.args !== null && typeof c.args[0] === 'number' && test(c.args[0])).map((c) => c.id);
+    const ids = (text: string): string[] => (search(q, text) as { calls: { id: string }[] }).calls.map((c) => c.id);
+    assert.deepEqual(ids('checkQuantity(quantity<0)'), expected((n) => n < 0));
+    assert.equal(ids('checkQuantity(quantity<0)').length, 1);
+    assert.deepEqual(ids('checkQuantity(0=-3)'), expected((n) => n === -3));
+    assert.deepEqual(ids('checkQuantity(arg0>1)'), expected((n) => n > 1));
+    assert.deepEqual(ids('check*:0<0'), expected((n) => n < 0));
+    assert.equal((search(q, 'lineTotal(price=9)') as { calls: { args: string }[] }).calls[0]!.args, 'price=9, quantity=-3');
+    assert.throws(() => search(q, 'checkQuantity(nope=1)'), /no function matching checkQuantity has a parameter nope/);
+    assert.throws(() => search(q, 'checkQuantity('), /argument predicate/);
+    // A name is still a name search.
+    assert.equal((search(q, 'checkQ') as { functions: { name: string }[] }).functions[0]!.name, 'checkQuantity');
+  } finally {
+    q.close();
+  }
+});
+
+test('source excerpts: only files the function table names; a path outside is refused', async () => {
+  const { base, token } = served;
+  const q = openQuery(badValue, { write: false });
+  const file = [...q.engine.functions.values()].find((f) => f.name === 'checkQuantity')!.file;
+  q.close();
+  const ok = await get(base, `/api/source?file=${encodeURIComponent(file)}&line=3&token=${token}`);
+  assert.equal(ok.status, 200);
+  const excerpt = JSON.parse(ok.body) as { from: number; lines: string[] };
+  assert.equal(excerpt.lines[3 - excerpt.from], 'function checkQuantity(quantity) {');
+  for (const outside of ['/etc/passwd', join(badValue, 'manifest.json'), `${file}/../../../../package.json`, file.replace('bad-value.js', 'slow.js'), 'package.json']) {
+    const res = await get(base, `/api/source?file=${encodeURIComponent(outside)}&line=1&token=${token}`);
+    assert.equal(res.status, 403, `${outside}: ${res.status}`);
+    assert.doesNotMatch(res.body, /root:|"name"/);
+  }
+  assert.equal((await get(base, `/api/source?file=${encodeURIComponent(file)}&line=1`)).status, 401);
+});
+
+
+test('the sequential layout: calls by record position, seeking like a whole walk, also without times', () => {
+  for (const dir of [untimed, shapes]) {
+    const small = openQuery(dir, { segmentRecords: 32, write: false });
+    try {
+      const records = small.engine.threads[0]!.index.records;
+      if (dir === untimed) {
+        assert.equal(small.engine.times, false);
+        assert.throws(() => timeline(small, 0, 0, records, 100), /axis 'events'/);
+      }
+      const whole = (from: number, to: number, width: number): TimelineSpan[] => {
+        const builder = new TimelineBuilder(from, to, (to - from) / width);
+        small.engine.walkActivations(0, builder, 'events');
+        return builder.finish();
+      };
+      for (const [a, b] of [[0, 1], [0, 0.1], [0.3, 0.35], [0.5, 0.9], [0.95, 1.2]] as const) {
+        const from = Math.round(records * a);
+        const to = Math.round(records * b);
+        for (const width of [40, 1200]) {
+          const answer = timeline(small, 0, from, to, width, 'events');
+          assert.equal(answer.lod, 'walk');
+          assert.deepEqual(answer.spans, whole(from, to, width), `${dir === untimed ? 'untimed' : 'timed'} window ${a}-${b} width ${width}`);
+        }
+      }
+      // Calls in order: at full width every call is a span of its own, from its enter record to its exit record.
+      const full = timeline(small, 0, 0, records, Math.min(8192, records), 'events');
+      const parse = small.engine.calls({ function: 'parse', limit: 5 }).calls;
+      for (const c of parse) {
+        const position = Number(c.id.slice(c.id.indexOf('.') + 1));
+        const span = full.spans.find((s) => s[4] === position && s[5] === 1);
+        assert.ok(span, `${c.id} has a span`);
+        assert.equal(span[1], position);
+        assert.ok(span[2] > span[1]);
+      }
+    } finally {
+      small.close();
+    }
+  }
+  // A level on the events axis for a trace without times (what recall view prepares for it).
+  const leveled = openQuery(untimed, { segmentRecords: 32, write: false });
+  const exact = openQuery(untimed, { segmentRecords: 32, write: false });
+  try {
+    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
+    const records = exact.engine.threads[0]!.index.records;
+    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+    for (const width of [2048, 300]) {
+      const merged = timeline(leveled, 0, 0, records, width, 'events');
+      const walked = timeline(exact, 0, 0, records, width, 'events');
+      assert.equal(merged.lod, 'level');
+      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
+    }
+  } finally {
+    leveled.close();
+    exact.close();
+  }
+});
+
+
+test('runtime-event tracks: messages between threads with both ends, spans, workers, as the runtime-event view has them', () => {
+  const q = openQuery(messages, { write: false });
+  try {
+    const r = runtimeTracks(q);
+    const view = runtimeEvents(q.trace);
+    const paired = view.messages.filter((m) => m.send && m.receive);
+    assert.ok(paired.length >= 8, `messages both ways (${paired.length})`);
+    assert.equal(r.messages.length, paired.length);
+    assert.equal(r.unpaired, view.messages.length - paired.length);
+    assert.equal(r.counts.workers, 1);
+    const index = new Map(q.threads.map((t, i) => [t.id, i]));
+    for (const m of paired) assert.ok(r.messages.some(([ft, fns, tt, tns]) => ft === index.get(m.send!.thread) && fns === m.send!.ns && tt === index.get(m.receive!.thread) && tns === m.receive!.ns));
+    assert.ok(r.messages.some(([ft, , tt]) => ft === 0 && tt !== 0) && r.messages.some(([ft, , tt]) => ft !== 0 && tt === 0), 'arrows both ways');
+    // On the engine's time axis: the worker's answers are sent while onJob runs on the worker.
+    const jobs = q.engine.calls({ function: 'onJob' }).calls;
+    assert.equal(jobs.length, 3);
+    for (const job of jobs) {
+      const end = job.enterNs + job.durationNs!;
+      const thread = Number(job.id.slice(1, job.id.indexOf('.')));
+      assert.ok(r.messages.some(([ft, fns]) => ft === thread && fns >= job.enterNs && fns <= end), `a send inside ${job.id}`);
+    }
+    const main = r.threads.find((t) => t.thread === 0)!;
+    assert.deepEqual(main.instants.map((i) => i[1]).filter((k) => k.startsWith('worker')), ['worker-start', 'worker-exit']);
+  } finally {
+    q.close();
+  }
+  const h = openQuery(http, { write: false });
+  try {
+    const r = runtimeTracks(h);
+    const labels = r.threads.flatMap((t) => t.spans.map((s) => s.label)).join('\n');
+    assert.equal(r.counts.spans, runtimeEvents(h.trace).spans.length);
+    assert.match(labels, /GET \S*\/users\?id=1/);
+    assert.match(labels, /POST \S*\/users\?id=2/);
+    for (const t of r.threads) for (const s of t.spans) assert.ok(s.endNs !== null && s.endNs >= s.beginNs);
+  } finally {
+    h.close();
+  }
+});
+
 // ---- the browser
 
 function findChromium(): string | null {
@@ -305,9 +539,286 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
     await linked.waitForFunction(ready, undefined, { timeout: 20_000 });
     const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
     assert.match(linkedText, new RegExp(`lineTotal[\\s\\S]*${caller.replace('.', '\\.')}`));
-    if (process.env.RECALL_VIEWER_SCREENSHOT) await page.screenshot({ path: process.env.RECALL_VIEWER_SCREENSHOT });
     assert.deepEqual(errors, []);
   } finally {
+    await browser.close();
+  }
+});
+
+test('the web app in headless Chromium: side panels, range summary, jumps, help, source, predicate search, async cause', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const q = openQuery(badValue, { write: false });
+  const all = q.engine.calls({ function: 'checkQuantity' }).calls;
+  const thrown = all.find((c) => c.outcome === 'throw')!;
+  const slowest = all.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+  const lineTotal = q.engine.calls({ function: 'lineTotal' }).calls;
+  const slowestLine = lineTotal.reduce((a, b) => ((b.durationNs ?? -1) > (a.durationNs ?? -1) ? b : a));
+  const engine = q.engine;
+  const errors: string[] = [];
+  let asyncServed: Served | null = null;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    });
+    await page.goto(served.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    page.setDefaultTimeout(15_000);
+    await page.waitForFunction(() => (globalThis as any).document.documentElement.dataset.panels === 'true', undefined, { timeout: 20_000 });
+    const details = page.getByRole('region', { name: 'Details' });
+    // Selected: in the URL and shown in Details (keys act on the call Details shows).
+    const hashIs = async (id: string): Promise<void> => {
+      await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${id}`);
+      await details.getByText(`${id} (thread`).waitFor();
+    };
+
+    // Hotspots: by self time, with call counts; a click selects the function's slowest call.
+    const hot = page.getByRole('region', { name: 'Hotspots' });
+    const hotItems = await hot.getByRole('listitem').allInnerTexts();
+    const expectedOrder = hotspots(openQueryOnce()).functions.map((f) => f.name);
+    assert.deepEqual(hotItems.map((text) => text.split(/\s+/)[0]), expectedOrder);
+    assert.match(hotItems.find((text) => text.startsWith('checkQuantity'))!, /×4/);
+    await hot.getByRole('listitem').filter({ hasText: 'lineTotal' }).click();
+    await hashIs(slowestLine.id);
+    await details.getByText(slowestLine.id).waitFor();
+
+    // Exceptions: the throw with its error and function; a click selects the throwing call.
+    const xs = page.getByRole('region', { name: 'Exceptions' });
+    const xText = await xs.innerText();
+    assert.match(xText, /x1\s+RangeError: quantity must be positive, got -3\s+in checkQuantity · caught in handleOrder/);
+    await xs.getByRole('listitem').first().click();
+    await hashIs(thrown.id);
+    await details.getByText(thrown.id).waitFor();
+    // Its source excerpt: the lines around the function's line, that line marked.
+    const source = details.getByRole('region', { name: 'Source' });
+    await source.getByText('function checkQuantity(quantity) {').waitFor();
+    assert.match(await source.locator('.here').innerText(), /^\s*3\s+function checkQuantity\(quantity\) \{/);
+
+    // Keys: f first call, s slowest call of the selected function, x / X exceptions' throws.
+    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.keyboard.press('f');
+    await hashIs(all[0]!.id);
+    await page.keyboard.press('s');
+    await hashIs(slowest.id);
+    await page.keyboard.press('f');
+    await hashIs(all[0]!.id);
+    await page.keyboard.press('x');
+    await hashIs(thrown.id);
+    await page.keyboard.press('x');
+    await page.getByRole('status').getByText('no exception after this call').waitFor();
+    // ? shows every key; Escape closes it.
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    const helpText = await help.innerText();
+    for (const key of ['n / p', 'u', 'd', 'a', 'f / s', 'x / X', 'shift-drag', '?']) assert.ok(helpText.includes(key), `help lists ${key}`);
+    assert.match(helpText, /async cause/);
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+
+    // A shift-drag over the track selects a range: its summary is the engine's.
+    await page.keyboard.press('0');
+    const rangeBox = page.getByRole('region', { name: 'Range summary' });
+    const selectRange = async (a: number, b: number): Promise<void> => {
+      const box = (await page.locator('canvas').first().boundingBox())!;
+      await page.keyboard.down('Shift');
+      await page.mouse.move(box.x + box.width * a, box.y + 10);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * ((a + b) / 2), box.y + 10, { steps: 5 });
+      await page.mouse.move(box.x + box.width * b, box.y + 10, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up('Shift');
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('range-summary').dataset.loaded === 'true', undefined, { timeout: 20_000 });
+    };
+    await selectRange(0.02, 0.98);
+    const from = Number(await rangeBox.getAttribute('data-from'));
+    const to = Number(await rangeBox.getAttribute('data-to'));
+    const stats = engine.rangeStats(0, from, to).functions;
+    const calls = stats.reduce((n, f) => n + f.calls, 0);
+    const top = [...stats].filter((f) => f.calls > 0 || f.selfNs > 0).sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls)[0]!;
+    const rangeText = await rangeBox.innerText();
+    assert.ok(calls > 0);
+    assert.match(rangeText, new RegExp(`${calls} calls? began in it`));
+    assert.ok(rangeText.includes(top.name), `the range's top function ${top.name}: ${rangeText}`);
+    const thrownAt = engine.call(thrown.id);
+    if (thrownAt.enterNs >= from && thrownAt.exitNs! <= to) {
+      assert.match(rangeText, /1 exception\b/);
+      assert.match(rangeText, /RangeError: quantity must be positive/);
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('range-summary').dataset.from === undefined);
+
+    // Search by argument predicate: the call with quantity -3.
+    const results = page.getByRole('region', { name: 'Search results' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('checkQuantity(quantity<0)');
+    await results.getByText('1 call where checkQuantity(quantity < 0)').waitFor();
+    const predicateHit = results.getByRole('listitem').filter({ hasText: thrown.id });
+    assert.match(await predicateHit.innerText(), /quantity=-3/);
+    await page.getByRole('searchbox', { name: 'Search' }).fill('lineTotal(price=1)');
+    await results.getByRole('listitem').filter({ hasText: 'price=1, quantity=5' }).click();
+    await details.getByText(/lineTotal/).first().waitFor();
+    assert.match(await details.innerText(), /price\s+1[\s\S]*quantity\s+5/);
+
+    // Back along the async cause, on an async trace: a is main, the call that started greetAll.
+    asyncServed = await serve(asyncThrow);
+    const a = openQuery(asyncThrow, { write: false });
+    const loads = a.engine.calls({ function: 'loadUser' }).calls;
+    const cause = (step(a, loads[1]!.id, 'cause') as { to: string }).to;
+    a.close();
+    const asyncPage = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    asyncPage.on('pageerror', (error) => errors.push(`pageerror (async): ${error.message}`));
+    await asyncPage.goto(`${asyncServed.url}#call=${loads[1]!.id}`);
+    await asyncPage.waitForFunction(ready, undefined, { timeout: 20_000 });
+    assert.match(await asyncPage.getByRole('region', { name: 'Details' }).innerText(), /↺ greetAll/);
+    await asyncPage.locator('body').click({ position: { x: 5, y: 790 } });
+    await asyncPage.keyboard.press('a');
+    await asyncPage.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${cause}`);
+    await asyncPage.getByRole('region', { name: 'Details' }).getByRole('heading', { name: 'main' }).waitFor();
+    await asyncPage.keyboard.press('a');
+    await asyncPage.getByRole('status').getByText(/no async cause/).waitFor();
+    if (process.env.RECALL_VIEWER_SCREENSHOT) {
+      await page.getByRole('searchbox', { name: 'Search' }).fill('checkQuantity(quantity<0)');
+      await results.getByRole('listitem').filter({ hasText: thrown.id }).click();
+      await details.getByRole('region', { name: 'Source' }).getByText('function checkQuantity(quantity) {').waitFor();
+      await page.locator('body').click({ position: { x: 5, y: 790 } });
+      await page.keyboard.press('0');
+      await selectRange(0.02, 0.98);
+      await page.screenshot({ path: process.env.RECALL_VIEWER_SCREENSHOT });
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    q.close();
+    if (asyncServed) await stop(asyncServed);
+    await browser.close();
+  }
+});
+
+let onceQuery: QueryTrace | null = null;
+/** The bad-value trace opened once for comparisons (closed at the end). */
+function openQueryOnce(): QueryTrace {
+  onceQuery ??= openQuery(badValue, { write: false });
+  return onceQuery;
+}
+after(() => onceQuery?.close());
+
+/** The first painted pixel of a canvas's top row (depth 0), in page coordinates. */
+async function paintedPoint(page: import('playwright-core').Page): Promise<{ x: number; y: number }> {
+  const canvas = page.locator('canvas').first();
+  const box = (await canvas.boundingBox())!;
+  const x = (await page.evaluate(`(() => { const c = document.querySelector('canvas'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
+  assert.ok(x >= 0, 'a call is drawn on the top row');
+  return { x: box.x + x, y: box.y + 9 };
+}
+
+test('the web app in headless Chromium: the sequential layout (default for --timing none; l toggles it)', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const noneServed = await serve(untimed);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.goto(noneServed.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const layout = page.getByRole('button', { name: 'Sequential' });
+    assert.equal(await layout.getAttribute('aria-pressed'), 'true', 'sequential by default without times');
+    // The outermost call drawn, clicked: its details.
+    const q = openQuery(untimed, { write: false });
+    const roots = q.engine.stackAt(0, { position: 0 }).frames;
+    q.close();
+    const at = await paintedPoint(page);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction(() => /^#call=c0\.\d+$/.test((globalThis as any).location.hash));
+    const id = new URL(page.url()).hash.slice('#call='.length);
+    await page.getByRole('region', { name: 'Details' }).getByText(`${id} (thread`).waitFor();
+    if (roots[0]) assert.equal(id, roots[0].id, 'the first call drawn on the top row is the first root call');
+    // l on a trace without times stays sequential.
+    await page.keyboard.press('l');
+    assert.equal(await layout.getAttribute('aria-pressed'), 'true');
+
+    // A timed trace: time by default; l switches to the sequential layout and back.
+    const timed = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    timed.setDefaultTimeout(15_000);
+    timed.on('pageerror', (error) => errors.push(`pageerror (timed): ${error.message}`));
+    await timed.goto(served.url);
+    await timed.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const timedLayout = timed.getByRole('button', { name: 'Sequential' });
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
+    await timed.locator('body').click({ position: { x: 5, y: 790 } });
+    await timed.keyboard.press('l');
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'true');
+    await timed.waitForFunction(() => /^events 0 – \d/.test((globalThis as any).document.getElementById('range').textContent));
+    const point = await paintedPoint(timed);
+    await timed.mouse.click(point.x, point.y);
+    await timed.waitForFunction(() => /^#call=c0\.\d+$/.test((globalThis as any).location.hash));
+    assert.match(await timed.getByRole('region', { name: 'Details' }).innerText(), /handleOrder/);
+    await timed.keyboard.press('l');
+    assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(noneServed);
+    await browser.close();
+  }
+});
+
+test('the web app in headless Chromium: runtime-event lanes and messages between threads as arrows', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const msgServed = await serve(messages);
+  const q = openQuery(messages, { write: false });
+  const r = runtimeTracks(q);
+  q.close();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.goto(msgServed.url);
+    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const legend = await page.getByRole('region', { name: 'Runtime events' }).innerText();
+    assert.match(legend, new RegExp(`1 worker · ${r.counts.messages} messages between threads \\(${r.messages.length} drawn as arrows`));
+    // Every message of the whole run is drawn, on an overlay with painted pixels.
+    const arrows = (await page.evaluate(`(() => { const c = document.querySelector('canvas.arrows'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return { drawn: Number(c.dataset.arrows), painted: n }; })()`)) as { drawn: number; painted: number };
+    assert.equal(arrows.drawn, r.messages.length);
+    assert.ok(arrows.painted > 50, `arrows painted (${arrows.painted} pixels)`);
+    // The main thread's lane holds the worker's start: a click there names it.
+    const lanes = page.locator('canvas:not(.arrows)');
+    assert.equal(await lanes.count(), 2);
+    const main = r.threads.find((x) => x.thread === 0)!;
+    const start = main.instants.find((i) => i[1] === 'worker-start')!;
+    const box = (await lanes.first().boundingBox())!;
+    const view = (await page.evaluate(`(() => document.getElementById('range').textContent)()`)) as string;
+    assert.ok(view.length > 0);
+    const overview = JSON.parse((await get(msgServed.base, `/api/overview?token=${msgServed.token}`)).body) as { startNs: number; endNs: number };
+    const x = box.x + ((start[0] - overview.startNs) / (overview.endNs - overview.startNs)) * box.width;
+    await page.mouse.click(x, box.y + 6);
+    await page.getByRole('status').getByText(/worker-start/).waitFor();
+    // The sequential layout has no lanes and no arrows; back on the time axis they return.
+    await page.keyboard.press('l');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows').dataset.arrows === '0');
+    await page.keyboard.press('l');
+    await page.waitForFunction((n) => (globalThis as any).document.querySelector('canvas.arrows').dataset.arrows === String(n), r.messages.length);
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(msgServed);
     await browser.close();
   }
 });

@@ -14,7 +14,8 @@ export type RecallErrorCode =
   | 'E_SPAWN' // the target command could not be started
   | 'E_OUTSIDE_ROOT' // a path outside the directory the MCP server may read
   | 'E_SEND' // an export's receiver (an OTLP collector) refused it or could not be reached
-  | 'E_TOO_BIG'; // an answer would hold more than a view keeps in memory: narrow the question
+  | 'E_TOO_BIG' // an answer would hold more than a view keeps in memory: narrow the question
+  | 'E_CODEC_UNAVAILABLE'; // the trace is compressed with a codec this Node's zlib lacks (zstd before Node 22.15)
 
 export class RecallError extends Error {
   readonly code: RecallErrorCode;

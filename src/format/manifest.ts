@@ -145,6 +145,12 @@ export interface Manifest {
   rootPid?: number;
   /** Root manifest only: the processes of the trace when it was finished (processes.jsonl is the full list). */
   processes?: ProcessEntry[];
+  /**
+   * Format 2: how the trace writer (the drain) stored the index lane — `codec` (zstd, deflate or
+   * none; each chunk's header says its own) — and the CPU time it spent, in ms (null where Node
+   * cannot measure a thread's CPU time).
+   */
+  writer?: { codec: string; cpuMs: number | null };
 }
 
 /**
@@ -293,6 +299,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
     parentPid: typeof m.parentPid === 'number' && Number.isInteger(m.parentPid) && m.parentPid > 0 ? m.parentPid : null,
     rootPid: typeof m.rootPid === 'number' && Number.isInteger(m.rootPid) && m.rootPid > 0 ? m.rootPid : m.pid,
     processes: Array.isArray(m.processes) ? (m.processes as unknown[]).map(processEntryOf).filter((p): p is ProcessEntry => p !== null) : [],
+    ...(isRecord(m.writer) ? { writer: { codec: str(m.writer.codec, 'none'), cpuMs: typeof m.writer.cpuMs === 'number' ? m.writer.cpuMs : null } } : {}),
   };
 }
 

@@ -9,7 +9,8 @@ import { closeSync, openSync, readFileSync, statSync, writeSync, writevSync } fr
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
-import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, FORMAT_VERSION, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { ChunkEncoder, codecName } from '../format/codec.js';
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { lanesInit } from '../format/checksum.js';
@@ -72,6 +73,15 @@ const IDLE_WAIT_MS = 1;
 /** A pass that moved fewer records than this sleeps IDLE_WAIT_MS before the next. */
 const BATCH_RECORDS = 8192;
 const STATUS_EVERY_MS = 500;
+/** Turns each sealed chunk into the bytes written (codec.ts: zstd, or deflate without it). */
+const encoder = new ChunkEncoder();
+/** CPU time of the calling thread in ms (process.threadCpuUsage: Node 23.9+, 22.?); null without it. */
+function threadCpuMs(): number | null {
+  const usage = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof usage !== 'function') return null;
+  const { user, system } = usage.call(process);
+  return (user + system) / 1000;
+}
 
 class LaneFile {
   readonly fd: number;
@@ -105,7 +115,7 @@ class LaneFile {
   ) {
     this.file = `p${pid}-t${threadId}.idx`;
     this.fd = openSync(join(dir, this.file), 'w');
-    const header = encodeFileHeader({ formatVersion: 1, lane: 'index', pid, threadId, slot, name, timeOriginMs }, LANE_INDEX);
+    const header = encodeFileHeader({ formatVersion: FORMAT_VERSION, lane: 'index', pid, threadId, slot, name, timeOriginMs }, LANE_INDEX);
     writeSync(this.fd, header);
     this.bytes = header.byteLength;
     this.block = arena.allocate();
@@ -126,10 +136,12 @@ class LaneFile {
     const times = this.arena.times;
     const first = times[(this.block >> 3) + 1] as number;
     const last = times[((this.block + (this.filled - 1) * RECORD_BYTES) >> 3) + 1] as number;
-    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0, this.lanes);
+    const sealed = encoder.sealIndex(payload, this.filled);
+    // Settling ran the plain records' checksum lanes; a compressed payload is summed as stored.
+    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, sealed.payload, first, last, 0, sealed.encoding === 0 ? this.lanes : null, sealed.encoding);
     lanesInit(this.lanes);
-    writevSync(this.fd, [this.header, payload]);
-    this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+    writevSync(this.fd, [this.header, sealed.payload]);
+    this.bytes += CHUNK_HEADER_BYTES + sealed.payload.byteLength;
     this.seq++;
     this.filled = 0;
   }
@@ -156,7 +168,7 @@ class DetailFile {
   constructor(dir: string, lane: LaneFile, pid: number) {
     this.file = `p${pid}-t${lane.threadId}.det`;
     this.fd = openSync(join(dir, this.file), 'w');
-    const header = encodeFileHeader({ formatVersion: 1, lane: 'detail', pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs }, LANE_DETAIL);
+    const header = encodeFileHeader({ formatVersion: FORMAT_VERSION, lane: 'detail', pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs }, LANE_DETAIL);
     writeSync(this.fd, header);
     this.bytes = header.byteLength;
   }
@@ -225,6 +237,8 @@ export class Drain {
   /** The manifest's clock section: measured a slice at a time when the drain is idle (clockReads reads; 0: never). */
   private clock: ClockInfo;
   private readonly clockMeter: ClockMeter | null;
+  /** This thread's CPU time when the drain began (threadCpuMs), for the manifest's writer.cpuMs. */
+  private readonly cpuAtStart = threadCpuMs();
 
   constructor(
     private readonly sab: SharedArrayBuffer,
@@ -509,6 +523,7 @@ export class Drain {
       shutdown,
       windows: this.windows.sort((a, b) => a.atNs - b.atNs),
       processes: this.manifest.parentPid === null ? readProcesses(dir) : [],
+      writer: { codec: codecName(encoder.codec), cpuMs: this.cpuAtStart === null ? null : (threadCpuMs() as number) - this.cpuAtStart },
     };
     writeManifestFile(dir, manifest);
   }

@@ -190,7 +190,7 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
         // Decode into a region of the space beside the window, and walk that.
         const want = chunk.count * RECORD_BYTES;
         if (decodedCapacity < want) {
-          decodedAt = space.allocate(want);
+          decodedAt = space.allocate(want + 8); // room for the byte past the records a decoder may check
           decodedCapacity = want;
         }
         const payloadAt = win.address(at) + CHUNK_HEADER_BYTES;

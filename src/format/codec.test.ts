@@ -164,6 +164,30 @@ describe('compressed chunks', () => {
     assert.equal(sealed.encoding & 0xff, HAS_ZSTD ? CODEC_ZSTD : CODEC_DEFLATE);
   });
 
+  test('without the native zlib handles (RECALL_ZLIB_DIRECT=0) the public calls write and read the same chunks', () => {
+    const script = `
+      const { ChunkEncoder, plainImage, HAS_ZSTD } = await import(${JSON.stringify(fileURLToPath(new URL('./codec.js', import.meta.url)))});
+      const { scanThreadFile } = await import(${JSON.stringify(fileURLToPath(new URL('./chunk.js', import.meta.url)))});
+      const { encodeChunkHeader, encodeFileHeader } = await import(${JSON.stringify(fileURLToPath(new URL('./chunk.js', import.meta.url)))});
+      const records = Buffer.from(${JSON.stringify(Buffer.from(records(2000, 9)).toString('base64'))}, 'base64');
+      const plain = new Uint8Array(records.byteLength); plain.set(records);
+      for (const codec of HAS_ZSTD ? [1, 2] : [2]) {
+        const sealed = new ChunkEncoder(codec).sealIndex(plain, 2000);
+        if ((sealed.encoding & 0xff) !== codec) throw new Error('not compressed: ' + sealed.encoding);
+        const file = encodeFileHeader(${JSON.stringify(HEADER)}, 1);
+        const header = new Uint8Array(48);
+        encodeChunkHeader(header, 1, 0, 2000, sealed.payload, 0, 0, 0, null, sealed.encoding);
+        const bytes = new Uint8Array(file.byteLength + 48 + sealed.payload.byteLength);
+        bytes.set(file); bytes.set(header, file.byteLength); bytes.set(sealed.payload, file.byteLength + 48);
+        const image = plainImage(bytes, scanThreadFile(bytes));
+        const chunk = image.scan.chunks[0];
+        if (Buffer.compare(image.bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + 32000), plain) !== 0) throw new Error('codec ' + codec + ' read back different records');
+      }
+      console.log('same');`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, RECALL_ZLIB_DIRECT: '0' } });
+    assert.equal(result.stdout.trim(), 'same', result.stderr);
+  });
+
   test('a zstd chunk on a Node without zstd: E_CODEC_UNAVAILABLE, saying which Node reads it', { skip: !HAS_ZSTD && 'this Node cannot write zstd' }, () => {
     const built = build([100], new ChunkEncoder(CODEC_ZSTD));
     // A child process whose zlib has no zstd (as on Node 20) decodes the chunk.

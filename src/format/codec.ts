@@ -5,6 +5,7 @@
 // does not (Node 20); a chunk that does not get smaller is stored plain. Node-only (node:zlib):
 // chunk.ts, which frames and validates chunks, stays free of Node imports.
 
+import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { RecallError } from './errors.js';
 import type { ChunkInfo, ThreadFileScan } from './chunk.js';
@@ -50,16 +51,22 @@ export interface SealedPayload {
 
 /**
  * Turns sealed chunks into stored payloads. One per writer; its buffers are reused, so a
- * payload it returns is valid until the next seal. Allocates only what zlib returns per chunk.
+ * payload it returns is valid until the next seal. Allocates nothing per chunk (unless node:zlib's
+ * internals are not as NativeStream expects: then what its public calls return).
  */
 export class ChunkEncoder {
   private columns = new Uint8Array(0);
   private stored = new Uint8Array(0);
   private readonly result: SealedPayload = { payload: new Uint8Array(0), encoding: 0 };
   private readonly zstdOptions: object;
+  private readonly zstd: NativeStream;
+  private readonly deflate: NativeStream;
 
   constructor(readonly codec: number = writerCodec()) {
     this.zstdOptions = { params: { [ZSTD_LEVEL_PARAM ?? 100]: 1 } };
+    const options = this.zstdOptions;
+    this.zstd = new NativeStream(() => (zlib as unknown as { createZstdCompress: (o: object) => Transform }).createZstdCompress(options), ZSTD_E_END);
+    this.deflate = new NativeStream(() => zlib.createDeflateRaw({ level: 1 }), zlib.constants.Z_FINISH);
   }
 
   /** An index-lane chunk: `records` holds `count` records of 16 bytes (8-aligned in memory). */
@@ -82,15 +89,21 @@ export class ChunkEncoder {
   }
 
   private compress(input: Uint8Array, records: Uint8Array, layout: number): SealedPayload {
-    const packed = this.codec === CODEC_ZSTD && HAS_ZSTD ? (zstdCompress as ZstdSync)(input, this.zstdOptions) : zlib.deflateRawSync(input, { level: 1 });
     const codec = this.codec === CODEC_ZSTD && HAS_ZSTD ? CODEC_ZSTD : CODEC_DEFLATE;
-    const padded = (packed.byteLength + 7) & ~7;
-    if (padded >= records.byteLength) return this.plain(records);
-    if (this.stored.byteLength < padded) this.stored = new Uint8Array(Math.max(padded, this.stored.byteLength * 2));
-    this.stored.set(packed, 0);
-    this.stored.fill(0, packed.byteLength, padded);
+    // Worth storing only when it saves at least 8 bytes: room for less than the records.
+    const room = records.byteLength - 8;
+    if (this.stored.byteLength < room + 8) this.stored = new Uint8Array(room + 8);
+    let length = (codec === CODEC_ZSTD ? this.zstd : this.deflate).run(input, this.stored, 0, room);
+    if (length === NATIVE_UNAVAILABLE) {
+      const packed = codec === CODEC_ZSTD ? (zstdCompress as ZstdSync)(input, this.zstdOptions) : zlib.deflateRawSync(input, { level: 1 });
+      length = packed.byteLength <= room ? packed.byteLength : NATIVE_FULL;
+      if (length !== NATIVE_FULL) this.stored.set(packed, 0);
+    }
+    if (length === NATIVE_FULL) return this.plain(records);
+    const padded = (length + 7) & ~7;
+    this.stored.fill(0, length, padded);
     this.result.payload = this.stored.subarray(0, padded);
-    this.result.encoding = encodingWord(codec, layout, padded - packed.byteLength);
+    this.result.encoding = encodingWord(codec, layout, padded - length);
     return this.result;
   }
 }
@@ -135,6 +148,93 @@ function outputChunk(want: number): number {
   return Math.max(64, want + 1);
 }
 
+/** A zlib stream with the internals node:zlib's processChunkSync uses. */
+type ZlibInternals = Transform & { _handle?: NativeHandle; _writeState?: Uint32Array };
+
+/** The native side of a zlib stream, as node:zlib's own processChunkSync drives it. */
+interface NativeHandle {
+  writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
+  reset(): void;
+}
+
+/** NativeStream.run: this way is not available here (use node:zlib's public sync calls). */
+const NATIVE_UNAVAILABLE = -1;
+/** NativeStream.run: the output did not fit in the room given. */
+const NATIVE_FULL = -2;
+/** ZSTD_e_end: finish the frame (zlib.constants names it only where zstd exists). */
+const ZSTD_E_END = 2;
+
+/**
+ * One zlib context (a compressor or a decompressor) kept for the life of its owner and reused
+ * for every chunk, reading and writing the caller's buffers. The public sync calls
+ * (zstdDecompressSync, deflateRawSync...) make a new context and new output buffers per call: on
+ * the tsc trace's 702 chunks of 1 MiB, decompressing that way took 300–540 ms of allocation, page
+ * faults and garbage against 90 ms this way, and compressing 8.4 ns per event against 5.4. It
+ * drives the stream's native handle exactly as node:zlib's processChunkSync does (the same on
+ * Node 20–26); where that handle is not as expected (or RECALL_ZLIB_DIRECT=0) the callers use
+ * the public calls instead.
+ */
+class NativeStream {
+  private stream: ZlibInternals | null = null;
+
+  constructor(
+    private readonly create: () => Transform,
+    private readonly finish: number,
+  ) {}
+
+  /**
+   * Run all of `input` through, into out[offset, offset + room): the bytes produced, NATIVE_FULL
+   * when they did not fit, NATIVE_UNAVAILABLE when this way is not available. Throws when zlib
+   * reports an error (damaged input).
+   */
+  run(input: Uint8Array, out: Uint8Array, offset: number, room: number): number {
+    if (this.stream === null) {
+      if (!nativeStreams) return NATIVE_UNAVAILABLE;
+      let stream: ZlibInternals;
+      try {
+        stream = this.create() as ZlibInternals;
+      } catch {
+        return NATIVE_UNAVAILABLE; // no such codec on this Node
+      }
+      stream.on('error', () => {}); // an error is seen through `destroyed` below; never unhandled
+      if (typeof stream._handle?.writeSync !== 'function' || typeof stream._handle.reset !== 'function' || !(stream._writeState instanceof Uint32Array)) {
+        nativeStreams = false;
+        return NATIVE_UNAVAILABLE;
+      }
+      this.stream = stream;
+    }
+    const stream = this.stream;
+    const handle = stream._handle as NativeHandle;
+    const state = stream._writeState as Uint32Array;
+    handle.writeSync(this.finish, input, 0, input.byteLength, out, offset, room);
+    if (stream.destroyed) {
+      this.stream = null; // the handle reported an error and is closed
+      throw new Error('zlib reported an error');
+    }
+    const outLeft = state[0] as number;
+    const inLeft = state[1] as number;
+    handle.reset();
+    return outLeft === 0 || inLeft !== 0 ? NATIVE_FULL : room - outLeft;
+  }
+}
+
+/** False once the native handles turned out not to be as NativeStream expects (then never tried again). */
+let nativeStreams = process.env.RECALL_ZLIB_DIRECT !== '0';
+const zstdDecoder = new NativeStream(() => (zlib as unknown as { createZstdDecompress: () => Transform }).createZstdDecompress(), ZSTD_E_END);
+const inflateDecoder = new NativeStream(() => zlib.createInflateRaw(), zlib.constants.Z_FINISH);
+/** Where columns are decompressed before they become rows (one more byte than the records). */
+let columnScratch = new Uint8Array(0);
+
+/** Decompress `input` into out[offset, offset + want): false when the native way is not available. */
+function nativeDecode(codec: number, input: Uint8Array, out: Uint8Array, offset: number, want: number): boolean {
+  // One byte more room than the records: a stream that ends exactly there is complete.
+  if (out.byteLength < offset + want + 1) return false;
+  const produced = (codec === CODEC_ZSTD ? zstdDecoder : inflateDecoder).run(input, out, offset, want + 1);
+  if (produced === NATIVE_UNAVAILABLE) return false;
+  if (produced !== want) throw new Error(produced === NATIVE_FULL ? 'more bytes than that, or a stream that does not end' : `${produced} bytes`);
+  return true;
+}
+
 /**
  * Decode a stored payload with encoding word `encoding` (not 0) into `out` at `outOffset`
  * (4-aligned): `count` index-lane records, row after row. Throws a RecallError when this Node
@@ -147,27 +247,32 @@ export function decodeIndexPayload(stored: Uint8Array, encoding: number, count: 
   const layout = (encoding >>> 8) & 0xff;
   const input = stored.subarray(0, stored.byteLength - (encoding >>> 16));
   const want = count * RECORD_BYTES;
+  if (codec === CODEC_ZSTD && !HAS_ZSTD) throw zstdUnavailable();
+  if (codec !== CODEC_ZSTD && codec !== CODEC_DEFLATE) throw new RecallError('E_CORRUPT', `a chunk has an unknown codec (${codec})`);
   let raw: Uint8Array;
   try {
-    if (codec === CODEC_ZSTD) {
-      if (!HAS_ZSTD) throw zstdUnavailable();
-      raw = (zstdDecompress as ZstdSync)(input, { maxOutputLength: want, chunkSize: outputChunk(want) });
-    } else if (codec === CODEC_DEFLATE) {
-      raw = zlib.inflateRawSync(input, { maxOutputLength: want, chunkSize: outputChunk(want) });
+    if (layout === LAYOUT_COLUMNS) {
+      if (columnScratch.byteLength < want + 1) columnScratch = new Uint8Array(want + 1);
+      raw = nativeDecode(codec, input, columnScratch, 0, want) ? columnScratch.subarray(0, want) : publicDecode(codec, input, want);
     } else {
-      throw new RecallError('E_CORRUPT', `a chunk has an unknown codec (${codec})`);
+      if (nativeDecode(codec, input, out, outOffset, want)) return;
+      raw = publicDecode(codec, input, want);
     }
   } catch (error) {
-    if (error instanceof RecallError) throw error;
-    throw new RecallError('E_CORRUPT', `a ${codecName(encoding)} chunk does not decompress (${(error as Error).message})`);
+    throw new RecallError('E_CORRUPT', `a ${codecName(encoding)} chunk does not decompress to the ${want} bytes its header announces (${(error as Error).message})`);
   }
   if (raw.byteLength !== want) throw new RecallError('E_CORRUPT', `a ${codecName(encoding)} chunk decompresses to ${raw.byteLength} bytes, not the ${want} its header announces`);
   if (layout === LAYOUT_COLUMNS) {
-    const aligned = (raw.byteOffset & 3) === 0 ? raw : new Uint8Array(raw);
-    toRows(aligned, count, out, outOffset);
+    toRows((raw.byteOffset & 3) === 0 ? raw : new Uint8Array(raw), count, out, outOffset);
   } else {
     out.set(raw, outOffset);
   }
+}
+
+/** Decompress through node:zlib's public sync calls (a new context and output buffer each). */
+function publicDecode(codec: number, input: Uint8Array, want: number): Uint8Array {
+  const options = { maxOutputLength: want, chunkSize: outputChunk(want) };
+  return codec === CODEC_ZSTD ? (zstdDecompress as ZstdSync)(input, options) : zlib.inflateRawSync(input, options);
 }
 
 /**

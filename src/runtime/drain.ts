@@ -75,7 +75,7 @@ const BATCH_RECORDS = 8192;
 const STATUS_EVERY_MS = 500;
 /** Turns each sealed chunk into the bytes written (codec.ts: zstd, or deflate without it). */
 const encoder = new ChunkEncoder();
-/** CPU time of the calling thread in ms (process.threadCpuUsage: Node 23.9+, 22.?); null without it. */
+/** CPU time of the calling thread in ms (process.threadCpuUsage: Node 22.19+, 23.9+); null without it. */
 function threadCpuMs(): number | null {
   const usage = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
   if (typeof usage !== 'function') return null;

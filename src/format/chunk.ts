@@ -158,8 +158,8 @@ export function chunkChecksum(header: Uint8Array, payload: Uint8Array, payloadLa
 /**
  * Whether a chunk header's fields fit together (every reader asks this before it trusts a
  * chunk): a known version, the file's lane, a payload a multiple of 8; plain index-lane
- * records exactly `count × 16` bytes; an encoded payload (version 2) with a known codec and
- * layout, its padding inside it, and (index lane) smaller than its records would be plain.
+ * records exactly `count × 16` bytes; an encoded payload (version 2, index lane only) with a
+ * known codec and layout, its padding inside it, and no larger than its records are plain.
  */
 export function chunkPlausible(version: number, lane: number, fileLane: number, count: number, payloadBytes: number, encoding: number): boolean {
   if (version < 1 || version > FORMAT_VERSION || lane !== fileLane || (payloadBytes & 7) !== 0) return false;
@@ -168,8 +168,8 @@ export function chunkPlausible(version: number, lane: number, fileLane: number, 
   const layout = (encoding >>> 8) & 0xff;
   const pad = encoding >>> 16;
   if (version < 2 || (codec !== CODEC_ZSTD && codec !== CODEC_DEFLATE) || pad > 7 || pad >= payloadBytes) return false;
-  if (lane === LANE_INDEX) return (layout === LAYOUT_ROWS || layout === LAYOUT_COLUMNS) && count > 0 && payloadBytes <= count * RECORD_BYTES;
-  return layout === LAYOUT_ROWS;
+  // Version 2 defines encodings for the index lane only (detail chunks are stored plain).
+  return lane === LANE_INDEX && (layout === LAYOUT_ROWS || layout === LAYOUT_COLUMNS) && count > 0 && payloadBytes <= count * RECORD_BYTES;
 }
 
 /** What the preamble and JSON header of a thread file say, and where its chunks begin. */

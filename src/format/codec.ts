@@ -77,11 +77,6 @@ export class ChunkEncoder {
     return this.compress(this.columns.subarray(0, records.byteLength), records, LAYOUT_COLUMNS);
   }
 
-  /** A detail-lane chunk (its records are stored as they are: they are few and mostly JSON). */
-  sealDetail(records: Uint8Array): SealedPayload {
-    return this.plain(records);
-  }
-
   private plain(records: Uint8Array): SealedPayload {
     this.result.payload = records;
     this.result.encoding = 0;

@@ -146,6 +146,13 @@ describe('compressed chunks', () => {
     assert.deepEqual(scanThreadFile(bytes).problems.map((p) => p.kind), ['bad-header', 'sequence-gap']);
   });
 
+  test('a writer that is behind stores a chunk plain (sealIndex with compress false)', () => {
+    const plain = records(1000, 4);
+    const sealed = new ChunkEncoder(writerCodec()).sealIndex(plain, 1000, false);
+    assert.equal(sealed.encoding, 0);
+    assert.equal(sealed.payload, plain);
+  });
+
   test('a chunk that does not get smaller is stored plain', () => {
     const random = mulberry32(5);
     const noise = new Uint8Array(4096 * RECORD_BYTES).map(() => Math.floor(random() * 256));

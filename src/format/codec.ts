@@ -69,9 +69,12 @@ export class ChunkEncoder {
     this.deflate = new NativeStream(() => zlib.createDeflateRaw({ level: 1 }), zlib.constants.Z_FINISH);
   }
 
-  /** An index-lane chunk: `records` holds `count` records of 16 bytes (8-aligned in memory). */
-  sealIndex(records: Uint8Array, count: number): SealedPayload {
-    if (this.codec === CODEC_NONE || count === 0) return this.plain(records);
+  /**
+   * An index-lane chunk: `records` holds `count` records of 16 bytes (8-aligned in memory).
+   * `compress` false stores it plain (a writer that is falling behind).
+   */
+  sealIndex(records: Uint8Array, count: number, compress = true): SealedPayload {
+    if (this.codec === CODEC_NONE || count === 0 || !compress) return this.plain(records);
     if (this.columns.byteLength < records.byteLength) this.columns = new Uint8Array(records.byteLength);
     toColumns(records, count, this.columns);
     return this.compress(this.columns.subarray(0, records.byteLength), records, LAYOUT_COLUMNS);

@@ -102,7 +102,7 @@ class LaneFile {
   tail = 0;
   detailTail = 0;
   detail: DetailFile | null = null;
-  /** More than half the ring was waiting when this pass began: chunks are stored plain until it catches up. */
+  /** More than 3/4 of the ring was waiting when this pass began: chunks are stored plain until it catches up. */
   behind = false;
 
   constructor(
@@ -317,7 +317,7 @@ export class Drain {
       const available = (head - lane.tail) | 0;
       const take = available < limit ? available : limit;
       // Compression costs the drain ~5-7 ns an event: where a producer risks drops, skip it.
-      lane.behind = available > this.layout.ringRecords >> 1;
+      lane.behind = available > this.layout.ringRecords - (this.layout.ringRecords >> 2);
       if (take > 0) {
         this.copy(lane, slot, take);
         moved += take;

@@ -22,14 +22,16 @@
 // which builds the index, each tool's p95 with the index built, peak RSS, answers over budget,
 // the CLI views in-process and as processes; `recall view` of that trace in headless chromium
 // (bench/viewer.mjs: served, ready, drawing per zoom and pan, JS heap); and `recall export` of
-// that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s), Parquet and OTLP.
+// that trace to Perfetto protobuf, speedscope, Chrome JSON (events/s), Parquet and OTLP; the
+// tsc trace on disk (bytes per event, compressed chunks against plain ones), the drain's CPU
+// per event either way, recall summary of it and the decoding rate.
 // Every traced row says how many events were dropped, over every run of it.
 //
 // Options: --lines 24,20 (Node lines, primary first; `--lines 24` for a one-line run),
 // --quick (fewer rounds, smaller trace), --rounds N (rounds on the primary line; default 5,
 // 3 with --quick), --other-rounds N (rounds on the other lines, at most --rounds; default 3,
 // 2 with --quick: what keeps the full run within ~15 minutes on 2 cores), --only SECTION (one
-// of hot, drain, summary, instrumenter, tsc, prettier, query; RESULTS.md is then not written; nor with
+// of hot, drain, summary, instrumenter, tsc, prettier, query, disk; RESULTS.md is then not written; nor with
 // --quick), --summary-trace DIR (generate the summary section's trace into DIR, or reuse it
 // when DIR already holds one, and keep it: for profiling `recall summary` on the same bytes
 // again and again; without it the trace is generated once and shared by the lines).
@@ -70,7 +72,7 @@ const ROWS_OUT = option('--rows-out');
 const TRACE_BYTES = quick ? 256 * 1024 * 1024 : 1024 * 1024 * 1024;
 const hasGnuTime = existsSync('/usr/bin/time');
 const ONLY = option('--only') ?? null;
-const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc', 'prettier', 'query'];
+const SECTIONS = ['hot', 'drain', 'summary', 'instrumenter', 'tsc', 'prettier', 'query', 'disk'];
 if (ONLY !== null && !SECTIONS.includes(ONLY)) throw new Error(`--only takes one of ${SECTIONS.join(', ')}`);
 const SUMMARY_TRACE = option('--summary-trace') ?? null;
 const runs = (name) => ONLY === null || ONLY === name;
@@ -263,7 +265,8 @@ function benchWorkload(workload) {
 /** What the sections need on disk, made once by the orchestrating process (npm runs on its own Node, not on a line measured). */
 function prepareFixtures() {
   const workloads = runs('tsc') || runs('prettier');
-  if (workloads || runs('instrumenter')) npmInstall(TSC_PROJECT);
+  if (workloads || runs('instrumenter') || runs('disk')) npmInstall(TSC_PROJECT);
+  if (runs('disk') && !workloads) generate(TSC_PROJECT);
   if (!workloads) return;
   npmInstall(PRETTIER_PROJECT);
   generate(TSC_PROJECT);
@@ -649,6 +652,89 @@ async function benchQuery() {
   }
 }
 
+// ---- 8. bytes on disk and the drain's CPU (issue 15 part 4) ----------------------------------
+
+/** Bytes of the files in `dir` whose names pass `keep`. */
+function dirBytes(dir, keep = () => true) {
+  return readdirSync(dir).filter(keep).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+}
+
+async function benchDisk() {
+  process.stderr.write('the tsc trace on disk: compressed chunks (this line\'s codec) against plain ones (RECALL_CODEC=none, as format 1 stored them)\n');
+  const out = mkdtempSync(join(tmpdir(), 'recall-bench-disk-'));
+  const env = { ...process.env, RECALL_CACHE_DIR: join(out, 'cache') };
+  const program = [WORKLOADS.tsc.script, ...WORKLOADS.tsc.args];
+  const options = { cwd: TSC_PROJECT, stdio: ['ignore', 'ignore', 'pipe'] };
+  const kinds = { compressed: {}, plain: { RECALL_CODEC: 'none' } };
+  const results = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+  const trace = (kind) => join(out, `trace-${kind}`);
+  try {
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const [kind, extra] of Object.entries(kinds)) {
+        rmSync(trace(kind), { recursive: true, force: true });
+        const r = recall(['run', '--quiet', '--node-modules', '--out', trace(kind), '--', process.execPath, ...program], { ...options, env: { ...env, ...extra } });
+        if (r.status !== 0) throw new Error(`tsc (${kind}) exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+        const dropped = traceDrops(trace(kind));
+        if (round === 0) continue; // the transform cache's warm-up
+        const manifest = JSON.parse(readFileSync(join(trace(kind), 'manifest.json'), 'utf8'));
+        const events = manifest.totals.written;
+        results[kind].push({
+          events,
+          dropped,
+          codec: manifest.writer?.codec ?? '?',
+          idx: dirBytes(trace(kind), (f) => f.endsWith('.idx')) / events,
+          all: dirBytes(trace(kind)) / events,
+          drainNs: typeof manifest.writer?.cpuMs === 'number' ? (manifest.writer.cpuMs * 1e6) / events : null,
+        });
+      }
+    }
+    const med = (kind, key) => median(results[kind].map((r) => r[key]));
+    const drops = (kind) => dropsText(results[kind].map((r) => r.dropped));
+    const codec = results.compressed[0].codec;
+    const perEvent = med('compressed', 'idx');
+    row(
+      `tsc trace on disk, bytes per event (${codec}; index lane, whole directory)`,
+      `${fmt(perEvent, 3)} B (${fmt(med('compressed', 'all'), 3)} B) against ${fmt(med('plain', 'idx'), 1)} B plain, ${fmtCount(med('compressed', 'events'))} events; ${drops('compressed')}`,
+      '≤ 4 B, 0 dropped',
+      verdict(perEvent <= 4, results.compressed.some((r) => r.dropped > 0)),
+    );
+    const drain = (kind) => (results[kind].some((r) => r.drainNs === null) ? null : med(kind, 'drainNs'));
+    row(
+      `tsc trace: the drain's CPU per event, ${codec} / plain`,
+      drain('compressed') === null ? 'not measurable on this line (no process.threadCpuUsage)' : `${fmt(drain('compressed'), 1)} ns / ${fmt(drain('plain'), 1)} ns (median of ${results.compressed.length}); plain: ${drops('plain')}`,
+    );
+    // recall summary of each, alternating; then the decoding alone, in this process.
+    const summaryMs = { compressed: [], plain: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const kind of Object.keys(kinds)) {
+        const r = recall(['summary', trace(kind), '--format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        if (r.status !== 0) throw new Error(`recall summary (${kind}) failed: ${r.stderr}`);
+        summaryMs[kind].push(r.ms);
+      }
+    }
+    const summary = median(summaryMs.compressed) / 1000;
+    row(`tsc trace: recall summary, ${codec} / plain`, `${fmt(summary)} s / ${fmt(median(summaryMs.plain) / 1000)} s`, '≤ 1 s', verdict(summary <= 1, false));
+    const { scanThreadFile } = await import(join(ROOT, 'dist/src/format/chunk.js'));
+    const { visitChunkRecords } = await import(join(ROOT, 'dist/src/format/codec.js'));
+    const files = readdirSync(trace('compressed')).filter((f) => f.endsWith('.idx'));
+    const rates = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      let plainBytes = 0;
+      const start = performance.now();
+      for (const file of files) {
+        const buffer = readFileSync(join(trace('compressed'), file));
+        const bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
+        visitChunkRecords(bytes, scanThreadFile(bytes), (_u32, _f64, _word, count) => (plainBytes += count * 16));
+      }
+      rates.push(plainBytes / ((performance.now() - start) / 1000) / 2 ** 30);
+    }
+    const rate = median(rates);
+    row(`tsc trace: read, verified and decoded (uncompressed-equivalent)`, `${fmt(rate)} GiB/s`, '≥ 1 GiB/s', verdict(rate >= 1, false));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 // ---- one line: every section on this process's Node ----------------------------------------
 
 async function measureLine() {
@@ -661,6 +747,7 @@ async function measureLine() {
   if (runs('instrumenter')) await benchInstrumenter();
   for (const name of ['tsc', 'prettier'].filter(runs)) benchWorkload(WORKLOADS[name]);
   if (runs('query')) await benchQuery();
+  if (runs('disk')) await benchDisk();
   writeFileSync(ROWS_OUT, JSON.stringify({ line: AS_LINE, version: process.version, rounds: ROUNDS, seconds: (Date.now() - started) / 1000, rows }));
 }
 

@@ -9,20 +9,9 @@
 // chunks are the same in both).
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { chunkChecksum, decodeFileHeader, scanThreadFile, type FileProblem, type ThreadFileHeader } from '../format/chunk.js';
-import {
-  CHUNK_HEADER_BYTES,
-  CHUNK_MAGIC,
-  CH_CHECKSUM,
-  CH_COUNT,
-  CH_MAGIC,
-  CH_PAYLOAD_BYTES,
-  CH_SEQ,
-  CH_VERSION,
-  FORMAT_VERSION,
-  LANE_INDEX,
-  RECORD_BYTES,
-} from '../format/layout.js';
+import { chunkChecksum, chunkPlausible, decodeFileHeader, scanThreadFile, type FileProblem, type ThreadFileHeader } from '../format/chunk.js';
+import { decodeIndexPayload, visitChunkRecords } from '../format/codec.js';
+import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, CH_CHECKSUM, CH_COUNT, CH_ENCODING, CH_MAGIC, CH_PAYLOAD_BYTES, CH_SEQ, CH_VERSION, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { Space } from './kernel.js';
 import type { ThreadWalker } from './walk.js';
 
@@ -125,6 +114,8 @@ interface ChunkHead {
   seq: number;
   count: number;
   payloadBytes: number;
+  /** The encoding word: 0 = plain records, else decoded (codec.ts) before the walk. */
+  encoding: number;
   end: number;
 }
 
@@ -138,13 +129,10 @@ function chunkHead(win: Window, at: number, lane: number): ChunkHead | null {
   const seq = u32[hw + (CH_SEQ >> 2)] as number;
   const count = u32[hw + (CH_COUNT >> 2)] as number;
   const payloadBytes = u32[hw + (CH_PAYLOAD_BYTES >> 2)] as number;
-  const plausible =
-    version >= 1 &&
-    version <= FORMAT_VERSION &&
-    versionLane >>> 16 === lane &&
-    (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
+  const encoding = u32[hw + (CH_ENCODING >> 2)] as number;
+  const plausible = chunkPlausible(version, versionLane >>> 16, lane, count, payloadBytes, encoding);
   const end = at + CHUNK_HEADER_BYTES + payloadBytes;
-  return plausible && end <= win.size ? { seq, count, payloadBytes, end } : null;
+  return plausible && end <= win.size ? { seq, count, payloadBytes, encoding, end } : null;
 }
 
 function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadWalker | null, pieceBytes: number): ThreadFileOutcome {
@@ -168,6 +156,9 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
   let records = 0;
   let chunks = 0;
   let expectSeq = 0;
+  /** Where encoded chunks are decoded in the space (allocated at the first one). */
+  let decodedAt = 0;
+  let decodedCapacity = 0;
   while (at < size) {
     if (!win.ensure(at, CHUNK_HEADER_BYTES)) return reference(path, verify, walk, at);
     const chunk = chunkHead(win, at, head.lane);
@@ -194,7 +185,19 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
     expectSeq = chunk.seq + 1;
     if (walk) {
       const next = pipelined ? armNext(win, at, chunk.end, head.lane) : -1;
-      walk.records(space.u32, space.f64, (win.address(at) + CHUNK_HEADER_BYTES) >> 2, chunk.count);
+      let word = (win.address(at) + CHUNK_HEADER_BYTES) >> 2;
+      if (chunk.encoding !== 0) {
+        // Decode into a region of the space beside the window, and walk that.
+        const want = chunk.count * RECORD_BYTES;
+        if (decodedCapacity < want) {
+          decodedAt = space.allocate(want + 8); // room for the byte past the records a decoder may check
+          decodedCapacity = want;
+        }
+        const payloadAt = win.address(at) + CHUNK_HEADER_BYTES;
+        decodeIndexPayload(space.u8.subarray(payloadAt, payloadAt + chunk.payloadBytes), chunk.encoding, chunk.count, space.u8, decodedAt);
+        word = decodedAt >> 2;
+      }
+      walk.records(space.u32, space.f64, word, chunk.count);
       if (next >= 0) {
         const address = win.address(next);
         checked = next;
@@ -216,7 +219,7 @@ function readOpenFile(path: string, fd: number, verify: boolean, walker: ThreadW
 function armNext(win: Window, at: number, end: number, lane: number): number {
   if (!win.fits(end + CHUNK_HEADER_BYTES - at) || !win.ensure(at, end + CHUNK_HEADER_BYTES - at)) return -1;
   const next = chunkHead(win, end, lane);
-  if (next === null || (next.payloadBytes & 15) !== 0 || !win.fits(next.end - at) || !win.ensure(at, next.end - at)) return -1;
+  if (next === null || next.encoding !== 0 || (next.payloadBytes & 15) !== 0 || !win.fits(next.end - at) || !win.ensure(at, next.end - at)) return -1;
   win.space.armChecksum(win.address(end) + CHUNK_HEADER_BYTES, next.payloadBytes);
   return end;
 }
@@ -229,12 +232,6 @@ function reference(path: string, verify: boolean, walker: ThreadWalker | null, f
   const buffer = readFileSync(path);
   const bytes = (buffer.byteOffset & 7) === 0 ? buffer : new Uint8Array(buffer);
   const scan = scanThreadFile(bytes, verify);
-  if (walker && scan.lane === LANE_INDEX) {
-    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    const f64 = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3);
-    for (const chunk of scan.chunks) {
-      if (chunk.offset >= from) walker.records(u32, f64, chunk.payloadOffset >> 2, chunk.count);
-    }
-  }
+  if (walker && scan.lane === LANE_INDEX) visitChunkRecords(bytes, scan, (u32, f64, word, count) => walker.records(u32, f64, word, count), from);
   return { header: scan.header, version: scan.version, lane: scan.lane, problems: scan.problems, records: scan.records, chunks: scan.chunks.length, validBytes: scan.validBytes, size: bytes.byteLength };
 }

@@ -9,6 +9,7 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RecallError } from '../format/errors.js';
+import { plainImage, zstdUnavailable } from '../format/codec.js';
 import { scanThreadFile, type FileProblem, type ThreadFileHeader, type ThreadFileScan } from '../format/chunk.js';
 import { parseFunctionsJsonl } from '../format/functions.js';
 import { FORMAT_VERSION, LANE_INDEX } from '../format/layout.js';
@@ -257,6 +258,8 @@ export function beginOpening(path: string, options: OpenOptions = {}): TraceOpen
 
 /** A thread file that could not be read at all: its events are lost. */
 export function threadFileUnreadable(opening: TraceOpening, file: string, error: unknown): void {
+  // Not damage but this Node: every compressed file would be lost, so stop with one line.
+  if ((error as NodeJS.ErrnoException).code === 'E_CODEC_UNAVAILABLE') throw zstdUnavailable();
   opening.problems.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); its events are lost`);
 }
 
@@ -349,9 +352,17 @@ export function openTrace(path: string, options: OpenOptions = {}): Trace {
       continue;
     }
     let scan = scanThreadFile(bytes, options.verify !== false);
+    // Compressed chunks (format 2) are decoded here, so every in-memory reader sees plain records.
+    let plain: { bytes: Uint8Array; scan: ThreadFileScan };
+    try {
+      plain = plainImage(bytes, scan);
+    } catch (error) {
+      threadFileUnreadable(opening, file, error);
+      continue;
+    }
     const { info, indexLane } = acceptThreadFile(opening, file, { ...scan, chunks: scan.chunks.length, size: bytes.byteLength });
-    if (!indexLane) scan = { ...scan, chunks: [], records: 0 };
-    threads.push({ info, header: scan.header, bytes, scan });
+    if (!indexLane) scan = plain.scan = { ...scan, chunks: [], records: 0 };
+    threads.push({ info, header: scan.header, bytes: plain.bytes, scan: plain.scan });
   }
   const functions = finishOpening(opening);
   return { dir: opening.dir, manifest: opening.manifest, manifestReconstructed: opening.manifestReconstructed, threads, functions, problems: opening.problems };

@@ -57,6 +57,11 @@ export function infoCommand(args: string[]): number {
   const duration = m.endEpochMs !== null ? formatNs((m.endEpochMs - m.startEpochMs) * 1e6) : 'unknown (not finished)';
   lines.push(`trace          ${trace.dir}`);
   lines.push(`format         recall-trace version ${m.formatVersion} (written by recall ${m.recallVersion})`);
+  if (m.writer) {
+    // Format 2: how the drain stored the index lane, and what that cost it.
+    const cpu = m.writer.cpuMs === null ? '' : `, the writer's CPU ${formatNs(m.writer.cpuMs * 1e6)}` + (m.totals.written > 0 ? ` (${((m.writer.cpuMs * 1e6) / m.totals.written).toFixed(1)} ns per event)` : '');
+    lines.push(`storage        index lane ${m.writer.codec === 'none' ? 'plain' : `${m.writer.codec}-compressed`}${cpu}`);
+  }
   lines.push(`status         ${m.status}${trace.manifestReconstructed ? ' (manifest missing or damaged; read from thread files)' : ''}`);
   lines.push(`command        ${m.command.join(' ')}`);
   const parent = m.parentPid != null ? `, started by pid ${m.parentPid} (root ${m.rootPid ?? '?'})` : '';

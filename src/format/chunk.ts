@@ -7,15 +7,17 @@ import { checksumInit, checksumWords, checksumWords4, lanesFold } from './checks
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_MAGIC,
+  CODEC_DEFLATE,
+  CODEC_ZSTD,
   CH_CHECKSUM,
   CH_COUNT,
+  CH_ENCODING,
   CH_FIRST_TIME,
   CH_FLAGS,
   CH_LANE,
   CH_LAST_TIME,
   CH_MAGIC,
   CH_PAYLOAD_BYTES,
-  CH_RESERVED,
   CH_SEQ,
   CH_VERSION,
   FILE_MAGIC,
@@ -23,6 +25,8 @@ import {
   FORMAT_VERSION,
   LANE_DETAIL,
   LANE_INDEX,
+  LAYOUT_COLUMNS,
+  LAYOUT_ROWS,
   RECORD_BYTES,
 } from './layout.js';
 import type { ThreadWindow } from './window.js';
@@ -55,6 +59,8 @@ export interface ChunkInfo {
   firstTime: number;
   lastTime: number;
   flags: number;
+  /** The encoding word (CH_ENCODING): 0 = plain records; else codec.ts decodes the payload. */
+  encoding: number;
 }
 
 export type ProblemKind = 'truncated' | 'checksum' | 'bad-magic' | 'sequence-gap' | 'bad-header' | 'newer-version';
@@ -88,8 +94,8 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** Bytes of a thread file's preamble + padded JSON header. */
-export function encodeFileHeader(header: ThreadFileHeader, laneCode: number): Uint8Array {
+/** Bytes of a thread file's preamble + padded JSON header (`version`: tests write older files). */
+export function encodeFileHeader(header: ThreadFileHeader, laneCode: number, version = FORMAT_VERSION): Uint8Array {
   const json = textEncoder.encode(JSON.stringify(header));
   const padded = align8(json.length);
   const out = new Uint8Array(FILE_PREAMBLE_BYTES + padded);
@@ -97,7 +103,7 @@ export function encodeFileHeader(header: ThreadFileHeader, laneCode: number): Ui
   out.set(json, FILE_PREAMBLE_BYTES);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, FILE_MAGIC, true);
-  view.setUint16(4, FORMAT_VERSION, true);
+  view.setUint16(4, version, true);
   view.setUint16(6, laneCode, true);
   view.setUint32(8, padded, true);
   view.setUint32(12, checksumWords(checksumInit(), wordsOf(out, FILE_PREAMBLE_BYTES, padded)), true);
@@ -112,8 +118,9 @@ function wordsOf(bytes: Uint8Array, offset: number, length: number): Uint32Array
 }
 
 /**
- * Write a chunk header for `payload` (whole records) into `header` (48 bytes).
- * The checksum covers the header fields and the payload.
+ * Write a chunk header for `payload` (as stored: whole records, or what codec.ts encoded with
+ * `encoding`) into `header` (48 bytes). The checksum covers the header fields and the stored
+ * payload. `version`: tests write older chunks.
  */
 export function encodeChunkHeader(
   header: Uint8Array,
@@ -125,10 +132,12 @@ export function encodeChunkHeader(
   lastTime: number,
   flags: number,
   payloadLanes: Int32Array | null = null,
+  encoding = 0,
+  version = FORMAT_VERSION,
 ): void {
   const view = new DataView(header.buffer, header.byteOffset, CHUNK_HEADER_BYTES);
   view.setUint32(CH_MAGIC, CHUNK_MAGIC, true);
-  view.setUint16(CH_VERSION, FORMAT_VERSION, true);
+  view.setUint16(CH_VERSION, version, true);
   view.setUint16(CH_LANE, lane, true);
   view.setUint32(CH_SEQ, seq >>> 0, true);
   view.setUint32(CH_COUNT, count >>> 0, true);
@@ -137,7 +146,7 @@ export function encodeChunkHeader(
   view.setFloat64(CH_FIRST_TIME, firstTime, true);
   view.setFloat64(CH_LAST_TIME, lastTime, true);
   view.setUint32(CH_FLAGS, flags >>> 0, true);
-  view.setUint32(CH_RESERVED, 0, true);
+  view.setUint32(CH_ENCODING, encoding >>> 0, true);
   view.setUint32(CH_CHECKSUM, chunkChecksum(header, payload, payloadLanes), true);
 }
 
@@ -152,6 +161,23 @@ export function chunkChecksum(header: Uint8Array, payload: Uint8Array, payloadLa
   h = checksumWords(h, wordsOf(header, CH_CHECKSUM + 4, CHUNK_HEADER_BYTES - CH_CHECKSUM - 4));
   h = payloadLanes !== null ? lanesFold(h, payloadLanes) : checksumWords4(h, wordsOf(payload, 0, payload.byteLength & ~3));
   return h;
+}
+
+/**
+ * Whether a chunk header's fields fit together (every reader asks this before it trusts a
+ * chunk): a known version, the file's lane, a payload a multiple of 8; plain index-lane
+ * records exactly `count × 16` bytes; an encoded payload (version 2, index lane only) with a
+ * known codec and layout, its padding inside it, and no larger than its records are plain.
+ */
+export function chunkPlausible(version: number, lane: number, fileLane: number, count: number, payloadBytes: number, encoding: number): boolean {
+  if (version < 1 || version > FORMAT_VERSION || lane !== fileLane || (payloadBytes & 7) !== 0) return false;
+  if (encoding === 0) return lane !== LANE_INDEX || payloadBytes === count * RECORD_BYTES;
+  const codec = encoding & 0xff;
+  const layout = (encoding >>> 8) & 0xff;
+  const pad = encoding >>> 16;
+  if (version < 2 || (codec !== CODEC_ZSTD && codec !== CODEC_DEFLATE) || pad > 7 || pad >= payloadBytes) return false;
+  // Version 2 defines encodings for the index lane only (detail chunks are stored plain).
+  return lane === LANE_INDEX && (layout === LAYOUT_ROWS || layout === LAYOUT_COLUMNS) && count > 0 && payloadBytes <= count * RECORD_BYTES;
 }
 
 /** What the preamble and JSON header of a thread file say, and where its chunks begin. */
@@ -333,16 +359,13 @@ export function scanThreadFile(bytes: Uint8Array, verify = true): ThreadFileScan
     const seq = view.getUint32(at + CH_SEQ, true);
     const count = view.getUint32(at + CH_COUNT, true);
     const payloadBytes = view.getUint32(at + CH_PAYLOAD_BYTES, true);
+    const encoding = view.getUint32(at + CH_ENCODING, true);
     const payloadOffset = at + CHUNK_HEADER_BYTES;
     if (version > FORMAT_VERSION) {
       if (!skip('newer-version', `chunk at byte ${at} is in trace format version ${version}; this recall reads up to ${FORMAT_VERSION}`, 0)) break;
       continue;
     }
-    const plausible =
-      version >= 1 &&
-      lane === head.lane &&
-      (lane === LANE_INDEX ? payloadBytes === count * RECORD_BYTES : (payloadBytes & 7) === 0);
-    if (!plausible) {
+    if (!chunkPlausible(version, lane, head.lane, count, payloadBytes, encoding)) {
       if (!skip('bad-header', `chunk header at byte ${at} is inconsistent`, 0)) break;
       continue;
     }
@@ -380,6 +403,7 @@ export function scanThreadFile(bytes: Uint8Array, verify = true): ThreadFileScan
       firstTime: view.getFloat64(at + CH_FIRST_TIME, true),
       lastTime: view.getFloat64(at + CH_LAST_TIME, true),
       flags: view.getUint32(at + CH_FLAGS, true),
+      encoding,
     });
     records += count;
     at = end;

@@ -16,7 +16,8 @@ export type RecallErrorCode =
   | 'E_SEND' // an export's receiver (an OTLP collector) refused it or could not be reached
   | 'E_NOT_RECORDING' // recall ctl: the recording has finished, or no recording process answers
   | 'E_CONTROL' // recall ctl: the recording process refused or failed the request
-  | 'E_TOO_BIG'; // an answer would hold more than a view keeps in memory: narrow the question
+  | 'E_TOO_BIG' // an answer would hold more than a view keeps in memory: narrow the question
+  | 'E_CODEC_UNAVAILABLE'; // the trace is compressed with a codec this Node's zlib lacks (zstd before Node 22.15)
 
 export class RecallError extends Error {
   readonly code: RecallErrorCode;

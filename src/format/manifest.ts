@@ -158,6 +158,12 @@ export interface Manifest {
   processes?: ProcessEntry[];
   /** Snapshots written while recording (recall ctl snapshot, --snapshot): directories relative to the trace directory. */
   snapshots?: string[];
+  /**
+   * Format 2: how the trace writer (the drain) stored the index lane — `codec` (zstd, deflate or
+   * none; each chunk's header says its own) — and the CPU time it spent, in ms (null where Node
+   * cannot measure a thread's CPU time).
+   */
+  writer?: { codec: string; cpuMs: number | null };
 }
 
 /**
@@ -311,6 +317,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
     rootPid: typeof m.rootPid === 'number' && Number.isInteger(m.rootPid) && m.rootPid > 0 ? m.rootPid : m.pid,
     processes: Array.isArray(m.processes) ? (m.processes as unknown[]).map(processEntryOf).filter((p): p is ProcessEntry => p !== null) : [],
     snapshots: strings(m.snapshots).filter((s) => !s.split('/').includes('..')),
+    ...(isRecord(m.writer) ? { writer: { codec: str(m.writer.codec, 'none'), cpuMs: typeof m.writer.cpuMs === 'number' ? m.writer.cpuMs : null } } : {}),
   };
 }
 

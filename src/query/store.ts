@@ -6,8 +6,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecallError } from '../format/errors.js';
-import { chunkChecksum, decodeFileHeader, scanThreadFile, type FileProblem } from '../format/chunk.js';
-import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, CH_CHECKSUM, CH_COUNT, CH_LANE, CH_PAYLOAD_BYTES, CH_SEQ, CH_VERSION, FORMAT_VERSION, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { chunkChecksum, chunkPlausible, decodeFileHeader, scanThreadFile, type FileProblem } from '../format/chunk.js';
+import { decodeIndexPayload, visitChunkRecords } from '../format/codec.js';
+import { CHUNK_HEADER_BYTES, CHUNK_MAGIC, CH_CHECKSUM, CH_COUNT, CH_ENCODING, CH_LANE, CH_PAYLOAD_BYTES, CH_SEQ, CH_VERSION, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
 import { decodeIndex, decodeIndexHeader, encodeIndex, type IndexContents, type IndexSource, type StoredFindings } from './index-file.js';
 import { chunkOf, type ThreadIndex } from './thread-index.js';
 
@@ -97,6 +98,8 @@ export function saveIndex(path: string, contents: IndexContents): boolean {
 }
 
 const PIECE_BYTES = 8 << 20;
+/** Decoded chunks a RecordReader keeps (1 MiB each at most, as the drain writes them). */
+const DECODED_KEPT = 4;
 
 /**
  * Stream the thread file at `path` into `consumer()`'s consumer, checksums verified when
@@ -136,6 +139,8 @@ function streamOpenFile(fd: number, verify: boolean, into: ChunkConsumer): Store
   const problems: FileProblem[] = [];
   const header = new Uint8Array(CHUNK_HEADER_BYTES);
   const headerView = new DataView(header.buffer);
+  /** Where an encoded chunk's records are decoded. */
+  let decoded = new Uint8Array(0);
   let at = head.chunksAt;
   let records = 0;
   let chunks = 0;
@@ -147,12 +152,10 @@ function streamOpenFile(fd: number, verify: boolean, into: ChunkConsumer): Store
     const count = headerView.getUint32(CH_COUNT, true);
     const payloadBytes = headerView.getUint32(CH_PAYLOAD_BYTES, true);
     const seq = headerView.getUint32(CH_SEQ, true);
+    const encoding = headerView.getUint32(CH_ENCODING, true);
     const plausible =
       headerView.getUint32(0, true) === CHUNK_MAGIC &&
-      version >= 1 &&
-      version <= FORMAT_VERSION &&
-      headerView.getUint16(CH_LANE, true) === LANE_INDEX &&
-      payloadBytes === count * RECORD_BYTES &&
+      chunkPlausible(version, headerView.getUint16(CH_LANE, true), LANE_INDEX, count, payloadBytes, encoding) &&
       at + CHUNK_HEADER_BYTES + payloadBytes <= size;
     if (!plausible) return null;
     if (buffer.byteLength < payloadBytes) buffer = new Uint8Array(payloadBytes);
@@ -162,7 +165,13 @@ function streamOpenFile(fd: number, verify: boolean, into: ChunkConsumer): Store
     if (seq !== expectSeq) problems.push({ kind: 'sequence-gap', offset: at, message: `chunk sequence jumps from ${expectSeq} to ${seq} at byte ${at}`, recordsLost: 0 });
     expectSeq = seq + 1;
     into.chunk(at + CHUNK_HEADER_BYTES, count);
-    into.records(new Uint32Array(buffer.buffer, 0, count * 4), new Float64Array(buffer.buffer, 0, count * 2), 0, count);
+    if (encoding === 0) {
+      into.records(new Uint32Array(buffer.buffer, 0, count * 4), new Float64Array(buffer.buffer, 0, count * 2), 0, count);
+    } else {
+      if (decoded.byteLength < count * RECORD_BYTES) decoded = new Uint8Array(count * RECORD_BYTES);
+      decodeIndexPayload(payload, encoding, count, decoded, 0);
+      into.records(new Uint32Array(decoded.buffer, 0, count * 4), new Float64Array(decoded.buffer, 0, count * 2), 0, count);
+    }
     records += count;
     chunks++;
     at += CHUNK_HEADER_BYTES + payloadBytes;
@@ -181,12 +190,10 @@ function reference(path: string, verify: boolean, into: ChunkConsumer): StoredFi
   }
   const scan = scanThreadFile(bytes, verify);
   if (scan.lane === LANE_INDEX) {
-    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    const f64 = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3);
-    for (const chunk of scan.chunks) {
-      into.chunk(chunk.payloadOffset, chunk.count);
-      into.records(u32, f64, chunk.payloadOffset >> 2, chunk.count);
-    }
+    visitChunkRecords(bytes, scan, (u32, f64, word, count, chunk) => {
+      into.chunk((scan.chunks[chunk] as { payloadOffset: number }).payloadOffset, count);
+      into.records(u32, f64, word, count);
+    });
   }
   return { header: scan.header, version: scan.version, lane: scan.lane, problems: scan.problems, records: scan.records, chunks: scan.chunks.length, size: bytes.byteLength };
 }
@@ -199,10 +206,18 @@ export interface RecordRange {
   count: number;
 }
 
-/** Reads ranges of records of a trace's thread files, through their indexes' chunk tables. */
+/**
+ * Reads ranges of records of a trace's thread files, through their indexes' chunk tables. A
+ * range in a compressed chunk (format 2) is read by decoding the whole chunk; the last few
+ * decoded chunks are kept, since a question reads neighbouring ranges.
+ */
 export class RecordReader {
   private readonly fds = new Map<string, number>();
   private buffer = new ArrayBuffer(1 << 20);
+  private readonly header = new Uint8Array(CHUNK_HEADER_BYTES);
+  private readonly headerView = new DataView(this.header.buffer);
+  /** Decoded chunks, most recent last: file, payload offset, plain records. */
+  private readonly decoded: { file: string; payloadAt: number; records: Uint8Array | null }[] = [];
 
   constructor(private readonly dir: string) {}
 
@@ -230,13 +245,13 @@ export class RecordReader {
       const chunkEnd = first + (index.chunkCount[chunk] as number);
       const upto = Math.min(end, chunkEnd);
       const length = (upto - pos) * RECORD_BYTES;
-      const fileAt = (index.chunkPayload[chunk] as number) + (pos - first) * RECORD_BYTES;
+      const payloadAt = index.chunkPayload[chunk] as number;
       const offset = (pos - start) * RECORD_BYTES;
-      let done = 0;
-      while (done < length) {
-        const got = readSync(fd, bytes, offset + done, length - done, fileAt + done);
-        if (got <= 0) throw new RecallError('E_TRACE_UNREADABLE', `${index.file} became shorter while it was read: open the trace again (its index is rebuilt)`);
-        done += got;
+      const plain = this.encodedChunk(index.file, fd, payloadAt, index.chunkCount[chunk] as number);
+      if (plain !== null) {
+        bytes.set(plain.subarray((pos - first) * RECORD_BYTES, (upto - first) * RECORD_BYTES), offset);
+      } else {
+        this.readFully(index.file, fd, bytes, offset, length, payloadAt + (pos - first) * RECORD_BYTES);
       }
       pos = upto;
       chunk++;
@@ -244,8 +259,36 @@ export class RecordReader {
     return { u32: new Uint32Array(this.buffer, 0, count * 4), f64: new Float64Array(this.buffer, 0, count * 2), word: 0, count };
   }
 
+  private readFully(file: string, fd: number, into: Uint8Array, offset: number, length: number, fileAt: number): void {
+    let done = 0;
+    while (done < length) {
+      const got = readSync(fd, into, offset + done, length - done, fileAt + done);
+      if (got <= 0) throw new RecallError('E_TRACE_UNREADABLE', `${file} became shorter while it was read: open the trace again (its index is rebuilt)`);
+      done += got;
+    }
+  }
+
+  /** The plain records of the chunk whose payload is at `payloadAt` when it is encoded; null when it is stored plain (read in place). */
+  private encodedChunk(file: string, fd: number, payloadAt: number, count: number): Uint8Array | null {
+    const known = this.decoded.find((d) => d.file === file && d.payloadAt === payloadAt);
+    if (known) return known.records;
+    this.readFully(file, fd, this.header, 0, CHUNK_HEADER_BYTES, payloadAt - CHUNK_HEADER_BYTES);
+    const encoding = this.headerView.getUint32(CH_ENCODING, true);
+    let records: Uint8Array | null = null;
+    if (encoding !== 0) {
+      const stored = new Uint8Array(this.headerView.getUint32(CH_PAYLOAD_BYTES, true));
+      this.readFully(file, fd, stored, 0, stored.byteLength, payloadAt);
+      records = new Uint8Array(count * RECORD_BYTES);
+      decodeIndexPayload(stored, encoding, count, records, 0);
+    }
+    if (this.decoded.length >= DECODED_KEPT) this.decoded.shift();
+    this.decoded.push({ file, payloadAt, records });
+    return records;
+  }
+
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
+    this.decoded.length = 0;
   }
 }

@@ -9,7 +9,8 @@ import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, statSync, w
 import { writeManifestFile } from './manifest-file.js';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
-import { CHUNK_HEADER_BYTES, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { CHUNK_HEADER_BYTES, FORMAT_VERSION, LANE_DETAIL, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
+import { ChunkEncoder, codecName } from '../format/codec.js';
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, type WindowBody } from '../format/detail.js';
 import { encodeChunkHeader, encodeFileHeader } from '../format/chunk.js';
 import { lanesInit } from '../format/checksum.js';
@@ -97,6 +98,15 @@ const STEP_DONE = 2;
 
 /** Atomics.waitAsync (ES2024; in every supported Node): typed here, as the ES2022 lib lacks it. */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeout: number): { async: boolean; value: Promise<string> | string } }).waitAsync.bind(Atomics);
+/** Turns each sealed chunk into the bytes written (codec.ts: zstd, or deflate without it). */
+const encoder = new ChunkEncoder();
+/** CPU time of the calling thread in ms (process.threadCpuUsage: Node 22.19+, 23.9+); null without it. */
+function threadCpuMs(): number | null {
+  const usage = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof usage !== 'function') return null;
+  const { user, system } = usage.call(process);
+  return (user + system) / 1000;
+}
 
 class LaneFile {
   readonly fd: number;
@@ -121,6 +131,8 @@ class LaneFile {
   readonly segments: SegmentedLane | null;
   /** A bounded trace: the frames open when the chunk being filled began. */
   private framesAtChunkStart: Int32Array = new Int32Array(0);
+  /** More than 3/4 of the ring was waiting when this pass began: chunks are stored plain until it catches up. */
+  behind = false;
 
   constructor(
     readonly arena: ChunkArena,
@@ -134,7 +146,7 @@ class LaneFile {
     private readonly store: BoundedStore | null,
   ) {
     this.file = `p${pid}-t${threadId}.idx`;
-    const fileHeader = { formatVersion: 1, lane: 'index' as const, pid, threadId, slot, name, timeOriginMs };
+    const fileHeader = { formatVersion: FORMAT_VERSION, lane: 'index' as const, pid, threadId, slot, name, timeOriginMs };
     if (store) {
       this.fd = -1;
       this.segments = store.open(fileHeader);
@@ -167,16 +179,18 @@ class LaneFile {
     const times = this.arena.times;
     const first = times[(this.block >> 3) + 1] as number;
     const last = times[((this.block + (this.filled - 1) * RECORD_BYTES) >> 3) + 1] as number;
-    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, payload, first, last, 0, this.lanes);
+    const sealed = encoder.sealIndex(payload, this.filled, !this.behind);
+    // Settling ran the plain records' checksum lanes; a compressed payload is summed as stored.
+    encodeChunkHeader(this.header, LANE_INDEX, this.seq, this.filled, sealed.payload, first, last, 0, sealed.encoding === 0 ? this.lanes : null, sealed.encoding);
     lanesInit(this.lanes);
     if (this.segments !== null && this.store !== null) {
       const origin = this.timeOriginMs;
-      const written = this.segments.write(this.header, payload, this.filled, origin + first, origin + last, this.framesAtChunkStart);
+      const written = this.segments.write(this.header, sealed.payload, this.filled, origin + first, origin + last, this.framesAtChunkStart);
       this.store.wrote(written);
       this.store.enforce(Date.now());
     } else {
-      writevSync(this.fd, [this.header, payload]);
-      this.bytes += CHUNK_HEADER_BYTES + payload.byteLength;
+      writevSync(this.fd, [this.header, sealed.payload]);
+      this.bytes += CHUNK_HEADER_BYTES + sealed.payload.byteLength;
     }
     this.seq++;
     this.filled = 0;
@@ -222,7 +236,7 @@ class DetailFile {
   ) {
     this.file = `p${pid}-t${lane.threadId}.det`;
     this.timeOriginMs = lane.timeOriginMs;
-    const fileHeader = { formatVersion: 1, lane: 'detail' as const, pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs };
+    const fileHeader = { formatVersion: FORMAT_VERSION, lane: 'detail' as const, pid, threadId: lane.threadId, slot: lane.slot, name: lane.name, timeOriginMs: lane.timeOriginMs };
     if (store) {
       this.fd = -1;
       this.segments = store.open(fileHeader, LANE_DETAIL);
@@ -330,6 +344,8 @@ export class Drain {
   /** The manifest's clock section: measured a slice at a time when the drain is idle (clockReads reads; 0: never). */
   private clock: ClockInfo;
   private readonly clockMeter: ClockMeter | null;
+  /** This thread's CPU time when the drain began (threadCpuMs), for the manifest's writer.cpuMs. */
+  private readonly cpuAtStart = threadCpuMs();
 
   constructor(
     private readonly sab: SharedArrayBuffer,
@@ -464,6 +480,8 @@ export class Drain {
       const head = Atomics.load(this.ctl, base + S_HEAD);
       const available = (head - lane.tail) | 0;
       const take = available < limit ? available : limit;
+      // Compression costs the drain ~5-7 ns an event: where a producer risks drops, skip it.
+      lane.behind = available > this.layout.ringRecords - (this.layout.ringRecords >> 2);
       if (take > 0) {
         this.copy(lane, slot, take);
         moved += take;
@@ -969,6 +987,7 @@ export class Drain {
       windows: this.windows.sort((a, b) => a.atNs - b.atNs),
       processes: this.manifest.parentPid === null ? readProcesses(dir) : [],
       snapshots: [...this.snapshots],
+      writer: { codec: codecName(encoder.codec), cpuMs: this.cpuAtStart === null ? null : (threadCpuMs() as number) - this.cpuAtStart },
     };
     writeManifestFile(dir, manifest);
   }

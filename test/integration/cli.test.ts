@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { record, recall, tempDir } from '../helpers.js';
+import { FORMAT_VERSION } from '../../src/format/layout.js';
 
 function assertOneLineError(result: { status: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
   assert.notEqual(result.status, 0);
@@ -80,12 +81,12 @@ test('info shows versions, counters and the clock precision', () => {
   const { dir } = record('fib.js', { args: ['10'], flags: ['--no-runtime-events'] });
   const info = recall(['info', dir]);
   assert.equal(info.status, 0);
-  assert.match(info.stdout, /recall-trace version 1/);
+  assert.match(info.stdout, new RegExp(`recall-trace version ${FORMAT_VERSION}\\b`));
   assert.match(info.stdout, /status\s+complete/);
   assert.match(info.stdout, /adaptive: every event timestamped/);
   assert.match(info.stdout, /354 produced = 354 written \+ 0 dropped/);
   const json = JSON.parse(recall(['info', dir, '--format', 'json']).stdout) as { formatVersion: number; functionCount: number };
-  assert.equal(json.formatVersion, 1);
+  assert.equal(json.formatVersion, FORMAT_VERSION);
   assert.equal(json.functionCount, 1);
 });
 

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanThreadFile, type ThreadFileScan } from '../../src/format/chunk.js';
-import { EV_ENTER, FN_MASK, KIND_MASK, KIND_SHIFT, RECORD_BYTES } from '../../src/format/layout.js';
+import { visitChunkRecords } from '../../src/format/codec.js';
+import { EV_ENTER, FN_MASK, FORMAT_VERSION, KIND_MASK, KIND_SHIFT, RECORD_BYTES } from '../../src/format/layout.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { callsOf, record, recall, tempDir, type Result } from '../helpers.js';
@@ -79,14 +80,14 @@ function unreadable(dir: string, pattern: RegExp, label: string): void {
 /** Enter records of function `name` in the given chunks of the original recording. */
 function entersOf(name: string, chunks: ThreadFileScan['chunks']): number {
   const ids = new Set(base.manifest.functions.filter((fn) => fn.name === name).map((fn) => fn.id));
-  const bytes = readFileSync(join(base.dir, base.file));
+  const bytes = new Uint8Array(readFileSync(join(base.dir, base.file)));
   let n = 0;
-  for (const chunk of chunks) {
-    for (let r = 0; r < chunk.count; r++) {
-      const head = bytes.readUInt32LE(chunk.payloadOffset + r * RECORD_BYTES);
+  visitChunkRecords(bytes, { ...base.scan, chunks }, (u32, _f64, word, count) => {
+    for (let r = 0; r < count; r++) {
+      const head = u32[word + r * (RECORD_BYTES >> 2)] as number;
       if (((head >>> KIND_SHIFT) & KIND_MASK) === EV_ENTER && ids.has(head & FN_MASK)) n++;
     }
-  }
+  });
   return n;
 }
 
@@ -179,7 +180,7 @@ describe('reading damaged traces', () => {
     const { dir } = copyTrace();
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, formatVersion: 99, recallVersion: '9.9.9' }));
-    unreadable(dir, /trace format 99 by recall 9\.9\.9.*reads format 1.*upgrade recall/, 'format 99');
+    unreadable(dir, new RegExp(`trace format 99 by recall 9\\.9\\.9.*reads format ${FORMAT_VERSION}.*upgrade recall`), 'format 99');
   });
 
   test('a thread file with the wrong magic: a warning, not a crash', () => {
@@ -194,23 +195,23 @@ describe('reading damaged traces', () => {
     assert.ok(warningLines(info).some((w) => /wrong magic/.test(w)), info);
   });
 
-  test('a thread file claiming a newer format inside a version 1 trace is damage, not a reason to stop', () => {
+  test('a thread file claiming a newer format inside a trace of this version is damage, not a reason to stop', () => {
     const { dir, idx } = copyTrace();
     const bytes = readFileSync(idx);
     bytes.writeUInt16LE(99, 4);
     writeFileSync(idx, bytes);
     const { summary, text } = readable(dir, 'newer thread file');
     assert.equal(summary.totals.events, 0);
-    assert.ok(warningLines(text).some((w) => /version 99.*manifest says 1/.test(w)), text);
+    assert.ok(warningLines(text).some((w) => new RegExp(`version 99.*manifest says ${FORMAT_VERSION}`).test(w)), text);
   });
 
   test('a newer thread file with no manifest: one line saying to upgrade', () => {
     const { dir, idx } = copyTrace();
     rmSync(join(dir, 'manifest.json'));
     const bytes = readFileSync(idx);
-    bytes.writeUInt16LE(2, 4);
+    bytes.writeUInt16LE(FORMAT_VERSION + 1, 4);
     writeFileSync(idx, bytes);
-    unreadable(dir, /format version 2.*upgrade recall/, 'newer thread file, no manifest');
+    unreadable(dir, new RegExp(`format version ${FORMAT_VERSION + 1}.*upgrade recall`), 'newer thread file, no manifest');
   });
 
   test('an empty directory: one clear line, non-zero exit', () => {

@@ -300,6 +300,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const after = await afterRun;
   // A bounded recording killed before it finished left its threads as segment files.
   joinLeftSegments(traceDir, (pid) => !alive(pid));
+  removeLeftSockets(traceDir, (pid) => !alive(pid));
   if (snapshot) removeLeftSpools(traceDir);
   const result = after.salvageManifest(traceDir, outcome.signal);
   if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
@@ -405,4 +406,18 @@ function removeLeftSpools(traceDir: string): void {
     return;
   }
   for (const entry of parseProcessesJsonl(text).processes) if (!alive(entry.pid)) removeSpool(entry.pid);
+}
+
+/** The control sockets of processes that were killed before they could remove their own. */
+function removeLeftSockets(traceDir: string, ended: (pid: number) => boolean): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(traceDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^p(\d+)\.ctl\.sock$/.exec(name);
+    if (match && ended(Number(match[1]))) rmSync(join(traceDir, name), { force: true });
+  }
 }

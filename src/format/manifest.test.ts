@@ -117,12 +117,12 @@ describe('validateManifest', () => {
     assert.equal(m.threadsUntraced, 0);
     assert.equal(typeof m.clock.precision, 'string');
     assert.deepEqual(m.options.include, []);
-    assert.deepEqual(m.totals, { produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0 });
+    assert.deepEqual(m.totals, { produced: 0, written: 0, dropped: 0, discarded: 0, bytes: 0, chunks: 0 });
     // A manifest written before child processes were followed is the root's.
     assert.equal(m.parentPid, null);
     assert.equal(m.rootPid, 7);
     assert.deepEqual(m.processes, []);
-    assert.deepEqual(m.threads[0], { id: 0, name: 'thread 0', slot: -1, file: 'p7-t0.idx', timeOriginMs: 0, produced: 0, written: 0, dropped: 0, bytes: 0, chunks: 0, closed: false });
+    assert.deepEqual(m.threads[0], { id: 0, name: 'thread 0', slot: -1, file: 'p7-t0.idx', timeOriginMs: 0, produced: 0, written: 0, dropped: 0, discarded: 0, bytes: 0, chunks: 0, closed: false });
   });
 
   test('fields of the wrong type become defaults instead of crashing readers later', () => {

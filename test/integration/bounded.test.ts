@@ -171,7 +171,7 @@ test('a bounded recording killed with SIGKILL is joined and salvaged by recall r
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
     const segments = existsSync(dir) ? readdirSync(dir).filter((n) => /\.d?seg$/.test(n)) : [];
-    if (segments.some((n) => !/\.s[0-3]\.seg$/.test(n))) break;
+    if (segments.some((n) => n.endsWith('.seg')) && !segments.some((n) => /\.s0\.seg$/.test(n))) break;
     assert.ok(Date.now() < deadline, 'the recording deleted old segments');
   }
   const pids = readFileSync(join(dir, 'processes.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { pid: number }).pid);
@@ -179,6 +179,7 @@ test('a bounded recording killed with SIGKILL is joined and salvaged by recall r
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 137);
   assert.deepEqual(readdirSync(dir).filter((n) => /\.d?seg$/.test(n)), [], 'recall run joined the segments');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.ctl.sock')), [], 'and removed the killed process\'s control socket');
   const manifest = manifestOf(dir);
   assert.equal(manifest.status, 'salvaged');
   assert.ok(manifest.totals.discarded > 0, 'what the deleted segments held is still counted');

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, callsOf, record, summaryJson, tempDir } from '../helpers.js';
+import { CLI, FIXTURES, callsOf, recall, record, summaryJson, tempDir } from '../helpers.js';
+import type { Summary } from '../../src/analysis/summary.js';
 import type { Manifest } from '../../src/format/manifest.js';
 
 function manifestOf(dir: string): Manifest {
@@ -99,8 +100,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 test('SIGKILL: recall salvages a readable trace from the chunks on disk', async () => {
   const dir = join(tempDir(), 'trace');
   const child = await startWaiting(dir);
-  // Let the drain flush at least one chunk (it writes partial chunks after 250 ms).
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  // Let the drain flush the events (it writes partial chunks after 250 ms): wait until the file
+  // shows them (a loaded machine may take longer than any fixed wait).
+  const deadline = Date.now() + 20000;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  for (;;) {
+    const seen = recall(['summary', dir, '--format', 'json']);
+    if (seen.status === 0 && callsOf(JSON.parse(seen.stdout) as Summary, 'tick') >= 1000) break;
+    assert.ok(Date.now() < deadline, 'the drain wrote the events while the program waited');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   process.kill(manifest.pid, 'SIGKILL');
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -79,7 +79,9 @@ export function eventsCommand(args: string[]): number {
   for (const thread of threads) {
     const shown = thread.events.filter((e) => (kinds ? kinds.has(e.kind) : TEXT_DEFAULT.has(e.kind)));
     out.push('', `thread ${thread.id} ${thread.name} · ${formatCount(shown.length)} event${shown.length === 1 ? '' : 's'}`);
-    const width = Math.max(0, ...shown.map((e) => textKind(e).length));
+    // A loop, not Math.max(...spread): a busy service has hundreds of thousands of events.
+    let width = 0;
+    for (const e of shown) width = Math.max(width, textKind(e).length);
     for (const event of shown) {
       out.push(`  ${timed ? `${formatNs(event.ns).padStart(9)}  ` : ''}${textKind(event).padEnd(width)}  ${describe(event, names, timed)}`);
     }

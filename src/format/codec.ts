@@ -186,6 +186,9 @@ class NativeStream {
    * reports an error (damaged input).
    */
   run(input: Uint8Array, out: Uint8Array, offset: number, room: number): number {
+    // Node may close a stream's native handle behind our back (Node 26 does, as a worker's
+    // environment begins to end): then start over with a new stream.
+    if (this.stream !== null && (this.stream._handle == null || this.stream.destroyed)) this.stream = null;
     if (this.stream === null) {
       if (!nativeStreams) return NATIVE_UNAVAILABLE;
       let stream: ZlibInternals;
@@ -202,7 +205,11 @@ class NativeStream {
       this.stream = stream;
     }
     const stream = this.stream;
-    const handle = stream._handle as NativeHandle;
+    const handle = stream._handle;
+    if (handle == null) {
+      this.stream = null;
+      return NATIVE_UNAVAILABLE; // closed as it was made: the public calls do this one
+    }
     const state = stream._writeState as Uint32Array;
     handle.writeSync(this.finish, input, 0, input.byteLength, out, offset, room);
     if (stream.destroyed) {

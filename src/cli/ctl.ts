@@ -26,7 +26,11 @@ operations:
   snapshot        write what the recording holds now as a complete trace of its own, under
                   <trace>/snapshots/ (a bounded or --snapshot recording: its kept window)
   set K=V...      change settings: a bounded recording's max-size=SIZE and keep=DURATION
-                  (none: off), and the triggers slow=DURATION|off, throw=on|off, mark=on|off
+                  (none: off); the triggers slow=DURATION|off, throw=on|off, mark=on|off;
+                  fn=GLOBS (every call of matching functions opens a detail window) and
+                  capture=GLOBS (their calls' values go to the flight ring), comma-separated
+                  or none. Functions armed live give their values at exit (arguments as they
+                  are then, and the return value)
 
 options:
   --format F      text (default) or json

@@ -1,5 +1,6 @@
-// Durations and sizes as people type them on the command line and to `recall ctl set`
-// (50ms, 1.5s, 10m, 2h; 512MiB, 32MB, 1GiB): parsed in one place for the CLI and the runtime.
+// Durations, sizes and glob lists as people type them on the command line and to `recall ctl
+// set` (50ms, 1.5s, 10m, 2h; 512MiB, 32MB, 1GiB; handle*,parse{Url,Body}): parsed in one place
+// for the CLI and the runtime.
 // No Node-only imports.
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
@@ -19,4 +20,22 @@ export function sizeBytes(text: string): number | null {
   if (!match) return null;
   const unit = SIZE_UNITS[(match[2] ?? '').toLowerCase()];
   return unit === undefined ? null : Math.floor(Number(match[1]) * unit);
+}
+
+/** Comma-separated globs (commas inside {braces} belong to the glob), trimmed, empty ones left out. */
+export function globList(text: string): string[] {
+  const globs: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === '{') depth++;
+    else if (c === '}') depth = Math.max(0, depth - 1);
+    else if (i === text.length || (c === ',' && depth === 0)) {
+      const glob = text.slice(start, i).trim();
+      if (glob !== '') globs.push(glob);
+      start = i + 1;
+    }
+  }
+  return globs;
 }

@@ -125,6 +125,11 @@ export function parseConfig(raw: string): RecordConfig {
 }
 
 /** How the manifest states the detail settings. */
+/** The globs whose functions the instrumenter compiles with an entry capture (R.de): --capture, --trigger fn= and arg=. */
+export function entryCaptureGlobs(config: DetailConfig): string[] {
+  return [...config.capture, ...config.fn, ...(config.args ?? []).map((p) => p.fn)];
+}
+
 export function detailSettings(config: DetailConfig | null): ManifestDetailSettings | null {
   if (config === null) return null;
   const triggers: string[] = [];

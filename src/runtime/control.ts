@@ -4,7 +4,7 @@
 // (bytes of framed detail records, format/detail.ts). Producers (every traced thread)
 // and the consumer (the drain worker) agree on this layout; nothing else crosses threads.
 //
-//   [header: 64 i32] [slot 0: 64 i32] ... [slot n-1] [names: 256 x 32 i32] [ring 0] ... [ring n-1]
+//   [header: 256 i32] [slot 0: 64 i32] ... [slot n-1] [names: 256 x 32 i32] [ring 0] ... [ring n-1]
 //   [detail ring 0] ... [detail ring n-1]
 //
 // Each slot keeps producer-written and consumer-written words on separate 64-byte lines so the
@@ -37,7 +37,10 @@ export const H_TRIGGER_FLAGS = 18; // bit 0: throws open windows; bit 1: marks d
 export const TRIGGER_THROW = 1;
 export const TRIGGER_MARK = 2;
 export const H_SNAPSHOT_REQUEST = 15; // Atomics.add: snapshots asked for (SIGUSR2 in --snapshot mode); the drain writes one per request it sees
-export const HEADER_WORDS = 64;
+export const H_ARMED_BYTES = 19; // bytes of the armed-functions text + 1 (0: recall ctl set never changed capture= or fn=; the start-up lists hold)
+export const H_ARMED_TEXT = 64; // words 64-255: the armed-functions text (UTF-8), written under H_TRIGGERS_GEN (odd while it is written)
+export const HEADER_WORDS = 256;
+export const ARMED_TEXT_MAX_BYTES = (HEADER_WORDS - H_ARMED_TEXT) * 4;
 
 // Who drains (H_DRAIN_READY), claimed once with compareExchange: the drain worker when it has
 // booted, or the main thread when the process ends before that (a short program then does not
@@ -148,4 +151,45 @@ export function lookupThreadName(sab: SharedArrayBuffer, threadId: number): stri
     return decoder.decode(new Uint8Array(sab, (base + 2) * 4, length).slice());
   }
   return null;
+}
+
+/** Functions armed live (recall ctl set capture= / fn=): their calls' values are captured at exit. */
+export interface ArmedLists {
+  /** --capture globs: values go to the flight ring (persisted when a window opens around them). */
+  capture: string[];
+  /** --trigger fn= globs: every call opens (or extends) a detail window. */
+  fn: string[];
+}
+
+/**
+ * Change the trigger words (H_SLOW_US, H_TRIGGER_FLAGS, the armed text) as a seqlock: the
+ * generation is odd while they change, so a thread that read it even, then the words, then the
+ * same generation again read a consistent set. One writer: the drain.
+ */
+export function writeTriggerWords(sab: SharedArrayBuffer, slowUs: number, flags: number, armed: ArmedLists | null): void {
+  const ctl = new Int32Array(sab);
+  Atomics.add(ctl, H_TRIGGERS_GEN, 1);
+  Atomics.store(ctl, H_SLOW_US, slowUs);
+  Atomics.store(ctl, H_TRIGGER_FLAGS, flags);
+  if (armed !== null) {
+    const { written } = encoder.encodeInto(armedText(armed), new Uint8Array(sab, H_ARMED_TEXT * 4, ARMED_TEXT_MAX_BYTES));
+    Atomics.store(ctl, H_ARMED_BYTES, (written ?? 0) + 1);
+  }
+  Atomics.add(ctl, H_TRIGGERS_GEN, 1);
+}
+
+/** The armed lists as the control block holds them: capture globs, a newline, fn globs (tab-separated). */
+export function armedText(armed: ArmedLists): string {
+  return `${armed.capture.join('\t')}\n${armed.fn.join('\t')}`;
+}
+
+/** The armed lists recall ctl set wrote, or null when it never changed them. Read under the seqlock. */
+export function readArmed(sab: SharedArrayBuffer): ArmedLists | null {
+  const ctl = new Int32Array(sab);
+  const length = Atomics.load(ctl, H_ARMED_BYTES) - 1;
+  if (length < 0) return null;
+  const text = decoder.decode(new Uint8Array(sab, H_ARMED_TEXT * 4, Math.min(length, ARMED_TEXT_MAX_BYTES)).slice());
+  const [capture = '', fn = ''] = text.split('\n');
+  const list = (s: string): string[] => (s === '' ? [] : s.split('\t'));
+  return { capture: list(capture), fn: list(fn) };
 }

@@ -88,8 +88,10 @@ export class DetailLane {
   private chainError: unknown = NONE;
   private chainHasError = false;
   private thrown: unknown = NONE;
-  private readonly fnTrigger: ((name: string) => boolean) | null;
-  private readonly captureMatch: ((name: string) => boolean) | null;
+  private fnTrigger: ((name: string) => boolean) | null;
+  private captureMatch: ((name: string) => boolean) | null;
+  /** The settings the thread started with (recall ctl set changes config; the compiled code follows these). */
+  readonly startConfig: DetailConfig;
   private readonly facts = new Map<number, Facts>();
 
   constructor(
@@ -105,6 +107,16 @@ export class DetailLane {
     this.tokens = config.maxWindowsPerSecond;
     this.fnTrigger = config.fn.length > 0 ? picomatch(config.fn) : null;
     this.captureMatch = config.capture.length > 0 ? picomatch(config.capture) : null;
+    this.startConfig = { ...config };
+  }
+
+  /** recall ctl set capture= / fn=: match calls against these lists from now on. */
+  setArmed(capture: string[], fn: string[]): void {
+    this.config.capture = capture;
+    this.config.fn = fn;
+    this.fnTrigger = fn.length > 0 ? picomatch(fn) : null;
+    this.captureMatch = capture.length > 0 ? picomatch(capture) : null;
+    this.facts.clear();
   }
 
   /** The thread claimed `slot`: write into its detail ring from now on. */
@@ -217,6 +229,19 @@ export class DetailLane {
     const serial = this.snapshot(body, time);
     if (--this.callsLeft <= 0) this.closeWindow(time);
     return serial;
+  }
+
+  /**
+   * The exit of a function armed live (recall ctl set capture= / fn=): a fn trigger opens or
+   * extends a window; a captured call's values go to the flight ring (or the open window).
+   */
+  armedExit(id: number, time: number, threw: boolean, ret: unknown, self: unknown, args: ArrayLike<unknown>): number {
+    const facts = this.factsOf(id);
+    if (facts.trigger) this.trigger('fn', id, time, this.serial + 1);
+    else if (!this.stillOpen(time) && !facts.capture) return 0;
+    const body: SnapshotBody = { k: 'call', fn: id, args: this.args(id, args), this: this.self(self) };
+    if (!threw) body.ret = this.snap.value(ret);
+    return this.snapshot(body, time);
   }
 
   /** Entry of a function armed by --capture, --trigger fn= or --trigger arg=. */

@@ -30,9 +30,10 @@ import {
   H_PAUSED,
   H_SNAPSHOT_REQUEST,
   H_STOPPED,
-  H_SLOW_US,
-  H_TRIGGER_FLAGS,
-  H_TRIGGERS_GEN,
+  ARMED_TEXT_MAX_BYTES,
+  armedText,
+  writeTriggerWords,
+  type ArmedLists,
   TRIGGER_MARK,
   TRIGGER_THROW,
   H_SIGNAL,
@@ -61,7 +62,7 @@ import { signalName } from './signals.js';
 import { ClockMeter, clockInfo } from './clock.js';
 import { ChunkArena, SETTLE_STATE_WORDS } from './settle.js';
 import type { ControlRequest, ControlResponse, ControlStatus } from '../format/control-protocol.js';
-import { durationMs, sizeBytes } from '../format/units.js';
+import { durationMs, globList, sizeBytes } from '../format/units.js';
 import { BoundedStore, prepareSpool, removeSpool, type SegmentedLane } from './bounded.js';
 
 /** Records per chunk: 64 Ki records = 1 MiB of payload. */
@@ -726,28 +727,36 @@ export class Drain {
         if (key === 'max-size') this.store.setBounds({ maxBytes: parsed });
         else this.store.setBounds({ keepMs: parsed });
         changed.push(`${key}=${none ? 'none' : value}`);
-      } else if (key === 'slow' || key === 'throw' || key === 'mark') {
+      } else if (key === 'slow' || key === 'throw' || key === 'mark' || key === 'capture' || key === 'fn') {
         const detail = this.config.detail;
         if (detail === null) return fail(`set ${key}: this recording has no detail lane (--no-detail)`);
         const off = value === 'off' || value === 'none' || value === 'no';
         const on = value === 'on' || value === 'yes';
+        let armed: ArmedLists | null = null;
         if (key === 'slow') {
           const ms = off ? null : durationMs(value);
           if (!off && (ms === null || ms <= 0)) return fail(`set slow: '${value}' is not a duration like 50ms (or off)`);
           detail.slowMs = ms;
+        } else if (key === 'capture' || key === 'fn') {
+          // Globs, comma-separated (none: no function). Threads arm the matching functions at their next idle tick.
+          const globs = off ? [] : globList(value);
+          if (!off && globs.length === 0) return fail(`set ${key}: function-name globs, comma-separated (or none), not '${value}'`);
+          if (key === 'capture') detail.capture = globs;
+          else detail.fn = globs;
+          armed = { capture: detail.capture, fn: detail.fn };
+          const bytes = Buffer.byteLength(armedText(armed));
+          if (bytes > ARMED_TEXT_MAX_BYTES) return fail(`set ${key}: the capture and fn globs take ${bytes} bytes; at most ${ARMED_TEXT_MAX_BYTES} fit (name fewer or broader globs)`);
         } else {
           if (!on && !off) return fail(`set ${key}: on or off, not '${value}'`);
           if (key === 'throw') detail.onThrow = on;
           else detail.onMark = on;
         }
         // Threads take the new triggers at their next idle tick (Recorder.applyTriggers).
-        Atomics.store(this.ctl, H_SLOW_US, detail.slowMs === null ? -1 : Math.round(detail.slowMs * 1000));
-        Atomics.store(this.ctl, H_TRIGGER_FLAGS, (detail.onThrow ? TRIGGER_THROW : 0) | (detail.onMark ? TRIGGER_MARK : 0));
-        Atomics.add(this.ctl, H_TRIGGERS_GEN, 1);
+        writeTriggerWords(this.sab, detail.slowMs === null ? -1 : Math.round(detail.slowMs * 1000), (detail.onThrow ? TRIGGER_THROW : 0) | (detail.onMark ? TRIGGER_MARK : 0), armed);
         this.manifest.detail = detailSettings(detail);
         changed.push(`${key}=${value}`);
       } else {
-        return fail(`set: unknown setting '${key}'; settings: max-size, keep, slow, throw, mark`);
+        return fail(`set: unknown setting '${key}'; settings: max-size, keep, slow, throw, mark, capture, fn`);
       }
     }
     this.store?.enforce(Date.now());

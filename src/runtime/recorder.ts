@@ -28,8 +28,9 @@ import {
 import type { TimingMode } from '../format/manifest.js';
 import { noteExternalMap } from './stack-traces.js';
 import { noopProbesWith } from './noop-probes.js';
-import type { DetailConfig } from './config.js';
+import { entryCaptureGlobs, type DetailConfig } from './config.js';
 import { DetailLane, type FunctionFacts } from './detail.js';
+import picomatch from 'picomatch';
 import {
   H_DRAIN_READY,
   H_FINALIZE,
@@ -56,7 +57,9 @@ import {
   SLOT_CLOSING,
   SLOT_FREE,
   layoutOf,
+  readArmed,
   slotBase,
+  type ArmedLists,
 } from './control.js';
 
 const ENTER = EV_ENTER << KIND_SHIFT;
@@ -72,6 +75,14 @@ const EXIT_UNTIMED = EXIT | UNTIMED_FLAG;
 /** Why an exit probe asked for values (Recorder.why). */
 const WHY_WINDOW = 0;
 const WHY_SLOW = 1;
+/** The function was armed live (recall ctl set capture= / fn=): its values are taken at exit. */
+const WHY_ARMED = 2;
+/**
+ * timed[id] of a function armed live: its calls leave en's fast path (they are timed where
+ * there is a clock) and their exits reach exArmed, which asks for the values. Arming costs the
+ * armed functions only; every other call runs the code it ran before.
+ */
+const ARMED = 2;
 /** Start times of async frames, by frame serial modulo this (a power of two). */
 const ASYNC_STARTS = 1 << 14;
 /** How long a thread that stops recording waits for the drain to take its spilled records. */
@@ -234,7 +245,7 @@ export class Recorder implements Probes {
   private serial = 0;
   private functionsFd = -1;
   private readonly functionsFile: string;
-  /** Timing: per function id of this thread, 1 = calls are timestamped. */
+  /** Timing: per function id of this thread, 1 = calls are timestamped, ARMED = and their values taken at exit. */
   private timed: Uint8Array = new Uint8Array(0);
   /** Adaptive timing: timed calls and their summed duration (ms) in the current window. */
   private samples: Uint8Array = new Uint8Array(0);
@@ -256,6 +267,8 @@ export class Recorder implements Probes {
   private slowBy = 0;
   private readonly asyncStarts = new Float64Array(ASYNC_STARTS);
   readonly detail: DetailLane;
+  /** Functions armed live (recall ctl set capture= / fn=) that are not compiled with an entry capture; null: none. */
+  private armedMatch: ((name: string) => boolean) | null = null;
   /** Function tables of the modules this thread registered, for the detail lane's parameter names. */
   private readonly modules: { base: number; count: number; table: string; fns: unknown[] | null }[] = [];
 
@@ -347,8 +360,8 @@ export class Recorder implements Probes {
   private enSlow(id: number): number {
     // With room, en stopped at the timed check or at the sample countdown (already counted
     // down), or at an id past this thread's table (untimed, below).
-    if (this.h < this.lim && (this.timed[id] === 1 || this.sampleIn === 0)) return this.enTimed(id);
-    if (this.timed[id] === 1 || --this.sampleIn === 0) return this.enTimed(id);
+    if (this.h < this.lim && ((this.timed[id] as number) > 0 || this.sampleIn === 0)) return this.enTimed(id);
+    if ((this.timed[id] as number) > 0 || --this.sampleIn === 0) return this.enTimed(id);
     if (!this.putHead(ENTER_UNTIMED | id)) this.put(ENTER_UNTIMED | id, 0, this.last);
     return -1;
   }
@@ -368,6 +381,11 @@ export class Recorder implements Probes {
 
   /** A timed entry: a timed function's, or (adaptive) one of a sample burst. */
   private enTimed(id: number): number {
+    if (!this.clock) {
+      // --timing none: only an armed function comes here (and sample countdowns, which never end).
+      this.put(ENTER_UNTIMED | id, 0, this.last);
+      return this.timed[id] === ARMED ? 0 : -1;
+    }
     if (this.sampleIn <= 0) {
       if (!this.adaptive) {
         this.sampleIn = NEVER_SAMPLE;
@@ -399,7 +417,8 @@ export class Recorder implements Probes {
 
   /** A timed exit, a throw, or an exit that needs the slow path of put. */
   private exOther(id: number, threw: number, enteredAt: number): number {
-    if (enteredAt >= 0) {
+    if (this.timed[id] === ARMED) return this.exArmed(id, threw, enteredAt);
+    if (enteredAt >= 0 && this.clock) {
       const t = perf.now();
       this.last = t;
       this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
@@ -420,6 +439,28 @@ export class Recorder implements Probes {
     return 1;
   }
 
+  /** The exit of a function armed live: a window's or a slow call's values as usual, else the armed capture. */
+  private exArmed(id: number, threw: number, enteredAt: number): number {
+    if (enteredAt >= 0 && this.clock) {
+      const t = perf.now();
+      this.last = t;
+      this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
+      if (threw === 0 && t - enteredAt > this.slowMs) {
+        this.why = WHY_SLOW;
+        this.slowBy = t - enteredAt;
+        return 1;
+      }
+    } else {
+      this.put((threw === 0 ? EXIT : THROW) | UNTIMED_FLAG | id, 0, this.last);
+    }
+    if (threw !== 0 && (this.onThrow | this.win) !== 0) {
+      this.why = WHY_WINDOW;
+      return 1;
+    }
+    this.why = WHY_ARMED;
+    return 1;
+  }
+
   xa(id: number, threw: number, frame = 0): number {
     const t = this.now();
     this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
@@ -431,6 +472,10 @@ export class Recorder implements Probes {
         this.slowBy = duration;
         return 1;
       }
+    }
+    if (this.timed[id] === ARMED) {
+      this.why = WHY_ARMED;
+      return 1;
     }
     if (this.win === 0) return 0;
     this.why = WHY_WINDOW;
@@ -455,6 +500,7 @@ export class Recorder implements Probes {
       const time = perf.now();
       let serial: number;
       if (how === 2) serial = detail.caught(id, this.h + this.hOffset - 1, time, value, self, args);
+      else if (this.why === WHY_ARMED) serial = detail.armedExit(id, time, how === 1, value, self, args);
       else if (how === 1) serial = this.onThrow === 1 ? detail.throwExit(id, this.h + this.hOffset - 1, time, self, args) : detail.callExit(id, time, true, undefined, self, args);
       else if (this.why === WHY_SLOW) serial = detail.slowExit(id, time, this.slowBy, value, self, args);
       else serial = detail.callExit(id, time, false, value, self, args);
@@ -591,7 +637,7 @@ export class Recorder implements Probes {
       this.sums[id] = sum;
       return;
     }
-    if (sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS) this.timed[id] = 0;
+    if (sum < ADAPTIVE_WINDOW_CALLS * ADAPTIVE_DEMOTE_BELOW_MS && this.timed[id] === 1) this.timed[id] = 0;
     this.samples[id] = 0;
     this.sums[id] = 0;
   }
@@ -845,7 +891,8 @@ export class Recorder implements Probes {
   private idle(): void {
     this.publish();
     const gen = Atomics.load(this.ctl, H_TRIGGERS_GEN);
-    if (gen !== this.triggersGen) this.applyTriggers(gen);
+    // Odd: recall ctl set is changing the words (control.ts writeTriggerWords); take them next tick.
+    if (gen !== this.triggersGen && (gen & 1) === 0) this.applyTriggers(gen);
     const paused = Atomics.load(this.ctl, H_PAUSED) === 1;
     if (paused !== this.paused && this.slot >= 0) {
       if (paused) this.pause();
@@ -855,16 +902,54 @@ export class Recorder implements Probes {
 
   /** Take the triggers recall ctl set changed (only where this thread has a detail lane). */
   private applyTriggers(gen: number): void {
-    this.triggersGen = gen;
     const config = this.detail.config;
-    if (config === DETAIL_OFF) return;
+    if (config === DETAIL_OFF) {
+      this.triggersGen = gen;
+      return;
+    }
     const slowUs = Atomics.load(this.ctl, H_SLOW_US);
     const flags = Atomics.load(this.ctl, H_TRIGGER_FLAGS);
+    const armed = readArmed(this.sab);
+    if (Atomics.load(this.ctl, H_TRIGGERS_GEN) !== gen) return; // changed while read: the next tick takes it
+    this.triggersGen = gen;
+    if (armed !== null) this.arm(armed);
     config.slowMs = slowUs < 0 ? null : slowUs / 1000;
     config.onThrow = (flags & TRIGGER_THROW) !== 0;
     config.onMark = (flags & TRIGGER_MARK) !== 0;
     this.slowMs = config.slowMs ?? Infinity;
     this.onThrow = config.onThrow ? 1 : 0;
+  }
+
+  /**
+   * recall ctl set capture= / fn=: the detail lane matches the new lists, and this thread's
+   * functions that match and were not compiled with an entry capture are armed (timed[id] =
+   * ARMED: their exits take their values); functions armed before and no longer matching go back.
+   */
+  private arm(armed: ArmedLists): void {
+    this.detail.setArmed(armed.capture, armed.fn);
+    const globs = [...armed.capture, ...armed.fn];
+    const compiled = entryCaptureGlobs(this.detail.startConfig);
+    const live = globs.length > 0 ? picomatch(globs) : null;
+    const atEntry = compiled.length > 0 ? picomatch(compiled) : null;
+    this.armedMatch = live === null ? null : (name) => live(name) && (atEntry === null || !atEntry(name));
+    for (const module of this.modules) this.armModule(module);
+  }
+
+  /** Arm (or disarm) one module's functions by armedMatch. */
+  private armModule(module: { base: number; count: number; table: string; fns: unknown[] | null }): void {
+    const match = this.armedMatch;
+    const timed = this.timed;
+    if (match === null) {
+      for (let id = module.base; id < module.base + module.count; id++) if (timed[id] === ARMED) timed[id] = this.clock ? 1 : 0;
+      return;
+    }
+    for (let i = 0; i < module.count; i++) {
+      const name = this.functionFacts(module.base + i)?.name ?? '';
+      const short = name.slice(name.lastIndexOf('.') + 1);
+      const id = module.base + i;
+      if (name !== '' && (match(name) || match(short))) timed[id] = ARMED;
+      else if (timed[id] === ARMED) timed[id] = this.clock ? 1 : 0;
+    }
   }
 
   /** Stop recording until resume(): the probes become the shared no-op; the slot and timers stay. */
@@ -940,7 +1025,9 @@ export class Recorder implements Probes {
     if (this.slot < 0 && !this.claim()) return 0;
     const base = Atomics.add(this.ctl, H_NEXT_FUNCTION_ID, count);
     this.growTiming(base + count);
-    this.modules.push({ base, count, table, fns: null });
+    const module = { base, count, table, fns: null };
+    this.modules.push(module);
+    if (this.armedMatch !== null) this.armModule(module);
     const path = file.startsWith('file:') ? fileURLToPath(file) : file;
     if (this.functionsFd < 0) this.functionsFd = openSync(this.functionsFile, 'a');
     writeSync(this.functionsFd, `{"base":${base},"thread":${threadId},"file":${JSON.stringify(path)},"fns":${table}}\n`);

@@ -200,7 +200,7 @@ export const callTool: Tool = {
     const stack = engine.stackAt(ref.thread, { position: ref.position });
     const entry = engine.functions.get(c.fn);
     const args = argsOf(c.values);
-    const head = [`${c.id} ${signature(c.name, entry, args, 200)}  ${whereOf(entry, cwd)}`, `thread ${c.threadId}, ${at(c.enterNs)}, took ${dur(c.durationNs)}${c.timed ? '' : ' (partly untimed)'}, self ${dur(c.selfNs)}, ended: ${c.outcome}`];
+    const head = [`${c.id} ${signature(c.name, entry, args, 200)}  ${whereOf(entry, cwd)}`, [`thread ${c.threadId}`, at(c.enterNs), `took ${dur(c.durationNs)}${c.timed ? '' : ' (partly untimed)'}`, `self ${dur(c.selfNs)}`, `ended: ${c.outcome}`].filter((part) => part !== '').join(', ')];
     const thisValue = c.values.find((v) => v.body.this !== undefined);
     if (thisValue) head.push(`this: ${value(thisValue.body.this as ValueDesc, 120)}`);
     const ret = c.values.find((v) => v.body.ret !== undefined);

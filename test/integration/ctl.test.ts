@@ -13,6 +13,7 @@ import { CLI, FIXTURES, recall, summaryJson, tempDir } from '../helpers.js';
 import type { ControlStatus } from '../../src/format/control-protocol.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import { spoolDirOf } from '../../src/runtime/bounded.js';
+import { openQuery } from '../../src/query/open.js';
 
 interface Running {
   dir: string;
@@ -180,4 +181,61 @@ test('--snapshot: SIGUSR2 asks for a snapshot', async () => {
   const snapshot = JSON.parse(readFileSync(join(run.dir, manifest.snapshots?.[0] as string, 'manifest.json'), 'utf8')) as Manifest;
   assert.equal(snapshot.shutdown?.signal, 'SIGUSR2');
   assert.ok(summaryJson(join(run.dir, manifest.snapshots?.[0] as string)).totals.events > 0);
+});
+
+test('recall ctl set capture= arms functions live: their calls before a trigger give their values (adaptive timing)', async () => {
+  const run = start('thrower.cjs', ['2200', '30']); // throws (and catches) at tick 30, ~1.5 s in
+  await socketOf(run.dir);
+  const set = recall(['ctl', run.dir, 'set', 'capture=work', '--format', 'json']);
+  assert.equal(set.status, 0, set.stderr);
+  assert.deepEqual((JSON.parse(set.stdout) as ControlStatus).capture, ['work']);
+  assert.equal(await run.exited, 0, run.stderr());
+  const manifest = JSON.parse(readFileSync(join(run.dir, 'manifest.json'), 'utf8')) as Manifest;
+  assert.deepEqual(manifest.detail?.capture, ['work'], 'the manifest states the capture list in force at the end');
+  const window = manifest.windows?.find((w) => w.trigger === 'throw');
+  assert.ok(window, `a throw window: ${JSON.stringify(manifest.windows)}`);
+  // work was not compiled with an entry capture (no --capture at start): armed live, its calls
+  // in the throw's pre-roll were captured at their exits, with their arguments and return values.
+  const q = openQuery(run.dir);
+  try {
+    const before = q.engine.calls({ function: 'work', fromNs: window.fromNs, toNs: window.atNs, limit: 500 }).calls;
+    assert.ok(before.length > 0, 'calls of work in the pre-roll');
+    const valued = before.map((c) => q.engine.call(c.id)).filter((c) => c.values.some((v) => v.body.ret !== undefined && (v.body.args as unknown[] | undefined)?.length === 1));
+    assert.ok(valued.length >= before.length / 2, `${valued.length} of the ${before.length} pre-roll calls of work have their argument and return value`);
+  } finally {
+    q.close();
+  }
+});
+
+test('recall ctl set fn= arms a trigger live and fn=none disarms it (--timing none)', async () => {
+  const stop = join(tempDir(), 'stop');
+  const run = start('ticker.cjs', ['60000', stop], ['--timing', 'none', '--trigger', 'none']);
+  await socketOf(run.dir);
+  await sleep(300);
+  assert.equal(recall(['ctl', run.dir, 'set', 'fn=tick']).status, 0);
+  await sleep(600);
+  const off = recall(['ctl', run.dir, 'set', 'fn=none', '--format', 'json']);
+  assert.equal(off.status, 0, off.stderr);
+  assert.deepEqual((JSON.parse(off.stdout) as ControlStatus).triggers, []);
+  await sleep(1200);
+  writeFileSync(stop, '');
+  assert.equal(await run.exited, 0, run.stderr());
+  const manifest = JSON.parse(readFileSync(join(run.dir, 'manifest.json'), 'utf8')) as Manifest;
+  const windows = manifest.windows ?? [];
+  assert.ok(windows.length > 0 && windows.every((w) => w.trigger === 'fn'), `windows opened by calls of tick: ${JSON.stringify(windows.slice(0, 3))}`);
+  // Windows stopped opening once fn=none reached the thread (its next idle tick): none in the
+  // 1.2 s before the stop file (windows' times count from the process's start).
+  const endNs = ((manifest.endEpochMs ?? 0) - manifest.startEpochMs) * 1e6;
+  const lastAt = Math.max(...windows.map((w) => w.atNs));
+  assert.ok(endNs - lastAt > 600e6, `the last window opened ${((endNs - lastAt) / 1e6).toFixed(0)} ms before the end`);
+  const q = openQuery(run.dir);
+  try {
+    const tick = q.engine.calls({ function: 'tick', limit: 5000 }).calls.map((c) => q.engine.call(c.id)).find((c) => c.values.some((v) => v.body.k === 'call'));
+    assert.ok(tick, 'a call of tick with its values');
+    const body = tick.values.find((v) => v.body.k === 'call')!.body;
+    assert.equal((body.args as unknown[]).length, 1, JSON.stringify(body));
+    assert.ok(body.ret !== undefined, JSON.stringify(body));
+  } finally {
+    q.close();
+  }
 });

@@ -587,38 +587,14 @@ export class Drain {
     const base = slotBase(slot);
     lane.close();
     this.arena.release(lane.block);
-    const markers = Atomics.load(this.ctl, base + S_MARKERS);
-    const dropped = this.droppedOf(base);
-    const written = lane.records - markers;
     const detail = lane.detail;
     if (detail) {
       detail.flush();
       if (detail.segments !== null) detail.segments.close();
       else closeSync(detail.fd);
-      const origin = lane.timeOriginMs;
-      const start = this.manifest.startEpochMs;
-      const ns = (ms: number): number => Math.round((origin + ms - start) * 1e6);
-      for (const w of detail.windows.values()) {
-        this.windows.push({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records });
-      }
+      this.windows.push(...this.windowsOf(lane));
     }
-    const entry: ManifestThread = {
-      id: lane.threadId,
-      name: lane.name,
-      slot,
-      file: lane.file,
-      timeOriginMs: lane.timeOriginMs,
-      produced: written + dropped,
-      written,
-      dropped,
-      discarded: 0,
-      bytes: lane.bytes,
-      chunks: lane.seq,
-      closed: release,
-      detail: detail
-        ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: Atomics.load(this.ctl, base + S_DETAIL_DROPPED) }
-        : null,
-    };
+    const entry = this.threadEntry(slot, lane, release);
     this.finished.push(entry);
     if (lane.segments !== null) this.segmented.push({ entry, segments: lane.segments, detail: detail?.segments ?? null });
     this.lanes[slot] = null;
@@ -835,25 +811,7 @@ export class Drain {
     for (let slot = 0; slot < this.layout.slots; slot++) {
       const lane = this.lanes[slot];
       if (!lane) continue;
-      const base = slotBase(slot);
-      const dropped = this.droppedOf(base);
-      const written = lane.records - Atomics.load(this.ctl, base + S_MARKERS);
-      const entry: ManifestThread = {
-        id: lane.threadId,
-        name: lane.name,
-        slot,
-        file: lane.file,
-        timeOriginMs: lane.timeOriginMs,
-        produced: written + dropped,
-        written,
-        dropped,
-        discarded: 0,
-        bytes: lane.bytes,
-        chunks: lane.seq,
-        closed: false,
-        detail: lane.detail ? { file: lane.detail.file, records: lane.detail.records, bytes: lane.detail.bytes, chunks: lane.detail.seq, dropped: 0 } : null,
-      };
-      add(entry, lane.segments, lane.detail?.segments ?? null, lane.detail?.file ?? null);
+      add(this.threadEntry(slot, lane, false), lane.segments, lane.detail?.segments ?? null, lane.detail?.file ?? null);
     }
     threads.sort((a, b) => a.id - b.id || a.slot - b.slot);
     try {
@@ -886,16 +844,38 @@ export class Drain {
 
   /** The windows of threads still running, as the manifest lists them. */
   private liveWindows(): ManifestWindow[] {
-    const out: ManifestWindow[] = [];
+    return this.lanes.flatMap((lane) => (lane ? this.windowsOf(lane) : []));
+  }
+
+  /** A lane's detail windows as the manifest lists them: times in ns from the process's start. */
+  private windowsOf(lane: LaneFile): ManifestWindow[] {
+    if (!lane.detail) return [];
     const start = this.manifest.startEpochMs;
-    for (const lane of this.lanes) {
-      if (!lane?.detail) continue;
-      const ns = (ms: number): number => Math.round((lane.timeOriginMs + ms - start) * 1e6);
-      for (const w of lane.detail.windows.values()) {
-        out.push({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records });
-      }
-    }
-    return out;
+    const ns = (ms: number): number => Math.round((lane.timeOriginMs + ms - start) * 1e6);
+    return [...lane.detail.windows.values()].map((w) => ({ thread: lane.threadId, id: w.id, trigger: w.trigger, fn: w.fn, atNs: ns(w.at), fromNs: ns(w.from), toNs: ns(w.to), records: w.records }));
+  }
+
+  /** A lane's manifest entry now: its counters (markers are not events), file and detail lane. */
+  private threadEntry(slot: number, lane: LaneFile, closed: boolean): ManifestThread {
+    const base = slotBase(slot);
+    const dropped = this.droppedOf(base);
+    const written = lane.records - Atomics.load(this.ctl, base + S_MARKERS);
+    const detail = lane.detail;
+    return {
+      id: lane.threadId,
+      name: lane.name,
+      slot,
+      file: lane.file,
+      timeOriginMs: lane.timeOriginMs,
+      produced: written + dropped,
+      written,
+      dropped,
+      discarded: 0,
+      bytes: lane.bytes,
+      chunks: lane.seq,
+      closed,
+      detail: detail ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: Atomics.load(this.ctl, base + S_DETAIL_DROPPED) } : null,
+    };
   }
 
   /** A bounded trace: join each thread's kept segments into its thread file, and count what was discarded. */

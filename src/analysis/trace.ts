@@ -46,6 +46,12 @@ export interface OpenOptions {
   verify?: boolean;
   /** The process to open (default: the root process). */
   pid?: number;
+  /**
+   * False: the caller reads no records (recall info: headers, chunk headers and counters only),
+   * so compressed chunks are not decoded — each thread's bytes and scan stay the file's, which
+   * only the chunk headers of may be read. Default true.
+   */
+  records?: boolean;
 }
 
 /** Accept a trace directory, or a folder of traces that has a `latest` link. */
@@ -355,7 +361,7 @@ export function openTrace(path: string, options: OpenOptions = {}): Trace {
     // Compressed chunks (format 2) are decoded here, so every in-memory reader sees plain records.
     let plain: { bytes: Uint8Array; scan: ThreadFileScan };
     try {
-      plain = plainImage(bytes, scan);
+      plain = options.records === false ? { bytes, scan } : plainImage(bytes, scan);
     } catch (error) {
       threadFileUnreadable(opening, file, error);
       continue;

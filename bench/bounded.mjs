@@ -6,13 +6,15 @@
 // served, events produced / kept / discarded / dropped, and how long each view takes on the
 // result. Run: node bench/bounded.mjs [--seconds N] [--max-size SIZE] [--node PATH]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/main.js');
+// What --max-size bounds, measured as the bounded tests measure it.
+const { threadFileBytes } = await import(join(ROOT, 'dist/src/runtime/bounded.js'));
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
   return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1] : fallback;
@@ -25,31 +27,13 @@ const root = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
 const dir = join(root, 'trace');
 const rssFile = join(root, 'rss.json');
 
-function threadFileBytes() {
-  let sum = 0;
-  let names = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!/\.(seg|dseg|idx|det)$/.test(name)) continue;
-    try {
-      sum += statSync(join(dir, name)).size;
-    } catch {
-      // deleted meanwhile
-    }
-  }
-  return sum;
-}
 
 const started = Date.now();
 const child = spawn(node, [CLI, 'run', '--quiet', '--out', dir, '--max-size', maxSize, '--', node, join(ROOT, 'test/fixtures/bounded/service.cjs'), String(seconds * 1000), rssFile], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let peak = 0;
-const sampler = setInterval(() => (peak = Math.max(peak, threadFileBytes())), 50);
+const sampler = setInterval(() => (peak = Math.max(peak, threadFileBytes(dir))), 50);
 const code = await new Promise((resolve) => child.on('exit', resolve));
 clearInterval(sampler);
 const ranS = (Date.now() - started) / 1000;

@@ -8,7 +8,7 @@
 // recording ends, the kept segments of each thread are joined into its ordinary thread file
 // (format/window.ts), which readers read like any other.
 
-import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, rmSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ThreadFileHeader } from '../format/chunk.js';
@@ -446,4 +446,28 @@ export function prepareSpool(pid: number): string {
 /** Remove a spool directory and what it holds. */
 export function removeSpool(pid: number): void {
   rmSync(spoolDirOf(pid), { recursive: true, force: true });
+}
+
+/**
+ * Bytes of the thread files in `dir` now, both lanes: segments while a bounded recording runs,
+ * the joined files after. What --max-size bounds; the bounded tests and bench/bounded.mjs
+ * sample it while a recording runs.
+ */
+export function threadFileBytes(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let sum = 0;
+  for (const name of names) {
+    if (!/\.(seg|dseg|idx|det)$/.test(name)) continue;
+    try {
+      sum += statSync(join(dir, name)).size;
+    } catch {
+      // deleted between the listing and the stat: it holds nothing now
+    }
+  }
+  return sum;
 }

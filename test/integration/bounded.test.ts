@@ -7,11 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, FIXTURES, record, recall, summaryJson, tempDir } from '../helpers.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import { CHUNK_HEADER_BYTES } from '../../src/format/layout.js';
+import { threadFileBytes } from '../../src/runtime/bounded.js';
 
 /** How long the service runs (the issue's 60 s with RECALL_TEST_SERVICE_MS=60000). */
 const SERVICE_MS = Number(process.env.RECALL_TEST_SERVICE_MS ?? 12000);
@@ -26,25 +27,6 @@ function manifestOf(dir: string): Manifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 }
 
-/** Bytes of the thread files (both lanes: segments while recording, joined files after) now in `dir`. */
-function threadFileBytes(dir: string): number {
-  let sum = 0;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!/\.(seg|dseg|idx|det)$/.test(name)) continue;
-    try {
-      sum += statSync(join(dir, name)).size;
-    } catch {
-      // deleted between the listing and the stat: it holds nothing now
-    }
-  }
-  return sum;
-}
 
 test('a service under load for a while stays within --max-size, keeps RSS flat, drops nothing, and every view reads the result', async () => {
   const root = tempDir();

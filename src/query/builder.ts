@@ -5,7 +5,7 @@
 // summary's rules (inclusive time once per outermost activation). Typed arrays that grow by
 // doubling; no object per event. No Node-only imports.
 
-import { ANCESTRY, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, StackMachine, type MachineSink } from './machine.js';
+import { ANCESTRY, OUT_DROPPED, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, PUSH_ORPHAN, Estimates, StackMachine, type MachineSink } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, NO_PARENT, type FunctionTotals, type SchedulingTally, type ThreadIndex } from './thread-index.js';
 import { EXT_CALLBACK, EXT_CALLBACK_END, EXT_DETAIL, EXT_SCHEDULE } from '../format/layout.js';
 
@@ -81,7 +81,9 @@ const T_THROWS = 3;
 const T_UNFINISHED = 4;
 const T_ACTIVE = 5;
 const T_SEEN = 6;
-const T_COLUMNS = 7;
+/** Self time estimated for untimed activations (adaptive timing), ms. */
+const T_ESTIMATED = 7;
+const T_COLUMNS = 8;
 // Per-function columns of the current segment.
 const G_ENTERS = 0;
 const G_THROWS = 1;
@@ -126,6 +128,8 @@ export class ThreadIndexBuilder implements MachineSink {
   private readonly xFlags = new Grow(U8);
   private readonly xHops = new Grow(U32);
   private readonly totals = new PerFunction(T_COLUMNS);
+  /** Adaptive timing's estimates, learnt from the thread's start as the summary learns them. */
+  private readonly estimates = new Estimates();
   // Callees of rows' calls folded by function path, ANCESTRY levels deep: a trie per row.
   private readonly topKey = new Map<number, number>(); // row * 2^28 + fn -> node
   private readonly childKey = new Map<number, number>(); // node * 2^28 + fn -> node
@@ -151,7 +155,7 @@ export class ThreadIndexBuilder implements MachineSink {
   private segStart = 0;
 
   constructor(private readonly segmentRecords: number) {
-    this.machine = new StackMachine(this);
+    this.machine = new StackMachine(this, this.estimates);
   }
 
   /** A valid chunk, in file order: its payload's file offset and record count. */
@@ -337,6 +341,7 @@ export class ThreadIndexBuilder implements MachineSink {
     const t = this.totals.row(m.fn(level));
     const totals = this.totals.data;
     totals[t + T_SELF] = (totals[t + T_SELF] as number) + m.lastSelf;
+    totals[t + T_ESTIMATED] = (totals[t + T_ESTIMATED] as number) + m.lastEstimated;
     totals[t + T_ACTIVE] = (totals[t + T_ACTIVE] as number) - 1;
   }
 
@@ -345,6 +350,7 @@ export class ThreadIndexBuilder implements MachineSink {
     const t = this.totals.row(fn);
     const totals = this.totals.data;
     totals[t + T_SELF] = (totals[t + T_SELF] as number) + m.lastSelf;
+    totals[t + T_ESTIMATED] = (totals[t + T_ESTIMATED] as number) + m.lastEstimated;
     const active = (totals[t + T_ACTIVE] as number) - 1;
     totals[t + T_ACTIVE] = active;
     if (active === 0) totals[t + T_TOTAL] = (totals[t + T_TOTAL] as number) + total;
@@ -543,6 +549,8 @@ export class ThreadIndexBuilder implements MachineSink {
       self: column(T_SELF),
       throws: column(T_THROWS),
       unfinished: column(T_UNFINISHED),
+      estimated: column(T_ESTIMATED),
+      estimate: Float64Array.from(ids, (fn) => this.estimates.estimate(fn)),
     };
   }
 }

@@ -15,7 +15,7 @@ import { AWAITING_SHOWN, type LogicalFrame, type LogicalStackAnswer, type CallAn
 import { Fold } from './fold.js';
 import { callId, cursorOf, parseCallId, parseCursor } from './ids.js';
 import { nameMatcher } from './glob.js';
-import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_LOST_EXIT, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, StackMachine } from './machine.js';
+import { ANCESTRY, NullSink, OUTCOME_NAMES, OUT_DROPPED, OUT_LOST_EXIT, OUT_THROW, OUT_UNFINISHED, PUSH_ENTER, Estimates, StackMachine } from './machine.js';
 import { FLAG_ORPHAN, FLAG_TIMED, crossingRow, firstRowFrom, lastAtMost, type ThreadIndex } from './thread-index.js';
 import { CallSink, Criteria, NODE_BASE, SegmentCallsSink } from './walks.js';
 
@@ -65,6 +65,18 @@ export class QueryEngine {
 
   private needTimes(what: string): void {
     if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
+  }
+
+  /** Per thread, made on first use: adaptive timing's final estimates (index totals), frozen, for walks that start mid-thread. */
+  private readonly estimates = new Map<EngineThread, Estimates>();
+
+  private estimatesFor(thread: EngineThread): Estimates {
+    let estimates = this.estimates.get(thread);
+    if (estimates === undefined) {
+      estimates = Estimates.frozen(thread.index.totals.fn, thread.index.totals.estimate);
+      this.estimates.set(thread, estimates);
+    }
+    return estimates;
   }
 
   private thread(index: number): EngineThread {
@@ -145,7 +157,7 @@ export class QueryEngine {
     if (!Number.isInteger(position) || position >= index.records) {
       throw new RecallError('E_USAGE', `thread ${threadIndex} has events e0-e${index.records - 1}; there is no e${position}`);
     }
-    const machine = new StackMachine(new NullSink());
+    const machine = new StackMachine(new NullSink(), this.estimatesFor(thread));
     if (position >= 0) {
       const s = Math.floor(position / this.segmentRecords);
       const from = this.seeded(thread, s, machine);
@@ -270,7 +282,7 @@ export class QueryEngine {
     }
     const fold = new Fold((fn) => this.nameOf(fn));
     const sink = new CallSink(position, depth, fold);
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     const s = Math.floor(position / this.segmentRecords);
     const from = this.seeded(thread, s, machine);
     this.walk(thread, machine, from, position + 1);
@@ -295,7 +307,7 @@ export class QueryEngine {
       const exitPos = index.xExitPos[row] as number;
       if (values && outcome !== OUT_DROPPED && outcome !== OUT_UNFINISHED && exitPos < index.records) {
         const after = new CallSink(position, 0, new Fold((fn) => this.nameOf(fn)));
-        const end = new StackMachine(after);
+        const end = new StackMachine(after, this.estimatesFor(thread));
         const endFrom = this.seeded(thread, Math.floor(exitPos / this.segmentRecords), end);
         if (endFrom > 0 && this.endsACall(thread, endFrom - 1)) after.afterOtherEnd(endFrom - 1);
         for (let l = 0; l < end.depth; l++) if (end.call(l) === position) end.setTag(l, -NODE_BASE);
@@ -408,7 +420,7 @@ export class QueryEngine {
           const sink = new SegmentCallsSink(criteria, Math.max(from, segFrom), found, (position, fn, enterTime, total, self, outcome, timed) =>
             this.brief(threadIndex, thread, position, fn, enterTime, total, self, outcome, timed),
           );
-          const machine = new StackMachine(sink);
+          const machine = new StackMachine(sink, this.estimatesFor(thread));
           this.walk(thread, machine, this.seeded(thread, s, machine), segTo);
         } else {
           page.segmentsSkipped++;
@@ -454,7 +466,7 @@ export class QueryEngine {
     const fromMs = fromNs / 1e6 - thread.shiftMs;
     const toMs = toNs / 1e6 - thread.shiftMs;
     const sink = new RangeSink(toMs);
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     const start = this.positionAt(threadIndex, fromNs);
     let pos = 0;
     if (start >= 0) {
@@ -482,7 +494,7 @@ export class QueryEngine {
       name: this.nameOf(fn),
       calls: v.calls,
       totalNs: this.span(v.total),
-      selfNs: this.span(v.self),
+      selfNs: Math.min(this.span(v.total), Math.max(0, this.span(v.self))),
       throws: v.throws,
       unfinished: v.unfinished,
     }));
@@ -500,7 +512,7 @@ export class QueryEngine {
   walkActivations(threadIndex: number, visitor: ActivationVisitor, axis: ActivationAxis = 'time'): void {
     const thread = this.thread(threadIndex);
     const sink = new ActivationSink(visitor, axis === 'time' ? (_pos, ms) => clockNs(thread, ms) : (pos) => pos);
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     this.walk(thread, machine, 0, thread.index.records);
     sink.ending = true;
     machine.end(thread.index.lastTime, thread.index.records, () => {});
@@ -517,7 +529,7 @@ export class QueryEngine {
   walkActivationsAt(threadIndex: number, fromPos: number, toPos: number, visitor: ActivationVisitor): { walked: number; stopped: boolean } {
     const thread = this.thread(threadIndex);
     const sink = new ActivationSink(visitor, (pos) => pos);
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     const start = Math.min(Math.max(0, Math.floor(fromPos)), thread.index.records);
     let from = 0;
     if (start > 0 && thread.index.records > 0) {
@@ -547,7 +559,7 @@ export class QueryEngine {
     const thread = this.thread(threadIndex);
     const shift = thread.shiftMs;
     const sink = new ActivationSink(visitor, (_pos, ms) => clockNs(thread, ms));
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     const start = this.positionAt(threadIndex, fromNs);
     let from = 0;
     if (start >= 0) {
@@ -582,7 +594,7 @@ export class QueryEngine {
     const skipped: number[] = [];
     sink.resolveLink = (link) => this.schedulerIn(thread, skipped, link, sink);
     const tree: CallTree = { root: sink.root, spans: sink.spans, drops: sink.drops, hopEvents: sink.hopEvents, walkedTo: 0, complete: false, segmentsWalked: 0, segmentsSkipped: 0, nodes: 1, pending: new Set(), ends: new Map() };
-    let machine = new StackMachine(sink);
+    let machine = new StackMachine(sink, this.estimatesFor(thread));
     const segments = index.segTime.length;
     let checkAt = 2;
     for (let s = 0; s < segments; s++) {
@@ -658,7 +670,7 @@ export class QueryEngine {
     const known = new Map<number, number>();
     for (let level = 0; level < old.depth; level++) known.set(old.call(level), old.tag(level));
     for (const slot of old.suspended.values()) known.set(old.suspendedCall(slot), old.suspendedTag(slot));
-    const machine = new StackMachine(sink);
+    const machine = new StackMachine(sink, this.estimatesFor(thread));
     this.seeded(thread, s, machine, (row) => {
       const tag = known.get(index.xCall[row] as number) ?? -owner - 1;
       if (tag > 0) sink.seededTimed.set(tag, ((index.xFlags[row] as number) & FLAG_TIMED) !== 0);
@@ -686,7 +698,7 @@ export class QueryEngine {
     for (let k = skipped.length - 1; k >= 0; k--) {
       const s = skipped[k] as number;
       const finder = new ScheduleFinder(link);
-      const machine = new StackMachine(finder);
+      const machine = new StackMachine(finder, this.estimatesFor(thread));
       this.walk(thread, machine, this.seeded(thread, s, machine), Math.min(thread.index.records, (s + 1) * this.segmentRecords), () => finder.found);
       if (finder.found) return finder.fn < 0 ? sink.root : sink.stub(finder.fn);
     }
@@ -777,7 +789,7 @@ export class QueryEngine {
     }
     const owner = new SnapshotOwner(new Set(targets.map((t) => t.call)), found);
     for (const s of [...walks.keys()].sort((a, b) => a - b)) {
-      const machine = new StackMachine(owner);
+      const machine = new StackMachine(owner, this.estimatesFor(thread));
       const from = this.seeded(thread, s, machine, () => -1);
       // A snapshot at the segment's first record belongs to the call that ended just before it, if one did.
       owner.reset(from > 0 && this.endsACall(thread, from - 1) ? from - 1 : -2);
@@ -875,12 +887,14 @@ export class QueryEngine {
     const out: FunctionStats[] = [];
     for (let i = 0; i < totals.fn.length; i++) {
       const fn = totals.fn[i] as number;
+      const totalNs = this.span(totals.total[i] as number);
       out.push({
         fn,
         name: this.nameOf(fn),
         calls: totals.calls[i] as number,
-        totalNs: this.span(totals.total[i] as number),
-        selfNs: this.span(totals.self[i] as number),
+        totalNs,
+        // As the summary: estimates (adaptive timing) can overshoot what was measured around them; self never exceeds total.
+        selfNs: Math.min(totalNs, Math.max(0, this.span(totals.self[i] as number))),
         throws: totals.throws[i] as number,
         unfinished: totals.unfinished[i] as number,
       });
@@ -937,6 +951,7 @@ class RangeSink extends NullSink {
   /** From now on count: the frames on the stack are active since `fromMs`. */
   arm(m: StackMachine, fromMs: number): void {
     this.armed = true;
+    this.owed.fill(0);
     for (let level = 0; level < m.depth; level++) this.begin(m.fn(level), fromMs);
   }
 
@@ -956,16 +971,53 @@ class RangeSink extends NullSink {
   }
 
   override push(m: StackMachine, level: number, how: number): void {
+    if (level < this.owed.length) this.owed[level] = 0;
     if (!this.armed || m.lastTime > this.toMs) return;
     const fn = m.fn(level);
     if (how === PUSH_ENTER) this.of(fn).calls++;
     this.begin(fn, m.lastTime);
   }
 
+  /**
+   * An untimed activation (adaptive timing) ended: the clock did not see it, so the time it ran
+   * was credited to the frame below it (the top of the stack at the next clock read). Give it
+   * its function's estimate, as the summary does: the activation's self and inclusive time
+   * gain it, and the frame below loses it from its self time.
+   */
+  private estimated(m: StackMachine, level: number): void {
+    const owed = level < this.owed.length ? (this.owed[level] as number) : 0;
+    if (!m.lastUntimed) return; // a timed frame: the clock credited it what its untimed callees took (owed), rightly taken off
+    // Untimed: it ran unseen by the clock, and so did the untimed activations beneath it, whose
+    // time was taken off its self time (owed). It gets its own estimate; all of it goes on down
+    // to the frame below, which the clock credited (or, untimed too, passes it on in turn).
+    const unseen = m.lastEstimated + owed;
+    const v = this.of(m.fn(level));
+    v.self += unseen;
+    if (v.active === 0) v.total += unseen;
+    if (level > 0) {
+      this.of(m.fn(level - 1)).self -= unseen;
+      this.owe(level - 1, unseen);
+    }
+  }
+
+  /** Per stack level: estimated time of untimed activations above it, taken from its self time. */
+  private owed = new Float64Array(64);
+
+  private owe(level: number, ms: number): void {
+    if (level >= this.owed.length) {
+      const next = new Float64Array(Math.max(level + 1, this.owed.length * 2));
+      next.set(this.owed);
+      this.owed = next;
+    }
+    this.owed[level] = (this.owed[level] as number) + ms;
+  }
+
   // A record after the range (the walk steps one) changes nothing here: what it ends was still
   // running at the range's end, and finish() counts it so.
   override suspend(m: StackMachine, level: number): void {
-    if (this.armed && m.lastTime <= this.toMs) this.stop(m.fn(level), m.lastTime);
+    if (!this.armed || m.lastTime > this.toMs) return;
+    this.stop(m.fn(level), m.lastTime);
+    this.estimated(m, level);
   }
 
   override close(m: StackMachine, level: number, outcome: number): void {
@@ -973,6 +1025,7 @@ class RangeSink extends NullSink {
     const fn = m.fn(level);
     if (outcome === OUT_THROW) this.of(fn).throws++;
     this.stop(fn, m.lastTime);
+    this.estimated(m, level);
   }
 
   override forget(m: StackMachine, level: number): void {

@@ -12,7 +12,7 @@ import type { ThreadIndex } from './thread-index.js';
 
 export const INDEX_MAGIC = 0x49514352; // "RCQI" little-endian
 /** Bumped whenever the index's content or layout changes: an older index is rebuilt. */
-export const INDEX_VERSION = 4;
+export const INDEX_VERSION = 5;
 const PREAMBLE = 16;
 
 /** A file the index was built from, as it was then. */
@@ -83,7 +83,7 @@ const ARRAYS: readonly ArrayName[] = [
   'evAux',
   'evTime',
 ];
-const TOTALS = ['fn', 'calls', 'total', 'self', 'throws', 'unfinished'] as const;
+const TOTALS = ['fn', 'calls', 'total', 'self', 'throws', 'unfinished', 'estimated', 'estimate'] as const;
 
 type Kind = 'f64' | 'u32' | 'u8';
 type Typed = Float64Array | Uint32Array | Uint8Array;
@@ -275,5 +275,5 @@ function consistent(index: ThreadIndex, segmentRecords: number): boolean {
   for (let i = 0; i < index.cpRows.length; i++) if ((index.cpRows[i] as number) >= rows) return false;
   const totals = index.totals;
   const n = totals.fn.length;
-  return totals.calls.length === n && totals.total.length === n && totals.self.length === n && totals.throws.length === n && totals.unfinished.length === n;
+  return totals.calls.length === n && totals.total.length === n && totals.self.length === n && totals.throws.length === n && totals.unfinished.length === n && totals.estimated.length === n && totals.estimate.length === n;
 }

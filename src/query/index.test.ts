@@ -190,3 +190,44 @@ describe('a lost exit and a drop marker: the engine agrees with the summary', ()
     });
   }
 });
+
+describe('adaptive timing: the engine gives untimed calls the summary\'s estimates', () => {
+  // loop() calls leaf() 300,000 times: leaf is demoted to untimed after its first timed calls
+  // (then sampled), and the summary gives each untimed call leaf's mean timed self time; the
+  // index's totals (hotspots, the MCP overview) must say the same, and a range over the whole
+  // recording nearly the same.
+  let dir = '';
+  before(() => {
+    const recorded = record('counted.js', { args: ['300000'] });
+    assert.equal(recorded.result.status, 0, recorded.result.stderr);
+    dir = recorded.dir;
+  });
+
+  test('the index totals are the summary\'s, estimates included', () => {
+    const summary = summaryJson(dir);
+    const leaf = summary.functions.find((f) => f.name === 'leaf')!;
+    assert.ok(leaf.untimedCalls > leaf.calls / 2 && leaf.estimatedNs > 0, `most calls of leaf are untimed and estimated: ${JSON.stringify(leaf)}`);
+    const q = openQuery(dir, { write: false });
+    try {
+      for (const fn of summary.functions) {
+        const stats = q.engine.functionStats(0).find((s) => s.name === fn.name)!;
+        assert.equal(stats.calls, fn.calls, fn.name);
+        assert.ok(Math.abs(stats.selfNs - fn.selfNs) <= 1 && Math.abs(stats.totalNs - fn.totalNs) <= 1, `${fn.name}: engine self ${stats.selfNs} total ${stats.totalNs}, summary self ${fn.selfNs} total ${fn.totalNs}`);
+      }
+    } finally {
+      q.close();
+    }
+  });
+
+  test('a range over the whole recording is close to the summary, estimates included', () => {
+    const leaf = summaryJson(dir).functions.find((f) => f.name === 'leaf')!;
+    const result = recall(['summary', dir, '--format', 'json', '--from', '0ms']);
+    assert.equal(result.status, 0, result.stderr);
+    const range = (JSON.parse(result.stdout) as { functions: { name: string; calls: number; selfNs: number }[] }).functions.find((f) => f.name === 'leaf')!;
+    assert.equal(range.calls, leaf.calls);
+    // Without estimates the range gave leaf's untimed calls no time at all (it went to loop, the timed frame around them).
+    // The range uses the thread's final estimate of a call, the summary the mean so far at each
+    // call (higher early on, when only warm-up calls were timed): close, not equal.
+    assert.ok(range.selfNs >= leaf.selfNs / 2 && range.selfNs <= leaf.selfNs * 1.5, `leaf self in the range ${range.selfNs} ns, in the summary ${leaf.selfNs} ns`);
+  });
+});

@@ -9,6 +9,59 @@
 
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EV_RESUME, EV_SUSPEND, EV_THROW } from '../format/layout.js';
 import { exitLevel, suspendApplies } from '../analysis/stack-rules.js';
+import { ESTIMATE_SAMPLE_CAP_MS } from '../analysis/kernel.js';
+
+/**
+ * Adaptive timing's estimates, as the summary makes them (analysis/walk.ts): an activation that
+ * began without a timestamp is given its function's mean self time over the fully timed
+ * activations (no estimated frame beneath them) seen so far, each counted at most
+ * ESTIMATE_SAMPLE_CAP_MS. The index builder learns them as it walks a thread from its start, so
+ * the index's totals are the summary's; query walks that start mid-thread use the thread's
+ * final estimates (frozen), which the index keeps per function.
+ */
+export class Estimates {
+  private calls = new Float64Array(1024);
+  private sums = new Float64Array(1024);
+
+  /** Estimates that do not learn: `perCall[i]` for function `fns[i]`. */
+  static frozen(fns: ArrayLike<number>, perCall: ArrayLike<number>): Estimates {
+    const estimates = new Estimates(false);
+    for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i] as number;
+      estimates.grow(fn);
+      estimates.calls[fn] = 1;
+      estimates.sums[fn] = perCall[i] as number;
+    }
+    return estimates;
+  }
+
+  constructor(readonly learning = true) {}
+
+  private grow(fn: number): void {
+    if (fn < this.calls.length) return;
+    const size = 1 << Math.ceil(Math.log2(fn + 1));
+    const calls = new Float64Array(size);
+    calls.set(this.calls);
+    this.calls = calls;
+    const sums = new Float64Array(size);
+    sums.set(this.sums);
+    this.sums = sums;
+  }
+
+  /** Self time (ms) estimated for an untimed activation of `fn`. */
+  estimate(fn: number): number {
+    const n = fn < this.calls.length ? (this.calls[fn] as number) : 0;
+    return n > 0 ? Math.max(0, (this.sums[fn] as number) / n) : 0;
+  }
+
+  /** A fully timed activation of `fn` ended with this self time (ms). */
+  learn(fn: number, self: number): void {
+    if (!this.learning) return;
+    this.grow(fn);
+    this.calls[fn] = (this.calls[fn] as number) + 1;
+    this.sums[fn] = (this.sums[fn] as number) + Math.min(self, ESTIMATE_SAMPLE_CAP_MS);
+  }
+}
 
 /** How a call ended. */
 export const OUT_RETURN = 0;
@@ -64,7 +117,7 @@ export class NullSink implements MachineSink {
 
 // Frame slots (a Float64Array of FRAME slots per level; the function id in slot F_FN so the
 // stack rules read it in place).
-const FRAME = 17;
+const FRAME = 19;
 const F_FN = 0;
 /** Position of the record that began the call (its id within the thread). */
 const F_CALL = 1;
@@ -91,6 +144,10 @@ const F_ANC = 10;
 const F_ANC_FN = 13;
 /** Awaits (suspensions) of the call so far; kept across suspension. */
 const F_HOPS = 16;
+/** 1 when this activation began by an untimed enter: its self time is estimated (Estimates). */
+const F_UNTIMED = 17;
+/** 1 when an estimated activation ran beneath this one: its self time rests on estimates. */
+const F_EST = 18;
 
 // Suspended calls: a pool of SUSPENDED slots per call, found by serial through a Map (its
 // insertion order is the order the walk credits them at the end, as walk.ts's Map).
@@ -121,11 +178,19 @@ export class StackMachine {
   /** Times of the last activation popped (suspend or close), ms. */
   lastSegment = 0;
   lastSelf = 0;
+  /** The part of lastSelf that is an estimate (an untimed activation's), ms. */
+  lastEstimated = 0;
+  /** The last activation popped began by an untimed enter (adaptive timing). */
+  lastUntimed = false;
   /** Position and time of the last record stepped. */
   lastPos = -1;
   lastTime = 0;
 
-  constructor(private readonly sink: MachineSink) {}
+  /** `estimates`: adaptive timing's, for untimed activations (null: their self time counts as 0). */
+  constructor(
+    private readonly sink: MachineSink,
+    private readonly estimates: Estimates | null = null,
+  ) {}
 
   // Reading frames (level 0: outermost).
   fn(level: number): number {
@@ -217,6 +282,8 @@ export class StackMachine {
     frames[f + F_TIMED] = timed ? 1 : 0;
     frames[f + F_TAG] = tag;
     frames[f + F_HOPS] = 0;
+    frames[f + F_UNTIMED] = 0;
+    frames[f + F_EST] = 0;
     this.depth = level + 1;
     if (level + 1 > this.maxDepth) this.maxDepth = level + 1;
     return level;
@@ -292,20 +359,32 @@ export class StackMachine {
     const frames = this.frames;
     const start = frames[f + F_START] as number;
     const child = frames[f + F_CHILD] as number;
+    const estimates = this.estimates;
     let segment: number;
     let self: number;
+    let estimated = 0;
     if (start === start) {
       segment = t - start;
       self = segment - child;
+      if (estimates !== null && frames[f + F_EST] === 0) estimates.learn(frames[f + F_FN] as number, self);
+    } else if (estimates !== null && frames[f + F_UNTIMED] === 1) {
+      // Untimed: its callees' time is known, its own is its function's estimate.
+      estimated = self = estimates.estimate(frames[f + F_FN] as number);
+      segment = child + self;
     } else {
-      // Untimed (or seeded): its callees' time is known, its own is not.
+      // Seeded from a checkpoint (or untimed, without estimates): its callees' time is known, its own is not.
       segment = child;
       self = 0;
     }
     this.lastSegment = segment;
     this.lastSelf = self;
+    this.lastEstimated = estimated;
+    this.lastUntimed = frames[f + F_UNTIMED] === 1;
     this.depth = d;
-    if (d > 0) frames[f - FRAME + F_CHILD] = (frames[f - FRAME + F_CHILD] as number) + segment;
+    if (d > 0) {
+      frames[f - FRAME + F_CHILD] = (frames[f - FRAME + F_CHILD] as number) + segment;
+      if (start !== start || frames[f + F_EST] === 1) frames[f - FRAME + F_EST] = 1;
+    }
   }
 
   private closeTop(outcome: number, pos: number, t: number): void {
@@ -332,6 +411,7 @@ export class StackMachine {
     if (kind === EV_ENTER) {
       const untimed = head >>> 31 === 1;
       const level = this.pushFrame(fn, pos, untimed ? NaN : t, t, u32[w + 1] as number, !untimed, 0, 0, -1);
+      if (untimed) this.frames[level * FRAME + F_UNTIMED] = 1;
       this.ancestry(level, true);
       this.sink.push(this, level, PUSH_ENTER);
     } else if (kind === EV_EXIT || kind === EV_THROW) {

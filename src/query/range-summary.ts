@@ -45,7 +45,7 @@ export function rangeSummary(q: QueryTrace, options: RangeSummaryOptions): Summa
   all.sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls);
   const functions = options.top !== undefined ? all.slice(0, options.top) : all;
   const warnings = [...q.problems];
-  if (m.clock.mode === 'adaptive') warnings.push('adaptive timing: in a range, the time of untimed calls goes to the timed frame around them (no estimates)');
+  if (m.clock.mode === 'adaptive') warnings.push('adaptive timing: calls recorded without timestamps are given their function\'s mean timed self time over the whole thread; in a range that is an approximation of the summary\'s estimates');
   return {
     trace: q.dir,
     status: m.status,

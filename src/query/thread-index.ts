@@ -25,6 +25,10 @@ export interface FunctionTotals {
   self: Float64Array;
   throws: Float64Array;
   unfinished: Float64Array;
+  /** Self time estimated for untimed activations (adaptive timing; part of self and total), ms. */
+  estimated: Float64Array;
+  /** The thread's final estimate of one untimed activation's self time (ms): what query walks that start mid-thread use. */
+  estimate: Float64Array;
 }
 
 export interface ThreadIndex {

@@ -5,7 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanThreadFile } from '../format/chunk.js';
+import { scanThreadFile, type ChunkInfo } from '../format/chunk.js';
+import { decodeDetailChunk } from '../format/codec.js';
 import { DETAIL_HEADER_BYTES, DT_WINDOW, decodeDetailHeader, decodeDetailPayload, type DetailRecord } from '../format/detail.js';
 import { LANE_DETAIL } from '../format/layout.js';
 import type { Trace, TraceThread } from './trace.js';
@@ -54,7 +55,9 @@ export function threadDetail(trace: Trace, thread: TraceThread): ThreadDetail {
   const origin = scan.header?.timeOriginMs ?? thread.info.timeOriginMs;
   const start = trace.manifest.startEpochMs || origin;
   for (const chunk of scan.chunks) {
-    const records: DetailRecord[] = decodeDetailPayload(bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes));
+    const payload = detailChunkPayload(bytes, chunk, file, result.problems);
+    if (payload === null) continue;
+    const records: DetailRecord[] = decodeDetailPayload(payload);
     for (const record of records) {
       if (record.body === null) {
         result.problems.push(`${file}: a damaged detail record (serial ${record.serial}) was skipped`);
@@ -99,27 +102,34 @@ export function threadDetailLookup(trace: Trace, thread: TraceThread): DetailLoo
   }
   const origin = scan.header?.timeOriginMs ?? thread.info.timeOriginMs;
   const start = trace.manifest.startEpochMs || origin;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // serial -> byte offset of its record (the last one wins, as in threadDetail).
+  // Each chunk's records (compressed chunks decoded once, here), and serial -> where its record
+  // is: payload index × 2^32 + byte offset (the last one wins, as in threadDetail).
+  const payloads: { bytes: Uint8Array; view: DataView }[] = [];
   const at = new Map<number, number>();
   for (const chunk of scan.chunks) {
-    let offset = chunk.payloadOffset;
-    const end = chunk.payloadOffset + chunk.payloadBytes;
+    const payload = detailChunkPayload(bytes, chunk, detailFileOf(thread), []);
+    if (payload === null) continue;
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const index = payloads.push({ bytes: payload, view }) - 1;
+    let offset = 0;
+    const end = payload.byteLength;
     while (offset + DETAIL_HEADER_BYTES <= end) {
       const header = decodeDetailHeader(view, offset);
       if (header.length < DETAIL_HEADER_BYTES || (header.length & 7) !== 0 || offset + header.length > end) break;
-      if (header.type !== DT_WINDOW) at.set(header.serial, offset);
+      if (header.type !== DT_WINDOW) at.set(header.serial, index * 2 ** 32 + offset);
       offset += header.length;
     }
   }
   const decoder = new TextDecoder();
   const lookup: DetailLookup = {
     get(serial) {
-      const offset = at.get(serial);
-      if (offset === undefined) return undefined;
+      const where = at.get(serial);
+      if (where === undefined) return undefined;
+      const { bytes: payload, view } = payloads[Math.floor(where / 2 ** 32)]!;
+      const offset = where % 2 ** 32;
       const header = decodeDetailHeader(view, offset);
       try {
-        const body: unknown = JSON.parse(decoder.decode(bytes.subarray(offset + DETAIL_HEADER_BYTES, offset + header.length)));
+        const body: unknown = JSON.parse(decoder.decode(payload.subarray(offset + DETAIL_HEADER_BYTES, offset + header.length)));
         if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
         return { serial, type: header.type, ns: Math.round((origin - start + header.time) * 1e6), body: body as Record<string, unknown> };
       } catch {
@@ -129,4 +139,20 @@ export function threadDetailLookup(trace: Trace, thread: TraceThread): DetailLoo
   };
   lookups.set(thread, lookup);
   return lookup;
+}
+
+/**
+ * A detail chunk's framed records: the stored payload itself, or decompressed (format 3). A
+ * chunk that does not decode is a problem line and null; a Node that cannot read the codec
+ * (zstd on Node 20) is an error, as for the index lane.
+ */
+function detailChunkPayload(bytes: Uint8Array, chunk: ChunkInfo, file: string, problems: string[]): Uint8Array | null {
+  const stored = bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes);
+  try {
+    return decodeDetailChunk(stored, chunk.encoding);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'E_CODEC_UNAVAILABLE') throw error;
+    problems.push(`${file}: a detail chunk (seq ${chunk.seq}) does not decode (${(error as Error).message}); its values are lost`);
+    return null;
+  }
 }

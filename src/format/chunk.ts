@@ -25,6 +25,7 @@ import {
   FORMAT_VERSION,
   LANE_DETAIL,
   LANE_INDEX,
+  LAYOUT_BYTES,
   LAYOUT_COLUMNS,
   LAYOUT_ROWS,
   RECORD_BYTES,
@@ -176,7 +177,8 @@ export function chunkPlausible(version: number, lane: number, fileLane: number, 
   const layout = (encoding >>> 8) & 0xff;
   const pad = encoding >>> 16;
   if (version < 2 || (codec !== CODEC_ZSTD && codec !== CODEC_DEFLATE) || pad > 7 || pad >= payloadBytes) return false;
-  // Version 2 defines encodings for the index lane only (detail chunks are stored plain).
+  // Version 3 compresses detail chunks whole (their length first); version 2, index chunks only.
+  if (lane === LANE_DETAIL) return version >= 3 && layout === LAYOUT_BYTES && count > 0 && payloadBytes >= 16;
   return lane === LANE_INDEX && (layout === LAYOUT_ROWS || layout === LAYOUT_COLUMNS) && count > 0 && payloadBytes <= count * RECORD_BYTES;
 }
 

@@ -1,11 +1,12 @@
-// Binary layout constants of the trace format (docs/FORMAT.md, version 2), shared by the
+// Binary layout constants of the trace format (docs/FORMAT.md, version 3), shared by the
 // recorder (runtime) and the reader (analysis). Pure constants: no Node-only imports.
 
 /**
- * 2: chunks may be compressed (the chunk header's encoding word, CH_ENCODING). Version 1 files
- * (every chunk stored as plain records, encoding word 0) still read.
+ * 2: index-lane chunks may be compressed (the chunk header's encoding word, CH_ENCODING).
+ * 3: detail-lane chunks may be too (LAYOUT_BYTES). Version 1 files (every chunk stored as plain
+ * records, encoding word 0) and version 2 files still read.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 /** One index-lane event is 16 bytes: [u32 head][u32 aux][f64 time]. Same layout in rings and files. */
 export const RECORD_BYTES = 16;
@@ -128,5 +129,10 @@ export const LAYOUT_ROWS = 0;
  * faster.
  */
 export const LAYOUT_COLUMNS = 1;
+/**
+ * Bytes of any length compressed whole (version 3: detail-lane chunks): the stored payload is
+ * their length (u32), four zero bytes, then the codec's output.
+ */
+export const LAYOUT_BYTES = 2;
 
 export const CHUNK_FLAG_HAS_DROPS = 1;

@@ -281,8 +281,10 @@ class DetailFile {
 
   flush(): void {
     if (this.filled === 0) return;
-    const payload = this.buffer.subarray(0, this.filled);
-    encodeChunkHeader(this.header, LANE_DETAIL, this.seq, this.count, payload, this.firstTime, this.lastTime, 0);
+    // Compressed whole (format 3): snapshots are JSON text.
+    const sealed = encoder.sealDetail(this.buffer.subarray(0, this.filled));
+    const payload = sealed.payload;
+    encodeChunkHeader(this.header, LANE_DETAIL, this.seq, this.count, payload, this.firstTime, this.lastTime, 0, null, sealed.encoding);
     if (this.segments !== null && this.store !== null) {
       const origin = this.timeOriginMs;
       this.store.wrote(this.segments.write(this.header, payload, this.count, origin + this.firstTime, origin + this.lastTime, NO_FRAMES));

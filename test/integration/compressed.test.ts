@@ -11,7 +11,7 @@ import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeChunkHeader, scanThreadFile } from '../../src/format/chunk.js';
 import { ChunkEncoder, HAS_ZSTD, visitChunkRecords, writerCodec } from '../../src/format/codec.js';
-import { CHUNK_HEADER_BYTES, CODEC_ZSTD, FILE_PREAMBLE_BYTES, LANE_INDEX } from '../../src/format/layout.js';
+import { CHUNK_HEADER_BYTES, CODEC_ZSTD, FILE_PREAMBLE_BYTES, FORMAT_VERSION, LANE_DETAIL, LANE_INDEX, LAYOUT_BYTES } from '../../src/format/layout.js';
 import { checksumInit, checksumWords } from '../../src/format/checksum.js';
 import type { Summary } from '../../src/analysis/summary.js';
 import { callsOf, record, recall, summaryJson, tempDir } from '../helpers.js';
@@ -122,7 +122,7 @@ describe('compressed chunks, end to end', () => {
     assert.equal(result.status, 0, result.stderr);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { writer: { codec: string; cpuMs: number | null }; formatVersion: number; totals: { dropped: number } };
     assert.equal(manifest.writer.codec, HAS_ZSTD ? 'zstd' : 'deflate');
-    assert.equal(manifest.formatVersion, 2);
+    assert.equal(manifest.formatVersion, FORMAT_VERSION);
     assert.equal(manifest.totals.dropped, 0);
     const compressed = summaryJson(dir);
     const uncompressed = summaryJson(plain);
@@ -135,6 +135,42 @@ describe('compressed chunks, end to end', () => {
     // Fewer bytes: the index-lane files are a fraction of the plain ones.
     const idxBytes = (d: string): number => readdirSync(d).filter((f) => f.endsWith('.idx')).reduce((sum, f) => sum + readFileSync(join(d, f)).byteLength, 0);
     assert.ok(idxBytes(dir) * 4 < idxBytes(plain), `${idxBytes(dir)} bytes compressed, ${idxBytes(plain)} plain`);
+  });
+
+  test('detail chunks (format 3) are compressed whole, and read back to the same values', () => {
+    // Every call of step captured into the flight ring; the throw's window persists the last 100 ms of them.
+    const flags = ['--capture', 'step', '--post-calls', '1000'];
+    const compressed = record('detail/long-run.js', { flags });
+    const stored = record('detail/long-run.js', { flags, spawn: { env: { ...process.env, RECALL_CODEC: 'none' } } });
+    assert.equal(compressed.result.status, 0, compressed.result.stderr);
+    assert.equal(stored.result.status, 0, stored.result.stderr);
+    const detailFile = (d: string): Uint8Array => {
+      const name = readdirSync(d).find((f) => f.endsWith('.det'));
+      assert.ok(name, `a detail file in ${d}`);
+      const buffer = readFileSync(join(d, name));
+      return new Uint8Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    };
+    const scan = scanThreadFile(detailFile(compressed.dir));
+    assert.equal(scan.lane, LANE_DETAIL);
+    assert.deepEqual(scan.problems, []);
+    assert.ok(scan.chunks.length > 0 && scan.chunks.every((c) => c.encoding !== 0 && ((c.encoding >>> 8) & 0xff) === LAYOUT_BYTES), 'every detail chunk is compressed whole');
+    // Each compressed payload starts with the length of the records it holds (LAYOUT_BYTES).
+    const bytes = detailFile(compressed.dir);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const storedBytes = scan.chunks.reduce((sum, c) => sum + c.payloadBytes, 0);
+    const recordBytes = scan.chunks.reduce((sum, c) => sum + view.getUint32(c.payloadOffset, true), 0);
+    assert.ok(storedBytes * 3 < recordBytes, `${storedBytes} bytes stored for ${recordBytes} bytes of detail records`);
+    // The recorded values read back the same: the throw's arguments, and a post-roll call's.
+    const values = (d: string): unknown => {
+      const result = recall(['exceptions', d, '--format', 'json']);
+      assert.equal(result.status, 0, result.stderr);
+      const list = (JSON.parse(result.stdout) as { exceptions: { thrownIn: { args: unknown } | null; error: unknown }[] }).exceptions;
+      assert.equal(list.length, 1);
+      return list.map((x) => [x.thrownIn?.args, x.error]);
+    };
+    const recorded = values(compressed.dir);
+    assert.deepEqual(recorded, values(stored.dir));
+    assert.match(JSON.stringify(recorded), /10000/, 'the throwing call\'s argument i=10000 is there');
   });
 
   test('a zstd trace read where zlib has no zstd: one line naming the Node to use, exit 1, no stack', { skip: !HAS_ZSTD && 'this Node cannot write zstd' }, () => {

@@ -112,7 +112,9 @@ test('async chain: tree and stack show the logical path across awaits and timers
 });
 
 test('secrets are redacted before they reach a ring: the bytes appear nowhere in the trace', () => {
-  const { dir, result } = record('detail/secrets.js');
+  // Chunks stored plain, so the files' bytes are the values as recorded (a compressed chunk would hide them either way).
+  const plain = { spawn: { env: { ...process.env, RECALL_CODEC: 'none' } } };
+  const { dir, result } = record('detail/secrets.js', plain);
   assert.equal(result.status, 0, result.stderr);
   const list = exceptions(dir);
   const login = list.find((x) => x.thrownIn?.name === 'login') as ExceptionJson;
@@ -129,11 +131,11 @@ test('secrets are redacted before they reach a ring: the bytes appear nowhere in
     }
   }
   // --no-redact keeps values (and proves the test above could fail).
-  const open = record('detail/secrets.js', { flags: ['--no-redact'] });
+  const open = record('detail/secrets.js', { flags: ['--no-redact'], ...plain });
   const det = detailFiles(open.dir).map((name) => readFileSync(join(open.dir, name), 'latin1')).join('');
   assert.ok(det.includes('hunter2'));
   // --redact adds keys.
-  const extra = record('detail/secrets.js', { flags: ['--redact', 'user'] });
+  const extra = record('detail/secrets.js', { flags: ['--redact', 'user'], ...plain });
   assert.ok(!detailFiles(extra.dir).map((name) => readFileSync(join(extra.dir, name), 'latin1')).join('').includes('"ann"'));
 });
 

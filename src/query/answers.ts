@@ -152,4 +152,7 @@ export interface SubtreeAnswer {
 
 export interface FunctionStats extends CallTotals {
   unfinished: number;
+  /** Calls begun without a timestamp (adaptive timing) and the time estimated for them (ns): part of selfNs and totalNs. */
+  untimedCalls?: number;
+  estimatedNs?: number;
 }

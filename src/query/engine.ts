@@ -495,6 +495,8 @@ export class QueryEngine {
       calls: v.calls,
       totalNs: this.span(v.total),
       selfNs: Math.min(this.span(v.total), Math.max(0, this.span(v.self))),
+      untimedCalls: v.untimed,
+      estimatedNs: this.span(v.estimated),
       throws: v.throws,
       unfinished: v.unfinished,
     }));
@@ -924,6 +926,9 @@ interface CallWalkResult {
 
 interface RangeTotals {
   calls: number;
+  /** Calls begun without a timestamp (adaptive timing), and the time estimated for them (ms). */
+  untimed: number;
+  estimated: number;
   self: number;
   total: number;
   throws: number;
@@ -944,7 +949,7 @@ class RangeSink extends NullSink {
 
   private of(fn: number): RangeTotals {
     let v = this.stats.get(fn);
-    if (!v) this.stats.set(fn, (v = { calls: 0, self: 0, total: 0, throws: 0, unfinished: 0, active: 0, since: 0 }));
+    if (!v) this.stats.set(fn, (v = { calls: 0, untimed: 0, estimated: 0, self: 0, total: 0, throws: 0, unfinished: 0, active: 0, since: 0 }));
     return v;
   }
 
@@ -974,7 +979,11 @@ class RangeSink extends NullSink {
     if (level < this.owed.length) this.owed[level] = 0;
     if (!this.armed || m.lastTime > this.toMs) return;
     const fn = m.fn(level);
-    if (how === PUSH_ENTER) this.of(fn).calls++;
+    if (how === PUSH_ENTER) {
+      const v = this.of(fn);
+      v.calls++;
+      if (m.untimed(level)) v.untimed++;
+    }
     this.begin(fn, m.lastTime);
   }
 
@@ -993,6 +1002,7 @@ class RangeSink extends NullSink {
     const unseen = m.lastEstimated + owed;
     const v = this.of(m.fn(level));
     v.self += unseen;
+    v.estimated += m.lastEstimated;
     if (v.active === 0) v.total += unseen;
     if (level > 0) {
       this.of(m.fn(level - 1)).self -= unseen;

@@ -208,6 +208,10 @@ export class StackMachine {
   timed(level: number): boolean {
     return this.frames[level * FRAME + F_TIMED] === 1;
   }
+  /** The frame's activation began by an untimed enter (adaptive timing: its self time is estimated). */
+  untimed(level: number): boolean {
+    return this.frames[level * FRAME + F_UNTIMED] === 1;
+  }
   /** The position of the frame's caller `k` levels up when it began (0: its caller), or -1. */
   ancestor(level: number, k: number): number {
     return this.frames[level * FRAME + F_ANC + k] as number;

@@ -16,6 +16,8 @@ export function mergeByFunction(lists: Iterable<readonly FunctionStats[]>): Func
         m.selfNs += s.selfNs;
         m.throws += s.throws;
         m.unfinished += s.unfinished;
+        if (s.untimedCalls !== undefined) m.untimedCalls = (m.untimedCalls ?? 0) + s.untimedCalls;
+        if (s.estimatedNs !== undefined) m.estimatedNs = (m.estimatedNs ?? 0) + s.estimatedNs;
       }
     }
   }

@@ -39,7 +39,7 @@ export function rangeSummary(q: QueryTrace, options: RangeSummaryOptions): Summa
     .filter((f) => f.calls > 0 || f.selfNs > 0 || f.totalNs > 0)
     .map((f) => {
       const entry = engine.functions.get(f.fn);
-      return { name: f.name, file: entry?.file ?? '', line: entry?.line ?? 0, column: entry?.column ?? 0, kind: entry?.kind ?? '', calls: f.calls, totalNs: f.totalNs, selfNs: f.selfNs, avgNs: 0, throws: f.throws, unfinished: f.unfinished, untimedCalls: 0, estimatedNs: 0 };
+      return { name: f.name, file: entry?.file ?? '', line: entry?.line ?? 0, column: entry?.column ?? 0, kind: entry?.kind ?? '', calls: f.calls, totalNs: f.totalNs, selfNs: f.selfNs, avgNs: 0, throws: f.throws, unfinished: f.unfinished, untimedCalls: f.untimedCalls ?? 0, estimatedNs: Math.round(f.estimatedNs ?? 0) };
     });
   for (const f of all) f.avgNs = f.calls > 0 ? f.totalNs / f.calls : 0;
   all.sort((a, b) => b.selfNs - a.selfNs || b.calls - a.calls);

@@ -658,6 +658,9 @@ export class Recorder implements Probes {
       this.pause();
       return false;
     }
+    // recall ctl set: a thread busy in one long synchronous stretch has no idle tick; take the triggers here.
+    const gen = Atomics.load(ctl, H_TRIGGERS_GEN);
+    if (gen !== this.triggersGen && (gen & 1) === 0) this.applyTriggers(gen);
     if (this.spilling) return this.makeRoomSpilling();
     let tail = Atomics.load(ctl, this.tailIndex);
     if (this.capacity - (((this.h | 0) - tail) | 0) < 2 && this.drainStarting) tail = this.awaitDrainStart(tail);

@@ -472,6 +472,23 @@ function findChromium(): string | null {
 // which playwright would use for a string predicate. (The tests compile without DOM types.)
 const ready = (): boolean => (globalThis as any).document.documentElement.dataset.ready === 'true';
 
+/**
+ * A new page of the viewer at `url`, ready (its first view drawn): 1400x800, 15 s for each wait,
+ * and its page errors and console errors collected into `errors` (`label` says which page).
+ */
+async function openPage(browser: import('playwright-core').Browser, url: string, errors: string[], label = ''): Promise<import('playwright-core').Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  const tag = label ? ` (${label})` : '';
+  page.on('pageerror', (error) => errors.push(`pageerror${tag}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console${tag}: ${message.text()}`);
+  });
+  await page.goto(url);
+  await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+  return page;
+}
+
 test('the web app in headless Chromium: ready, search, details with arguments, stepping, deep link, no page errors', async (t) => {
   const executablePath = findChromium();
   if (!executablePath) {
@@ -488,14 +505,8 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
   q.close();
   const errors: string[] = [];
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-    });
     const opened = performance.now();
-    await page.goto(served.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, served.url, errors);
     const readyMs = performance.now() - opened;
     t.diagnostic(`served in ${served.serveMs.toFixed(0)} ms, page ready in ${readyMs.toFixed(0)} ms`);
     // Something was drawn on the thread's track.
@@ -533,10 +544,7 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
     await details.getByText(thrown.id).waitFor();
 
     // A deep link opens at the call.
-    const linked = await browser.newPage();
-    linked.on('pageerror', (error) => errors.push(`pageerror (deep link): ${error.message}`));
-    await linked.goto(`${served.url}#call=${caller}`);
-    await linked.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const linked = await openPage(browser, `${served.url}#call=${caller}`, errors, 'deep link');
     const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
     assert.match(linkedText, new RegExp(`lineTotal[\\s\\S]*${caller.replace('.', '\\.')}`));
     assert.deepEqual(errors, []);
@@ -563,14 +571,7 @@ test('the web app in headless Chromium: side panels, range summary, jumps, help,
   const errors: string[] = [];
   let asyncServed: Served | null = null;
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-    });
-    await page.goto(served.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
-    page.setDefaultTimeout(15_000);
+    const page = await openPage(browser, served.url, errors);
     await page.waitForFunction(() => (globalThis as any).document.documentElement.dataset.panels === 'true', undefined, { timeout: 20_000 });
     const details = page.getByRole('region', { name: 'Details' });
     // Selected: in the URL and shown in Details (keys act on the call Details shows).
@@ -674,10 +675,7 @@ test('the web app in headless Chromium: side panels, range summary, jumps, help,
     const loads = a.engine.calls({ function: 'loadUser' }).calls;
     const cause = (step(a, loads[1]!.id, 'cause') as { to: string }).to;
     a.close();
-    const asyncPage = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    asyncPage.on('pageerror', (error) => errors.push(`pageerror (async): ${error.message}`));
-    await asyncPage.goto(`${asyncServed.url}#call=${loads[1]!.id}`);
-    await asyncPage.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const asyncPage = await openPage(browser, `${asyncServed.url}#call=${loads[1]!.id}`, errors, 'async');
     await asyncPage.getByRole('region', { name: 'Details' }).getByText(/↺ greetAll/).first().waitFor();
     await asyncPage.locator('body').click({ position: { x: 5, y: 790 } });
     await asyncPage.keyboard.press('a');
@@ -730,11 +728,7 @@ test('the web app in headless Chromium: the sequential layout (default for --tim
   const errors: string[] = [];
   const noneServed = await serve(untimed);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    await page.goto(noneServed.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, noneServed.url, errors);
     const layout = page.getByRole('button', { name: 'Sequential' });
     assert.equal(await layout.getAttribute('aria-pressed'), 'true', 'sequential by default without times');
     // The outermost call drawn, clicked: its details.
@@ -752,11 +746,7 @@ test('the web app in headless Chromium: the sequential layout (default for --tim
     assert.equal(await layout.getAttribute('aria-pressed'), 'true');
 
     // A timed trace: time by default; l switches to the sequential layout and back.
-    const timed = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    timed.setDefaultTimeout(15_000);
-    timed.on('pageerror', (error) => errors.push(`pageerror (timed): ${error.message}`));
-    await timed.goto(served.url);
-    await timed.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const timed = await openPage(browser, served.url, errors, 'timed');
     const timedLayout = timed.getByRole('button', { name: 'Sequential' });
     assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
     await timed.locator('body').click({ position: { x: 5, y: 790 } });
@@ -791,11 +781,7 @@ test('the web app in headless Chromium: runtime-event lanes and messages between
   const r = runtimeTracks(q);
   q.close();
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    await page.goto(msgServed.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, msgServed.url, errors);
     const legend = await page.getByRole('region', { name: 'Runtime events' }).innerText();
     assert.match(legend, new RegExp(`1 worker · ${r.counts.messages} messages between threads \\(${r.messages.length} drawn as arrows`));
     // Every message of the whole run is drawn, on an overlay with painted pixels.

@@ -4,7 +4,9 @@
 // spans), stepping answers against the engine, and the web app in headless Chromium through
 // playwright-core (Debian's chromium package; .ci/run installs it): the ready signal, a search
 // whose clicked result shows a call's recorded arguments, stepping by keyboard, a #call= deep
-// link, and no page errors. The browser tests skip, saying why, only when no chromium is found.
+// link, and no page errors; a program that spawns a child Node process, shown whole: both
+// processes' tracks on one time axis, the child's calls found, stepped through and deep-linked
+// (ids qualified by pid). The browser tests skip, saying why, only when no chromium is found.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,8 @@ import { runtimeTracks } from '../../src/viewer/runtime.js';
 import { runtimeEvents } from '../../src/analysis/runtime-events.js';
 import { mergeByFunction } from '../../src/query/merge.js';
 import { argsOf } from '../../src/tools/calls.js';
+import { answer } from '../../src/viewer/api.js';
+import { ViewerTrace } from '../../src/viewer/viewer-trace.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {
@@ -83,6 +87,8 @@ let asyncThrow: string;
 let untimed: string;
 let messages: string;
 let http: string;
+/** launch.js spawning child.js (a child Node process that calls work() 1234 times). */
+let spawned: string;
 let served: Served;
 
 before(async () => {
@@ -104,6 +110,9 @@ before(async () => {
   const served_ = record('events/http.mjs');
   assert.equal(served_.result.status, 0, served_.result.stderr);
   http = served_.dir;
+  const follow = record('follow/launch.js', { args: ['spawn', 'child.js', '1234'] });
+  assert.equal(follow.result.status, 0, follow.result.stderr);
+  spawned = follow.dir;
   served = await serve(badValue);
 });
 
@@ -709,10 +718,10 @@ function openQueryOnce(): QueryTrace {
 after(() => onceQuery?.close());
 
 /** The first painted pixel of a canvas's top row (depth 0), in page coordinates. */
-async function paintedPoint(page: import('playwright-core').Page): Promise<{ x: number; y: number }> {
-  const canvas = page.locator('canvas').first();
+async function paintedPoint(page: import('playwright-core').Page, selector = 'canvas'): Promise<{ x: number; y: number }> {
+  const canvas = page.locator(selector).first();
   const box = (await canvas.boundingBox())!;
-  const x = (await page.evaluate(`(() => { const c = document.querySelector('canvas'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
+  const x = (await page.evaluate(`(() => { const c = document.querySelector('${selector}'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
   assert.ok(x >= 0, 'a call is drawn on the top row');
   return { x: box.x + x, y: box.y + 9 };
 }
@@ -808,6 +817,178 @@ test('the web app in headless Chromium: runtime-event lanes and messages between
     assert.deepEqual(errors, []);
   } finally {
     await stop(msgServed);
+    await browser.close();
+  }
+});
+
+/** The viewer's API answered in-process (as the server answers it). */
+function ask(v: ViewerTrace, path: string, params: Record<string, string | number> = {}): any {
+  return answer(v, path, new URLSearchParams(Object.entries(params).map(([k, x]) => [k, String(x)] as [string, string])));
+}
+
+/** The root and the child process of the spawn trace, each opened on its own, and the child's pid. */
+function spawnedProcesses(): { root: QueryTrace; child: QueryTrace; pid: number; offsetNs: number } {
+  const root = openQuery(spawned, { write: false });
+  const children = root.manifest.processes?.filter((p) => p.parentPid === root.manifest.pid) ?? [];
+  assert.equal(children.length, 1, `one child process: ${JSON.stringify(root.manifest.processes)}`);
+  const pid = children[0]!.pid;
+  const child = openQuery(spawned, { pid, write: false });
+  return { root, child, pid, offsetNs: Math.round((child.manifest.startEpochMs - root.manifest.startEpochMs) * 1e6) };
+}
+
+test('every process: the overview lists both in tree order; the child is answered by its own engine, on the root\'s time axis, its ids qualified by pid', () => {
+  const { root, child, pid, offsetNs } = spawnedProcesses();
+  const v = ViewerTrace.open(spawned);
+  try {
+    const o = ask(v, 'overview');
+    assert.deepEqual(o.processes.map((p: any) => [p.pid, p.parentPid, p.depth, p.threads]), [[root.manifest.pid, null, 0, [0]], [pid, root.manifest.pid, 1, [1]]]);
+    assert.match(o.processes[1].command.join(' '), /child\.js 1234$/);
+    assert.deepEqual(o.threads.map((t: any) => [t.index, t.pid, t.local]), [[0, root.manifest.pid, 0], [1, pid, 0]]);
+    assert.equal(o.threads[1].events, child.engine.threads[0]!.index.records);
+    // The child ran between its spawn (on the root's main thread) and the root's call that ran when it exited.
+    const r = ask(v, 'runtime');
+    assert.equal(r.spawns.length, 1);
+    const [fromThread, spawnNs, spawnPid, childThread] = r.spawns[0];
+    assert.deepEqual([fromThread, spawnPid, childThread], [0, pid, 1]);
+    const ended = root.engine.calls({ function: 'ended' }).calls[0]!;
+    assert.ok(spawnNs < o.threads[1].startNs, `spawned at ${spawnNs} before the child's first record at ${o.threads[1].startNs}`);
+    assert.ok(o.threads[1].endNs < ended.enterNs, `the child's last record ${o.threads[1].endNs} before the root heard of its exit ${ended.enterNs}`);
+    assert.equal(o.endNs, Math.max(o.threads[0].endNs, o.threads[1].endNs));
+
+    // The child's timeline is its own engine's answer, shifted by the difference of the starts.
+    const width = 900;
+    for (const [from, to] of [[o.startNs, o.endNs], [o.threads[1].startNs, o.threads[1].startNs + (o.threads[1].endNs - o.threads[1].startNs) / 3]] as [number, number][]) {
+      const viewed = ask(v, 'timeline', { thread: 1, from: Math.floor(from), to: Math.ceil(to), width });
+      const own = timeline(child, 0, Math.floor(from) - offsetNs, Math.ceil(to) - offsetNs, width);
+      assert.ok(own.spans.length > 0);
+      assert.deepEqual(viewed.spans, own.spans.map((s) => [s[0], s[1] + offsetNs, s[2] + offsetNs, s[3], s[4], s[5], s[6]]));
+      assert.equal(viewed.thread, 1);
+    }
+    // The root's answers are its own engine's, unshifted and unqualified.
+    const rootTimeline = ask(v, 'timeline', { thread: 0, from: o.startNs, to: o.endNs, width });
+    assert.deepEqual(rootTimeline.spans, timeline(root, 0, o.startNs, o.endNs, width).spans);
+
+    // Search finds work(), which only the child runs; its calls and details are the child engine's.
+    const found = ask(v, 'search', { q: 'work' });
+    assert.deepEqual(found.functions.map((f: any) => [f.name, f.process, f.calls]), [['work', pid, 1234]]);
+    const works = child.engine.calls({ function: 'work', limit: 3 }).calls;
+    const page = ask(v, 'calls', { fn: found.functions[0].fn, process: pid, limit: 3 });
+    assert.deepEqual(page.calls.map((c: any) => c.id), works.map((c) => `${c.id}@${pid}`));
+    assert.deepEqual(page.calls.map((c: any) => c.enterNs), works.map((c) => c.enterNs + offsetNs));
+    const details = ask(v, 'call', { id: `${works[0]!.id}@${pid}` });
+    assert.equal(details.thread, 1);
+    assert.equal(details.name, 'work');
+    assert.deepEqual(details.process.pid, pid);
+    assert.equal(details.enterNs, works[0]!.enterNs + offsetNs);
+    assert.deepEqual(details.callers.map((f: any) => f.id), child.engine.call(works[0]!.id).parents.map((id) => `${id}@${pid}`).reverse());
+    assert.deepEqual(ask(v, 'step', { id: `${works[0]!.id}@${pid}`, to: 'next' }), { from: `${works[0]!.id}@${pid}`, to: `${works[1]!.id}@${pid}` });
+    // Function ids are per process: work's id in the root is another function, or none.
+    const slowest = ask(v, 'jump', { fn: found.functions[0].fn, process: pid, to: 'slowest' });
+    assert.match(slowest.to, new RegExp(`^c0\\.\\d+@${pid}$`));
+    assert.equal(ask(v, 'call', { id: slowest.to }).name, 'work');
+    // Hotspots and range merge both processes, each row naming its process.
+    const hot = ask(v, 'hotspots');
+    assert.deepEqual(new Set(hot.functions.map((f: any) => f.process)), new Set([root.manifest.pid, pid]));
+    const range = ask(v, 'range', { from: o.threads[1].startNs, to: o.threads[1].endNs });
+    assert.ok(range.functions.some((f: any) => f.name === 'work' && f.process === pid && f.calls === 1234), JSON.stringify(range.functions));
+    assert.equal(ask(v, 'source', { file: details.file, line: details.line, process: pid }).lines.some((l: string) => /function work/.test(l)), true);
+    assert.throws(() => ask(v, 'call', { id: 'c0.1@1' }), /no process 1 /);
+  } finally {
+    v.close();
+    root.close();
+    child.close();
+  }
+  // --process PID: that process alone, as before (its ids unqualified, its start as 0).
+  const one = ViewerTrace.open(spawned, { pid: (ViewerTrace.open(spawned).processes[1]!).pid });
+  try {
+    const o = ask(one, 'overview');
+    assert.equal(o.processes.length, 1);
+    assert.match(ask(one, 'calls', { fn: ask(one, 'search', { q: 'work' }).functions[0].fn, limit: 1 }).calls[0].id, /^c0\.\d+$/);
+  } finally {
+    one.close();
+  }
+});
+
+test('the web app in headless Chromium: a child process\'s tracks under its header, its calls searched, stepped and deep-linked, the spawn drawn', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { root, child, pid } = spawnedProcesses();
+  const works = child.engine.calls({ function: 'work', limit: 3 }).calls.map((c) => `${c.id}@${pid}`);
+  const runCall = `${child.engine.calls({ function: 'run' }).calls[0]!.id}@${pid}`;
+  const rootPid = root.manifest.pid;
+  root.close();
+  child.close();
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const spawnServed = await serve(spawned);
+  try {
+    const page = await openPage(browser, spawnServed.url, errors);
+    // A header per process, root first, each holding its threads' tracks.
+    const groups = page.locator('section.process-group');
+    assert.equal(await groups.count(), 2);
+    assert.match(await groups.nth(0).locator('h2.process').innerText(), new RegExp(`^process ${rootPid} · .*launch\\.js spawn child\\.js 1234$`));
+    assert.match(await groups.nth(1).locator('h2.process').innerText(), new RegExp(`^process ${pid} \\(started by ${rootPid}\\) · .*child\\.js 1234$`));
+    const childCanvas = groups.nth(1).locator('canvas');
+    assert.equal(await childCanvas.count(), 1);
+    assert.equal(await childCanvas.getAttribute('aria-label'), `Timeline of thread 0 main of process ${pid}`);
+    // The child's track is drawn (narrow in the whole run: the child ran ~1% of it).
+    const childPainted = async (): Promise<number> => (await page.evaluate(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`)) as number;
+    const painted = await childPainted();
+    assert.ok(painted > 20, `the child's track is drawn (${painted} pixels)`);
+    // Zoomed in where the child ran (the wheel zooms about the pointer), its track fills with its
+    // calls; a click on its outermost call selects it: run(), by its id qualified by the child's pid.
+    const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number; threads: { startNs: number; endNs: number }[] };
+    const childThread = overview.threads[1]!;
+    const box = (await childCanvas.boundingBox())!;
+    const mid = (childThread.startNs + childThread.endNs) / 2;
+    await page.mouse.move(box.x + ((mid - overview.startNs) / (overview.endNs - overview.startNs)) * box.width, box.y + 9);
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -500);
+    await page.waitForFunction(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n > 3000; })()`);
+    const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);
+    await page.getByRole('region', { name: 'Details' }).getByText(`${runCall} (thread`).waitFor();
+    // The spawn: one dashed arrow from the root's lane to the child's track.
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows')?.dataset.spawns === '1');
+    assert.match(await page.getByRole('region', { name: 'Runtime events' }).innerText(), /1 child process started/);
+
+    // Search: work() runs only in the child; clicked, its first call's details name the process.
+    const details = page.getByRole('region', { name: 'Details' });
+    const results = page.getByRole('region', { name: 'Search results' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('work');
+    const hit = results.getByRole('listitem').filter({ hasText: `[pid ${pid}]` }).first();
+    assert.match(await hit.innerText(), /^work\s+×1234\s+.*child\.js:4/);
+    await hit.click();
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${works[0]}`);
+    await details.getByText(`${works[0]} (thread`).waitFor();
+    const text = await details.innerText();
+    assert.match(text, /^work/);
+    assert.match(text, new RegExp(`process\\s+${pid} · .*child\\.js 1234`));
+    assert.match(text, /child\.js:4/);
+    assert.match(text, /run\s+test\/fixtures\/follow\/child\.js:8|run\s+.*child\.js:8/, 'its caller');
+    await details.getByRole('region', { name: 'Source' }).getByText(/function work\(i\)/).waitFor();
+
+    // Stepping within the child: next call of work, then the caller.
+    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.keyboard.press('n');
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${works[1]}`);
+    await details.getByText(`${works[1]} (thread`).waitFor();
+    await page.keyboard.press('n');
+    await details.getByText(`${works[2]} (thread`).waitFor();
+    await page.keyboard.press('u');
+    await details.getByText(`${runCall} (thread`).waitFor();
+
+    // A deep link to a call of the child opens at it.
+    const linked = await openPage(browser, `${spawnServed.url}#call=${works[1]}`, errors, 'deep link');
+    const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
+    assert.match(linkedText, new RegExp(`^work[\\s\\S]*${works[1]!.replace('.', '\\.')} \\(thread 0\\)[\\s\\S]*process\\s+${pid}`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(spawnServed);
     await browser.close();
   }
 });

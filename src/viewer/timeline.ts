@@ -135,6 +135,8 @@ interface Level {
   rows: number[];
   deeper: number;
   windowRecords: number;
+  /** The same laid out 4 times coarser (merged from this one, no walk), down to LEVEL_CELLS: wide windows read it, not the many spans of a fine level. */
+  coarser: Level | null;
 }
 
 /** Where each depth's spans begin in spans ordered by depth then start, then spans.length. */
@@ -195,7 +197,20 @@ function buildLevel(q: QueryTrace, thread: number, axis: ActivationAxis, cells: 
   const builder = new TimelineBuilder(from, to, (to - from) / cells);
   q.engine.walkActivations(thread, builder, axis);
   const spans = builder.finish();
-  return { fromNs: from, toNs: to, nsPerPx: (to - from) / cells, spans, rows: rowStarts(spans), deeper: builder.deeper, windowRecords };
+  return withCoarser({ fromNs: from, toNs: to, nsPerPx: (to - from) / cells, spans, rows: rowStarts(spans), deeper: builder.deeper, windowRecords, coarser: null }, cells);
+}
+
+/** Give a level of `cells` cells its coarser levels (each a quarter of the cells, down to LEVEL_CELLS), merged from it. */
+function withCoarser(level: Level, cells: number): Level {
+  let fine = level;
+  for (let c = Math.floor(cells / 4); c >= LEVEL_CELLS; c = Math.floor(c / 4)) {
+    const builder = new TimelineBuilder(fine.fromNs, fine.toNs, (fine.toNs - fine.fromNs) / c);
+    for (const span of fine.spans) builder.addEntry(span);
+    const spans = builder.finish();
+    fine.coarser = { ...fine, nsPerPx: (fine.toNs - fine.fromNs) / c, spans, rows: rowStarts(spans), coarser: null };
+    fine = fine.coarser;
+  }
+  return level;
 }
 
 function levelMap(q: QueryTrace): Map<string, Level> {
@@ -245,7 +260,9 @@ export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: nu
   let lod: 'walk' | 'level' = 'walk';
   if (level && nsPerPx >= level.nsPerPx && between() > level.windowRecords) {
     lod = 'level';
-    addLevelSpans(level, builder, fromNs, toNs);
+    let use = level;
+    while (use.coarser && use.coarser.nsPerPx <= nsPerPx) use = use.coarser;
+    addLevelSpans(use, builder, fromNs, toNs);
     builder.deeper = level.deeper;
   } else if (axis === 'events') {
     walked = q.engine.walkActivationsAt(thread, fromNs, toNs, builder).walked;

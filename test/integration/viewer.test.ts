@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
-import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
+import { LEVEL_CELLS, prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
 import { jump, step } from '../../src/viewer/navigation.js';
 import { exceptions, hotspots, rangeSummary } from '../../src/viewer/panels.js';
 import { search } from '../../src/viewer/search.js';
@@ -206,35 +206,40 @@ test('the level-of-detail timeline: seeking by small index segments gives the sp
 });
 
 test('an overview level answers wide windows: the same calls at least a pixel wide, the same calls counted per depth', () => {
-  const exact = openQuery(shapes, { segmentRecords: 32, write: false });
-  const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
-  try {
-    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
-    const t = exact.engine.threads[0]!;
-    const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
-    const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
-    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
-    const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
-    for (const width of [2048, 300, 37]) {
-      const walked = timeline(exact, 0, from, to, width);
-      const merged = timeline(leveled, 0, from, to, width);
-      assert.equal(walked.lod, 'walk');
-      assert.equal(merged.lod, 'level');
-      if (width === 2048) assert.deepEqual(merged.spans, walked.spans);
-      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
-      const wide = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / width);
-      assert.deepEqual(wide(merged.spans), wide(walked.spans), `calls a pixel wide at width ${width}`);
-      assert.ok(singles(walked.spans).length > 0);
+  // 2048 cells: one level; LEVEL_CELLS * 16: a fine level and the coarser ones merged from it (a wide window reads the coarsest fine enough).
+  for (const cells of [2048, LEVEL_CELLS * 16]) {
+    const exact = openQuery(shapes, { segmentRecords: 32, write: false });
+    const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
+    try {
+      assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells }), [0]);
+      const t = exact.engine.threads[0]!;
+      const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+      const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+      const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+      const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
+      const wide = (spans: TimelineSpan[], a: number, b: number, width: number): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (b - a) / width);
+      for (const width of [8192, 2048, 300, 37]) {
+        const walked = timeline(exact, 0, from, to, width);
+        const merged = timeline(leveled, 0, from, to, width);
+        assert.equal(walked.lod, 'walk');
+        assert.equal(merged.lod, width <= cells ? 'level' : 'walk', `width ${width}, ${cells} cells`);
+        if (width === cells) assert.deepEqual(merged.spans, walked.spans);
+        assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}, ${cells} cells`);
+        assert.deepEqual(wide(merged.spans, from, to, width), wide(walked.spans, from, to, width), `calls a pixel wide at width ${width}, ${cells} cells`);
+        assert.ok(singles(walked.spans).length > 0);
+      }
+      // A window inside: ordered and without overlaps per depth, and the calls a pixel wide in it as a walk has them.
+      const [a, b] = [Math.round(from + (to - from) / 3), Math.round(from + (to - from) / 2)];
+      const inner = timeline(leveled, 0, a, b, 500);
+      for (let i = 1; i < inner.spans.length; i++) {
+        const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
+        if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
+      }
+      if (inner.lod === 'level') assert.deepEqual(wide(inner.spans, a, b, 500), wide(timeline(exact, 0, a, b, 500).spans, a, b, 500));
+    } finally {
+      exact.close();
+      leveled.close();
     }
-    // A window inside: still ordered and without overlaps per depth.
-    const inner = timeline(leveled, 0, from + (to - from) / 3, from + (to - from) / 2, 500);
-    for (let i = 1; i < inner.spans.length; i++) {
-      const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
-      if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
-    }
-  } finally {
-    exact.close();
-    leveled.close();
   }
 });
 

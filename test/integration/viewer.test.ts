@@ -722,13 +722,14 @@ function openQueryOnce(): QueryTrace {
 }
 after(() => onceQuery?.close());
 
-/** The first painted pixel of a canvas's top row (depth 0), in page coordinates. */
+/** The first painted pixel of a canvas's top row of calls (depth 0, below its runtime lane when it has one), in page coordinates. */
 async function paintedPoint(page: import('playwright-core').Page, selector = 'canvas'): Promise<{ x: number; y: number }> {
   const canvas = page.locator(selector).first();
   const box = (await canvas.boundingBox())!;
-  const x = (await page.evaluate(`(() => { const c = document.querySelector('${selector}'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
+  const lane = Number((await canvas.getAttribute('data-lane')) ?? 0);
+  const x = (await page.evaluate(`(() => { const c = document.querySelector('${selector}'); const dpr = c.width / c.clientWidth; const y = Math.round(${lane + 9} * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
   assert.ok(x >= 0, 'a call is drawn on the top row');
-  return { x: box.x + x, y: box.y + 9 };
+  return { x: box.x + x, y: box.y + lane + 9 };
 }
 
 test('the web app in headless Chromium: the sequential layout (default for --timing none; l toggles it)', async (t) => {
@@ -951,8 +952,9 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     const box = (await childCanvas.boundingBox())!;
     const mid = (childThread.startNs + childThread.endNs) / 2;
     await page.mouse.move(box.x + ((mid - overview.startNs) / (overview.endNs - overview.startNs)) * box.width, box.y + 9);
-    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -500);
-    await page.waitForFunction(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n > 3000; })()`);
+    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -500);
+    // (its top row of calls, below the runtime lane when it has one, painted over 200 pixels wide)
+    await page.waitForFunction(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const dpr = c.width / c.clientWidth; const y = Math.round((Number(c.dataset.lane ?? 0) + 9) * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n / dpr > 200; })()`);
     const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);

@@ -76,6 +76,8 @@ export class Track {
     const rows = Math.max(MIN_ROWS, data ? data.spans.reduce((m, s) => Math.max(m, s[0] + 1), 0) : 0);
     const header = this.header();
     const height = header + rows * ROW + 2;
+    // Where the call rows begin (below the runtime lane, when there is one): for tests that click a call.
+    this.canvas.dataset.lane = String(header);
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== width * dpr || this.canvas.height !== height * dpr) {
       this.canvas.width = width * dpr;

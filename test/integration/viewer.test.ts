@@ -947,14 +947,21 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     assert.ok(painted > 20, `the child's track is drawn (${painted} pixels)`);
     // Zoomed in where the child ran (the wheel zooms about the pointer), its track fills with its
     // calls; a click on its outermost call selects it: run(), by its id qualified by the child's pid.
-    const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number; threads: { startNs: number; endNs: number }[] };
-    const childThread = overview.threads[1]!;
+    const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number };
+    const run = JSON.parse((await get(spawnServed.base, `/api/call?id=${encodeURIComponent(runCall)}&token=${spawnServed.token}`)).body) as { enterNs: number; exitNs: number };
     const box = (await childCanvas.boundingBox())!;
-    const mid = (childThread.startNs + childThread.endNs) / 2;
+    const mid = (run.enterNs + run.exitNs) / 2;
     await page.mouse.move(box.x + ((mid - overview.startNs) / (overview.endNs - overview.startNs)) * box.width, box.y + 9);
     for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -500);
     // (its top row of calls, below the runtime lane when it has one, painted over 200 pixels wide)
-    await page.waitForFunction(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const dpr = c.width / c.clientWidth; const y = Math.round((Number(c.dataset.lane ?? 0) + 9) * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n / dpr > 200; })()`);
+    await page.waitForFunction((selector) => {
+      const c = (globalThis as any).document.querySelector(selector);
+      const dpr = c.width / c.clientWidth;
+      const d = c.getContext('2d').getImageData(0, Math.round((Number(c.dataset.lane ?? 0) + 9) * dpr), c.width, 1).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+      return n / dpr > 200;
+    }, `section.process-group[data-pid="${pid}"] canvas`);
     const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);

@@ -863,7 +863,10 @@ test('every process: the overview lists both in tree order; the child is answere
 
     // The child's timeline is its own engine's answer, shifted by the difference of the starts.
     const width = 900;
-    for (const [from, to] of [[o.startNs, o.endNs], [o.threads[1].startNs, o.threads[1].startNs + (o.threads[1].endNs - o.threads[1].startNs) / 3]] as [number, number][]) {
+    // (the whole run, and the first third of the child's run() call: a child's first record can come long before its code runs)
+    const run = child.engine.calls({ function: 'run' }).calls[0]!;
+    const runFrom = run.enterNs + offsetNs;
+    for (const [from, to] of [[o.startNs, o.endNs], [runFrom, runFrom + run.durationNs! / 3]] as [number, number][]) {
       const viewed = ask(v, 'timeline', { thread: 1, from: Math.floor(from), to: Math.ceil(to), width });
       const own = timeline(child, 0, Math.floor(from) - offsetNs, Math.ceil(to) - offsetNs, width);
       assert.ok(own.spans.length > 0);
@@ -945,6 +948,9 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     const childPainted = async (): Promise<number> => (await page.evaluate(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`)) as number;
     const painted = await childPainted();
     assert.ok(painted > 20, `the child's track is drawn (${painted} pixels)`);
+    // The spawn, in the whole run: one dashed arrow from the root's lane to the child's track.
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows')?.dataset.spawns === '1');
+    assert.match(await page.getByRole('region', { name: 'Runtime events' }).innerText(), /1 child process started/);
     // Zoomed in where the child ran (the wheel zooms about the pointer), its track fills with its
     // calls; a click on its outermost call selects it: run(), by its id qualified by the child's pid.
     const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number };
@@ -966,9 +972,6 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);
     await page.getByRole('region', { name: 'Details' }).getByText(`${runCall} (thread`).waitFor();
-    // The spawn: one dashed arrow from the root's lane to the child's track.
-    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows')?.dataset.spawns === '1');
-    assert.match(await page.getByRole('region', { name: 'Runtime events' }).innerText(), /1 child process started/);
 
     // Search: work() runs only in the child; clicked, its first call's details name the process.
     const details = page.getByRole('region', { name: 'Details' });

@@ -4,7 +4,8 @@
 // records (the event number `recall stack --at e<position>` takes). Both are fixed once the
 // trace is written, so an id means the same call in every answer, in every process, and after
 // the index is rebuilt. Cursors for paged answers are `k<thread>.<position>`: where the next
-// page starts. No Node-only imports.
+// page starts. The viewer, which shows every process of a trace at once, qualifies the ids of
+// processes other than its first by pid: `c0.123@4567` (src/viewer/ids.ts). No Node-only imports.
 
 import { RecallError } from '../format/errors.js';
 

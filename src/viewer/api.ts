@@ -1,62 +1,60 @@
 // The viewer's JSON API (`recall view`): routes a request to the file answering it. Every answer
 // comes from the query engine over the trace's index, so the browser never holds the trace.
+// The viewer shows every process of the trace (viewer-trace.ts): threads are numbered over all
+// of them, call ids are `c<thread>.<position>` in the first process and `c<thread>.<position>@PID`
+// in the others (ids.ts), times are on one axis (the first process's start as 0), and function
+// ids (`fn`) are per process, so they come with `process` (a pid; default the first process).
+// processes.ts routes each request to its process and merges the answers about all of them.
 // Endpoints (GET, query parameters):
-//   /api/overview                         the trace: command, processes, threads with time extents
+//   /api/overview                         the trace: command, processes (tree order), threads with time extents
 //   /api/timeline?thread&from&to&width&axis   level of detail for one thread and a window of
 //                                         time, or of record positions (axis=events) (timeline.ts)
-//   /api/call?id                          one call: function, place, times, values, callers (call.ts)
-//   /api/search?q                         functions by name (a glob, or a substring) with totals
-//   /api/calls?fn&thread&cursor&limit     calls of one function, a page at a time (search.ts)
+//   /api/call?id                          one call: function, place, times, values, callers, process (call.ts)
+//   /api/search?q                         functions by name (a glob, or a substring) with totals, each with its process
+//   /api/calls?fn&process&thread&cursor&limit   calls of one function, a page at a time (search.ts)
 //   /api/step?id&to=next|prev|parent|child|cause   the call a step leads to (null: none) (navigation.ts)
-//   /api/jump?fn&to=first|slowest         the first or slowest call of a function (navigation.ts)
+//   /api/jump?fn&process&to=first|slowest the first or slowest call of a function (navigation.ts)
 //   /api/hotspots                         functions by self time with their calls (panels.ts)
 //   /api/exceptions                       each throw: error, throwing call, how it ended (panels.ts)
 //   /api/range?from&to                    the summary of a time range (panels.ts)
-//   /api/runtime                          runtime-event tracks: GC, spans, workers, messages (runtime.ts)
-//   /api/source?file&line                 lines around a line of a file the function table names (source.ts)
+//   /api/runtime                          runtime-event tracks: GC, spans, workers, messages, spawns (runtime.ts)
+//   /api/source?file&line&process         lines around a line of a file a function table names (source.ts)
 // Errors the user can cause are RecallErrors; the server answers them with 400 and one line.
 
 import { RecallError } from '../format/errors.js';
-import type { QueryTrace } from '../query/open.js';
-import { callDetails } from './call.js';
-import { jump, step } from './navigation.js';
-import { overview } from './overview.js';
-import { exceptions, hotspots, rangeSummary } from './panels.js';
-import { axisParam, numberParam, required, threadParam, type Params } from './params.js';
-import { callsOf, search } from './search.js';
-import { runtimeTracks } from './runtime.js';
-import { sourceExcerpt } from './source.js';
-import { timeline } from './timeline.js';
+import { axisParam, numberParam, processParam, required, threadParam, type Params } from './params.js';
+import { call, calls, exceptions, hotspots, jumpTo, overview, range, runtime, search, source, stepFrom, timeline } from './processes.js';
+import type { ViewerTrace } from './viewer-trace.js';
 
 export { prepareTimelines, timeline, TimelineBuilder, LEVEL_CELLS, LEVEL_RECORDS, type TimelineSpan, type TimelineAnswer } from './timeline.js';
 
 /** Answer one API request (path under /api/); throws RecallError for bad requests. */
-export function answer(q: QueryTrace, path: string, params: Params): unknown {
+export function answer(v: ViewerTrace, path: string, params: Params): unknown {
   switch (path) {
     case 'overview':
-      return overview(q);
+      return overview(v);
     case 'timeline':
-      return timeline(q, threadParam(q, params), numberParam(params, 'from'), numberParam(params, 'to'), numberParam(params, 'width'), axisParam(params));
+      return timeline(v, threadParam(v.threadCount, params), numberParam(params, 'from'), numberParam(params, 'to'), numberParam(params, 'width'), axisParam(params));
     case 'call':
-      return callDetails(q, required(params, 'id'));
+      return call(v, required(params, 'id'));
     case 'search':
-      return search(q, params.get('q') ?? '');
+      return search(v, params.get('q') ?? '');
     case 'calls':
-      return callsOf(q, numberParam(params, 'fn'), params.has('thread') ? threadParam(q, params) : undefined, params.get('cursor') ?? undefined, numberParam(params, 'limit', 50));
+      return calls(v, numberParam(params, 'fn'), processParam(params), params.has('thread') ? threadParam(v.threadCount, params) : undefined, params.get('cursor') ?? undefined, numberParam(params, 'limit', 50));
     case 'step':
-      return step(q, required(params, 'id'), required(params, 'to'));
+      return stepFrom(v, required(params, 'id'), required(params, 'to'));
     case 'jump':
-      return jump(q, numberParam(params, 'fn'), required(params, 'to'));
+      return jumpTo(v, numberParam(params, 'fn'), processParam(params), required(params, 'to'));
     case 'hotspots':
-      return hotspots(q);
+      return hotspots(v);
     case 'exceptions':
-      return exceptions(q);
+      return exceptions(v);
     case 'range':
-      return rangeSummary(q, numberParam(params, 'from'), numberParam(params, 'to'));
+      return range(v, numberParam(params, 'from'), numberParam(params, 'to'));
     case 'runtime':
-      return runtimeTracks(q);
+      return runtime(v);
     case 'source':
-      return sourceExcerpt(q, required(params, 'file'), numberParam(params, 'line'));
+      return source(v, required(params, 'file'), numberParam(params, 'line'), processParam(params));
     default:
       throw new RecallError('E_USAGE', `no API endpoint '${path}'`);
   }

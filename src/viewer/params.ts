@@ -1,10 +1,9 @@
 // The viewer API's request parameters: required and numeric query parameters, thread indexes,
-// and numbers as JSON gives them (NaN, an unknown time, as null). Errors are RecallErrors
+// the process a function id is of, and numbers as JSON gives them (NaN, an unknown time, as null). Errors are RecallErrors
 // (E_USAGE), which the server answers with 400 and one line.
 
 import { RecallError } from '../format/errors.js';
 import type { ActivationAxis } from '../query/engine.js';
-import type { QueryTrace } from '../query/open.js';
 
 export type Params = URLSearchParams;
 
@@ -25,10 +24,19 @@ export function numberParam(params: Params, name: string, fallback?: number): nu
   return n;
 }
 
-export function threadParam(q: QueryTrace, params: Params, name = 'thread'): number {
+/** One of `count` threads (the viewer's numbering over every process). */
+export function threadParam(count: number, params: Params, name = 'thread'): number {
   const t = numberParam(params, name, 0);
-  if (!Number.isInteger(t) || t < 0 || t >= q.engine.threads.length) throw new RecallError('E_USAGE', `no thread ${t}: threads are 0-${q.engine.threads.length - 1}`);
+  if (!Number.isInteger(t) || t < 0 || t >= count) throw new RecallError('E_USAGE', `no thread ${t}: threads are 0-${count - 1}`);
   return t;
+}
+
+/** The `process` parameter: a pid, or undefined (the viewer's first process). */
+export function processParam(params: Params): number | undefined {
+  if (!params.has('process') || params.get('process') === '') return undefined;
+  const pid = numberParam(params, 'process');
+  if (!Number.isInteger(pid) || pid <= 0) throw new RecallError('E_USAGE', `parameter 'process' must be a pid, not '${params.get('process')}'`);
+  return pid;
 }
 
 /** A number for JSON: NaN (no times) or null as null. */

@@ -19,6 +19,8 @@ export interface RuntimeTrack {
   spans: { beginNs: number; endNs: number | null; label: string; status: number | null; error: string | null }[];
   /** Instants: worker-start, worker-exit, spawn, mark: [ns, kind, text]. */
   instants: [number, string, string][];
+  /** [ns, child pid] of each process this thread started (a spawn; drawn as an arrow to the child's tracks when they are shown). */
+  spawns: [number, number][];
   /** Items left out (over PER_KIND of a kind). */
   omitted: number;
 }
@@ -41,7 +43,7 @@ export function runtimeTracks(q: QueryTrace): RuntimeAnswer {
   const indexOf = new Map(q.threads.map((t, i) => [t.id, i]));
   const names = new Map(q.threads.map((t) => [t.id, t.name]));
   const threads: RuntimeTrack[] = runtime.threads.map((t) => {
-    const track: RuntimeTrack = { thread: indexOf.get(t.id) ?? -1, gc: [], spans: [], instants: [], omitted: 0 };
+    const track: RuntimeTrack = { thread: indexOf.get(t.id) ?? -1, gc: [], spans: [], instants: [], spawns: [], omitted: 0 };
     for (const e of t.events) {
       switch (e.kind) {
         case 'gc':
@@ -53,10 +55,12 @@ export function runtimeTracks(q: QueryTrace): RuntimeAnswer {
           if (track.spans.length < PER_KIND) track.spans.push({ beginNs: e.span.beginNs, endNs: e.span.endNs, label: describe(e, names, q.engine.times), status: e.span.status, error: e.span.error });
           else track.omitted++;
           break;
+        case 'spawn':
         case 'worker-start':
         case 'worker-exit':
-        case 'spawn':
         case 'mark':
+          // A spawn's aux is the child's pid: kept for the arrow to the child's tracks.
+          if (e.kind === 'spawn' && e.aux > 0 && track.spawns.length < PER_KIND) track.spawns.push([e.ns, e.aux]);
           if (track.instants.length < PER_KIND) track.instants.push([e.ns, e.kind, `${e.kind} ${describe(e, names, q.engine.times)}`.trim()]);
           else track.omitted++;
           break;

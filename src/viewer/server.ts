@@ -2,7 +2,8 @@
 // that is random per run. A request passes with the token as the `token` query parameter or
 // as the cookie the page sets when it is opened with it; every other request gets 401. It
 // serves only the web app's own files (a fixed list read from dist/src/viewer/app at start, so
-// no path can reach outside it) and the JSON API (api.ts) over the one trace it was started on.
+// no path can reach outside it) and the JSON API (api.ts) over the trace it was started on (all
+// its processes, viewer-trace.ts).
 // It only reads. It writes nothing to stdout: the CLI prints the URL.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { isRecallError, RecallError } from '../format/errors.js';
 import type { QueryTrace } from '../query/open.js';
 import { answer } from './api.js';
+import { ViewerTrace } from './viewer-trace.js';
 
 const COOKIE = 'recall_token';
 
@@ -89,8 +91,9 @@ function hostOk(req: IncomingMessage, port: number): boolean {
   return host === `127.0.0.1:${port}` || host === `localhost:${port}` || host === `[::1]:${port}`;
 }
 
-/** Serve the viewer for an opened trace; resolves once listening. */
-export async function startViewer(q: QueryTrace, options: ViewerOptions = {}): Promise<Viewer> {
+/** Serve the viewer for an opened trace (every process of it, or one opened process); resolves once listening. */
+export async function startViewer(trace: ViewerTrace | QueryTrace, options: ViewerOptions = {}): Promise<Viewer> {
+  const v = trace instanceof ViewerTrace ? trace : ViewerTrace.of(trace);
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) throw new RecallError('E_USAGE', `view: --host must be a loopback address (127.0.0.1, ::1 or localhost), not '${host}': the viewer serves only this machine`);
   const port = options.port ?? 0;
@@ -116,7 +119,7 @@ export async function startViewer(q: QueryTrace, options: ViewerOptions = {}): P
       if (path.startsWith('/api/')) {
         let body: string;
         try {
-          body = JSON.stringify(answer(q, path.slice(5), url.searchParams));
+          body = JSON.stringify(answer(v, path.slice(5), url.searchParams));
         } catch (error) {
           if (isRecallError(error)) {
             send(res, error.code === 'E_OUTSIDE_ROOT' ? 403 : 400, 'application/json', JSON.stringify({ error: error.message, code: error.code }));

@@ -131,8 +131,37 @@ interface Level {
   toNs: number;
   nsPerPx: number;
   spans: TimelineSpan[];
+  /** Where each depth's spans begin in `spans` (and, last, spans.length): a window's spans are found by a binary search per depth, not a pass over all of them. */
+  rows: number[];
   deeper: number;
   windowRecords: number;
+  /** The same laid out 4 times coarser (merged from this one, no walk), down to LEVEL_CELLS: wide windows read it, not the many spans of a fine level. */
+  coarser: Level | null;
+}
+
+/** Where each depth's spans begin in spans ordered by depth then start, then spans.length. */
+function rowStarts(spans: TimelineSpan[]): number[] {
+  const rows: number[] = [];
+  spans.forEach((s, i) => {
+    while (rows.length <= s[0]) rows.push(i);
+  });
+  rows.push(spans.length);
+  return rows;
+}
+
+/** Add a level's spans that reach into [fromNs, toNs] to a builder: at each depth the spans are in order and do not overlap, so their ends are ordered too. */
+function addLevelSpans(level: Level, builder: TimelineBuilder, fromNs: number, toNs: number): void {
+  const { spans, rows } = level;
+  for (let d = 0; d + 1 < rows.length; d++) {
+    let lo = rows[d]!;
+    let hi = rows[d + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (spans[mid]![2] < fromNs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < rows[d + 1]! && spans[i]![1] <= toNs; i++) builder.addEntry(spans[i]!);
+  }
 }
 
 const levels = new WeakMap<QueryTrace, Map<string, Level>>();
@@ -141,6 +170,15 @@ const levels = new WeakMap<QueryTrace, Map<string, Level>>();
 export const LEVEL_CELLS = 16384;
 /** Threads with more records than this get an overview level; windows with more records than this are answered from it. */
 export const LEVEL_RECORDS = 2_000_000;
+
+/**
+ * Cells of a thread's overview level: enough that a window too wide to walk (over
+ * `windowRecords` records, when the thread's records are spread evenly) is still at least a
+ * cell per pixel of a 4096-pixel timeline, so it is answered from the level, not walked.
+ */
+export function levelCells(records: number, windowRecords: number, least = LEVEL_CELLS): number {
+  return Math.min(LEVEL_CELLS * 16, Math.max(least, Math.ceil((records / windowRecords) * 4096)));
+}
 
 function levelKey(thread: number, axis: ActivationAxis): string {
   return `${axis}:${thread}`;
@@ -158,7 +196,21 @@ function buildLevel(q: QueryTrace, thread: number, axis: ActivationAxis, cells: 
   const { from, to } = extentOf(q, thread, axis);
   const builder = new TimelineBuilder(from, to, (to - from) / cells);
   q.engine.walkActivations(thread, builder, axis);
-  return { fromNs: from, toNs: to, nsPerPx: (to - from) / cells, spans: builder.finish(), deeper: builder.deeper, windowRecords };
+  const spans = builder.finish();
+  return withCoarser({ fromNs: from, toNs: to, nsPerPx: (to - from) / cells, spans, rows: rowStarts(spans), deeper: builder.deeper, windowRecords, coarser: null }, cells);
+}
+
+/** Give a level of `cells` cells its coarser levels (each a quarter of the cells, down to LEVEL_CELLS), merged from it. */
+function withCoarser(level: Level, cells: number): Level {
+  let fine = level;
+  for (let c = Math.floor(cells / 4); c >= LEVEL_CELLS; c = Math.floor(c / 4)) {
+    const builder = new TimelineBuilder(fine.fromNs, fine.toNs, (fine.toNs - fine.fromNs) / c);
+    for (const span of fine.spans) builder.addEntry(span);
+    const spans = builder.finish();
+    fine.coarser = { ...fine, nsPerPx: (fine.toNs - fine.fromNs) / c, spans, rows: rowStarts(spans), coarser: null };
+    fine = fine.coarser;
+  }
+  return level;
 }
 
 function levelMap(q: QueryTrace): Map<string, Level> {
@@ -181,7 +233,7 @@ export function prepareTimelines(q: QueryTrace, options: { minRecords?: number; 
   const done: number[] = [];
   engine.threads.forEach((t, thread) => {
     if (t.index.records <= minRecords || t.index.segTime.length === 0) return;
-    map.set(levelKey(thread, axis), buildLevel(q, thread, axis, options.cells ?? LEVEL_CELLS, options.windowRecords ?? LEVEL_RECORDS));
+    map.set(levelKey(thread, axis), buildLevel(q, thread, axis, options.cells ?? levelCells(t.index.records, options.windowRecords ?? LEVEL_RECORDS), options.windowRecords ?? LEVEL_RECORDS));
     done.push(thread);
   });
   return done;
@@ -203,12 +255,14 @@ export function timeline(q: QueryTrace, thread: number, fromNs: number, toNs: nu
   let level = map.get(levelKey(thread, axis));
   const between = axis === 'time' ? () => recordsBetween(q, thread, fromNs, toNs) : () => Math.min(toNs, records) - Math.max(0, fromNs);
   // The sequential layout of a long thread: its level is built the first time a wide window asks.
-  if (!level && axis === 'events' && records > LEVEL_RECORDS && between() > LEVEL_RECORDS) map.set(levelKey(thread, axis), (level = buildLevel(q, thread, axis, LEVEL_CELLS, LEVEL_RECORDS)));
+  if (!level && axis === 'events' && records > LEVEL_RECORDS && between() > LEVEL_RECORDS) map.set(levelKey(thread, axis), (level = buildLevel(q, thread, axis, levelCells(records, LEVEL_RECORDS), LEVEL_RECORDS)));
   let walked = 0;
   let lod: 'walk' | 'level' = 'walk';
   if (level && nsPerPx >= level.nsPerPx && between() > level.windowRecords) {
     lod = 'level';
-    for (const span of level.spans) builder.addEntry(span);
+    let use = level;
+    while (use.coarser && use.coarser.nsPerPx <= nsPerPx) use = use.coarser;
+    addLevelSpans(use, builder, fromNs, toNs);
     builder.deeper = level.deeper;
   } else if (axis === 'events') {
     walked = q.engine.walkActivationsAt(thread, fromNs, toNs, builder).walked;

@@ -4,7 +4,9 @@
 // spans), stepping answers against the engine, and the web app in headless Chromium through
 // playwright-core (Debian's chromium package; .ci/run installs it): the ready signal, a search
 // whose clicked result shows a call's recorded arguments, stepping by keyboard, a #call= deep
-// link, and no page errors. The browser tests skip, saying why, only when no chromium is found.
+// link, and no page errors; a program that spawns a child Node process, shown whole: both
+// processes' tracks on one time axis, the child's calls found, stepped through and deep-linked
+// (ids qualified by pid). The browser tests skip, saying why, only when no chromium is found.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
-import { prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
+import { LEVEL_CELLS, prepareTimelines, timeline, TimelineBuilder, type TimelineSpan } from '../../src/viewer/timeline.js';
 import { jump, step } from '../../src/viewer/navigation.js';
 import { exceptions, hotspots, rangeSummary } from '../../src/viewer/panels.js';
 import { search } from '../../src/viewer/search.js';
@@ -21,6 +23,8 @@ import { runtimeTracks } from '../../src/viewer/runtime.js';
 import { runtimeEvents } from '../../src/analysis/runtime-events.js';
 import { mergeByFunction } from '../../src/query/merge.js';
 import { argsOf } from '../../src/tools/calls.js';
+import { answer } from '../../src/viewer/api.js';
+import { ViewerTrace } from '../../src/viewer/viewer-trace.js';
 import { CLI, FIXTURES, record } from '../helpers.js';
 
 interface Served {
@@ -83,6 +87,8 @@ let asyncThrow: string;
 let untimed: string;
 let messages: string;
 let http: string;
+/** launch.js spawning child.js (a child Node process that calls work() 1234 times). */
+let spawned: string;
 let served: Served;
 
 before(async () => {
@@ -104,6 +110,9 @@ before(async () => {
   const served_ = record('events/http.mjs');
   assert.equal(served_.result.status, 0, served_.result.stderr);
   http = served_.dir;
+  const follow = record('follow/launch.js', { args: ['spawn', 'child.js', '1234'] });
+  assert.equal(follow.result.status, 0, follow.result.stderr);
+  spawned = follow.dir;
   served = await serve(badValue);
 });
 
@@ -197,35 +206,40 @@ test('the level-of-detail timeline: seeking by small index segments gives the sp
 });
 
 test('an overview level answers wide windows: the same calls at least a pixel wide, the same calls counted per depth', () => {
-  const exact = openQuery(shapes, { segmentRecords: 32, write: false });
-  const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
-  try {
-    assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells: 2048 }), [0]);
-    const t = exact.engine.threads[0]!;
-    const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
-    const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
-    const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
-    const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
-    for (const width of [2048, 300, 37]) {
-      const walked = timeline(exact, 0, from, to, width);
-      const merged = timeline(leveled, 0, from, to, width);
-      assert.equal(walked.lod, 'walk');
-      assert.equal(merged.lod, 'level');
-      if (width === 2048) assert.deepEqual(merged.spans, walked.spans);
-      assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}`);
-      const wide = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / width);
-      assert.deepEqual(wide(merged.spans), wide(walked.spans), `calls a pixel wide at width ${width}`);
-      assert.ok(singles(walked.spans).length > 0);
+  // 2048 cells: one level; LEVEL_CELLS * 16: a fine level and the coarser ones merged from it (a wide window reads the coarsest fine enough).
+  for (const cells of [2048, LEVEL_CELLS * 16]) {
+    const exact = openQuery(shapes, { segmentRecords: 32, write: false });
+    const leveled = openQuery(shapes, { segmentRecords: 32, write: false });
+    try {
+      assert.deepEqual(prepareTimelines(leveled, { minRecords: 0, windowRecords: 0, cells }), [0]);
+      const t = exact.engine.threads[0]!;
+      const from = Math.round((t.shiftMs + (t.index.segTime[0] as number)) * 1e6);
+      const to = Math.round((t.shiftMs + t.index.lastTime) * 1e6);
+      const counts = (spans: TimelineSpan[]): number[] => spans.reduce<number[]>((c, s) => ((c[s[0]] = (c[s[0]] ?? 0) + s[5]), c), []);
+      const singles = (spans: TimelineSpan[]): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (to - from) / 2048);
+      const wide = (spans: TimelineSpan[], a: number, b: number, width: number): TimelineSpan[] => spans.filter((s) => s[5] === 1 && s[2] - s[1] >= (b - a) / width);
+      for (const width of [8192, 2048, 300, 37]) {
+        const walked = timeline(exact, 0, from, to, width);
+        const merged = timeline(leveled, 0, from, to, width);
+        assert.equal(walked.lod, 'walk');
+        assert.equal(merged.lod, width <= cells ? 'level' : 'walk', `width ${width}, ${cells} cells`);
+        if (width === cells) assert.deepEqual(merged.spans, walked.spans);
+        assert.deepEqual(counts(merged.spans), counts(walked.spans), `calls per depth at width ${width}, ${cells} cells`);
+        assert.deepEqual(wide(merged.spans, from, to, width), wide(walked.spans, from, to, width), `calls a pixel wide at width ${width}, ${cells} cells`);
+        assert.ok(singles(walked.spans).length > 0);
+      }
+      // A window inside: ordered and without overlaps per depth, and the calls a pixel wide in it as a walk has them.
+      const [a, b] = [Math.round(from + (to - from) / 3), Math.round(from + (to - from) / 2)];
+      const inner = timeline(leveled, 0, a, b, 500);
+      for (let i = 1; i < inner.spans.length; i++) {
+        const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
+        if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
+      }
+      if (inner.lod === 'level') assert.deepEqual(wide(inner.spans, a, b, 500), wide(timeline(exact, 0, a, b, 500).spans, a, b, 500));
+    } finally {
+      exact.close();
+      leveled.close();
     }
-    // A window inside: still ordered and without overlaps per depth.
-    const inner = timeline(leveled, 0, from + (to - from) / 3, from + (to - from) / 2, 500);
-    for (let i = 1; i < inner.spans.length; i++) {
-      const [p, s] = [inner.spans[i - 1]!, inner.spans[i]!];
-      if (p[0] === s[0]) assert.ok(s[1] >= p[2], `overlap at depth ${s[0]}`);
-    }
-  } finally {
-    exact.close();
-    leveled.close();
   }
 });
 
@@ -472,6 +486,23 @@ function findChromium(): string | null {
 // which playwright would use for a string predicate. (The tests compile without DOM types.)
 const ready = (): boolean => (globalThis as any).document.documentElement.dataset.ready === 'true';
 
+/**
+ * A new page of the viewer at `url`, ready (its first view drawn): 1400x800, 15 s for each wait,
+ * and its page errors and console errors collected into `errors` (`label` says which page).
+ */
+async function openPage(browser: import('playwright-core').Browser, url: string, errors: string[], label = ''): Promise<import('playwright-core').Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  const tag = label ? ` (${label})` : '';
+  page.on('pageerror', (error) => errors.push(`pageerror${tag}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console${tag}: ${message.text()}`);
+  });
+  await page.goto(url);
+  await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+  return page;
+}
+
 test('the web app in headless Chromium: ready, search, details with arguments, stepping, deep link, no page errors', async (t) => {
   const executablePath = findChromium();
   if (!executablePath) {
@@ -488,14 +519,8 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
   q.close();
   const errors: string[] = [];
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-    });
     const opened = performance.now();
-    await page.goto(served.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, served.url, errors);
     const readyMs = performance.now() - opened;
     t.diagnostic(`served in ${served.serveMs.toFixed(0)} ms, page ready in ${readyMs.toFixed(0)} ms`);
     // Something was drawn on the thread's track.
@@ -533,10 +558,7 @@ test('the web app in headless Chromium: ready, search, details with arguments, s
     await details.getByText(thrown.id).waitFor();
 
     // A deep link opens at the call.
-    const linked = await browser.newPage();
-    linked.on('pageerror', (error) => errors.push(`pageerror (deep link): ${error.message}`));
-    await linked.goto(`${served.url}#call=${caller}`);
-    await linked.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const linked = await openPage(browser, `${served.url}#call=${caller}`, errors, 'deep link');
     const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
     assert.match(linkedText, new RegExp(`lineTotal[\\s\\S]*${caller.replace('.', '\\.')}`));
     assert.deepEqual(errors, []);
@@ -563,14 +585,7 @@ test('the web app in headless Chromium: side panels, range summary, jumps, help,
   const errors: string[] = [];
   let asyncServed: Served | null = null;
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-    });
-    await page.goto(served.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
-    page.setDefaultTimeout(15_000);
+    const page = await openPage(browser, served.url, errors);
     await page.waitForFunction(() => (globalThis as any).document.documentElement.dataset.panels === 'true', undefined, { timeout: 20_000 });
     const details = page.getByRole('region', { name: 'Details' });
     // Selected: in the URL and shown in Details (keys act on the call Details shows).
@@ -674,10 +689,7 @@ test('the web app in headless Chromium: side panels, range summary, jumps, help,
     const loads = a.engine.calls({ function: 'loadUser' }).calls;
     const cause = (step(a, loads[1]!.id, 'cause') as { to: string }).to;
     a.close();
-    const asyncPage = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    asyncPage.on('pageerror', (error) => errors.push(`pageerror (async): ${error.message}`));
-    await asyncPage.goto(`${asyncServed.url}#call=${loads[1]!.id}`);
-    await asyncPage.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const asyncPage = await openPage(browser, `${asyncServed.url}#call=${loads[1]!.id}`, errors, 'async');
     await asyncPage.getByRole('region', { name: 'Details' }).getByText(/↺ greetAll/).first().waitFor();
     await asyncPage.locator('body').click({ position: { x: 5, y: 790 } });
     await asyncPage.keyboard.press('a');
@@ -710,13 +722,14 @@ function openQueryOnce(): QueryTrace {
 }
 after(() => onceQuery?.close());
 
-/** The first painted pixel of a canvas's top row (depth 0), in page coordinates. */
-async function paintedPoint(page: import('playwright-core').Page): Promise<{ x: number; y: number }> {
-  const canvas = page.locator('canvas').first();
+/** The first painted pixel of a canvas's top row of calls (depth 0, below its runtime lane when it has one), in page coordinates. */
+async function paintedPoint(page: import('playwright-core').Page, selector = 'canvas'): Promise<{ x: number; y: number }> {
+  const canvas = page.locator(selector).first();
   const box = (await canvas.boundingBox())!;
-  const x = (await page.evaluate(`(() => { const c = document.querySelector('canvas'); const dpr = c.width / c.clientWidth; const y = Math.round(9 * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
+  const lane = Number((await canvas.getAttribute('data-lane')) ?? 0);
+  const x = (await page.evaluate(`(() => { const c = document.querySelector('${selector}'); const dpr = c.width / c.clientWidth; const y = Math.round(${lane + 9} * dpr); const d = c.getContext('2d').getImageData(0, y, c.width, 1).data; for (let i = 0; i < c.width; i++) if (d[i * 4 + 3] !== 0 && (i + 3) < c.width && d[(i + 3) * 4 + 3] !== 0) return (i + 2) / dpr; return -1; })()`)) as number;
   assert.ok(x >= 0, 'a call is drawn on the top row');
-  return { x: box.x + x, y: box.y + 9 };
+  return { x: box.x + x, y: box.y + lane + 9 };
 }
 
 test('the web app in headless Chromium: the sequential layout (default for --timing none; l toggles it)', async (t) => {
@@ -730,11 +743,7 @@ test('the web app in headless Chromium: the sequential layout (default for --tim
   const errors: string[] = [];
   const noneServed = await serve(untimed);
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    await page.goto(noneServed.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, noneServed.url, errors);
     const layout = page.getByRole('button', { name: 'Sequential' });
     assert.equal(await layout.getAttribute('aria-pressed'), 'true', 'sequential by default without times');
     // The outermost call drawn, clicked: its details.
@@ -752,11 +761,7 @@ test('the web app in headless Chromium: the sequential layout (default for --tim
     assert.equal(await layout.getAttribute('aria-pressed'), 'true');
 
     // A timed trace: time by default; l switches to the sequential layout and back.
-    const timed = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    timed.setDefaultTimeout(15_000);
-    timed.on('pageerror', (error) => errors.push(`pageerror (timed): ${error.message}`));
-    await timed.goto(served.url);
-    await timed.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const timed = await openPage(browser, served.url, errors, 'timed');
     const timedLayout = timed.getByRole('button', { name: 'Sequential' });
     assert.equal(await timedLayout.getAttribute('aria-pressed'), 'false');
     await timed.locator('body').click({ position: { x: 5, y: 790 } });
@@ -791,11 +796,7 @@ test('the web app in headless Chromium: runtime-event lanes and messages between
   const r = runtimeTracks(q);
   q.close();
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    await page.goto(msgServed.url);
-    await page.waitForFunction(ready, undefined, { timeout: 20_000 });
+    const page = await openPage(browser, msgServed.url, errors);
     const legend = await page.getByRole('region', { name: 'Runtime events' }).innerText();
     assert.match(legend, new RegExp(`1 worker · ${r.counts.messages} messages between threads \\(${r.messages.length} drawn as arrows`));
     // Every message of the whole run is drawn, on an overlay with painted pixels.
@@ -822,6 +823,189 @@ test('the web app in headless Chromium: runtime-event lanes and messages between
     assert.deepEqual(errors, []);
   } finally {
     await stop(msgServed);
+    await browser.close();
+  }
+});
+
+/** The viewer's API answered in-process (as the server answers it). */
+function ask(v: ViewerTrace, path: string, params: Record<string, string | number> = {}): any {
+  return answer(v, path, new URLSearchParams(Object.entries(params).map(([k, x]) => [k, String(x)] as [string, string])));
+}
+
+/** The root and the child process of the spawn trace, each opened on its own, and the child's pid. */
+function spawnedProcesses(): { root: QueryTrace; child: QueryTrace; pid: number; offsetNs: number } {
+  const root = openQuery(spawned, { write: false });
+  const children = root.manifest.processes?.filter((p) => p.parentPid === root.manifest.pid) ?? [];
+  assert.equal(children.length, 1, `one child process: ${JSON.stringify(root.manifest.processes)}`);
+  const pid = children[0]!.pid;
+  const child = openQuery(spawned, { pid, write: false });
+  return { root, child, pid, offsetNs: Math.round((child.manifest.startEpochMs - root.manifest.startEpochMs) * 1e6) };
+}
+
+test('every process: the overview lists both in tree order; the child is answered by its own engine, on the root\'s time axis, its ids qualified by pid', () => {
+  const { root, child, pid, offsetNs } = spawnedProcesses();
+  const v = ViewerTrace.open(spawned);
+  try {
+    const o = ask(v, 'overview');
+    assert.deepEqual(o.processes.map((p: any) => [p.pid, p.parentPid, p.depth, p.threads]), [[root.manifest.pid, null, 0, [0]], [pid, root.manifest.pid, 1, [1]]]);
+    assert.match(o.processes[1].command.join(' '), /child\.js 1234$/);
+    assert.deepEqual(o.threads.map((t: any) => [t.index, t.pid, t.local]), [[0, root.manifest.pid, 0], [1, pid, 0]]);
+    assert.equal(o.threads[1].events, child.engine.threads[0]!.index.records);
+    // The child ran between its spawn (on the root's main thread) and the root's call that ran when it exited.
+    const r = ask(v, 'runtime');
+    assert.equal(r.spawns.length, 1);
+    const [fromThread, spawnNs, spawnPid, childThread] = r.spawns[0];
+    assert.deepEqual([fromThread, spawnPid, childThread], [0, pid, 1]);
+    const ended = root.engine.calls({ function: 'ended' }).calls[0]!;
+    assert.ok(spawnNs < o.threads[1].startNs, `spawned at ${spawnNs} before the child's first record at ${o.threads[1].startNs}`);
+    assert.ok(o.threads[1].endNs < ended.enterNs, `the child's last record ${o.threads[1].endNs} before the root heard of its exit ${ended.enterNs}`);
+    assert.equal(o.endNs, Math.max(o.threads[0].endNs, o.threads[1].endNs));
+
+    // The child's timeline is its own engine's answer, shifted by the difference of the starts.
+    const width = 900;
+    // (the whole run, and the first third of the child's run() call: a child's first record can come long before its code runs)
+    const run = child.engine.calls({ function: 'run' }).calls[0]!;
+    const runFrom = run.enterNs + offsetNs;
+    for (const [from, to] of [[o.startNs, o.endNs], [runFrom, runFrom + run.durationNs! / 3]] as [number, number][]) {
+      const viewed = ask(v, 'timeline', { thread: 1, from: Math.floor(from), to: Math.ceil(to), width });
+      const own = timeline(child, 0, Math.floor(from) - offsetNs, Math.ceil(to) - offsetNs, width);
+      assert.ok(own.spans.length > 0);
+      assert.deepEqual(viewed.spans, own.spans.map((s) => [s[0], s[1] + offsetNs, s[2] + offsetNs, s[3], s[4], s[5], s[6]]));
+      assert.equal(viewed.thread, 1);
+    }
+    // The root's answers are its own engine's, unshifted and unqualified.
+    const rootTimeline = ask(v, 'timeline', { thread: 0, from: o.startNs, to: o.endNs, width });
+    assert.deepEqual(rootTimeline.spans, timeline(root, 0, o.startNs, o.endNs, width).spans);
+
+    // Search finds work(), which only the child runs; its calls and details are the child engine's.
+    const found = ask(v, 'search', { q: 'work' });
+    assert.deepEqual(found.functions.map((f: any) => [f.name, f.process, f.calls]), [['work', pid, 1234]]);
+    const works = child.engine.calls({ function: 'work', limit: 3 }).calls;
+    const page = ask(v, 'calls', { fn: found.functions[0].fn, process: pid, limit: 3 });
+    assert.deepEqual(page.calls.map((c: any) => c.id), works.map((c) => `${c.id}@${pid}`));
+    assert.deepEqual(page.calls.map((c: any) => c.enterNs), works.map((c) => c.enterNs + offsetNs));
+    const details = ask(v, 'call', { id: `${works[0]!.id}@${pid}` });
+    assert.equal(details.thread, 1);
+    assert.equal(details.name, 'work');
+    assert.deepEqual(details.process.pid, pid);
+    assert.equal(details.enterNs, works[0]!.enterNs + offsetNs);
+    assert.deepEqual(details.callers.map((f: any) => f.id), child.engine.call(works[0]!.id).parents.map((id) => `${id}@${pid}`).reverse());
+    assert.deepEqual(ask(v, 'step', { id: `${works[0]!.id}@${pid}`, to: 'next' }), { from: `${works[0]!.id}@${pid}`, to: `${works[1]!.id}@${pid}` });
+    // Function ids are per process: work's id in the root is another function, or none.
+    const slowest = ask(v, 'jump', { fn: found.functions[0].fn, process: pid, to: 'slowest' });
+    assert.match(slowest.to, new RegExp(`^c0\\.\\d+@${pid}$`));
+    assert.equal(ask(v, 'call', { id: slowest.to }).name, 'work');
+    // Hotspots and range merge both processes, each row naming its process.
+    const hot = ask(v, 'hotspots');
+    assert.deepEqual(new Set(hot.functions.map((f: any) => f.process)), new Set([root.manifest.pid, pid]));
+    const range = ask(v, 'range', { from: o.threads[1].startNs, to: o.threads[1].endNs });
+    assert.ok(range.functions.some((f: any) => f.name === 'work' && f.process === pid && f.calls === 1234), JSON.stringify(range.functions));
+    assert.equal(ask(v, 'source', { file: details.file, line: details.line, process: pid }).lines.some((l: string) => /function work/.test(l)), true);
+    assert.throws(() => ask(v, 'call', { id: 'c0.1@1' }), /no process 1 /);
+  } finally {
+    v.close();
+    root.close();
+    child.close();
+  }
+  // --process PID: that process alone, as before (its ids unqualified, its start as 0).
+  const one = ViewerTrace.open(spawned, { pid: (ViewerTrace.open(spawned).processes[1]!).pid });
+  try {
+    const o = ask(one, 'overview');
+    assert.equal(o.processes.length, 1);
+    assert.match(ask(one, 'calls', { fn: ask(one, 'search', { q: 'work' }).functions[0].fn, limit: 1 }).calls[0].id, /^c0\.\d+$/);
+  } finally {
+    one.close();
+  }
+});
+
+test('the web app in headless Chromium: a child process\'s tracks under its header, its calls searched, stepped and deep-linked, the spawn drawn', async (t) => {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    t.skip('no chromium found (/usr/bin/chromium; apt-get install -y chromium, or set RECALL_CHROMIUM): the browser tests did not run');
+    return;
+  }
+  const { root, child, pid } = spawnedProcesses();
+  const works = child.engine.calls({ function: 'work', limit: 3 }).calls.map((c) => `${c.id}@${pid}`);
+  const runCall = `${child.engine.calls({ function: 'run' }).calls[0]!.id}@${pid}`;
+  const rootPid = root.manifest.pid;
+  root.close();
+  child.close();
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const errors: string[] = [];
+  const spawnServed = await serve(spawned);
+  try {
+    const page = await openPage(browser, spawnServed.url, errors);
+    // A header per process, root first, each holding its threads' tracks.
+    const groups = page.locator('section.process-group');
+    assert.equal(await groups.count(), 2);
+    assert.match(await groups.nth(0).locator('h2.process').innerText(), new RegExp(`^process ${rootPid} · .*launch\\.js spawn child\\.js 1234$`));
+    assert.match(await groups.nth(1).locator('h2.process').innerText(), new RegExp(`^process ${pid} \\(started by ${rootPid}\\) · .*child\\.js 1234$`));
+    const childCanvas = groups.nth(1).locator('canvas');
+    assert.equal(await childCanvas.count(), 1);
+    assert.equal(await childCanvas.getAttribute('aria-label'), `Timeline of thread 0 main of process ${pid}`);
+    // The child's track is drawn (narrow in the whole run: the child ran ~1% of it).
+    const childPainted = async (): Promise<number> => (await page.evaluate(`(() => { const c = document.querySelector('section.process-group[data-pid="${pid}"] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++; return n; })()`)) as number;
+    const painted = await childPainted();
+    assert.ok(painted > 20, `the child's track is drawn (${painted} pixels)`);
+    // The spawn, in the whole run: one dashed arrow from the root's lane to the child's track.
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('canvas.arrows')?.dataset.spawns === '1');
+    assert.match(await page.getByRole('region', { name: 'Runtime events' }).innerText(), /1 child process started/);
+    // Zoomed in where the child ran (the wheel zooms about the pointer), its track fills with its
+    // calls; a click on its outermost call selects it: run(), by its id qualified by the child's pid.
+    const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number };
+    const run = JSON.parse((await get(spawnServed.base, `/api/call?id=${encodeURIComponent(runCall)}&token=${spawnServed.token}`)).body) as { enterNs: number; exitNs: number };
+    const box = (await childCanvas.boundingBox())!;
+    const mid = (run.enterNs + run.exitNs) / 2;
+    await page.mouse.move(box.x + ((mid - overview.startNs) / (overview.endNs - overview.startNs)) * box.width, box.y + 9);
+    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -500);
+    // (its top row of calls, below the runtime lane when it has one, painted over 200 pixels wide)
+    await page.waitForFunction((selector) => {
+      const c = (globalThis as any).document.querySelector(selector);
+      const dpr = c.width / c.clientWidth;
+      const d = c.getContext('2d').getImageData(0, Math.round((Number(c.dataset.lane ?? 0) + 9) * dpr), c.width, 1).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+      return n / dpr > 200;
+    }, `section.process-group[data-pid="${pid}"] canvas`);
+    const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);
+    await page.getByRole('region', { name: 'Details' }).getByText(`${runCall} (thread`).waitFor();
+
+    // Search: work() runs only in the child; clicked, its first call's details name the process.
+    const details = page.getByRole('region', { name: 'Details' });
+    const results = page.getByRole('region', { name: 'Search results' });
+    await page.getByRole('searchbox', { name: 'Search' }).fill('work');
+    const hit = results.getByRole('listitem').filter({ hasText: `[pid ${pid}]` }).first();
+    assert.match(await hit.innerText(), /^work\s+×1234\s+.*child\.js:4/);
+    await hit.click();
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${works[0]}`);
+    await details.getByText(`${works[0]} (thread`).waitFor();
+    const text = await details.innerText();
+    assert.match(text, /^work/);
+    assert.match(text, new RegExp(`process\\s+${pid} · .*child\\.js 1234`));
+    assert.match(text, /child\.js:4/);
+    assert.match(text, /run\s+test\/fixtures\/follow\/child\.js:8|run\s+.*child\.js:8/, 'its caller');
+    await details.getByRole('region', { name: 'Source' }).getByText(/function work\(i\)/).waitFor();
+
+    // Stepping within the child: next call of work, then the caller.
+    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.keyboard.press('n');
+    await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${works[1]}`);
+    await details.getByText(`${works[1]} (thread`).waitFor();
+    await page.keyboard.press('n');
+    await details.getByText(`${works[2]} (thread`).waitFor();
+    await page.keyboard.press('u');
+    await details.getByText(`${runCall} (thread`).waitFor();
+
+    // A deep link to a call of the child opens at it.
+    const linked = await openPage(browser, `${spawnServed.url}#call=${works[1]}`, errors, 'deep link');
+    const linkedText = await linked.getByRole('region', { name: 'Details' }).innerText();
+    assert.match(linkedText, new RegExp(`^work[\\s\\S]*${works[1]!.replace('.', '\\.')} \\(thread 0\\)[\\s\\S]*process\\s+${pid}`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await stop(spawnServed);
     await browser.close();
   }
 });

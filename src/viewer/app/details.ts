@@ -1,5 +1,6 @@
 // The viewer app's details pane: the selected call's function, place, times, recorded values,
-// callers (across awaits) and callees, and a source excerpt around its line (/api/source).
+// callers (across awaits) and callees, and a source excerpt around its line (/api/source); the
+// process it ran in when that is not the first process.
 
 import type { App } from './main.js';
 import { $, api, el, fmtNs, type CallDetails, type SourceExcerpt } from './util.js';
@@ -13,6 +14,7 @@ export function showDetails(app: App, c: CallDetails): void {
     dl.append(el('dt', label), el('dd', text, cls));
   };
   row('call', `${c.id} (thread ${c.threadId})`);
+  if (!c.process.first) row('process', `${c.process.pid} · ${c.process.command.join(' ')}`);
   row('where', c.where || '?');
   row('began', `@${fmtNs(c.enterNs)}`);
   row('duration', `${fmtNs(c.durationNs)}${c.timed ? '' : ' (partly untimed)'}`);
@@ -57,7 +59,7 @@ export function showDetails(app: App, c: CallDetails): void {
 
 async function loadSource(app: App, c: CallDetails, box: HTMLElement): Promise<void> {
   try {
-    const s = await api<SourceExcerpt>('source', { file: c.file, line: c.line });
+    const s = await api<SourceExcerpt>('source', { file: c.file, line: c.line, process: c.process.pid });
     if (app.selected?.id !== c.id) return;
     const pre = el('pre');
     s.lines.forEach((text, i) => {

@@ -1,5 +1,6 @@
 // The viewer's web app (served by src/viewer/server.ts, compiled by tsc for the browser): one
-// canvas track per thread (track.ts), drawn from the server's level-of-detail answers for the
+// canvas track per thread (track.ts), grouped by process under a header row each (pid and
+// command; children under their parent, indented), drawn from the server's level-of-detail answers for the
 // visible window only; zoom and pan; a time range selected by shift-drag; search over the whole
 // trace (functions by name, calls by argument predicate); the details pane (details.ts); side
 // panels (panels.ts); runtime-event lanes and messages between threads as arrows (runtime.ts);
@@ -12,7 +13,7 @@ import { showDetails } from './details.js';
 import { Panels, toggleHelp } from './panels.js';
 import { RuntimeLayer } from './runtime.js';
 import { Track } from './track.js';
-import { $, api, fmtNs, itemButton, type CallBrief, type CallDetails, type FunctionHit, type Overview } from './util.js';
+import { $, api, fmtNs, itemButton, positionOf, processTag, type CallBrief, type CallDetails, type FunctionHit, type Overview } from './util.js';
 
 type StepTo = 'next' | 'prev' | 'parent' | 'child' | 'cause';
 
@@ -42,18 +43,24 @@ export class App {
   async start(): Promise<void> {
     this.overview = await api<Overview>('overview');
     const o = this.overview;
-    $('trace-name').textContent = `${o.command.join(' ')}  (pid ${o.pid})`;
+    $('trace-name').textContent = `${o.command.join(' ')}  (pid ${o.pid}${o.processes.length > 1 ? `, ${o.processes.length} processes` : ''})`;
     document.title = `recall view · ${o.command.join(' ')}`;
     this.view = { from: o.startNs, to: o.endNs };
     const tracks = $('tracks');
     for (const p of o.processes) {
+      const group = document.createElement('section');
+      group.className = 'process-group';
+      group.dataset.pid = String(p.pid);
+      group.setAttribute('aria-label', `Process ${p.pid}`);
       const head = document.createElement('h2');
       head.className = 'process';
-      head.textContent = `process ${p.pid} · ${p.command.join(' ')}`;
-      tracks.append(head);
+      head.style.paddingLeft = `${8 + 14 * p.depth}px`;
+      head.textContent = `process ${p.pid}${p.parentPid !== null ? ` (started by ${p.parentPid})` : ''} · ${p.command.join(' ')}`;
+      group.append(head);
+      tracks.append(group);
       for (const t of p.threads) {
         const info = o.threads[t];
-        if (info) this.tracks.push(new Track(this, info, tracks));
+        if (info) this.tracks.push(new Track(this, info, group));
       }
     }
     await this.runtime.load();
@@ -271,7 +278,7 @@ export class App {
   }
 
   hashCall(): string | null {
-    const m = /(?:^#|&)call=(c\d+\.\d+)/.exec(location.hash);
+    const m = /(?:^#|&)call=(c\d+\.\d+(?:@\d+)?)/.exec(location.hash);
     return m ? m[1]! : null;
   }
 
@@ -295,7 +302,7 @@ export class App {
     showDetails(this, c);
     if (reveal && this.axis === 'events') {
       // Sequential: bring its enter record into the window (its id holds the position).
-      const position = Number(c.id.slice(c.id.indexOf('.') + 1));
+      const position = positionOf(c.id);
       const { from, to } = this.view;
       if (position < from || position > to) {
         const span = Math.min(to - from, 2000);
@@ -327,9 +334,9 @@ export class App {
     else this.status(STEP_MISSING[to]);
   }
 
-  /** The first or slowest call of a function, selected. */
-  async jump(fn: number, to: 'first' | 'slowest'): Promise<void> {
-    const answer = await api<{ to: string | null }>('jump', { fn, to });
+  /** The first or slowest call of a function (function ids are per process), selected. */
+  async jump(fn: number, pid: number, to: 'first' | 'slowest'): Promise<void> {
+    const answer = await api<{ to: string | null }>('jump', { fn, process: pid, to });
     if (answer.to) this.select(answer.to);
     else this.status(to === 'slowest' ? 'no finished call of it has a time' : 'no call of it');
   }
@@ -339,7 +346,7 @@ export class App {
       this.status('select a call first');
       return;
     }
-    await this.jump(this.selected.fn, to);
+    await this.jump(this.selected.fn, this.selected.process.pid, to);
   }
 
   /** The throw of the next (previous) exception after (before) the selected call; from the start (end) without one. */
@@ -369,20 +376,20 @@ export class App {
     if (seq !== this.searchSeq) return;
     if (answer.calls) {
       note.textContent = `${answer.total} call${answer.total === 1 ? '' : 's'} where ${answer.predicate}${answer.note ? ` (${answer.note})` : ''}`;
-      list.replaceChildren(...answer.calls.map((c) => itemButton(`${c.id}  ${c.name}(${c.args ?? ''})  ${fmtNs(c.durationNs)} @${fmtNs(c.enterNs)}${c.outcome === 'throw' ? ' ✗ threw' : ''}`, () => this.select(c.id))));
+      list.replaceChildren(...answer.calls.map((c) => itemButton(`${c.id}  ${c.name}(${c.args ?? ''})  ${fmtNs(c.durationNs)} @${fmtNs(c.enterNs)}${c.outcome === 'throw' ? ' ✗ threw' : ''}${processTag(c.process, this.overview.pid)}`, () => this.select(c.id))));
       return;
     }
     const functions = answer.functions ?? [];
     note.textContent = answer.total === 0 ? `no function matches '${text}'` : `${answer.total} function${answer.total === 1 ? '' : 's'}${answer.total > functions.length ? `, the first ${functions.length}` : ''}`;
-    list.replaceChildren(...functions.map((f) => itemButton(`${f.name}  ×${f.calls}${f.throws ? ` (${f.throws} threw)` : ''}  ${f.where}`, () => void this.openFunction(f))));
+    list.replaceChildren(...functions.map((f) => itemButton(`${f.name}  ×${f.calls}${f.throws ? ` (${f.throws} threw)` : ''}  ${f.where}${processTag(f.process, this.overview.pid)}`, () => void this.openFunction(f))));
   }
 
   /** A function picked from the search: its calls listed, its first call selected. */
   async openFunction(f: FunctionHit): Promise<void> {
-    const page = await api<{ calls: CallBrief[]; cursor: string | null }>('calls', { fn: f.fn, limit: 100 });
+    const page = await api<{ calls: CallBrief[]; cursor: string | null }>('calls', { fn: f.fn, process: f.process, limit: 100 });
     const title = $('calls-title');
     title.hidden = false;
-    title.textContent = `Calls of ${f.name}${page.cursor ? ' (the first 100)' : ''}`;
+    title.textContent = `Calls of ${f.name}${processTag(f.process, this.overview.pid).replace('[pid', 'in process').replace(']', '')}${page.cursor ? ' (the first 100)' : ''}`;
     $('calls-list').replaceChildren(...page.calls.map((c) => itemButton(`${c.id}  ${fmtNs(c.durationNs)} @${fmtNs(c.enterNs)}${c.outcome === 'throw' ? ' ✗ threw' : c.outcome === 'return' ? '' : ` (${c.outcome})`}`, () => this.select(c.id))));
     const first = page.calls[0];
     if (first) this.select(first.id);

@@ -4,16 +4,16 @@
 // Every number comes from the server (/api/hotspots, /api/exceptions, /api/range).
 
 import type { App } from './main.js';
-import { $, api, el, fmtNs, itemButton, type ExceptionRow, type FunctionHit, type RangeAnswer } from './util.js';
+import { $, api, el, fmtNs, itemButton, processTag, type ExceptionRow, type FunctionHit, type RangeAnswer } from './util.js';
 
-function hotspotText(f: FunctionHit, times: boolean): string {
+function hotspotText(app: App, f: FunctionHit, times: boolean): string {
   // In a range, a function can run in it from a call that began before it (no call counted).
   const calls = f.calls > 0 ? `×${f.calls.toLocaleString()}` : 'a call begun before';
-  return `${f.name}  ${times ? `self ${fmtNs(f.selfNs)} · ` : ''}${calls}${f.throws ? ` · threw ×${f.throws}` : ''}`;
+  return `${f.name}  ${times ? `self ${fmtNs(f.selfNs)} · ` : ''}${calls}${f.throws ? ` · threw ×${f.throws}` : ''}${processTag(f.process, app.overview.pid)}`;
 }
 
 function exceptionItem(app: App, x: ExceptionRow): HTMLLIElement {
-  const text = `${x.id}  ${x.error}  in ${x.name ?? 'untraced code'}${x.caughtIn ? ` · caught in ${x.caughtIn}` : x.outcome !== 'caught' ? ` · ${x.outcome}` : ''}  @${fmtNs(x.thrownNs)}`;
+  const text = `${x.id}  ${x.error}  in ${x.name ?? 'untraced code'}${x.caughtIn ? ` · caught in ${x.caughtIn}` : x.outcome !== 'caught' ? ` · ${x.outcome}` : ''}  @${fmtNs(x.thrownNs)}${processTag(x.process, app.overview.pid)}`;
   return itemButton(text, () => (x.call ? app.select(x.call) : app.status(`${x.id}: thrown by untraced code`)), x.where);
 }
 
@@ -30,7 +30,7 @@ export class Panels {
     const answer = await api<{ by: string; total: number; functions: FunctionHit[] }>('hotspots');
     const times = this.app.overview.times;
     $('hotspots-note').textContent = `${answer.total} functions, the top ${answer.functions.length} by ${answer.by === 'self' ? 'self time' : 'calls'}; click: its ${times ? 'slowest' : 'first'} call`;
-    $('hotspots-list').replaceChildren(...answer.functions.map((f) => itemButton(hotspotText(f, times), () => void this.app.jump(f.fn, times ? 'slowest' : 'first'), f.where)));
+    $('hotspots-list').replaceChildren(...answer.functions.map((f) => itemButton(hotspotText(this.app, f, times), () => void this.app.jump(f.fn, f.process, times ? 'slowest' : 'first'), f.where)));
   }
 
   private async loadExceptions(): Promise<void> {
@@ -67,7 +67,7 @@ export class Panels {
     if (box.dataset.from !== String(Math.round(from)) || box.dataset.to !== String(Math.round(to))) return;
     note.textContent = `${fmtNs(answer.fromNs)} – ${fmtNs(answer.toNs)} (${fmtNs(answer.toNs - answer.fromNs)}): ${answer.calls.toLocaleString()} call${answer.calls === 1 ? '' : 's'} began in it, ${answer.functionCount} functions ran, ${answer.exceptions.length} exception${answer.exceptions.length === 1 ? '' : 's'}`;
     const list = $('range-list');
-    list.replaceChildren(...answer.functions.slice(0, 10).map((f) => itemButton(hotspotText(f, true), () => void this.app.jump(f.fn, 'slowest'), f.where)));
+    list.replaceChildren(...answer.functions.slice(0, 10).map((f) => itemButton(hotspotText(this.app, f, true), () => void this.app.jump(f.fn, f.process, 'slowest'), f.where)));
     const xs = $('range-exceptions');
     xs.replaceChildren(...answer.exceptions.map((x) => exceptionItem(this.app, x)));
     box.dataset.loaded = 'true';

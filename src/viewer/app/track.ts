@@ -1,11 +1,11 @@
 // The viewer app's timeline track: one canvas per thread, drawn from the server's level-of-
 // detail answer (/api/timeline) for the visible window only, on the time axis or (the
 // sequential layout) by record position; the selected call outlined, the selected range shaded;
-// a click selects the call under the pointer. On the time axis a thread with runtime events
+// a click selects the call under the pointer (its id: callIdOf, qualified outside the first process). On the time axis a thread with runtime events
 // has a lane above its calls: GC pauses, spans (HTTP), worker starts and exits, spawns, marks.
 
 import type { App } from './main.js';
-import { api, colorOf, fmtNs, type RuntimeTrack, type Span, type ThreadInfo, type Timeline } from './util.js';
+import { api, callIdOf, colorOf, fmtNs, type RuntimeTrack, type Span, type ThreadInfo, type Timeline } from './util.js';
 
 const ROW = 18;
 const MIN_ROWS = 3;
@@ -28,7 +28,8 @@ export class Track {
     title.textContent = `thread ${thread.id} · ${thread.name} · ${thread.events.toLocaleString()} events`;
     box.append(title, this.canvas);
     parent.append(box);
-    this.canvas.setAttribute('aria-label', `Timeline of thread ${thread.id} ${thread.name}`);
+    this.canvas.setAttribute('aria-label', `Timeline of thread ${thread.id} ${thread.name}${thread.pid === app.overview.pid ? '' : ` of process ${thread.pid}`}`);
+    this.canvas.dataset.pid = String(thread.pid);
     this.canvas.setAttribute('role', 'img');
     this.canvas.addEventListener('click', (e) => this.click(e));
   }
@@ -75,6 +76,8 @@ export class Track {
     const rows = Math.max(MIN_ROWS, data ? data.spans.reduce((m, s) => Math.max(m, s[0] + 1), 0) : 0);
     const header = this.header();
     const height = header + rows * ROW + 2;
+    // Where the call rows begin (below the runtime lane, when there is one): for tests that click a call.
+    this.canvas.dataset.lane = String(header);
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== width * dpr || this.canvas.height !== height * dpr) {
       this.canvas.width = width * dpr;
@@ -112,7 +115,7 @@ export class Track {
         ctx.fillText(label, Math.max(0, x0) + 3, y + ROW / 2);
         ctx.restore();
       }
-      if (selected && selected.thread === this.thread.index && `c${this.thread.index}.${s[4]}` === selected.id && s[5] === 1) outline = [x0, y, w];
+      if (selected && selected.thread === this.thread.index && callIdOf(this.thread, s[4], this.app.overview.pid) === selected.id && s[5] === 1) outline = [x0, y, w];
     }
     if (outline) {
       ctx.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue('--sel') || '#ff2d55';
@@ -215,6 +218,6 @@ export class Track {
       return;
     }
     const span = this.hit(e.clientX - rect.left, e.clientY - rect.top);
-    if (span) this.app.select(`c${this.thread.index}.${span[4]}`);
+    if (span) this.app.select(callIdOf(this.thread, span[4], this.app.overview.pid));
   }
 }

@@ -24,7 +24,8 @@ export interface Result {
 }
 
 export function run(command: string, args: string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
+  // A view of a long recording can print megabytes (spawnSync's default 1 MiB failed a test with ENOBUFS).
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20, ...options });
   if (result.error) throw result.error;
   return { status: result.status, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

@@ -28,6 +28,13 @@ test("recall's --stack-size goes before the script; the program's own is scaled;
   assert.deepEqual(withScaledStack(['app.js'], 1024 * 1024), ['app.js']);
 });
 
+test('a traced process handing on its own (already scaled) --stack-size, as fork does with execArgv, does not double it', () => {
+  assert.deepEqual(withScaledStack(['--stack-size=1968', 'child.js'], EIGHT_MIB, ['--stack-size=1968']), ['--stack-size=1968', 'child.js']);
+  // Another value than its own is the program's choice for the child: scaled.
+  assert.deepEqual(withScaledStack(['--stack-size=1000', 'child.js'], EIGHT_MIB, ['--stack-size=1968']), ['--stack-size=2000', 'child.js']);
+  assert.deepEqual(withScaledStack(['child.js'], EIGHT_MIB, ['--stack-size=1968']), ['--stack-size=1968', 'child.js']);
+});
+
 test('a worker gets its stack scaled, its other limits kept', () => {
   assert.deepEqual(workerLimitsWithScaledStack(undefined), { stackSizeMb: 4 * FRAME_SCALE });
   assert.deepEqual(workerLimitsWithScaledStack({ stackSizeMb: 1, maxOldGenerationSizeMb: 64 }), { stackSizeMb: FRAME_SCALE, maxOldGenerationSizeMb: 64 });

@@ -75,8 +75,11 @@ function givenStackSize(args: readonly string[]): number {
  * The arguments (after the binary) of a Node process to start, with its stack limit scaled:
  * the program's own --stack-size=N replaced by the scaled one, or recall's put first.
  */
-export function withScaledStack(nodeArgs: readonly string[], osStackBytes: number | null = osStackLimitBytes()): string[] {
+export function withScaledStack(nodeArgs: readonly string[], osStackBytes: number | null = osStackLimitBytes(), own: readonly string[] = process.execArgv): string[] {
   const given = givenStackSize(nodeArgs);
+  // This process's own --stack-size, handed on (fork passes process.execArgv): recall scaled it
+  // already when this process started; scaling it again would double it at every generation.
+  if (given >= 0 && givenStackSize(own) >= 0 && own[givenStackSize(own)] === nodeArgs[given]) return [...nodeArgs];
   const baseKb = given < 0 ? V8_DEFAULT_STACK_KB : Number(STACK_SIZE_ARG.exec(nodeArgs[given] as string)?.[1]);
   const kb = scaledStackKb(baseKb, osStackBytes);
   if (kb === null) return [...nodeArgs];

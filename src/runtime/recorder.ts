@@ -464,7 +464,15 @@ export class Recorder implements Probes {
   xa(id: number, threw: number, frame = 0): number {
     const t = this.now();
     this.put(threw === 0 ? EXIT | id : THROW | id, 0, t);
-    if (threw !== 0) return this.onThrow | this.win;
+    if (threw !== 0) {
+      if ((this.onThrow | this.win) !== 0) {
+        this.why = WHY_WINDOW;
+        return 1;
+      }
+      if (this.timed[id] !== ARMED) return 0;
+      this.why = WHY_ARMED;
+      return 1;
+    }
     if (frame > 0 && this.clock) {
       const duration = t - (this.asyncStarts[frame & (ASYNC_STARTS - 1)] as number);
       if (duration > this.slowMs) {
@@ -494,7 +502,10 @@ export class Recorder implements Probes {
 
   dv(id: number, how: number, value: unknown, self: unknown, args: ArrayLike<unknown>): void {
     const detail = this.detail;
-    if (detail.busy) return; // a snapshot reached traced code: never recurse
+    if (detail.busy) {
+      this.why = WHY_WINDOW; // a snapshot reached traced code: never recurse
+      return;
+    }
     detail.busy = true;
     try {
       const time = perf.now();
@@ -565,14 +576,7 @@ export class Recorder implements Probes {
   private functionFacts(id: number): FunctionFacts | null {
     for (const module of this.modules) {
       if (id < module.base || id >= module.base + module.count) continue;
-      if (module.fns === null) {
-        try {
-          module.fns = JSON.parse(module.table) as unknown[];
-        } catch {
-          module.fns = [];
-        }
-      }
-      const entry = module.fns[id - module.base];
+      const entry = functionsOf(module)[id - module.base];
       if (!Array.isArray(entry)) return null;
       const params = Array.isArray(entry[4]) ? (entry[4] as unknown[]).map(String) : [];
       return { name: String(entry[0]), params };
@@ -946,8 +950,10 @@ export class Recorder implements Probes {
       for (let id = module.base; id < module.base + module.count; id++) if (timed[id] === ARMED) timed[id] = this.clock ? 1 : 0;
       return;
     }
+    const fns = functionsOf(module);
     for (let i = 0; i < module.count; i++) {
-      const name = this.functionFacts(module.base + i)?.name ?? '';
+      const entry = fns[i];
+      const name = Array.isArray(entry) ? String(entry[0]) : '';
       const short = name.slice(name.lastIndexOf('.') + 1);
       const id = module.base + i;
       if (name !== '' && (match(name) || match(short))) timed[id] = ARMED;
@@ -1036,4 +1042,16 @@ export class Recorder implements Probes {
     writeSync(this.functionsFd, `{"base":${base},"thread":${threadId},"file":${JSON.stringify(path)},"fns":${table}}\n`);
     return base;
   }
+}
+
+/** A registered module's function table ([name, line, column, kind, params] per function), parsed on first use. */
+function functionsOf(module: { table: string; fns: unknown[] | null }): unknown[] {
+  if (module.fns === null) {
+    try {
+      module.fns = JSON.parse(module.table) as unknown[];
+    } catch {
+      module.fns = [];
+    }
+  }
+  return module.fns;
 }

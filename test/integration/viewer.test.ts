@@ -1009,3 +1009,33 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     await browser.close();
   }
 });
+
+test('every process: an exception thrown in a child process is listed with an id qualified by its pid, and leads to its call', () => {
+  const recorded = record('follow/launch.js', { args: ['spawn', 'throwing-child.js'] });
+  assert.equal(recorded.result.status, 0, recorded.result.stderr);
+  const v = ViewerTrace.open(recorded.dir);
+  try {
+    const pid = v.processes[1]?.pid;
+    assert.ok(pid !== undefined, 'a child process');
+    const x = ask(v, 'exceptions');
+    const thrown = x.exceptions.filter((e: any) => e.process === pid);
+    assert.equal(thrown.length, 1, JSON.stringify(x.exceptions));
+    const e = thrown[0];
+    assert.equal(e.id, `x1@${pid}`);
+    assert.match(e.error, /cannot parse bad/);
+    assert.equal(e.name, 'parse');
+    assert.equal(e.outcome, 'caught');
+    assert.match(e.call, new RegExp(`^c0\\.\\d+@${pid}$`));
+    // The throw is on the root's time axis: after the spawn, within the child's thread.
+    const o = ask(v, 'overview');
+    assert.ok(e.thrownNs >= o.threads[1].startNs && e.thrownNs <= o.threads[1].endNs, `thrown at ${e.thrownNs}, the child ran ${o.threads[1].startNs}-${o.threads[1].endNs}`);
+    // Its call is the child's parse('bad'), called by run().
+    const call = ask(v, 'call', { id: e.call });
+    assert.equal(call.name, 'parse');
+    assert.equal(call.outcome, 'throw');
+    assert.equal(call.process.pid, pid);
+    assert.deepEqual(call.callers.map((f: any) => f.name).slice(-1), ['run']);
+  } finally {
+    v.close();
+  }
+});

@@ -87,24 +87,12 @@ export class ChunkEncoder {
    */
   sealDetail(payload: Uint8Array): SealedPayload {
     if (this.codec === CODEC_NONE || payload.byteLength < 64) return this.plain(payload);
-    const codec = this.codec === CODEC_ZSTD && HAS_ZSTD ? CODEC_ZSTD : CODEC_DEFLATE;
-    // Room for the output: what saves at least 8 bytes after the 8-byte prefix.
-    const room = payload.byteLength - 16;
-    if (this.stored.byteLength < payload.byteLength) this.stored = new Uint8Array(payload.byteLength);
-    let length = (codec === CODEC_ZSTD ? this.zstd : this.deflate).run(payload, this.stored, 8, room);
-    if (length === NATIVE_UNAVAILABLE) {
-      const packed = codec === CODEC_ZSTD ? (zstdCompress as ZstdSync)(payload, this.zstdOptions) : zlib.deflateRawSync(payload, { level: 1 });
-      length = packed.byteLength <= room ? packed.byteLength : NATIVE_FULL;
-      if (length !== NATIVE_FULL) this.stored.set(packed, 8);
+    const sealed = this.compress(payload, payload, LAYOUT_BYTES, 8);
+    if (sealed.encoding !== 0) {
+      new DataView(this.stored.buffer, this.stored.byteOffset, 8).setUint32(0, payload.byteLength, true);
+      this.stored.fill(0, 4, 8);
     }
-    if (length === NATIVE_FULL) return this.plain(payload);
-    new DataView(this.stored.buffer, this.stored.byteOffset, 8).setUint32(0, payload.byteLength, true);
-    this.stored.fill(0, 4, 8);
-    const padded = (8 + length + 7) & ~7;
-    this.stored.fill(0, 8 + length, padded);
-    this.result.payload = this.stored.subarray(0, padded);
-    this.result.encoding = encodingWord(codec, LAYOUT_BYTES, padded - 8 - length);
-    return this.result;
+    return sealed;
   }
 
   private plain(records: Uint8Array): SealedPayload {
@@ -113,24 +101,30 @@ export class ChunkEncoder {
     return this.result;
   }
 
-  private compress(input: Uint8Array, records: Uint8Array, layout: number): SealedPayload {
+  /**
+   * `input` (the records, or their columns) through the codec into `stored`, after `prefix`
+   * bytes the caller fills in; the records plain when that would not save at least 8 bytes.
+   */
+  private compress(input: Uint8Array, records: Uint8Array, layout: number, prefix = 0): SealedPayload {
     const codec = this.codec === CODEC_ZSTD && HAS_ZSTD ? CODEC_ZSTD : CODEC_DEFLATE;
     // Worth storing only when it saves at least 8 bytes: room for less than the records.
-    const room = records.byteLength - 8;
-    if (this.stored.byteLength < room + 8) this.stored = new Uint8Array(room + 8);
-    let length = (codec === CODEC_ZSTD ? this.zstd : this.deflate).run(input, this.stored, 0, room);
+    const room = records.byteLength - 8 - prefix;
+    if (this.stored.byteLength < records.byteLength) this.stored = new Uint8Array(records.byteLength);
+    let length = (codec === CODEC_ZSTD ? this.zstd : this.deflate).run(input, this.stored, prefix, room);
     if (length === NATIVE_UNAVAILABLE) {
       const packed = codec === CODEC_ZSTD ? (zstdCompress as ZstdSync)(input, this.zstdOptions) : zlib.deflateRawSync(input, { level: 1 });
       length = packed.byteLength <= room ? packed.byteLength : NATIVE_FULL;
-      if (length !== NATIVE_FULL) this.stored.set(packed, 0);
+      if (length !== NATIVE_FULL) this.stored.set(packed, prefix);
     }
     if (length === NATIVE_FULL) return this.plain(records);
-    const padded = (length + 7) & ~7;
-    this.stored.fill(0, length, padded);
+    const end = prefix + length;
+    const padded = (end + 7) & ~7;
+    this.stored.fill(0, end, padded);
     this.result.payload = this.stored.subarray(0, padded);
-    this.result.encoding = encodingWord(codec, layout, padded - length);
+    this.result.encoding = encodingWord(codec, layout, padded - end);
     return this.result;
   }
+
 }
 
 /** Rows of [head, aux, time lo, time hi] to columns: heads, auxes, then times (word pairs). */

@@ -224,9 +224,7 @@ export class DetailLane {
   /** Any exit while a window is open (post-roll). */
   callExit(id: number, time: number, threw: boolean, ret: unknown, self: unknown, args: ArrayLike<unknown>): number {
     if (!this.stillOpen(time)) return 0;
-    const body: SnapshotBody = { k: 'call', fn: id, args: this.args(id, args), this: this.self(self) };
-    if (!threw) body.ret = this.snap.value(ret);
-    const serial = this.snapshot(body, time);
+    const serial = this.snapshot(this.callBody(id, threw, ret, self, args), time);
     if (--this.callsLeft <= 0) this.closeWindow(time);
     return serial;
   }
@@ -239,9 +237,14 @@ export class DetailLane {
     const facts = this.factsOf(id);
     if (facts.trigger) this.trigger('fn', id, time, this.serial + 1);
     else if (!this.stillOpen(time) && !facts.capture) return 0;
+    return this.snapshot(this.callBody(id, threw, ret, self, args), time);
+  }
+
+  /** A call's values at its exit: arguments, `this`, and what it returned unless it threw. */
+  private callBody(id: number, threw: boolean, ret: unknown, self: unknown, args: ArrayLike<unknown>): SnapshotBody {
     const body: SnapshotBody = { k: 'call', fn: id, args: this.args(id, args), this: this.self(self) };
     if (!threw) body.ret = this.snap.value(ret);
-    return this.snapshot(body, time);
+    return body;
   }
 
   /** Entry of a function armed by --capture, --trigger fn= or --trigger arg=. */

@@ -5,12 +5,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeChunkHeader, scanThreadFile, decodeFileHeader, type ThreadFileHeader } from '../format/chunk.js';
 import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EV_RESUME, EV_SUSPEND, EV_THROW, EXT_WINDOW_START, FN_MASK, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
-import { BoundedStore, SegmentedLane, joinLeftSegments } from './bounded.js';
+import { BoundedStore, SegmentedLane, joinLeftSegments, joinSegments } from './bounded.js';
 
 const header = (threadId: number): ThreadFileHeader => ({ formatVersion: 1, lane: 'index', pid: 77, threadId, slot: threadId, name: `t${threadId}`, timeOriginMs: 1000 });
 
@@ -121,5 +121,39 @@ describe('BoundedStore', () => {
     assert.equal(window?.discardedChunks, lane.discardedChunks);
     assert.equal(window?.discardedRecords, lane.discardedRecords);
     assert.equal(window?.prelude, 2, 'f5 was open at every segment start');
+  });
+
+  test('a join killed half-way is resumed by joinLeftSegments: the chunks already joined are kept, the half-written one is cut, the rest appended', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
+    const store = new BoundedStore(dir, { maxBytes: 6 << 20, keepMs: null });
+    const lane = store.open(header(0));
+    const records: [number, number, number][] = [];
+    for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+    for (let n = 0; n < 9; n++) {
+      const c = chunkOf(records, n * 100000);
+      store.wrote(lane.write(c.header, c.payload, records.length, 1000 + n, 1001 + n, new Int32Array([5, 0])));
+      store.enforce(0);
+    }
+    const names = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort((a, b) => Number(/s(\d+)/.exec(a)![1]) - Number(/s(\d+)/.exec(b)![1]));
+    assert.ok(names.length >= 4, `segments kept: ${names.join(', ')}`);
+    const discarded = { discardedChunks: lane.discardedChunks, discardedRecords: lane.discardedRecords, discardedBytes: lane.discardedBytes };
+    // The process joined its first three segments (deleting them) and was killed writing the third's chunk.
+    joinSegments(dir, 'p77-t0.idx', LANE_INDEX, names.slice(0, 3), discarded);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), names.slice(3), 'each segment goes once it is read');
+    const path = join(dir, 'p77-t0.idx');
+    truncateSync(path, statSync(path).size - 1000);
+
+    assert.deepEqual(joinLeftSegments(dir, () => true), ['p77-t0.idx']);
+    const bytes = new Uint8Array(readFileSync(path));
+    const scan = scanThreadFile(bytes);
+    assert.deepEqual(scan.problems, [], 'the cut chunk is gone, the sequence continues');
+    assert.deepEqual(scan.chunks.map((c) => c.seq), Array.from({ length: scan.chunks.length }, (_, i) => i));
+    const window = decodeFileHeader(bytes).header?.window;
+    assert.equal(window?.discardedChunks, lane.discardedChunks, 'the header written by the killed join stays');
+    assert.equal(window?.prelude, 2);
+    // Prelude, the two whole segments joined before the kill, then the segments left.
+    assert.equal(scan.chunks.length, 1 + 2 + (names.length - 3));
+    assert.equal(scan.records, 2 + (names.length - 1) * records.length);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), []);
   });
 });

@@ -8,10 +8,10 @@
 // recording ends, the kept segments of each thread are joined into its ordinary thread file
 // (format/window.ts), which readers read like any other.
 
-import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, fstatSync, writeSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ThreadFileHeader } from '../format/chunk.js';
+import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ChunkInfo, type ThreadFileHeader } from '../format/chunk.js';
 import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_DETAIL, LANE_INDEX } from '../format/layout.js';
 import { parseSegmentFileName, preludeChunk, renumberChunk, segmentFileName, type ThreadWindow } from '../format/window.js';
 
@@ -217,10 +217,13 @@ export interface JoinedThread {
 }
 
 /**
- * Join segment files (oldest first) into `file`, then delete them. `discarded` says what was
- * deleted before the first of them; `beginningLost` whether anything was (then an index-lane file
- * starts with a prelude). A damaged or cut segment contributes its valid chunks (a killed process's
- * last one is cut).
+ * Join segment files (oldest first) into `file`. `discarded` says what was deleted before the
+ * first of them; `beginningLost` whether anything was (then an index-lane file starts with a
+ * prelude). A damaged or cut segment contributes its valid chunks (a killed process's last one is
+ * cut). One segment is in memory at a time, and each is deleted as soon as it has been read, so
+ * the directory never holds more than the bound plus one segment while it joins (a join that
+ * copied everything before deleting anything held twice the bound at the end of every run).
+ * `resume`: a join killed half-way left `file` with some chunks; keep them and append the rest.
  */
 export function joinSegments(
   dir: string,
@@ -231,61 +234,88 @@ export function joinSegments(
   beginningLost = discarded.discardedChunks > 0,
   /** Write the joined file here and keep the segments (a snapshot); default: in `dir`, deleting them. */
   copyTo: string | null = null,
+  resume = false,
 ): JoinedThread {
-  let header: ThreadFileHeader | null = null;
-  let frames: number[] = [];
-  const parts: { bytes: Uint8Array; chunks: ReturnType<typeof scanThreadFile>['chunks'] }[] = [];
-  let firstTime: number | null = null;
-  for (const name of segments) {
-    const bytes = readWhole(join(dir, name));
-    if (bytes === null) continue;
-    const head = decodeFileHeader(bytes);
-    const scan = scanThreadFile(bytes);
-    if (header === null && head.header !== null) {
-      header = head.header;
-      frames = Array.isArray(head.header.openAtStart) ? head.header.openAtStart : [];
-    }
-    if (scan.chunks.length > 0 && firstTime === null) firstTime = (scan.chunks[0] as { firstTime: number }).firstTime;
-    parts.push({ bytes, chunks: scan.chunks });
-  }
-  if (header === null) {
-    if (copyTo === null) for (const name of segments) tryUnlink(join(dir, name));
-    return { file, bytes: 0, chunks: 0, records: 0, window: null, firstEpochMs: null };
-  }
-  const { segment: _segment, openAtStart: _open, before: _before, ...plain } = header;
-  const prelude = beginningLost && lane === LANE_INDEX ? preludeChunk(frames, firstTime ?? 0) : null;
-  const window: ThreadWindow | null = beginningLost ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
-  const fileHeader = encodeFileHeader(window ? { ...plain, window } : plain, lane);
   const path = join(copyTo ?? dir, file);
-  const fd = openSync(path, 'w');
-  let bytes = 0;
-  let chunks = 0;
-  let records = 0;
-  try {
+  const joined: JoinedThread = { file, bytes: 0, chunks: 0, records: 0, window: null, firstEpochMs: null };
+  let fd = -1;
+  let seq = 0;
+  /** The first segment's header (the thread's), once read; its frames open the prelude. */
+  let header: ThreadFileHeader | null = null;
+  const partial = resume && copyTo === null ? readWhole(path) : null;
+  if (partial !== null) {
+    const scan = scanThreadFile(partial);
+    if (scan.header !== null && scan.chunks.length > 0) {
+      // Its header is already the joined one: keep the valid chunks, cut what was half-written.
+      header = scan.header;
+      truncateSync(path, scan.validBytes);
+      fd = openSync(path, 'a');
+      seq = scan.chunks.length;
+      joined.bytes = scan.validBytes;
+      joined.chunks = seq;
+      joined.window = scan.header.window ?? null;
+      const first = scan.chunks[joined.window !== null && joined.window.prelude > 0 ? 1 : 0];
+      if (first) joined.firstEpochMs = scan.header.timeOriginMs + first.firstTime;
+      for (const chunk of scan.chunks) joined.records += chunk.count;
+      joined.records -= joined.window?.prelude ?? 0;
+    }
+  }
+  /** Segments read whose header could not be written yet (no header, or no chunk, seen so far). */
+  const waiting: { bytes: Uint8Array; chunks: ChunkInfo[] }[] = [];
+  const append = (bytes: Uint8Array, chunks: ChunkInfo[]): void => {
+    for (const chunk of chunks) {
+      const chunkHeader = bytes.slice(chunk.offset, chunk.offset + CHUNK_HEADER_BYTES);
+      const payload = bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes);
+      renumberChunk(chunkHeader, payload, seq++);
+      writevSync(fd, [chunkHeader, payload]);
+      joined.bytes += chunkHeader.byteLength + payload.byteLength;
+      joined.chunks++;
+      joined.records += chunk.count;
+    }
+  };
+  /** Write the joined file's header and prelude (the first kept record at `firstTime`), then what waited. */
+  const begin = (head: ThreadFileHeader, frames: number[], firstTime: number | null): void => {
+    const { segment: _segment, openAtStart: _open, before: _before, ...plain } = head;
+    const prelude = beginningLost && lane === LANE_INDEX ? preludeChunk(frames, firstTime ?? 0) : null;
+    joined.window = beginningLost ? { ...discarded, prelude: prelude ? prelude.records : 0 } : null;
+    if (firstTime !== null) joined.firstEpochMs = head.timeOriginMs + firstTime;
+    const fileHeader = encodeFileHeader(joined.window ? { ...plain, window: joined.window } : plain, lane);
+    fd = openSync(path, 'w');
     writeSync(fd, fileHeader);
-    bytes += fileHeader.byteLength;
-    let seq = 0;
+    joined.bytes += fileHeader.byteLength;
     if (prelude) {
       writevSync(fd, [prelude.header, prelude.payload]);
-      bytes += prelude.header.byteLength + prelude.payload.byteLength;
+      joined.bytes += prelude.header.byteLength + prelude.payload.byteLength;
+      joined.chunks++;
       seq++;
     }
-    for (const part of parts) {
-      for (const chunk of part.chunks) {
-        const chunkHeader = part.bytes.slice(chunk.offset, chunk.offset + CHUNK_HEADER_BYTES);
-        const payload = part.bytes.subarray(chunk.payloadOffset, chunk.payloadOffset + chunk.payloadBytes);
-        renumberChunk(chunkHeader, payload, seq++);
-        writevSync(fd, [chunkHeader, payload]);
-        bytes += chunkHeader.byteLength + payload.byteLength;
-        chunks++;
-        records += chunk.count;
+    for (const part of waiting) append(part.bytes, part.chunks);
+    waiting.length = 0;
+  };
+  let frames: number[] = [];
+  try {
+    for (const name of segments) {
+      const bytes = readWhole(join(dir, name));
+      if (bytes === null) continue;
+      if (copyTo === null) tryUnlink(join(dir, name));
+      const scan = scanThreadFile(bytes);
+      if (header === null && scan.header !== null) {
+        header = scan.header;
+        frames = Array.isArray(scan.header.openAtStart) ? scan.header.openAtStart : [];
+      }
+      if (fd >= 0) append(bytes, scan.chunks);
+      else {
+        waiting.push({ bytes, chunks: scan.chunks });
+        const first = waiting.find((part) => part.chunks.length > 0)?.chunks[0];
+        if (header !== null && first !== undefined) begin(header, frames, first.firstTime);
       }
     }
+    // Every segment read and none held a chunk: the file still says what the thread was.
+    if (fd < 0 && header !== null) begin(header, frames, null);
   } finally {
-    closeSync(fd);
+    if (fd >= 0) closeSync(fd);
   }
-  if (copyTo === null) for (const name of segments) tryUnlink(join(dir, name));
-  return { file, bytes, chunks: chunks + (prelude ? 1 : 0), records, window, firstEpochMs: firstTime === null ? null : header.timeOriginMs + firstTime };
+  return joined;
 }
 
 function readWhole(path: string): Uint8Array | null {
@@ -395,6 +425,7 @@ export class BoundedStore {
  * Join the segment files a bounded recording left behind when its process was killed before it
  * could join them itself (`recall run` calls this before salvaging). What the deleted segments
  * held is unknown by then; a prelude still re-opens the frames open where the kept ones begin.
+ * A join the kill interrupted is resumed: the chunks it had written stay, the rest follow.
  * Only segments of processes that `ended` says are over are touched. Returns the thread files written.
  */
 export function joinLeftSegments(dir: string, ended: (pid: number) => boolean): string[] {
@@ -419,7 +450,7 @@ export function joinLeftSegments(dir: string, ended: (pid: number) => boolean): 
     const head = readWhole(join(dir, first.name));
     const before = head ? decodeFileHeader(head).header?.before : undefined;
     const discarded = { discardedChunks: before?.chunks ?? 0, discardedRecords: before?.records ?? 0, discardedBytes: before?.bytes ?? 0 };
-    joinSegments(dir, file, first.lane, list.map((s) => s.name), discarded, first.segment > 0);
+    joinSegments(dir, file, first.lane, list.map((s) => s.name), discarded, first.segment > 0, null, true);
     joined.push(file);
   }
   return joined;

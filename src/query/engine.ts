@@ -61,7 +61,9 @@ export class QueryEngine {
   ) {}
 
   /** Per thread, made on first use: function -> the segments where it began a call (segments[start[fn] .. start[fn + 1])). */
-  private readonly inverted: { start: Uint32Array; segments: Uint32Array }[] = [];
+  private readonly inverted: { start: Uint32Array; segments: Uint32Array; rows: Uint32Array }[] = [];
+  /** The function ids a name glob matches, for the last few globs asked (a question asks up to three times). */
+  private readonly matches = new Map<string, Set<number>>();
 
   private needTimes(what: string): void {
     if (!this.times) throw new RecallError('E_USAGE', `${what}: this trace was recorded with --timing none and has no times: ask by event (position) or call id`);
@@ -376,10 +378,9 @@ export class QueryEngine {
     if (filter.slowerThanNs !== undefined || filter.fromNs !== undefined || filter.toNs !== undefined) this.needTimes('calls slower than or in a time range');
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1) throw new RecallError('E_USAGE', `calls: limit must be a whole number >= 1, not ${limit}`);
-    const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
-    const wanted = new Set<number>();
-    for (const [id, entry] of this.functions) if (match === null || match(entry.name)) wanted.add(id);
-    if (match !== null && wanted.size === 0) throw new RecallError('E_NO_MATCH', `no function matches '${filter.function}'`);
+    const wanted = filter.function !== undefined ? this.functionsMatching(filter.function) : new Set<number>();
+    const match = filter.function !== undefined;
+    if (match && wanted.size === 0) throw new RecallError('E_NO_MATCH', `no function matches '${filter.function}'`);
     const start = filter.cursor !== undefined ? parseCursor(filter.cursor) : { thread: filter.thread ?? 0, position: 0 };
     const out: CallBrief[] = [];
     const page: CallsPage = { calls: out, cursor: null, segmentsWalked: 0, segmentsSkipped: 0 };
@@ -389,11 +390,11 @@ export class QueryEngine {
       const thread = this.thread(threadIndex);
       const index = thread.index;
       const from = threadIndex === start.thread ? start.position : 0;
-      const criteria = new Criteria(filter, wanted, match === null, thread);
+      const criteria = new Criteria(filter, wanted, !match, thread);
       const segments = index.segTime.length;
       // Only the segments where a wanted function began a call can hold a match (its rows
       // included: a row's call began in its segment); the others are skipped unread.
-      const candidates = match !== null ? this.segmentsEntering(threadIndex, wanted) : null;
+      const candidates = match ? this.segmentsEntering(threadIndex, wanted) : null;
       const firstSegment = Math.floor(from / this.segmentRecords);
       let c = candidates === null ? 0 : lastAtMost(candidates, candidates.length, firstSegment - 1) + 1;
       if (candidates !== null) page.segmentsSkipped += segments - firstSegment - (candidates.length - c);
@@ -411,17 +412,18 @@ export class QueryEngine {
           const fn = index.xFn[row] as number;
           const outcome = index.xOutcome[row] as number;
           const total = outcome === OUT_DROPPED ? null : (index.xTotal[row] as number);
+          if (!criteria.accepts(fn, index.xEnterTime[row] as number, total, outcome)) continue;
           const timed = ((index.xFlags[row] as number) & FLAG_TIMED) !== 0;
-          const brief = this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome, timed);
-          if (criteria.accepts(fn, index.xEnterTime[row] as number, total, outcome)) found.push(brief);
+          found.push(this.brief(threadIndex, thread, index.xCall[row] as number, fn, index.xEnterTime[row] as number, total, outcome === OUT_DROPPED ? null : (index.xSelf[row] as number), outcome, timed));
         }
         if (criteria.segmentMayHold(index, s)) {
           page.segmentsWalked++;
-          const sink = new SegmentCallsSink(criteria, Math.max(from, segFrom), found, (position, fn, enterTime, total, self, outcome, timed) =>
+          const sink = new SegmentCallsSink(criteria, Math.max(from, segFrom), segFrom, criteria.entersIn(index, s), found, (position, fn, enterTime, total, self, outcome, timed) =>
             this.brief(threadIndex, thread, position, fn, enterTime, total, self, outcome, timed),
           );
           const machine = new StackMachine(sink, this.estimatesFor(thread));
-          this.walk(thread, machine, this.seeded(thread, s, machine), segTo);
+          // Until every call of the wanted functions that began in the segment has ended.
+          this.walk(thread, machine, this.seeded(thread, s, machine), segTo, () => sink.complete);
         } else {
           page.segmentsSkipped++;
         }
@@ -808,25 +810,64 @@ export class QueryEngine {
    */
   longestNs(filter: Pick<CallFilter, 'function' | 'thread'>): number | null {
     this.needTimes('the longest call');
-    const match = filter.function !== undefined ? nameMatcher(filter.function) : null;
+    const wanted = filter.function !== undefined ? this.functionsMatching(filter.function) : null;
     let best = -1;
     const threads = filter.thread !== undefined ? [filter.thread] : this.threads.map((_, i) => i);
     for (const t of threads) {
       const index = this.thread(t).index;
-      const wanted = (fn: number) => match === null || match(this.nameOf(fn));
-      const seen = new Map<number, boolean>();
-      const wants = (fn: number): boolean => {
-        let w = seen.get(fn);
-        if (w === undefined) seen.set(fn, (w = wanted(fn)));
-        return w;
-      };
-      for (let i = 0; i < index.fnId.length; i++) if ((index.fnMax[i] as number) > best && wants(index.fnId[i] as number)) best = index.fnMax[i] as number;
+      if (wanted === null) {
+        for (let i = 0; i < index.fnMax.length; i++) if ((index.fnMax[i] as number) > best) best = index.fnMax[i] as number;
+      } else {
+        // Only the wanted functions' rows, through the inverted index.
+        const { start, rows } = this.invertedOf(t);
+        for (const fn of wanted) {
+          if (fn + 1 >= start.length) continue;
+          for (let k = start[fn] as number; k < (start[fn + 1] as number); k++) {
+            const max = index.fnMax[rows[k] as number] as number;
+            if (max > best) best = max;
+          }
+        }
+      }
       for (let r = 0; r < index.xCall.length; r++) {
         if (((index.xFlags[r] as number) & FLAG_ORPHAN) !== 0 || index.xOutcome[r] === OUT_DROPPED || index.xOutcome[r] === OUT_UNFINISHED) continue;
-        if ((index.xTotal[r] as number) > best && wants(index.xFn[r] as number)) best = index.xTotal[r] as number;
+        if ((index.xTotal[r] as number) > best && (wanted === null || wanted.has(index.xFn[r] as number))) best = index.xTotal[r] as number;
       }
     }
     return best < 0 ? null : this.span(best);
+  }
+
+  /**
+   * Make now what the questions about a function's calls would otherwise make on first use
+   * (each thread's inverted index): a long-lived server calls this when it opens a trace, so
+   * the first question costs no more than the others.
+   */
+  prepareCallQueries(): void {
+    for (let t = 0; t < this.threads.length; t++) this.invertedOf(t);
+  }
+
+  /** Calls of the functions a glob names (all: no glob), from the index's totals (no walk). */
+  callCount(filter: Pick<CallFilter, 'function' | 'thread'>): number {
+    const wanted = filter.function !== undefined ? this.functionsMatching(filter.function) : null;
+    let count = 0;
+    const threads = filter.thread !== undefined ? [filter.thread] : this.threads.map((_, i) => i);
+    for (const t of threads) {
+      const totals = this.thread(t).index.totals;
+      for (let i = 0; i < totals.fn.length; i++) if (wanted === null || wanted.has(totals.fn[i] as number)) count += totals.calls[i] as number;
+    }
+    return count;
+  }
+
+  /** The ids of the functions whose names a glob matches (kept for the last few globs). */
+  functionsMatching(glob: string): Set<number> {
+    let found = this.matches.get(glob);
+    if (found === undefined) {
+      const match = nameMatcher(glob);
+      found = new Set<number>();
+      for (const [id, entry] of this.functions) if (match(entry.name)) found.add(id);
+      if (this.matches.size >= 16) this.matches.delete(this.matches.keys().next().value as string);
+      this.matches.set(glob, found);
+    }
+    return found;
   }
 
   /**
@@ -835,10 +876,23 @@ export class QueryEngine {
    * function rows.
    */
   private segmentsEntering(threadIndex: number, fns: Set<number>): Uint32Array {
+    const { start, segments } = this.invertedOf(threadIndex);
+    const runOf = (fn: number): Uint32Array => (fn + 1 < start.length ? segments.subarray(start[fn] as number, start[fn + 1] as number) : new Uint32Array(0));
+    if (fns.size === 1) return runOf(fns.values().next().value as number);
+    const all = new Set<number>();
+    for (const fn of fns) for (const seg of runOf(fn)) all.add(seg);
+    return Uint32Array.from(all).sort();
+  }
+
+  /**
+   * A thread's inverted index, made on first use from the index's per-segment function rows:
+   * per function id, the run [start[fn], start[fn + 1]) of the segments where it began a call
+   * (ascending) and of those segments' function rows. Typed arrays, not one array per function:
+   * tens of thousands of small buffers would cost more than the data.
+   */
+  private invertedOf(threadIndex: number): { start: Uint32Array; segments: Uint32Array; rows: Uint32Array } {
     let inverted = this.inverted[threadIndex];
     if (!inverted) {
-      // Two typed arrays (compressed rows: function id -> its run of segments), not one
-      // array per function: tens of thousands of small buffers would cost more than the data.
       const index = this.thread(threadIndex).index;
       let maxFn = 0;
       for (let i = 0; i < index.fnId.length; i++) if ((index.fnId[i] as number) > maxFn) maxFn = index.fnId[i] as number;
@@ -846,24 +900,22 @@ export class QueryEngine {
       for (let i = 0; i < index.fnId.length; i++) if ((index.fnEnters[i] as number) > 0) { const k = (index.fnId[i] as number) + 1; start[k] = (start[k] as number) + 1; }
       for (let fn = 0; fn <= maxFn; fn++) start[fn + 1] = (start[fn + 1] as number) + (start[fn] as number);
       const segments = new Uint32Array(start[maxFn + 1] as number);
+      const rows = new Uint32Array(segments.length);
       const at = start.slice(0, maxFn + 1);
       for (let s = 0; s < index.segTime.length; s++) {
         for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) {
           if ((index.fnEnters[i] as number) === 0) continue;
           const fn = index.fnId[i] as number;
-          segments[(at[fn] as number)] = s;
-          at[fn] = (at[fn] as number) + 1;
+          const k = at[fn] as number;
+          segments[k] = s;
+          rows[k] = i;
+          at[fn] = k + 1;
         }
       }
-      inverted = { start, segments };
+      inverted = { start, segments, rows };
       this.inverted[threadIndex] = inverted;
     }
-    const { start, segments } = inverted;
-    const runOf = (fn: number): Uint32Array => (fn + 1 < start.length ? segments.subarray(start[fn] as number, start[fn + 1] as number) : new Uint32Array(0));
-    if (fns.size === 1) return runOf(fns.values().next().value as number);
-    const all = new Set<number>();
-    for (const fn of fns) for (const seg of runOf(fn)) all.add(seg);
-    return Uint32Array.from(all).sort();
+    return inverted;
   }
 
   /** A thread's runtime events from the index (no walk): position, EXT_* type, aux and ns since the trace began. */

@@ -194,6 +194,20 @@ describe('the query machine follows the summary walk', () => {
       } while (cursor !== undefined);
       const enters = records.filter(([head]) => head >>> KIND_SHIFT === EV_ENTER).length;
       assert.equal(listed, enters, `seed ${seed}: every enter is one call`);
+      // One function at a time (segments skipped by the inverted index, walks stopped once the
+      // function's calls in the segment ended): exactly its calls of the whole listing, in order.
+      const everyId = [...seen];
+      for (let fn = 1; fn <= size; fn++) {
+        const ids: string[] = [];
+        let next: string | undefined;
+        do {
+          const page = engine.calls({ function: `f${fn}`, limit: 5, ...(next !== undefined ? { cursor: next } : {}) });
+          for (const brief of page.calls) ids.push(brief.id);
+          next = page.cursor ?? undefined;
+        } while (next !== undefined);
+        const expected = everyId.filter((id) => engine.call(id).fn === fn);
+        assert.deepEqual(ids, expected, `seed ${seed}: the calls of f${fn}`);
+      }
     }
   });
 });

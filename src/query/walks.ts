@@ -154,6 +154,13 @@ export class Criteria {
     return false;
   }
 
+  /** Calls of the wanted functions that began in segment s (the index's per-function rows). */
+  entersIn(index: ThreadIndex, s: number): number {
+    let enters = 0;
+    for (let i = index.fnStart[s] as number; i < (index.fnStart[s + 1] as number); i++) if (this.wants(index.fnId[i] as number)) enters += index.fnEnters[i] as number;
+    return enters;
+  }
+
   accepts(fn: number, enterTime: number, total: number | null, outcome: number): boolean {
     if (!this.wants(fn) || enterTime < this.fromMs || enterTime > this.toMs) return false;
     if (this.filter.fromNs !== undefined || this.filter.toNs !== undefined) {
@@ -172,30 +179,57 @@ export class Criteria {
   }
 }
 
-/** Collects the calls that begin and end (or are forgotten) inside one segment. */
+/**
+ * Collects the calls that begin and end (or are forgotten) inside one segment. `complete` once
+ * every call of the wanted functions that began in the segment (`enters`, from the index) has
+ * ended: the rest of the segment holds none, and the walk may stop there. A call still running
+ * at the segment's end keeps it false (it is a row of the index, listed from there).
+ */
 export class SegmentCallsSink extends NullSink {
+  /** Wanted calls begun in the segment so far, and of those, the ones not yet ended. */
+  private begun = 0;
+  private running = 0;
+  complete: boolean;
+
   /** `brief` makes the answer's entry for a call (QueryEngine.brief for the thread). */
   constructor(
     private readonly criteria: Criteria,
     private readonly from: number,
+    private readonly segFrom: number,
+    private readonly enters: number,
     private readonly found: CallBrief[],
     private readonly brief: (position: number, fn: number, enterTime: number, total: number | null, self: number | null, outcome: number, timed: boolean) => CallBrief,
   ) {
     super();
+    this.complete = enters === 0;
   }
 
   override push(m: StackMachine, level: number, how: number): void {
     if (how === PUSH_ORPHAN) m.setTag(level, ORPHAN_TAG);
+    else if (how === PUSH_ENTER && this.criteria.wants(m.fn(level))) {
+      this.begun++;
+      this.running++;
+      this.complete = false;
+    }
   }
 
   override close(m: StackMachine, level: number, outcome: number, _exitPos: number, _exitTime: number, total: number, self: number): void {
     if (m.tag(level) !== NO_TAG) return; // a row (listed from the index) or an orphan
+    this.ended(m, level);
     this.take(m, level, total, self, outcome);
   }
 
   override forget(m: StackMachine, level: number): void {
     if (m.tag(level) !== NO_TAG) return;
+    this.ended(m, level);
     this.take(m, level, null, null, OUT_DROPPED);
+  }
+
+  private ended(m: StackMachine, level: number): void {
+    if (m.call(level) >= this.segFrom && this.criteria.wants(m.fn(level))) {
+      this.running--;
+      this.complete = this.running === 0 && this.begun >= this.enters;
+    }
   }
 
   private take(m: StackMachine, level: number, total: number | null, self: number | null, outcome: number): void {

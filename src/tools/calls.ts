@@ -11,7 +11,6 @@ import { argTestFor, parseArgPredicate, type ArgPredicateSpec, type ArgTest } fr
 import type { CallBrief, CallFilter, DetailValue } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { cursorOf, parseCallId } from '../query/ids.js';
-import { nameMatcher } from '../query/glob.js';
 import type { DocItem } from './budget.js';
 import { answerSchema, fitting, threadInput, cursorInput, items, traceInput, type Tool } from './tool.js';
 import { at, dur, errorLine, formatCount, parseDuration, signature, value, whereOf } from './text.js';
@@ -128,12 +127,7 @@ export const findCallsTool: Tool = {
     let threw: CallBrief | null;
     let slowestLabel = 'slowest';
     if (functionOnly && !exact) {
-      const match = fnGlob !== undefined ? nameMatcher(fnGlob) : () => true;
-      let count = 0;
-      q.threads.forEach((_, t) => {
-        if (filter.thread === undefined || filter.thread === t) for (const st of engine.functionStats(t)) if (match(st.name)) count += st.calls;
-      });
-      indexCount = count;
+      indexCount = engine.callCount(filter);
       const longest = engine.times ? engine.longestNs(filter) : null;
       slowest = longest !== null ? (engine.calls({ ...filter, slowerThanNs: Math.max(0, longest - 1), limit: 1 }).calls[0] ?? null) : null;
       threw = engine.calls({ ...filter, threw: true, limit: 1 }).calls[0] ?? null;

@@ -102,7 +102,10 @@ export class TraceStore {
   /** The indexed trace (the index is built and written beside it on first use). */
   query(dir: string): QueryTrace {
     const entry = this.entry(dir);
-    entry.query ??= openQuery(dir);
+    if (!entry.query) {
+      entry.query = openQuery(dir);
+      entry.query.engine.prepareCallQueries();
+    }
     return entry.query;
   }
 

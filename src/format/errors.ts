@@ -7,6 +7,7 @@ export type RecallErrorCode =
   | 'E_UNKNOWN_COMMAND'
   | 'E_TRACE_NOT_FOUND' // no such trace directory
   | 'E_TRACE_UNREADABLE' // exists but cannot be read (permissions, not a directory)
+  | 'E_INDEX_DAMAGED' // a part of the query index read on first use is damaged or changed (it is rebuilt on the next open)
   | 'E_TRACE_EMPTY' // directory with nothing recall wrote in it
   | 'E_FORMAT_VERSION' // written by a newer recall
   | 'E_CORRUPT' // manifest or file header cannot be decoded at all

@@ -21,6 +21,17 @@ function copy(): string {
   return dir;
 }
 
+/** An index file's bytes with one byte flipped in the first element of one array of its first thread. */
+function flipped(good: Uint8Array, array: string): Uint8Array {
+  const view = new DataView(good.buffer, good.byteOffset, good.byteLength);
+  const jsonBytes = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(good.subarray(16, 16 + jsonBytes))) as { threads: { index: { arrays: Record<string, [string, number, number, number]> } | null }[] };
+  const spec = header.threads.find((t) => t.index !== null)!.index!.arrays[array]!;
+  assert.ok(spec[2] > 0, `${array} has elements`);
+  const at = 16 + jsonBytes + spec[1];
+  return Uint8Array.from(good, (b, i) => (i === at ? b ^ 0x10 : b));
+}
+
 /** Open, count fib's calls through the engine, close; with how the index was come by. */
 function fibCalls(dir: string): { calls: number; built: boolean; written: boolean; problems: string[] } {
   const q = openQuery(dir);
@@ -83,7 +94,7 @@ describe('the index file', () => {
       ['garbage', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)],
       ['truncated', good.subarray(0, good.byteLength >> 1)],
       ['empty', new Uint8Array(0)],
-      ['a flipped byte in the arrays', Uint8Array.from(good, (b, i) => (i === good.byteLength - 20 ? b ^ 0x10 : b))],
+      ['a flipped byte in the eager arrays', flipped(good, 'segTime')],
       ['a flipped byte in the header', Uint8Array.from(good, (b, i) => (i === 40 ? b ^ 0x01 : b))],
     ];
     for (const [what, bytes] of variants) {
@@ -91,6 +102,25 @@ describe('the index file', () => {
       assert.deepEqual(fibCalls(dir), { calls: 1973, built: true, written: true, problems: [] }, what);
       assert.deepEqual(readFileSync(path), good, `${what}: the same index is written again`);
     }
+  });
+
+  test('a lazy group is read on first use: damage there is found then, the file deleted, and the next open rebuilds it', () => {
+    const dir = copy();
+    assert.equal(fibCalls(dir).built, true);
+    const path = join(dir, 'index.recall-idx');
+    const good = readFileSync(path);
+    writeFileSync(path, flipped(good, 'fnMax'));
+    const q = openQuery(dir);
+    try {
+      assert.equal(q.index.built, false, 'opening reads the header and the eager part only');
+      assert.ok(q.engine.stackAt(0, { position: 100 }).frames.length > 0, 'questions that do not read the group are answered');
+      assert.throws(() => q.engine.calls({ function: 'fib', limit: 5 }), { code: 'E_INDEX_DAMAGED' }, 'a question that reads it is told');
+      assert.equal(existsSync(path), false, 'the damaged index is deleted');
+    } finally {
+      q.close();
+    }
+    assert.deepEqual(fibCalls(dir), { calls: 1973, built: true, written: true, problems: [] });
+    assert.deepEqual(readFileSync(path), good, 'the same index is written again');
   });
 
   test('salvaged: no manifest (a killed recorder) is indexed from the thread files and functions.jsonl', () => {

@@ -8,10 +8,11 @@ import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
 import type { ValueDesc } from '../format/values.js';
 import { argTestFor, parseArgPredicate, type ArgPredicateSpec, type ArgTest } from '../runtime/predicates.js';
-import type { CallBrief, CallFilter, DetailValue } from '../query/answers.js';
+import type { CallBrief, CallFilter, CallsPage, DetailValue } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { cursorOf, parseCallId } from '../query/ids.js';
-import type { DocItem } from './budget.js';
+import { DEFAULT_BUDGET, type DocItem } from './budget.js';
+import { countTokens } from './tokens.js';
 import { answerSchema, fitting, threadInput, cursorInput, items, traceInput, type Tool } from './tool.js';
 import { at, dur, errorLine, formatCount, parseDuration, signature, value, whereOf } from './text.js';
 
@@ -65,6 +66,27 @@ function briefText(engine: QueryEngine, c: CallBrief, cwd: string, extra = ''): 
   return `${c.id} ${c.name}${extra} ${dur(c.durationNs)}${c.timed ? '' : '~'} ${at(c.enterNs)}${outcome}  ${whereOf(engine.functions.get(c.fn), cwd)}`.replace(/ {2,}$/, '');
 }
 
+/** Calls listed first, whose lines tell how many more the budget can show. */
+const PROBE = 8;
+
+/**
+ * A page of the calls asked for, no longer than the budget can show. Each listed call may cost
+ * a segment walked, so the first PROBE are listed, their lines counted in tokens, and only as
+ * many more as would fit at three quarters of the shortest of them are listed after those (a
+ * 500-token answer shows about a dozen calls of tsc's; listing 50 for it cost 40 walks).
+ */
+function budgetedPage(engine: QueryEngine, filter: CallFilter, limit: number, input: Record<string, unknown>, cwd: string): CallsPage {
+  const first = engine.calls({ ...filter, limit: Math.min(limit, PROBE) });
+  if (first.cursor === null || first.calls.length >= limit) return first;
+  const budget = (input.budget as number | undefined) ?? DEFAULT_BUDGET;
+  let least = Infinity;
+  for (const c of first.calls) least = Math.min(least, countTokens(briefText(engine, c, cwd)));
+  const fit = Math.min(limit, Math.ceil(budget / Math.max(CALL_LINE_TOKENS, Math.floor(least * 0.75))) + 1);
+  if (fit <= first.calls.length) return first;
+  const rest = engine.calls({ ...filter, cursor: first.cursor, limit: fit - first.calls.length });
+  return { ...rest, calls: [...first.calls, ...rest.calls], segmentsWalked: first.segmentsWalked + rest.segmentsWalked, segmentsSkipped: first.segmentsSkipped + rest.segmentsSkipped };
+}
+
 export const findCallsTool: Tool = {
   name: 'find_calls',
   description: 'Calls of functions matching a glob, in order, with filters: where (arg predicate "fn:N~text", "fn:N>5", "fn:N=value"), slowerThan ("5ms"), threw, from/to, thread. Gives count and exemplars (first, slowest, threw). Pages.',
@@ -105,7 +127,7 @@ export const findCallsTool: Tool = {
     // slowest and the first that threw by skipping segments, so only a page is read.
     const functionOnly = !spec && Object.keys(filter).every((k) => k === 'function' || k === 'thread');
     const scanLimit = spec ? WHERE_LIMIT : functionOnly ? Math.min(PAGE, fitting(new Array<number>(PAGE), input, CALL_LINE_TOKENS).length) + 1 : SCAN_LIMIT;
-    const page = engine.calls({ ...filter, limit: scanLimit });
+    const page = functionOnly ? budgetedPage(engine, filter, scanLimit, input, cwd) : engine.calls({ ...filter, limit: scanLimit });
     let matched = page.calls;
     const argTexts = new Map<string, string>();
     if (spec) {

@@ -3,7 +3,7 @@
 // fitted to the token budget, and structured content with the same items, what was left out
 // and the cursor.
 
-import { RecallError } from '../format/errors.js';
+import { RecallError, isRecallError } from '../format/errors.js';
 import { DEFAULT_BUDGET, fitDoc } from './budget.js';
 import { callTool, findCallsTool } from './calls.js';
 import { diffTool } from './diff.js';
@@ -36,18 +36,33 @@ export async function answer(ctx: ToolContext, tool: Tool, input: Record<string,
   await loadTokenizer();
   const budget = (input.budget as number | undefined) ?? DEFAULT_BUDGET;
   // The traces the tool reads, indexed before it runs (in a child process for the server).
+  const dirs: string[] = [];
   for (const key of ['trace', 'base'] as const) {
     if (key in tool.input.shape && (key === 'trace' || input[key] !== undefined)) {
-      let dir: string | null = null;
       try {
-        dir = ctx.store.resolve(input[key] as string | undefined);
+        dirs.push(ctx.store.resolve(input[key] as string | undefined));
       } catch {
-        dir = null; // the tool says what is wrong with it
+        // the tool says what is wrong with it
       }
-      if (dir !== null) await ctx.store.prepare(dir);
     }
   }
-  const { doc, data } = await tool.run(ctx, input);
+  for (const dir of dirs) await ctx.store.prepare(dir);
+  let ran: Awaited<ReturnType<Tool['run']>> | null = null;
+  for (let attempt = 0; ran === null; attempt++) {
+    try {
+      ran = await tool.run(ctx, input);
+    } catch (error) {
+      // A part of an index read on first use was damaged (its file is deleted by then, when
+      // it is the file that was opened): open the traces again, which rebuilds it, and answer
+      // once more (twice: a file changed since it was opened is deleted at the second try).
+      if (!(isRecallError(error) && error.code === 'E_INDEX_DAMAGED') || attempt === 2) throw error;
+      for (const dir of dirs) {
+        ctx.store.forget(dir);
+        await ctx.store.prepare(dir);
+      }
+    }
+  }
+  const { doc, data } = ran;
   const fitted = fitDoc(doc, budget);
   const omitted: Record<string, number> = {};
   let cursor: string | null = null;

@@ -124,6 +124,12 @@ export class TraceStore {
     return found;
   }
 
+  /** Close what is open of a trace (its next use opens it again). */
+  forget(dir: string): void {
+    this.opened.get(dir)?.query?.close();
+    this.opened.delete(dir);
+  }
+
   /** The path to show for a trace: relative to the root. */
   name(dir: string): string {
     if (this.root === sep) return dir;

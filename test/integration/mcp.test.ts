@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -196,4 +196,22 @@ test('recall index builds the index once; then it is current until the trace cha
   const missing = recall(['index', join(root, 'no-such-trace')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^recall: no trace at /);
+});
+
+test('an index damaged where it is read on first use is rebuilt, and the question answered', async () => {
+  recordBug('damaged', 'slow.js');
+  const dir = join(root, 'damaged');
+  assert.equal(recall(['index', dir]).status, 0);
+  // Flip a byte of the first thread's per-segment function rows (a lazy group: the open does not read it).
+  const path = join(dir, 'index.recall-idx');
+  const bytes = readFileSync(path);
+  const jsonBytes = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.subarray(16, 16 + jsonBytes).toString('utf8')) as { threads: { index: { arrays: Record<string, number[]> } | null }[] };
+  const at = 16 + jsonBytes + header.threads.find((t) => t.index !== null)!.index!.arrays.fnMax![1]!;
+  bytes[at] = bytes[at]! ^ 0x10;
+  writeFileSync(path, bytes);
+  const calls = await ask('recall_find_calls', { trace: 'damaged', function: 'normalize', budget: 300 });
+  assert.equal(calls.isError, false, calls.text);
+  assert.match(calls.text, /^20,000 calls of normalize/);
+  assert.match(recall(['index', dir]).stdout, /index\.recall-idx: current, /, 'the index was written again');
 });

@@ -524,15 +524,19 @@ async function benchInstrumenter() {
   const { instrumentSource } = await import(join(ROOT, 'dist/src/instrument/transform.js'));
   const file = join(TSC_PROJECT, 'node_modules', 'typescript', 'lib', 'typescript.js');
   const source = readFileSync(file, 'utf8');
-  const once = () => {
+  // As the loader does with its cache (the default): a module this large gets its source map
+  // out of line (mapKey); and with the map inline, as with --no-cache.
+  const once = (mapKey) => {
     const start = performance.now();
-    instrumentSource(source, { filename: file, format: 'commonjs', typescript: false });
+    instrumentSource(source, { filename: file, format: 'commonjs', typescript: false, ...(mapKey ? { mapKey } : {}) });
     return performance.now() - start;
   };
-  once();
-  const ms = median([once(), once(), once()]);
+  once('bench');
+  const ms = median([once('bench'), once('bench'), once('bench')]);
+  const inlineMs = median([once(null), once(null), once(null)]);
   const mb = Buffer.byteLength(source) / 1e6;
-  row(`instrument typescript.js (${fmt(mb, 1)} MB), in process`, `${fmt(mb / (ms / 1000), 1)} MB/s`, '≥ 20 MB/s', mb / (ms / 1000) >= 20 ? 'met' : 'MISSED');
+  row(`instrument typescript.js (${fmt(mb, 1)} MB), in process, as the loader does (map out of line)`, `${fmt(mb / (ms / 1000), 1)} MB/s`, '≥ 20 MB/s', mb / (ms / 1000) >= 20 ? 'met' : 'MISSED');
+  row(`instrument typescript.js, map inline (--no-cache)`, `${fmt(mb / (inlineMs / 1000), 1)} MB/s`, '', '');
 
   const dir = mkdtempSync(join(tmpdir(), 'recall-bench-start-'));
   const hello = join(dir, 'hello.js');

@@ -13,7 +13,7 @@ import { createRequire, findSourceMap } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mapPath } from '../instrument/cache.js';
-import { RECALL_MAP_MARKER } from '../instrument/markers.js';
+import { RECALL_MAP_MARKER, RECALL_MAP_SPARSE } from '../instrument/markers.js';
 import { loadingOwn } from '../instrument/own-files.js';
 
 /** Original 1-based line and column for a generated one, or null. */
@@ -44,7 +44,16 @@ function externalMapper(file: string): Mapper | null {
   const key = externalMaps.get(file);
   if (key === undefined || cacheDir === null) return null;
   const traceMapping = loadingOwn(() => createRequire(import.meta.url)('@jridgewell/trace-mapping') as typeof import('@jridgewell/trace-mapping'));
-  const map = new traceMapping.TraceMap(readFileSync(mapPath(cacheDir, key), 'utf8'));
+  const text = readFileSync(mapPath(cacheDir, key), 'utf8');
+  const map = new traceMapping.TraceMap(text);
+  if (text.includes(`"${RECALL_MAP_MARKER}":"${RECALL_MAP_SPARSE}"`)) {
+    return (line, column) => {
+      const segment = traceMapping.traceSegment(map, line - 1, column - 1);
+      if (segment === null || segment.length < 4) return null;
+      const [generatedColumn, , originalLine, originalColumn] = segment as [number, number, number, number];
+      return { line: originalLine + 1, column: originalColumn + (column - 1 - generatedColumn) + 1 };
+    };
+  }
   return (line, column) => {
     const original = traceMapping.originalPositionFor(map, { line, column: column - 1 });
     if (original.line === null || original.column === null) return null;

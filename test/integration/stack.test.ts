@@ -64,7 +64,7 @@ test('a large module keeps its source map out of line in the cache, and Error.st
   lines.push('];');
   lines.push('function inner(v) { if (v > 1) { throw new RangeError("big " + v); } return v; }');
   lines.push('function outer(list) { return list.map((v) => inner(v)); }');
-  lines.push('try { outer([1, 2]); } catch (e) { console.log(e.stack.split("\\n").slice(0, 4).join("\\n")); }');
+  lines.push('try { outer([1, 2]); } catch (e) { console.log(e.stack.split("\\n").slice(0, 5).join("\\n")); }');
   // The module's own map comment, as bundled packages ship them (this map describes big.cjs, not
   // its instrumented code): Node must not load it for the instrumented module.
   lines.push('//# sourceMappingURL=big.cjs.map');
@@ -75,6 +75,9 @@ test('a large module keeps its source map out of line in the cache, and Error.st
   const cache = join(dir, 'cache');
   const plain = run(process.execPath, [file]);
   assert.match(plain.stdout, /at inner \(.*big\.cjs:60004:40\)/);
+  // `map` in `return list.map(`: five columns into a piece of original text that begins after
+  // inserted code (the out-of-line map has a segment where each piece begins, not per word).
+  assert.match(plain.stdout, /at outer \(.*big\.cjs:60005:36\)/);
   for (const pass of ['cold', 'warm']) {
     const traced = recall(['run', '--quiet', '--out', join(dir, 'trace'), '--', process.execPath, file], { env: { ...process.env, RECALL_CACHE_DIR: cache } });
     assert.equal(traced.stdout, plain.stdout, pass);

@@ -306,7 +306,7 @@ export function decodeIndex(bytes: Uint8Array, readRange: RangeReader | null = n
         if (ok && !groupConsistent(group, index, loaded)) ok = false;
         if (!ok) {
           onDamage();
-          throw new RecallError('E_INDEX_DAMAGED', `the query index of this trace is damaged or changed while it was read (its ${group === 'fn' ? 'function rows' : 'folded callees'}): ask again, and it is rebuilt`);
+          throw new RecallError('E_INDEX_DAMAGED', `the query index of this trace is damaged or changed since it was opened (its ${group === 'fn' ? 'function rows' : 'folded callees'}): open the trace again, and the index is rebuilt`);
         }
         for (const name of names) Object.defineProperty(index, name, { value: loaded[name], writable: true, enumerable: true, configurable: true });
       };

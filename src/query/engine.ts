@@ -845,6 +845,15 @@ export class QueryEngine {
     for (let t = 0; t < this.threads.length; t++) this.invertedOf(t);
   }
 
+  /**
+   * Read now what a long-lived server would read on its first questions: the index's lazy parts
+   * (index-file.ts: the function rows, made into the inverted index, and the folded callees).
+   */
+  warm(): void {
+    this.prepareCallQueries();
+    for (let t = 0; t < this.threads.length; t++) void this.thread(t).index.kFn.length;
+  }
+
   /** Calls of the functions a glob names (all: no glob), from the index's totals (no walk). */
   callCount(filter: Pick<CallFilter, 'function' | 'thread'>): number {
     const wanted = filter.function !== undefined ? this.functionsMatching(filter.function) : null;

@@ -104,7 +104,7 @@ export class TraceStore {
     const entry = this.entry(dir);
     if (!entry.query) {
       entry.query = openQuery(dir);
-      entry.query.engine.prepareCallQueries();
+      entry.query.engine.warm();
     }
     return entry.query;
   }

@@ -154,6 +154,18 @@ export async function startViewer(trace: ViewerTrace | QueryTrace, options: View
     server.listen(port, host, () => resolve());
   });
   bound = (server.address() as AddressInfo).port;
+  // While the browser starts and loads the app, read the parts of the indexes that are read on
+  // first use, so no zoom or search pays for them (a damaged part is reported by the request
+  // that needs it).
+  setImmediate(() => {
+    for (const p of v.processes) {
+      try {
+        p.q.engine.warm();
+      } catch {
+        // reported where it is needed
+      }
+    }
+  });
   const shownHost = host === '::1' ? '[::1]' : host;
   return {
     url: `http://${shownHost}:${bound}/?token=${token}`,

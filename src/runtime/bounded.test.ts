@@ -35,6 +35,24 @@ function chunkOf(records: [number, number, number][], firstTime: number): { head
   return { header: chunkHeader, payload };
 }
 
+/**
+ * A bounded store of one thread (--max-size `maxBytes`) that wrote `chunks` full chunks of
+ * enter/exit pairs, inside f5 all along, the bound enforced after each, and was never joined.
+ */
+function recordedLane(maxBytes: number, chunks: number): { dir: string; lane: SegmentedLane; records: [number, number, number][] } {
+  const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
+  const store = new BoundedStore(dir, { maxBytes, keepMs: null });
+  const lane = store.open(header(0));
+  const records: [number, number, number][] = [];
+  for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+  for (let n = 0; n < chunks; n++) {
+    const c = chunkOf(records, n * 100000);
+    store.wrote(lane.write(c.header, c.payload, records.length, 1000 + n, 1001 + n, new Int32Array([5, 0])));
+    store.enforce(0);
+  }
+  return { dir, lane, records };
+}
+
 describe('SegmentedLane.track', () => {
   test('follows enters, exits, throws, suspends, resumes and drop markers as every reader does', () => {
     const lane = new SegmentedLane(tmpdir(), header(0), 1 << 30, 1e9);
@@ -102,16 +120,7 @@ describe('BoundedStore', () => {
   });
 
   test('joinLeftSegments joins a killed process\'s segments, counting what was deleted from the first kept header', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
-    const store = new BoundedStore(dir, { maxBytes: 4 << 20, keepMs: null });
-    const lane = store.open(header(0));
-    const records: [number, number, number][] = [];
-    for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
-    for (let n = 0; n < 7; n++) {
-      const c = chunkOf(records, n * 100000);
-      store.wrote(lane.write(c.header, c.payload, records.length, 1000 + n, 1001 + n, new Int32Array([5, 0])));
-      store.enforce(0);
-    }
+    const { dir, lane } = recordedLane(4 << 20, 7);
     // No join: as if the process died here.
     assert.deepEqual(joinLeftSegments(dir, (pid) => pid !== 77), [], 'a live process is left alone');
     assert.deepEqual(joinLeftSegments(dir, () => true), ['p77-t0.idx']);
@@ -124,16 +133,7 @@ describe('BoundedStore', () => {
   });
 
   test('a join killed half-way is resumed by joinLeftSegments: the chunks already joined are kept, the half-written one is cut, the rest appended', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
-    const store = new BoundedStore(dir, { maxBytes: 6 << 20, keepMs: null });
-    const lane = store.open(header(0));
-    const records: [number, number, number][] = [];
-    for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
-    for (let n = 0; n < 9; n++) {
-      const c = chunkOf(records, n * 100000);
-      store.wrote(lane.write(c.header, c.payload, records.length, 1000 + n, 1001 + n, new Int32Array([5, 0])));
-      store.enforce(0);
-    }
+    const { dir, lane, records } = recordedLane(6 << 20, 9);
     const names = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort((a, b) => Number(/s(\d+)/.exec(a)![1]) - Number(/s(\d+)/.exec(b)![1]));
     assert.ok(names.length >= 4, `segments kept: ${names.join(', ')}`);
     const discarded = { discardedChunks: lane.discardedChunks, discardedRecords: lane.discardedRecords, discardedBytes: lane.discardedBytes };

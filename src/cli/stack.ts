@@ -139,7 +139,7 @@ function engineStack(path: string | undefined, values: Record<string, unknown>, 
     const hasValues = q.trace.threads[threadIndex]!.info.detail != null;
     const argsOf = (id: string, i: number): ValueDesc[] | null => {
       if (!hasValues || i >= VALUE_FRAMES) return null;
-      const found = engine.call(id).values.find((v) => Array.isArray(v.body.args));
+      const found = engine.callValues(id).find((v) => Array.isArray(v.body.args));
       return found ? (found.body.args as ValueDesc[]) : null;
     };
     const where_ = (fn: number) => whereOfEntry(engine.functions.get(fn), q.manifest.cwd);

@@ -9,6 +9,7 @@ import { record, summaryJson } from '../../test/helpers.js';
 import type { Summary } from '../analysis/summary.js';
 import type { CallBrief, QueryEngine } from './engine.js';
 import { openQuery, type QueryTrace } from './open.js';
+import { FLAG_ORPHAN } from './thread-index.js';
 
 /** Every call a filter lists, through all its pages. */
 function allCalls(engine: QueryEngine, filter: Parameters<QueryEngine['calls']>[0] = {}, limit = 500): CallBrief[] {
@@ -208,7 +209,18 @@ describe('the engine on a program of known shape (throws, async frames, slow cal
       const arg = (thrown.body.args as unknown[])[0] as number;
       assert.equal(arg % 3, 0);
       assert.match(JSON.stringify(thrown.body.error), new RegExp(`bad item ${arg}`));
+      assert.deepEqual(q.engine.callValues(brief.id), call.values, 'callValues gives call()\'s values');
     }
+    // Calls longer than their segment (their callees come from the index's folds): the same values without them.
+    const index = q.engine.threads[0]!.index;
+    let long = 0;
+    for (let r = 0; r < index.xCall.length; r++) {
+      const id = `c0.${index.xCall[r]}`;
+      if ((index.xExitPos[r] as number) - (index.xCall[r] as number) < 256) continue;
+      long++;
+      assert.deepEqual(q.engine.callValues(id), q.engine.call(id).values, id);
+    }
+    assert.ok(long > 0, 'the trace has calls longer than a segment');
     assert.deepEqual(
       q.engine.call(parseAll.id).children.map((c) => [c.name, c.calls, c.throws]),
       [['parse', 30, 10]],
@@ -355,4 +367,23 @@ describe('the logical stack across awaits (bugs/async-throw.js: main → greetAl
     assert.deepEqual(first.frames.map((f) => [f.name, f.resumed]), [['loadUser', false], ['greetAll', false], ['main', false]]);
     assert.equal(first.hops, 1);
   });
+});
+
+test('callValues: a long call\'s values without its callees are call()\'s (bugs/bad-value.js, segments of 8 records)', () => {
+  const recording = record('bugs/bad-value.js', { flags: ['--timing', 'exact'] });
+  const q = openQuery(recording.dir, { segmentRecords: 8, write: false, rebuild: true });
+  try {
+    const index = q.engine.threads[0]!.index;
+    let withValues = 0;
+    for (let r = 0; r < index.xCall.length; r++) {
+      if ((index.xExitPos[r] as number) - (index.xCall[r] as number) < 8 || ((index.xFlags[r] as number) & FLAG_ORPHAN) !== 0) continue;
+      const id = `c0.${index.xCall[r]}`;
+      const values = q.engine.callValues(id);
+      if (values.length > 0) withValues++;
+      assert.deepEqual(values, q.engine.call(id).values, id);
+    }
+    assert.ok(withValues > 0, 'some long calls have recorded values');
+  } finally {
+    q.close();
+  }
 });

@@ -252,6 +252,15 @@ export class QueryEngine {
   }
 
   /**
+   * The values recorded for one call (its detail-lane snapshots, as call() gives them), without
+   * its callees: for a long call, the index's folded callees are not read.
+   */
+  callValues(id: string): DetailValue[] {
+    const { thread: threadIndex, position } = parseCallId(id);
+    return this.callWalk(threadIndex, this.thread(threadIndex), position, 0, true).values;
+  }
+
+  /**
    * The calls beneath one call, folded by function path down to `depth` levels. A call that
    * outlives its segment is answered from the index's folds up to 3 levels; deeper, or with
    * `walk` (for checks), its records are walked.
@@ -302,7 +311,7 @@ export class QueryEngine {
       // A call that outlives its first segment: its callees there by walking it, the rest and
       // its end from the index, its values from the segments where it began and ended.
       this.walk(thread, machine, position + 1, segEnd);
-      fold.addTrie(index, row, depth);
+      if (depth > 0) fold.addTrie(index, row, depth);
       let walked = segEnd - from;
       const serials = [...sink.serials];
       const outcome = index.xOutcome[row] as number;

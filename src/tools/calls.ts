@@ -135,7 +135,7 @@ export const findCallsTool: Tool = {
       for (const c of matched) {
         const test = argTestFor(c.name, [spec]);
         if (!test) continue;
-        const args = argsOf(engine.call(c.id).values);
+        const args = argsOf(engine.callValues(c.id));
         if (!args || !test(args.map(primitive))) continue;
         kept.push(c);
         argTexts.set(c.id, signature('', engine.functions.get(c.fn), args, 60));

@@ -107,7 +107,7 @@ function callsWhere(q: QueryTrace, text: string, p: Predicate): unknown {
     if (spec === undefined) specs.set(c.fn, (spec = specFor(q, c.fn, p)));
     const test = spec ? whereTest(c.name, spec) : null;
     if (!test) continue;
-    const args = argsOf(engine.call(c.id).values);
+    const args = argsOf(engine.callValues(c.id));
     if (!args || !test(args.map(primitive))) continue;
     total++;
     if (found.length < WHERE_SHOWN) found.push({ ...(briefOut(c) as object), args: signature('', engine.functions.get(c.fn), args, 80).replace(/^\(|\)$/g, '') });

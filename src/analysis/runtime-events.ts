@@ -7,7 +7,7 @@
 // its own argument (`ext`, `aux` in the note body) are paired with the n-th such event.
 
 import { EXT_MSG_SEND, EXT_SPAN_END, EXT_SPAWN } from '../format/layout.js';
-import { threadDetail, type DetailEntry } from './detail.js';
+import { threadDetail, type DetailEntry, type ThreadDetail } from './detail.js';
 import { threadEvents } from './events.js';
 import type { Trace, TraceThread } from './trace.js';
 
@@ -174,9 +174,12 @@ export function runtimeEvents(trace: Trace, source?: RuntimeRecordSource): Runti
   const names = new Map<number, string>(trace.threads.map((t) => [t.info.id, t.info.name]));
 
   trace.threads.forEach((thread, threadIndex) => {
-    const detail = threadDetail(trace, thread);
-    const described = describedEvents(detail.records);
-    const take = (ext: number, aux: number): DetailEntry | undefined => described.get(`${ext}:${aux}`)?.shift();
+    // The thread's detail lane is read only when an event needs its description (a thread
+    // with only GC and scheduling events, as tsc's, never reads its captured values).
+    let records: ThreadDetail['records'] | null = null;
+    const recordsOf = (): ThreadDetail['records'] => (records ??= threadDetail(trace, thread).records);
+    let described: ReturnType<typeof describedEvents> | null = null;
+    const take = (ext: number, aux: number): DetailEntry | undefined => (described ??= describedEvents(recordsOf())).get(`${ext}:${aux}`)?.shift();
     const id = thread.info.id;
     const out: ThreadRuntimeEvents = {
       id,
@@ -217,7 +220,7 @@ export function runtimeEvents(trace: Trace, source?: RuntimeRecordSource): Runti
           break;
         }
         case 'span-begin': {
-          const body = detail.records.get(ev.aux)?.body ?? {};
+          const body = recordsOf().get(ev.aux)?.body ?? {};
           const span: Span = {
             thread: id,
             serial: ev.aux,
@@ -274,7 +277,7 @@ export function runtimeEvents(trace: Trace, source?: RuntimeRecordSource): Runti
         }
         case 'note':
         case 'mark': {
-          const note = detail.records.get(ev.aux)?.body;
+          const note = recordsOf().get(ev.aux)?.body;
           if (note) event.note = note;
           if (note?.event === 'message-send-failed') {
             // The last send of that id on this thread never left: it has no receive.

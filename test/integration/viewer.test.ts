@@ -955,10 +955,15 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     // calls; a click on its outermost call selects it: run(), by its id qualified by the child's pid.
     const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number };
     const run = JSON.parse((await get(spawnServed.base, `/api/call?id=${encodeURIComponent(runCall)}&token=${spawnServed.token}`)).body) as { enterNs: number; exitNs: number };
-    const box = (await childCanvas.boundingBox())!;
     const mid = (run.enterNs + run.exitNs) / 2;
-    await page.mouse.move(box.x + ((mid - overview.startNs) / (overview.endNs - overview.startNs)) * box.width, box.y + 9);
-    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -500);
+    const fraction = (mid - overview.startNs) / (overview.endNs - overview.startNs);
+    for (let i = 0; i < 6; i++) {
+      // Where the track is now (panels still filling can move it): zooming about the pointer
+      // keeps `mid` under it, at the same fraction of the track's width.
+      const box = (await childCanvas.boundingBox())!;
+      await page.mouse.move(box.x + fraction * box.width, box.y + 9);
+      await page.mouse.wheel(0, -500);
+    }
     // (its top row of calls, below the runtime lane when it has one, painted over 200 pixels wide)
     await page.waitForFunction((selector) => {
       const c = (globalThis as any).document.querySelector(selector);

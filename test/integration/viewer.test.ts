@@ -957,7 +957,12 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     const run = JSON.parse((await get(spawnServed.base, `/api/call?id=${encodeURIComponent(runCall)}&token=${spawnServed.token}`)).body) as { enterNs: number; exitNs: number };
     const mid = (run.enterNs + run.exitNs) / 2;
     const fraction = (mid - overview.startNs) / (overview.endNs - overview.startNs);
-    for (let i = 0; i < 6; i++) {
+    // Enough wheel steps (each zooms e times, main.ts) for run() to span about half the track:
+    // its share of the whole run depends on the machine (a cold transform cache makes the root
+    // process start slower), and six fixed steps were sometimes too few.
+    const steps = Math.min(24, Math.max(6, Math.ceil(Math.log((0.5 * (overview.endNs - overview.startNs)) / Math.max(1, run.exitNs - run.enterNs)))));
+    t.diagnostic(`run() spans ${(((run.exitNs - run.enterNs) / (overview.endNs - overview.startNs)) * 100).toFixed(2)}% of the run: ${steps} wheel steps`);
+    for (let i = 0; i < steps; i++) {
       // Where the track is now (panels still filling can move it): zooming about the pointer
       // keeps `mid` under it, at the same fraction of the track's width.
       const box = (await childCanvas.boundingBox())!;

@@ -319,11 +319,8 @@ export class RecordReader {
   }
 
   private readFully(file: string, fd: number, into: Uint8Array, offset: number, length: number, fileAt: number): void {
-    let done = 0;
-    while (done < length) {
-      const got = readSync(fd, into, offset + done, length - done, fileAt + done);
-      if (got <= 0) throw new RecallError('E_TRACE_UNREADABLE', `${file} became shorter while it was read: open the trace again (its index is rebuilt)`);
-      done += got;
+    if (readFully(fd, into.subarray(offset, offset + length), fileAt) !== length) {
+      throw new RecallError('E_TRACE_UNREADABLE', `${file} became shorter while it was read: open the trace again (its index is rebuilt)`);
     }
   }
 

@@ -963,8 +963,10 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     const steps = Math.min(24, Math.max(6, Math.ceil(Math.log((0.5 * (overview.endNs - overview.startNs)) / Math.max(1, run.exitNs - run.enterNs)))));
     t.diagnostic(`run() spans ${(((run.exitNs - run.enterNs) / (overview.endNs - overview.startNs)) * 100).toFixed(2)}% of the run: ${steps} wheel steps`);
     for (let i = 0; i < steps; i++) {
-      // Where the track is now (panels still filling can move it): zooming about the pointer
-      // keeps `mid` under it, at the same fraction of the track's width.
+      // Where the track is now (panels still filling can move it, or push it below the fold,
+      // where the mouse cannot reach it): zooming about the pointer keeps `mid` under it, at the
+      // same fraction of the track's width.
+      await childCanvas.scrollIntoViewIfNeeded();
       const box = (await childCanvas.boundingBox())!;
       await page.mouse.move(box.x + fraction * box.width, box.y + 9);
       await page.mouse.wheel(0, -500);

@@ -956,30 +956,55 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
     const overview = JSON.parse((await get(spawnServed.base, `/api/overview?token=${spawnServed.token}`)).body) as { startNs: number; endNs: number };
     const run = JSON.parse((await get(spawnServed.base, `/api/call?id=${encodeURIComponent(runCall)}&token=${spawnServed.token}`)).body) as { enterNs: number; exitNs: number };
     const mid = (run.enterNs + run.exitNs) / 2;
-    const fraction = (mid - overview.startNs) / (overview.endNs - overview.startNs);
-    // Enough wheel steps (each zooms e times, main.ts) for run() to span about half the track:
-    // its share of the whole run depends on the machine (a cold transform cache makes the root
-    // process start slower), and six fixed steps were sometimes too few.
-    const steps = Math.min(24, Math.max(6, Math.ceil(Math.log((0.5 * (overview.endNs - overview.startNs)) / Math.max(1, run.exitNs - run.enterNs)))));
-    t.diagnostic(`run() spans ${(((run.exitNs - run.enterNs) / (overview.endNs - overview.startNs)) * 100).toFixed(2)}% of the run: ${steps} wheel steps`);
+    // Enough wheel steps (each zooms e times, main.ts) for the window to shrink to half of run()
+    // or less: zoomed about `mid`, which stays under the pointer, the whole window then lies
+    // within run(), so its top row is painted across the track wherever `mid` sits in it (the
+    // child runs at the end of the run, so `mid` is near the right edge). run()'s share of the
+    // run depends on the machine (a cold transform cache makes the root process start slower).
+    const whole = overview.endNs - overview.startNs;
+    const steps = Math.min(24, Math.max(6, Math.ceil(Math.log((2 * whole) / Math.max(1, run.exitNs - run.enterNs)))));
+    t.diagnostic(`run() spans ${(((run.exitNs - run.enterNs) / whole) * 100).toFixed(2)}% of the run: ${steps} wheel steps`);
+    // The app's window, exact (on the tracks' element; the toolbar's text is rounded).
+    const windowOf = async (): Promise<{ from: number; to: number }> => page.evaluate(() => {
+      const d = (globalThis as any).document.getElementById('tracks').dataset;
+      return { from: Number(d.from), to: Number(d.to) };
+    });
     for (let i = 0; i < steps; i++) {
-      // Where the track is now (panels still filling can move it, or push it below the fold,
-      // where the mouse cannot reach it): zooming about the pointer keeps `mid` under it, at the
-      // same fraction of the track's width.
+      // Aimed at `mid` in the window as it is now, on the track where it is now (panels still
+      // filling can move it, or push it below the fold, where the mouse cannot reach it). The
+      // pointer lands on whole pixels: aimed once by `mid`'s fraction of the whole run, it missed
+      // by up to half a pixel of the whole run (0.06%, where run() is 0.2-1.4%), which the zoom
+      // kept; aimed again at every step, the miss shrinks with the window.
       await childCanvas.scrollIntoViewIfNeeded();
       const box = (await childCanvas.boundingBox())!;
-      await page.mouse.move(box.x + fraction * box.width, box.y + 9);
+      const now = await windowOf();
+      await page.mouse.move(box.x + ((mid - now.from) / (now.to - now.from)) * box.width, box.y + 9);
       await page.mouse.wheel(0, -500);
+      await page.waitForFunction((expected) => {
+        const d = (globalThis as any).document.getElementById('tracks').dataset;
+        return Math.abs(Number(d.to) - Number(d.from) - expected) <= expected * 1e-6;
+      }, (now.to - now.from) * Math.exp(-1));
     }
-    // (its top row of calls, below the runtime lane when it has one, painted over 200 pixels wide)
-    await page.waitForFunction((selector) => {
-      const c = (globalThis as any).document.querySelector(selector);
+    // The window the steps aimed at: within run(), about its middle.
+    const zoomed = await windowOf();
+    assert.ok(zoomed.from <= mid && mid <= zoomed.to && zoomed.from >= run.enterNs && zoomed.to <= run.exitNs, `the window ${zoomed.from}–${zoomed.to} lies within run() ${run.enterNs}–${run.exitNs}, about its middle ${mid}`);
+    // Then its top row of calls (below the runtime lane when it has one) is painted across the
+    // track, once the server's answer for the window is drawn.
+    // (the width painted, when over `over` pixels; a function, as the page's CSP needs)
+    const topRowOver = (a: { selector: string; over: number }): number | false => {
+      const c = (globalThis as any).document.querySelector(a.selector);
       const dpr = c.width / c.clientWidth;
       const d = c.getContext('2d').getImageData(0, Math.round((Number(c.dataset.lane ?? 0) + 9) * dpr), c.width, 1).data;
       let n = 0;
       for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
-      return n / dpr > 200;
-    }, `section.process-group[data-pid="${pid}"] canvas`);
+      return n / dpr > a.over ? n / dpr : false;
+    };
+    const childSelector = `section.process-group[data-pid="${pid}"] canvas`;
+    await page.waitForFunction(topRowOver, { selector: childSelector, over: 200 }).catch(async (error: Error) => {
+      const painted = await page.evaluate(topRowOver, { selector: childSelector, over: -1 });
+      const status = await page.evaluate(() => (globalThis as any).document.getElementById('status').textContent as string);
+      throw new Error(`the child's top row was not painted in the window ${JSON.stringify(await windowOf())}: ${painted} px, status "${status}" (${error.message})`);
+    });
     const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);

@@ -84,10 +84,18 @@ export class App {
 
   /** Reload every track for the current window. */
   async refresh(): Promise<void> {
-    $('range').textContent = this.windowText();
+    this.showWindow();
     if (this.axis === 'time' && !this.overview.times) return;
     await Promise.all(this.tracks.map((t) => t.load()));
     this.runtime.drawArrows();
+  }
+
+  /** The window in the toolbar, and exact on the tracks' element (data-from, data-to) for tests and scripts that drive the page. */
+  showWindow(): void {
+    $('range').textContent = this.windowText();
+    const tracks = $('tracks');
+    tracks.dataset.from = String(this.view.from);
+    tracks.dataset.to = String(this.view.to);
   }
 
   windowText(): string {
@@ -125,7 +133,7 @@ export class App {
   /** Redraw now with the data at hand, and ask for the new window on the next frame. */
   changed(): void {
     this.redraw();
-    $('range').textContent = this.windowText();
+    this.showWindow();
     if (this.pending) return;
     this.pending = requestAnimationFrame(() => {
       this.pending = 0;
@@ -154,12 +162,20 @@ export class App {
     this.changed();
   }
 
-  /** The time at a point of the tracks (client x). */
-  timeAt(clientX: number): number {
+  /**
+   * Where a client x falls across the drawn window, 0 to 1: measured on a track's canvas, the
+   * geometry the tracks are drawn in (the tracks' box also holds a classic scrollbar where the
+   * browser shows one, and a zoom aimed by it would drift off the pointer).
+   */
+  fractionAt(clientX: number): number {
     const first = this.tracks[0]?.canvas;
     const rect = (first ?? $('tracks')).getBoundingClientRect();
-    const fraction = (clientX - rect.left) / Math.max(1, rect.width);
-    return this.view.from + (this.view.to - this.view.from) * fraction;
+    return Math.min(1, Math.max(0, (clientX - rect.left) / Math.max(1, rect.width)));
+  }
+
+  /** The time at a point of the tracks (client x). */
+  timeAt(clientX: number): number {
+    return this.view.from + (this.view.to - this.view.from) * this.fractionAt(clientX);
   }
 
   wire(): void {
@@ -167,14 +183,12 @@ export class App {
     tracks.addEventListener(
       'wheel',
       (e) => {
-        const rect = tracks.getBoundingClientRect();
-        const at = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
         if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
           e.preventDefault();
-          this.pan((e.deltaX || e.deltaY) / rect.width);
+          this.pan((e.deltaX || e.deltaY) / Math.max(1, this.tracks[0]?.canvas.clientWidth ?? tracks.clientWidth));
         } else if (e.ctrlKey || e.metaKey || !e.altKey) {
           e.preventDefault();
-          this.zoom(Math.exp(e.deltaY * 0.002), at);
+          this.zoom(Math.exp(e.deltaY * 0.002), this.fractionAt(e.clientX));
         }
       },
       { passive: false },
@@ -201,7 +215,7 @@ export class App {
         this.redraw();
         return;
       }
-      const nsPerPx = (drag.to - drag.from) / tracks.clientWidth;
+      const nsPerPx = (drag.to - drag.from) / Math.max(1, this.tracks[0]?.canvas.clientWidth ?? tracks.clientWidth);
       this.view = { from: drag.from - dx * nsPerPx, to: drag.to - dx * nsPerPx };
       this.changed();
     });
@@ -210,7 +224,14 @@ export class App {
       drag = null;
       setTimeout(() => (this.dragged = false), 0);
     });
-    window.addEventListener('resize', () => this.changed());
+    // The tracks' own box, not only the window's: a scrollbar that comes or goes as tracks grow
+    // changes the width the canvases are drawn at.
+    let width = tracks.clientWidth;
+    new ResizeObserver(() => {
+      if (tracks.clientWidth === width) return;
+      width = tracks.clientWidth;
+      this.changed();
+    }).observe(tracks);
     window.addEventListener('hashchange', () => {
       const id = this.hashCall();
       if (id && id !== this.selected?.id) void this.show(id, true);

@@ -25,7 +25,7 @@ usage:
   recall export [trace] --format perfetto|chrome|speedscope|parquet [--out FILE]   other tools' formats
   recall diff <base> <trace> [--format text|json]   what changed between two recordings, by function
   recall sql [trace] "<query>" [--format text|json|csv]   SQL (DuckDB) over calls, functions, exceptions, ...
-  recall view [trace] [--port N] [--no-open]   web viewer: timeline, search, call details (127.0.0.1, token)
+  recall view [trace] [--port N] [--host H] [--no-open]   web viewer: timeline, search, call details (127.0.0.1, token)
   recall ctl <trace|pid> status|pause|resume|snapshot|set K=V   control a recording while it runs
 
 A trace is the directory recall run wrote (default ./recall-trace/<name>-<time>;

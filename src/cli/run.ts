@@ -39,8 +39,9 @@ options:
   --exclude GLOB      do not instrument files matching GLOB (repeatable)
   --node-modules      also instrument files under node_modules
   --duration SECONDS  stop recording after SECONDS; the program runs on untraced
-  --max-size SIZE     keep at most SIZE of thread files per process (e.g. 512MiB): the oldest
-                      records of the thread holding the most are discarded while recording
+  --max-size SIZE     keep at most SIZE of thread files, every process's together (e.g.
+                      512MiB): the oldest records of the thread holding the most are discarded
+                      while recording
   --keep DURATION     keep at least the last DURATION of every thread (e.g. 10m); older
                       records are discarded while recording (with --max-size: both bounds)
   --snapshot          flight-recorder mode: only the manifest reaches the trace directory

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeChunkHeader, scanThreadFile, decodeFileHeader, type ThreadFileHeader } from '../format/chunk.js';
 import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EV_RESUME, EV_SUSPEND, EV_THROW, EXT_WINDOW_START, FN_MASK, KIND_SHIFT, LANE_INDEX, RECORD_BYTES } from '../format/layout.js';
-import { BoundedStore, SegmentedLane, joinLeftSegments, joinSegments } from './bounded.js';
+import { BoundedStore, SegmentedLane, joinLeftSegments, joinSegments, threadFileBytes } from './bounded.js';
 
 const header = (threadId: number): ThreadFileHeader => ({ formatVersion: 1, lane: 'index', pid: 77, threadId, slot: threadId, name: `t${threadId}`, timeOriginMs: 1000 });
 
@@ -117,6 +117,42 @@ describe('BoundedStore', () => {
     assert.equal(view.getFloat64(RECORD_BYTES + 8, true), scan.chunks[1]!.firstTime);
     assert.equal(joined.records, (8 - busy.discardedChunks) * big.length);
     assert.equal(readdirSync(dir).filter((n) => n.startsWith('p77-t0.')).join(), 'p77-t0.idx', 'the segments are gone');
+  });
+
+  test('the size bound is the whole trace\'s: two processes writing to one directory share it, the larger thread giving way', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
+    const bound = 4 << 20;
+    const chunk = (1 << 20) + CHUNK_HEADER_BYTES;
+    // Two processes' drains, as `recall run` starts one per traced process, both in the trace directory.
+    const stores = [77, 78].map((pid) => new BoundedStore(dir, { maxBytes: bound, keepMs: null }, pid));
+    const lanes = stores.map((store, i) => store.open({ ...header(0), pid: 77 + i }));
+    const big: [number, number, number][] = [];
+    for (let i = 0; i < 65536 / 2; i++) big.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+    let now = 1_000_000;
+    for (let n = 0; n < 12; n++) {
+      for (let i = 0; i < 2; i++) {
+        const c = chunkOf(big, n * 100000);
+        stores[i]!.wrote(lanes[i]!.write(c.header, c.payload, big.length, now, now + 1, new Int32Array(0)));
+        now += 150; // each listing of the other's files is fresh
+        stores[i]!.enforce(now);
+        const onDisk = threadFileBytes(dir);
+        // (the other process's drain deletes for the chunk this one just wrote at its own next chunk)
+        assert.ok(onDisk <= bound + chunk + 4096, `after chunk ${n} of process ${77 + i}: ${onDisk} bytes on disk, bound ${bound} + one chunk`);
+      }
+    }
+    const kept = lanes.map((lane) => lane.bytes);
+    assert.ok(kept.every((b) => b >= chunk), `each process keeps its most recent data: ${kept.join(', ')}`);
+    assert.ok(Math.abs(kept[0]! - kept[1]!) <= chunk + 4096, `fairly: ${kept.join(', ')}`);
+    assert.ok(lanes.every((lane) => lane.discardedChunks > 0), 'both gave up their oldest');
+    // A process alone (the other's files joined and final) keeps what the other's files leave.
+    lanes[1]!.join();
+    for (let n = 0; n < 4; n++) {
+      const c = chunkOf(big, n * 100000);
+      stores[0]!.wrote(lanes[0]!.write(c.header, c.payload, big.length, now, now + 1, new Int32Array(0)));
+      now += 150;
+      stores[0]!.enforce(now);
+    }
+    assert.ok(threadFileBytes(dir) <= bound + chunk + 4096, `with the other's joined file counted: ${threadFileBytes(dir)}`);
   });
 
   test('joinLeftSegments joins a killed process\'s segments, counting what was deleted from the first kept header', () => {

@@ -2,7 +2,11 @@
 // thread's index lane is written as a run of segment files (window.ts names them), and whenever
 // the process's segments exceed the size bound, or hold records older than the kept duration,
 // the oldest segment of the thread holding the most bytes is deleted (so every thread keeps its
-// most recent data, and a busy thread cannot push a quiet one out). Each segment's header records
+// most recent data, and a busy thread cannot push a quiet one out). The size bound is the whole
+// trace's: the other processes of the recording write their segments beside this one's, and
+// each drain counts theirs too (a listing of the directory, at most every OTHERS_SCAN_MS) and
+// deletes its own oldest segment only while its thread holds the most; so the threads of every
+// process share the bound as the threads of one do. Each segment's header records
 // the frames open when it began, which the drain follows by walking every record it copies with
 // the stack rules (analysis/stack-rules.ts, the same rules every reader applies). When the
 // recording ends, the kept segments of each thread are joined into its ordinary thread file
@@ -15,11 +19,14 @@ import { decodeFileHeader, encodeFileHeader, scanThreadFile, type ChunkInfo, typ
 import { CHUNK_HEADER_BYTES, EV_DROPPED, EV_ENTER, EV_EXIT, EV_RESUME, EV_SUSPEND, EV_THROW, FN_MASK, KIND_MASK, KIND_SHIFT, LANE_DETAIL, LANE_INDEX } from '../format/layout.js';
 import { parseSegmentFileName, preludeChunk, renumberChunk, segmentFileName, type ThreadWindow } from '../format/window.js';
 
-/** The bounds of a bounded trace, per process (null: not bounded that way). */
+/** The bounds of a bounded trace (null: not bounded that way): the size is the whole trace's, over every process; the duration, every thread's. */
 export interface Bounds {
   maxBytes: number | null;
   keepMs: number | null;
 }
+
+/** How often, at most, a drain lists the directory for the other processes' thread files (ms). */
+const OTHERS_SCAN_MS = 100;
 
 /** A segment never holds more than this share of --max-size (so deleting one frees little more than needed). */
 const SEGMENT_SHARE = 16;
@@ -356,9 +363,20 @@ export class BoundedStore {
   readonly segmentBytes: number;
   readonly segmentSpanMs: number;
 
+  /** Bytes of the other processes' thread files (segments and joined files), at the last listing. */
+  private othersBytes = 0;
+  /** Bytes of the other processes' largest lane that has a segment to delete, at the last listing. */
+  private othersLargest = 0;
+  private othersListedAt = -Infinity;
+
+  /**
+   * `pid`: this process, when `dir` is the trace directory its other processes write to as well
+   * (the size bound is then shared with them); omitted for a directory of its own (a snapshot spool).
+   */
   constructor(
     readonly dir: string,
     readonly bounds: Bounds,
+    private readonly pid: number | null = null,
   ) {
     this.segmentBytes = bounds.maxBytes !== null ? Math.max(MIN_SEGMENT_BYTES, Math.floor(bounds.maxBytes / SEGMENT_SHARE)) : Number.MAX_SAFE_INTEGER;
     this.segmentSpanMs = bounds.keepMs !== null ? Math.max(50, bounds.keepMs / KEEP_SHARE) : Number.MAX_SAFE_INTEGER;
@@ -403,7 +421,8 @@ export class BoundedStore {
       }
     }
     if (maxBytes !== null) {
-      while (this.total > maxBytes) {
+      if (this.pid !== null) this.listOthers(nowEpochMs);
+      while (this.total + this.othersBytes > maxBytes) {
         let largest: SegmentedLane | null = null;
         let largestBytes = -1;
         for (const lane of this.lanes) {
@@ -414,10 +433,48 @@ export class BoundedStore {
             largestBytes = bytes;
           }
         }
-        if (largest === null) break;
+        // Another process's thread holds more: its drain deletes (it lists this one's too).
+        if (largest === null || largestBytes < this.othersLargest) break;
         this.total -= largest.deleteOldest();
       }
     }
+  }
+
+  /** Count the other processes' thread files: all of their bytes, and their largest lane with a segment to spare. */
+  private listOthers(nowEpochMs: number): void {
+    if (nowEpochMs - this.othersListedAt < OTHERS_SCAN_MS && nowEpochMs >= this.othersListedAt) return;
+    this.othersListedAt = nowEpochMs;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    const own = `p${this.pid}-`;
+    let bytes = 0;
+    const lanes = new Map<string, { bytes: number; segments: number }>();
+    for (const name of names) {
+      if (name.startsWith(own) || !/\.(seg|dseg|idx|det)$/.test(name)) continue;
+      let size: number;
+      try {
+        size = statSync(join(this.dir, name)).size;
+      } catch {
+        continue; // deleted between the listing and the stat
+      }
+      bytes += size;
+      const segment = parseSegmentFileName(name);
+      if (!segment) continue;
+      const key = `${segment.pid}-${segment.threadId}-${segment.lane}`;
+      const lane = lanes.get(key) ?? { bytes: 0, segments: 0 };
+      lane.bytes += size;
+      lane.segments++;
+      lanes.set(key, lane);
+    }
+    let largest = 0;
+    // (a lane's current segment is never deleted: one with a single segment has none to spare)
+    for (const lane of lanes.values()) if (lane.segments > 1 && lane.bytes > largest) largest = lane.bytes;
+    this.othersBytes = bytes;
+    this.othersLargest = largest;
   }
 }
 

@@ -370,7 +370,7 @@ export class Drain {
     const keepMs = config.keepMs ?? null;
     this.snapshotMode = config.snapshot === true;
     const storeDir = this.snapshotMode ? prepareSpool(manifest.pid) : config.traceDir;
-    this.store = maxBytes !== null || keepMs !== null || this.snapshotMode ? new BoundedStore(storeDir, { maxBytes, keepMs }) : null;
+    this.store = maxBytes !== null || keepMs !== null || this.snapshotMode ? new BoundedStore(storeDir, { maxBytes, keepMs }, this.snapshotMode ? null : manifest.pid) : null;
   }
 
   /**

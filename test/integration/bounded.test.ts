@@ -129,6 +129,36 @@ test('frames open when the kept window begins are shown as calls of their functi
   assert.match(stack.stdout, /main[\s\S]*phase/);
 });
 
+test('--max-size bounds the whole trace: two processes writing at once share it, each keeping its most recent data', async () => {
+  const root = tempDir();
+  const dir = join(root, 'trace');
+  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(MAX_SIZE), '--', process.execPath, join(FIXTURES, 'bounded', 'pair.cjs'), '4000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, threadFileBytes(dir))), 20);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(sampler);
+  assert.equal(code, 0, stderr);
+  // The bound, plus a chunk each process may write before the other's drain lists it, and the
+  // 100 ms between a drain's listings of the other's files.
+  assert.ok(peak <= MAX_SIZE + 3 * CHUNK, `thread files peaked at ${peak} bytes; bound ${MAX_SIZE} (per process it would be twice that)`);
+  assert.ok(threadFileBytes(dir) <= MAX_SIZE + 2 * CHUNK, `the joined trace: ${threadFileBytes(dir)} bytes`);
+  const manifest = manifestOf(dir);
+  const pids = (manifest.processes ?? []).map((p) => p.pid);
+  assert.equal(pids.length, 2, JSON.stringify(manifest.processes));
+  for (const pid of pids) {
+    const own = pid === manifest.pid ? manifest : (JSON.parse(readFileSync(join(dir, `p${pid}.manifest.json`), 'utf8')) as Manifest);
+    assert.ok(own.totals.discarded > 0, `process ${pid} gave up its oldest records`);
+    assert.ok(own.totals.written > 0, `process ${pid} kept its most recent records`);
+    assert.equal(own.totals.dropped, 0);
+    const tree = JSON.parse(recall(['tree', dir, '--format', 'json', '--depth', '2', ...(pid === manifest.pid ? [] : ['--process', String(pid)])]).stdout) as TreeJson;
+    assert.equal(tree.threads[0]?.calls[0]?.name, 'main', `process ${pid}: main is open from the kept window start`);
+  }
+});
+
 test('--keep keeps the last stretch of every thread and discards what is older', () => {
   const { dir, result } = record(join('bounded', 'deep.cjs'), { args: ['3000'], flags: ['--keep', '1s'] });
   assert.equal(result.status, 0, result.stderr);

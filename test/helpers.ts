@@ -119,3 +119,18 @@ export function writeTrace(dir: string, records: [number, number, number, number
     }),
   );
 }
+
+/**
+ * An index file's bytes (index-file.ts) with one byte flipped in the first element of one array
+ * of its first indexed thread: `array` names it (segTime, read at open; fnMax, a group read on
+ * first use; ...). Throws when that array is empty, where a flip would change nothing.
+ */
+export function flipIndexByte(good: Uint8Array, array: string): Uint8Array {
+  const view = new DataView(good.buffer, good.byteOffset, good.byteLength);
+  const jsonBytes = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(good.subarray(16, 16 + jsonBytes))) as { threads: { index: { arrays: Record<string, [string, number, number, number]> } | null }[] };
+  const spec = header.threads.find((t) => t.index !== null)?.index?.arrays[array];
+  if (!spec || spec[2] <= 0) throw new Error(`the index has no elements in ${array}`);
+  const at = 16 + jsonBytes + spec[1];
+  return Uint8Array.from(good, (b, i) => (i === at ? b ^ 0x10 : b));
+}

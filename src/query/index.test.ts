@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, recall, record, summaryJson, tempDir, writeTrace } from '../../test/helpers.js';
+import { FIXTURES, flipIndexByte, recall, record, summaryJson, tempDir, writeTrace } from '../../test/helpers.js';
 import { EV_DROPPED, EV_ENTER, EV_EXIT, EV_EXT, EXT_GC } from '../format/layout.js';
 import { openQuery } from './open.js';
 
@@ -19,17 +19,6 @@ function copy(): string {
   const dir = join(tempDir('recall-query-'), 'trace');
   cpSync(recorded, dir, { recursive: true });
   return dir;
-}
-
-/** An index file's bytes with one byte flipped in the first element of one array of its first thread. */
-function flipped(good: Uint8Array, array: string): Uint8Array {
-  const view = new DataView(good.buffer, good.byteOffset, good.byteLength);
-  const jsonBytes = view.getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(good.subarray(16, 16 + jsonBytes))) as { threads: { index: { arrays: Record<string, [string, number, number, number]> } | null }[] };
-  const spec = header.threads.find((t) => t.index !== null)!.index!.arrays[array]!;
-  assert.ok(spec[2] > 0, `${array} has elements`);
-  const at = 16 + jsonBytes + spec[1];
-  return Uint8Array.from(good, (b, i) => (i === at ? b ^ 0x10 : b));
 }
 
 /** Open, count fib's calls through the engine, close; with how the index was come by. */
@@ -94,7 +83,7 @@ describe('the index file', () => {
       ['garbage', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)],
       ['truncated', good.subarray(0, good.byteLength >> 1)],
       ['empty', new Uint8Array(0)],
-      ['a flipped byte in the eager arrays', flipped(good, 'segTime')],
+      ['a flipped byte in the eager arrays', flipIndexByte(good, 'segTime')],
       ['a flipped byte in the header', Uint8Array.from(good, (b, i) => (i === 40 ? b ^ 0x01 : b))],
     ];
     for (const [what, bytes] of variants) {
@@ -109,7 +98,7 @@ describe('the index file', () => {
     assert.equal(fibCalls(dir).built, true);
     const path = join(dir, 'index.recall-idx');
     const good = readFileSync(path);
-    writeFileSync(path, flipped(good, 'fnMax'));
+    writeFileSync(path, flipIndexByte(good, 'fnMax'));
     const q = openQuery(dir);
     try {
       assert.equal(q.index.built, false, 'opening reads the header and the eager part only');

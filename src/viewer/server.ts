@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isRecallError, RecallError } from '../format/errors.js';
 import type { QueryTrace } from '../query/open.js';
-import { answer } from './api.js';
+import { answerReopening } from './api.js';
 import { ViewerTrace } from './viewer-trace.js';
 
 const COOKIE = 'recall_token';
@@ -119,7 +119,7 @@ export async function startViewer(trace: ViewerTrace | QueryTrace, options: View
       if (path.startsWith('/api/')) {
         let body: string;
         try {
-          body = JSON.stringify(answer(v, path.slice(5), url.searchParams));
+          body = JSON.stringify(answerReopening(v, path.slice(5), url.searchParams));
         } catch (error) {
           if (isRecallError(error)) {
             send(res, error.code === 'E_OUTSIDE_ROOT' ? 403 : 400, 'application/json', JSON.stringify({ error: error.message, code: error.code }));

@@ -128,6 +128,19 @@ export class ViewerTrace {
     return { p: this.process(parsed.pid), id: parsed.id };
   }
 
+  /**
+   * Open every process's trace again: a part of an index read on first use was found damaged
+   * (E_INDEX_DAMAGED; its file is deleted by then), and opening builds it anew. Each process
+   * keeps its place, pid and thread numbering; answers cached per QueryTrace start over.
+   */
+  reopen(): void {
+    for (const p of this.processes) {
+      const old = p.q;
+      p.q = openQuery(old.dir, { pid: old.manifest.pid });
+      old.close();
+    }
+  }
+
   close(): void {
     for (const p of this.processes) p.q.close();
   }

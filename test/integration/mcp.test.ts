@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { CLI, FIXTURES, recall, tempDir } from '../helpers.js';
+import { CLI, FIXTURES, flipIndexByte, recall, tempDir } from '../helpers.js';
 
 const root = tempDir('recall-mcp-');
 let client: Client;
@@ -204,12 +204,7 @@ test('an index damaged where it is read on first use is rebuilt, and the questio
   assert.equal(recall(['index', dir]).status, 0);
   // Flip a byte of the first thread's per-segment function rows (a lazy group: the open does not read it).
   const path = join(dir, 'index.recall-idx');
-  const bytes = readFileSync(path);
-  const jsonBytes = bytes.readUInt32LE(8);
-  const header = JSON.parse(bytes.subarray(16, 16 + jsonBytes).toString('utf8')) as { threads: { index: { arrays: Record<string, number[]> } | null }[] };
-  const at = 16 + jsonBytes + header.threads.find((t) => t.index !== null)!.index!.arrays.fnMax![1]!;
-  bytes[at] = bytes[at]! ^ 0x10;
-  writeFileSync(path, bytes);
+  writeFileSync(path, flipIndexByte(readFileSync(path), 'fnMax'));
   const calls = await ask('recall_find_calls', { trace: 'damaged', function: 'normalize', budget: 300 });
   assert.equal(calls.isError, false, calls.text);
   assert.match(calls.text, /^20,000 calls of normalize/);

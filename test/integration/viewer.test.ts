@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { openQuery, type QueryTrace } from '../../src/query/open.js';
@@ -23,9 +23,9 @@ import { runtimeTracks } from '../../src/viewer/runtime.js';
 import { runtimeEvents } from '../../src/analysis/runtime-events.js';
 import { mergeByFunction } from '../../src/query/merge.js';
 import { argsOf } from '../../src/tools/calls.js';
-import { answer } from '../../src/viewer/api.js';
+import { answer, answerReopening } from '../../src/viewer/api.js';
 import { ViewerTrace } from '../../src/viewer/viewer-trace.js';
-import { CLI, FIXTURES, record } from '../helpers.js';
+import { CLI, FIXTURES, flipIndexByte, recall, record } from '../helpers.js';
 
 interface Served {
   child: ChildProcess;
@@ -355,6 +355,39 @@ test('search by argument predicate: the calls whose recorded arguments match, ov
     assert.equal((search(q, 'checkQ') as { functions: { name: string }[] }).functions[0]!.name, 'checkQuantity');
   } finally {
     q.close();
+  }
+});
+
+test('an index part damaged where it is read on first use: the viewer opens the trace again and answers', () => {
+  const { dir, result } = record('bugs/bad-value.js');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(recall(['index', dir]).status, 0);
+  const v0 = ViewerTrace.open(dir);
+  const fn = String(ask(v0, 'search', { q: 'checkQuantity' }).functions[0].fn);
+  const slowest = ask(v0, 'jump', { fn, to: 'slowest' });
+  const calls = ask(v0, 'calls', { fn });
+  v0.close();
+  // The function rows (a group the open does not read) damaged: the first request that needs
+  // them finds it (and the file is deleted); the server's way of answering opens the trace
+  // again, which rebuilds the index, and answers as the undamaged index did.
+  const path = join(dir, 'index.recall-idx');
+  const good = readFileSync(path);
+  writeFileSync(path, flipIndexByte(good, 'fnMax'));
+  const v = ViewerTrace.open(dir);
+  try {
+    assert.throws(() => ask(v, 'jump', { fn, to: 'slowest' }), (error: Error & { code?: string }) => error.code === 'E_INDEX_DAMAGED');
+    writeFileSync(path, flipIndexByte(good, 'fnMax'));
+    const v2 = ViewerTrace.open(dir);
+    try {
+      const params = new URLSearchParams({ fn, to: 'slowest' });
+      assert.deepEqual(answerReopening(v2, 'jump', params), slowest);
+      assert.deepEqual(readFileSync(path), good, 'the same index was written again');
+      assert.deepEqual(answerReopening(v2, 'calls', new URLSearchParams({ fn })), calls);
+    } finally {
+      v2.close();
+    }
+  } finally {
+    v.close();
   }
 });
 

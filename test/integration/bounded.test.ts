@@ -14,8 +14,16 @@ import type { Manifest } from '../../src/format/manifest.js';
 import { CHUNK_HEADER_BYTES } from '../../src/format/layout.js';
 import { threadFileBytes } from '../../src/runtime/bounded.js';
 
-/** How long the service runs (the issue's 60 s with RECALL_TEST_SERVICE_MS=60000). */
+/**
+ * How long the service runs, and its bound: 12 s under 4 MiB here (a bound it fills within the
+ * suite's time); CI runs it for the issue's 60 s on its primary line, under 8 MiB
+ * (RECALL_TEST_SERVICE_MS=60000 RECALL_TEST_SERVICE_MAX_BYTES=8388608, scripts/test-lines.sh).
+ * The issue's 32 MiB is bench/bounded.mjs's: a service sharing the machine with the rest of the
+ * suite may not fill that in 60 s.
+ */
 const SERVICE_MS = Number(process.env.RECALL_TEST_SERVICE_MS ?? 12000);
+const SERVICE_MAX_SIZE = Number(process.env.RECALL_TEST_SERVICE_MAX_BYTES ?? 4 << 20);
+/** The bound of the other tests here. */
 const MAX_SIZE = 4 << 20;
 const CHUNK = (1 << 20) + CHUNK_HEADER_BYTES;
 
@@ -32,7 +40,7 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
   const root = tempDir();
   const dir = join(root, 'trace');
   const rssFile = join(root, 'rss.json');
-  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(MAX_SIZE), '--', process.execPath, join(FIXTURES, 'bounded', 'service.cjs'), String(SERVICE_MS), rssFile], {
+  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(SERVICE_MAX_SIZE), '--', process.execPath, join(FIXTURES, 'bounded', 'service.cjs'), String(SERVICE_MS), rssFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -48,8 +56,8 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
   assert.equal(code, 0, stderr);
   assert.ok(samples > SERVICE_MS / 100, `the directory was sampled while the service ran (${samples} samples)`);
   // The bound, plus the chunk written before the oldest segment goes (and a segment header or two).
-  assert.ok(peak <= MAX_SIZE + CHUNK + 8192, `thread files peaked at ${peak} bytes; bound ${MAX_SIZE} + one chunk`);
-  assert.ok(threadFileBytes(dir) <= MAX_SIZE + CHUNK, 'the joined trace is within the bound too');
+  assert.ok(peak <= SERVICE_MAX_SIZE + CHUNK + 8192, `thread files peaked at ${peak} bytes; bound ${SERVICE_MAX_SIZE} + one chunk`);
+  assert.ok(threadFileBytes(dir) <= SERVICE_MAX_SIZE + CHUNK, 'the joined trace is within the bound too');
   assert.deepEqual(
     readdirSync(dir).filter((n) => /\.d?seg$/.test(n)),
     [],
@@ -58,7 +66,7 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
 
   const manifest = manifestOf(dir);
   assert.equal(manifest.status, 'complete');
-  assert.equal(manifest.options.maxBytes, MAX_SIZE);
+  assert.equal(manifest.options.maxBytes, SERVICE_MAX_SIZE);
   assert.equal(manifest.totals.dropped, 0, 'a moderate load drops nothing');
   assert.ok(manifest.totals.discarded > 0, 'the run produced more than the bound, so its beginning was discarded');
   assert.equal(manifest.totals.produced, manifest.totals.written + manifest.totals.dropped + manifest.totals.discarded);

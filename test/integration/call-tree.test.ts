@@ -122,8 +122,10 @@ test('recall tree --depth: the calls below a cut are counted, in text and JSON',
 });
 
 test('recall tree: past what it holds in memory, JSON is refused in one line; text stops early instead', () => {
-  // fib(29): 1,664,079 calls, all as nodes for JSON; the text needs its first lines only.
-  const { dir, result } = record('fib.js', { args: ['29'] });
+  // fib(29): 1,664,079 calls, all as nodes for JSON; the text needs its first lines only. The
+  // top call's argument comes from the slow-call trigger: at the default 100 ms it missed on a
+  // fast machine (fib(29) ran 99.1 ms traced, and the line had no values), so 10 ms.
+  const { dir, result } = record('fib.js', { args: ['29'], flags: ['--trigger', 'slow=10ms'] });
   assert.equal(result.status, 0, result.stderr);
   const json = recall(['tree', dir, '--format', 'json']);
   assert.equal(json.status, 1);

@@ -1,6 +1,6 @@
 // The drain's side of a bounded trace (`recall run --max-size SIZE --keep DURATION`): each
 // thread's index lane is written as a run of segment files (window.ts names them), and whenever
-// the process's segments exceed the size bound, or hold records older than the kept duration,
+// the trace's segments exceed the size bound, or hold records older than the kept duration,
 // the oldest segment of the thread holding the most bytes is deleted (so every thread keeps its
 // most recent data, and a busy thread cannot push a quiet one out). The size bound is the whole
 // trace's: the other processes of the recording write their segments beside this one's, and

@@ -173,6 +173,11 @@ export class App {
     return Math.min(1, Math.max(0, (clientX - rect.left) / Math.max(1, rect.width)));
   }
 
+  /** The width the tracks are drawn at, in CSS pixels (a track's canvas; the tracks' box while there is none). */
+  drawnWidth(): number {
+    return Math.max(1, this.tracks[0]?.canvas.clientWidth ?? $('tracks').clientWidth);
+  }
+
   /** The time at a point of the tracks (client x). */
   timeAt(clientX: number): number {
     return this.view.from + (this.view.to - this.view.from) * this.fractionAt(clientX);
@@ -185,7 +190,7 @@ export class App {
       (e) => {
         if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
           e.preventDefault();
-          this.pan((e.deltaX || e.deltaY) / Math.max(1, this.tracks[0]?.canvas.clientWidth ?? tracks.clientWidth));
+          this.pan((e.deltaX || e.deltaY) / this.drawnWidth());
         } else if (e.ctrlKey || e.metaKey || !e.altKey) {
           e.preventDefault();
           this.zoom(Math.exp(e.deltaY * 0.002), this.fractionAt(e.clientX));
@@ -215,7 +220,7 @@ export class App {
         this.redraw();
         return;
       }
-      const nsPerPx = (drag.to - drag.from) / Math.max(1, this.tracks[0]?.canvas.clientWidth ?? tracks.clientWidth);
+      const nsPerPx = (drag.to - drag.from) / this.drawnWidth();
       this.view = { from: drag.from - dx * nsPerPx, to: drag.to - dx * nsPerPx };
       this.changed();
     });

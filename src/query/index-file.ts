@@ -13,7 +13,7 @@
 // No Node-only imports.
 
 import { checksumInit, checksumWords4 } from '../format/checksum.js';
-import { RecallError } from '../format/errors.js';
+import { isRecallError, RecallError } from '../format/errors.js';
 import type { ThreadFileFindings } from '../analysis/trace.js';
 import type { ThreadIndex } from './thread-index.js';
 
@@ -200,6 +200,16 @@ export function indexExtent(bytes: Uint8Array): { eagerEnd: number; end: number 
   if (header === null) return null;
   const bodyAt = PREAMBLE + new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE).getUint32(8, true);
   return { eagerEnd: bodyAt + header.eagerBytes, end: bodyAt + header.bodyBytes };
+}
+
+/**
+ * Whether a question that failed with `error` on its `attempt`-th try (0 first) is asked again
+ * with its traces opened anew: after E_INDEX_DAMAGED (a lazy group found damaged, its file
+ * deleted by then, so the open rebuilds it), at most twice (a file changed since it was opened
+ * is deleted only at the second try). The MCP tools and the viewer's API both follow it.
+ */
+export function reopenAfterIndexDamage(error: unknown, attempt: number): boolean {
+  return isRecallError(error) && error.code === 'E_INDEX_DAMAGED' && attempt < 2;
 }
 
 /** The preamble and header only (to judge staleness before reading the arrays); null if unreadable. */

@@ -35,6 +35,13 @@ function chunkOf(records: [number, number, number][], firstTime: number): { head
   return { header: chunkHeader, payload };
 }
 
+/** One full chunk's records (64 Ki: 1 MiB): enter/exit pairs of f1. */
+function fullChunkRecords(): [number, number, number][] {
+  const records: [number, number, number][] = [];
+  for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+  return records;
+}
+
 /**
  * A bounded store of one thread (--max-size `maxBytes`) that wrote `chunks` full chunks of
  * enter/exit pairs, inside f5 all along, the bound enforced after each, and was never joined.
@@ -43,8 +50,7 @@ function recordedLane(maxBytes: number, chunks: number): { dir: string; lane: Se
   const dir = mkdtempSync(join(tmpdir(), 'recall-bounded-'));
   const store = new BoundedStore(dir, { maxBytes, keepMs: null });
   const lane = store.open(header(0));
-  const records: [number, number, number][] = [];
-  for (let i = 0; i < 65536 / 2; i++) records.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+  const records = fullChunkRecords();
   for (let n = 0; n < chunks; n++) {
     const c = chunkOf(records, n * 100000);
     store.wrote(lane.write(c.header, c.payload, records.length, 1000 + n, 1001 + n, new Int32Array([5, 0])));
@@ -80,8 +86,7 @@ describe('BoundedStore', () => {
     const busy = store.open(header(0));
     const quiet = store.open(header(1));
     // One chunk per segment at this bound; each chunk is 64 Ki records (1 MiB).
-    const big: [number, number, number][] = [];
-    for (let i = 0; i < 65536 / 2; i++) big.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+    const big = fullChunkRecords();
     const quietChunk = chunkOf([[EV_ENTER, 2, 0], [EV_EXIT, 2, 0]], 0);
     store.wrote(quiet.write(quietChunk.header, quietChunk.payload, 2, 1000, 1001, new Int32Array(0)));
     // The busy thread is inside f3 (opened before its first chunk) when its chunks are written.
@@ -126,8 +131,7 @@ describe('BoundedStore', () => {
     // Two processes' drains, as `recall run` starts one per traced process, both in the trace directory.
     const stores = [77, 78].map((pid) => new BoundedStore(dir, { maxBytes: bound, keepMs: null }, pid));
     const lanes = stores.map((store, i) => store.open({ ...header(0), pid: 77 + i }));
-    const big: [number, number, number][] = [];
-    for (let i = 0; i < 65536 / 2; i++) big.push([EV_ENTER, 1, 0], [EV_EXIT, 1, 0]);
+    const big = fullChunkRecords();
     let now = 1_000_000;
     for (let n = 0; n < 12; n++) {
       for (let i = 0; i < 2; i++) {

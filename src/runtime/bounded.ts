@@ -444,23 +444,10 @@ export class BoundedStore {
   private listOthers(nowEpochMs: number): void {
     if (nowEpochMs - this.othersListedAt < OTHERS_SCAN_MS && nowEpochMs >= this.othersListedAt) return;
     this.othersListedAt = nowEpochMs;
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
     const own = `p${this.pid}-`;
     let bytes = 0;
     const lanes = new Map<string, { bytes: number; segments: number }>();
-    for (const name of names) {
-      if (name.startsWith(own) || !/\.(seg|dseg|idx|det)$/.test(name)) continue;
-      let size: number;
-      try {
-        size = statSync(join(this.dir, name)).size;
-      } catch {
-        continue; // deleted between the listing and the stat
-      }
+    for (const { name, size } of threadFileSizes(this.dir, (n) => n.startsWith(own))) {
       bytes += size;
       const segment = parseSegmentFileName(name);
       if (!segment) continue;
@@ -537,25 +524,34 @@ export function removeSpool(pid: number): void {
 }
 
 /**
- * Bytes of the thread files in `dir` now, both lanes: segments while a bounded recording runs,
- * the joined files after. What --max-size bounds; the bounded tests and bench/bounded.mjs
- * sample it while a recording runs.
+ * The thread files in `dir` now, both lanes, with their sizes: segments while a bounded
+ * recording runs, the joined files after. What --max-size bounds (`skip`: names to leave out).
  */
-export function threadFileBytes(dir: string): number {
+function threadFileSizes(dir: string, skip: (name: string) => boolean = () => false): { name: string; size: number }[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return 0;
+    return [];
   }
-  let sum = 0;
+  const files: { name: string; size: number }[] = [];
   for (const name of names) {
-    if (!/\.(seg|dseg|idx|det)$/.test(name)) continue;
+    if (skip(name) || !/\.(seg|dseg|idx|det)$/.test(name)) continue;
     try {
-      sum += statSync(join(dir, name)).size;
+      files.push({ name, size: statSync(join(dir, name)).size });
     } catch {
       // deleted between the listing and the stat: it holds nothing now
     }
   }
+  return files;
+}
+
+/**
+ * Bytes of the thread files in `dir` now (threadFileSizes): what --max-size bounds; the bounded
+ * tests and bench/bounded.mjs sample it while a recording runs.
+ */
+export function threadFileBytes(dir: string): number {
+  let sum = 0;
+  for (const file of threadFileSizes(dir)) sum += file.size;
   return sum;
 }

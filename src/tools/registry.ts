@@ -3,7 +3,8 @@
 // fitted to the token budget, and structured content with the same items, what was left out
 // and the cursor.
 
-import { RecallError, isRecallError } from '../format/errors.js';
+import { RecallError } from '../format/errors.js';
+import { reopenAfterIndexDamage } from '../query/index-file.js';
 import { DEFAULT_BUDGET, fitDoc } from './budget.js';
 import { callTool, findCallsTool } from './calls.js';
 import { diffTool } from './diff.js';
@@ -52,10 +53,9 @@ export async function answer(ctx: ToolContext, tool: Tool, input: Record<string,
     try {
       ran = await tool.run(ctx, input);
     } catch (error) {
-      // A part of an index read on first use was damaged (its file is deleted by then, when
-      // it is the file that was opened): open the traces again, which rebuilds it, and answer
-      // once more (twice: a file changed since it was opened is deleted at the second try).
-      if (!(isRecallError(error) && error.code === 'E_INDEX_DAMAGED') || attempt === 2) throw error;
+      // A part of an index read on first use was damaged: open the traces again, which
+      // rebuilds it, and answer once more.
+      if (!reopenAfterIndexDamage(error, attempt)) throw error;
       for (const dir of dirs) {
         ctx.store.forget(dir);
         await ctx.store.prepare(dir);

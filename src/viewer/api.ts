@@ -21,7 +21,8 @@
 //   /api/source?file&line&process         lines around a line of a file a function table names (source.ts)
 // Errors the user can cause are RecallErrors; the server answers them with 400 and one line.
 
-import { isRecallError, RecallError } from '../format/errors.js';
+import { RecallError } from '../format/errors.js';
+import { reopenAfterIndexDamage } from '../query/index-file.js';
 import { axisParam, numberParam, processParam, required, threadParam, type Params } from './params.js';
 import { call, calls, exceptions, hotspots, jumpTo, overview, range, runtime, search, source, stepFrom, timeline } from './processes.js';
 import type { ViewerTrace } from './viewer-trace.js';
@@ -30,15 +31,15 @@ export { prepareTimelines, timeline, TimelineBuilder, LEVEL_CELLS, LEVEL_RECORDS
 
 /**
  * Answer one API request as `answer` does; when a part of an index read on first use turns out
- * damaged (E_INDEX_DAMAGED), open the trace again, which rebuilds it, and answer once more
- * (twice: a file changed since it was opened is deleted at the second try), as the MCP tools do.
+ * damaged (E_INDEX_DAMAGED), open the trace again, which rebuilds it, and answer once more, as
+ * the MCP tools do (reopenAfterIndexDamage).
  */
 export function answerReopening(v: ViewerTrace, path: string, params: Params): unknown {
   for (let attempt = 0; ; attempt++) {
     try {
       return answer(v, path, params);
     } catch (error) {
-      if (!(isRecallError(error) && error.code === 'E_INDEX_DAMAGED') || attempt === 2) throw error;
+      if (!reopenAfterIndexDamage(error, attempt)) throw error;
       v.reopen();
     }
   }

@@ -31,16 +31,14 @@ interface TreeJson {
   threads: { calls: { name: string; children?: { name: string }[] }[] }[];
 }
 
-function manifestOf(dir: string): Manifest {
-  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-}
-
-
-test('a service under load for a while stays within --max-size, keeps RSS flat, drops nothing, and every view reads the result', async () => {
-  const root = tempDir();
-  const dir = join(root, 'trace');
-  const rssFile = join(root, 'rss.json');
-  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(SERVICE_MAX_SIZE), '--', process.execPath, join(FIXTURES, 'bounded', 'service.cjs'), String(SERVICE_MS), rssFile], {
+/**
+ * `recall run --max-size maxBytes` of a test/fixtures/bounded program (`program`: its file and
+ * arguments) into `dir`, its thread files' size sampled every `everyMs` while it runs: the
+ * exit code, stderr, the peak size seen and how many samples were taken.
+ */
+async function recordSampled(dir: string, maxBytes: number, program: string[], everyMs: number): Promise<{ code: number | null; stderr: string; peak: number; samples: number }> {
+  const [file, ...args] = program as [string, ...string[]];
+  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(maxBytes), '--', process.execPath, join(FIXTURES, 'bounded', file), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -50,9 +48,22 @@ test('a service under load for a while stays within --max-size, keeps RSS flat, 
   const sampler = setInterval(() => {
     peak = Math.max(peak, threadFileBytes(dir));
     samples++;
-  }, 50);
+  }, everyMs);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(sampler);
+  return { code, stderr, peak, samples };
+}
+
+function manifestOf(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+
+test('a service under load for a while stays within --max-size, keeps RSS flat, drops nothing, and every view reads the result', async () => {
+  const root = tempDir();
+  const dir = join(root, 'trace');
+  const rssFile = join(root, 'rss.json');
+  const { code, stderr, peak, samples } = await recordSampled(dir, SERVICE_MAX_SIZE, ['service.cjs', String(SERVICE_MS), rssFile], 50);
   assert.equal(code, 0, stderr);
   assert.ok(samples > SERVICE_MS / 100, `the directory was sampled while the service ran (${samples} samples)`);
   // The bound, plus the chunk written before the oldest segment goes (and a segment header or two).
@@ -140,15 +151,7 @@ test('frames open when the kept window begins are shown as calls of their functi
 test('--max-size bounds the whole trace: two processes writing at once share it, each keeping its most recent data', async () => {
   const root = tempDir();
   const dir = join(root, 'trace');
-  const child = spawn(process.execPath, [CLI, 'run', '--quiet', '--out', dir, '--max-size', String(MAX_SIZE), '--', process.execPath, join(FIXTURES, 'bounded', 'pair.cjs'), '4000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, threadFileBytes(dir))), 20);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearInterval(sampler);
+  const { code, stderr, peak } = await recordSampled(dir, MAX_SIZE, ['pair.cjs', '4000'], 20);
   assert.equal(code, 0, stderr);
   // The bound, plus a chunk each process may write before the other's drain lists it, and the
   // 100 ms between a drain's listings of the other's files.

@@ -1038,7 +1038,7 @@ test('the web app in headless Chromium: a child process\'s tracks under its head
       const status = await page.evaluate(() => (globalThis as any).document.getElementById('status').textContent as string);
       throw new Error(`the child's top row was not painted in the window ${JSON.stringify(await windowOf())}: ${painted} px, status "${status}" (${error.message})`);
     });
-    const at = await paintedPoint(page, `section.process-group[data-pid="${pid}"] canvas`);
+    const at = await paintedPoint(page, childSelector);
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((hash) => (globalThis as any).location.hash === hash, `#call=${runCall}`);
     await page.getByRole('region', { name: 'Details' }).getByText(`${runCall} (thread`).waitFor();

@@ -13,7 +13,7 @@ import {
   type DetailConfig,
 } from '../runtime/config.js';
 import { DEFAULT_SNAPSHOT_LIMITS, type SnapshotLimits } from '../runtime/config.js';
-import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicates.js';
+import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicate-spec.js';
 import { duration, positiveInteger, stringList, type Options, type Parsed } from './args.js';
 import { durationMs } from '../text/format.js';
 

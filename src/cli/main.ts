@@ -101,9 +101,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0); // `recall summary | head` closed the pipe
-});
+// Not for a run, which writes nothing to stdout but its help: the program shares it, and
+// creating the stream is milliseconds of start-up before the program starts.
+const writesStdout = process.argv[2] !== 'run' || process.argv.includes('--help') || process.argv.includes('-h');
+if (writesStdout) {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0); // `recall summary | head` closed the pipe
+  });
+}
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -11,15 +11,12 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sym
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import picomatch from 'picomatch';
 import { RecallError } from '../format/errors.js';
 import { CONFIG_ENV, DEFAULT_RING_RECORDS, DEFAULT_SPILL_RECORDS, DEFAULT_THREAD_SLOTS, type RecordConfig } from '../runtime/config.js';
 import { signalNumber } from '../runtime/signals.js';
 import { isNodeBinary, withScaledStack } from '../runtime/stack-limit.js';
 import type { Manifest } from '../format/manifest.js';
-import { writeManifestFile } from '../runtime/manifest-file.js';
-import { joinLeftSegments, removeSpool } from '../runtime/bounded.js';
-import { parseProcessesJsonl, PROCESSES_FILE } from '../format/processes.js';
+import { loadPicomatch } from '../instrument/filter.js';
 import { parse, positiveInteger, stringList } from './args.js';
 import { DETAIL_HELP, DETAIL_OPTIONS, detailConfig } from './detail-options.js';
 import { durationMs, formatBytes, formatCount, sizeBytes } from '../text/format.js';
@@ -122,7 +119,7 @@ function prepareTraceDir(dir: string): void {
 /** A glob that matches no file under cwd is almost always a typo: say so before running. */
 function checkGlobsMatch(cwd: string, include: string[]): void {
   for (const glob of include) {
-    const match = picomatch(glob, { dot: true });
+    const match = loadPicomatch()(glob, { dot: true });
     const absolute = glob.startsWith('/');
     let found = false;
     let visited = 0;
@@ -300,11 +297,11 @@ export async function runCommand(args: string[]): Promise<number> {
   const exitCode = outcome.code ?? 128 + signalNumber(outcome.signal ?? 'SIGTERM');
   const after = await afterRun;
   // A bounded recording killed before it finished left its threads as segment files.
-  joinLeftSegments(traceDir, (pid) => !alive(pid));
+  after.joinLeftSegments(traceDir, (pid) => !alive(pid));
   removeLeftSockets(traceDir, (pid) => !alive(pid));
-  if (snapshot) removeLeftSpools(traceDir);
+  if (snapshot) removeLeftSpools(after, traceDir);
   const result = after.salvageManifest(traceDir, outcome.signal);
-  if (result?.salvaged) writeManifestFile(traceDir, result.manifest, result.file);
+  if (result?.salvaged) after.writeManifestFile(traceDir, result.manifest, result.file);
   const children = result ? finishChildren(after, traceDir, result.manifest) : null;
   if (!values.out) updateLatestLink(outRoot, traceDir);
   if (!quiet) {
@@ -363,11 +360,23 @@ interface ChildrenOutcome {
   salvaged: number;
 }
 
-type AfterRun = typeof import('../analysis/salvage.js') & typeof import('../analysis/processes.js') & typeof import('../analysis/process-overview.js');
+type AfterRun = typeof import('../analysis/salvage.js') &
+  typeof import('../analysis/processes.js') &
+  typeof import('../analysis/process-overview.js') &
+  typeof import('../runtime/bounded.js') &
+  typeof import('../runtime/manifest-file.js') &
+  typeof import('../format/processes.js');
 
 async function loadAfterRun(): Promise<AfterRun> {
-  const [salvage, processes, overview] = await Promise.all([import('../analysis/salvage.js'), import('../analysis/processes.js'), import('../analysis/process-overview.js')]);
-  return { ...salvage, ...processes, ...overview };
+  const modules = await Promise.all([
+    import('../analysis/salvage.js'),
+    import('../analysis/processes.js'),
+    import('../analysis/process-overview.js'),
+    import('../runtime/bounded.js'),
+    import('../runtime/manifest-file.js'),
+    import('../format/processes.js'),
+  ]);
+  return Object.assign({}, ...modules) as AfterRun;
 }
 
 /**
@@ -388,7 +397,7 @@ function finishChildren(after: AfterRun, traceDir: string, root: Manifest): Chil
       const result = salvageManifest(traceDir, null, entry.pid);
       if (!result) continue;
       if (result.salvaged) {
-        writeManifestFile(traceDir, result.manifest, result.file);
+        after.writeManifestFile(traceDir, result.manifest, result.file);
         outcome.salvaged++;
       }
       overview = processOverview(traceDir, entry, false);
@@ -399,14 +408,14 @@ function finishChildren(after: AfterRun, traceDir: string, root: Manifest): Chil
 }
 
 /** --snapshot: remove the spools of the trace's processes that ended without removing their own (killed). */
-function removeLeftSpools(traceDir: string): void {
+function removeLeftSpools(after: AfterRun, traceDir: string): void {
   let text = '';
   try {
-    text = readFileSync(join(traceDir, PROCESSES_FILE), 'utf8');
+    text = readFileSync(join(traceDir, after.PROCESSES_FILE), 'utf8');
   } catch {
     return;
   }
-  for (const entry of parseProcessesJsonl(text).processes) if (!alive(entry.pid)) removeSpool(entry.pid);
+  for (const entry of after.parseProcessesJsonl(text).processes) if (!alive(entry.pid)) after.removeSpool(entry.pid);
 }
 
 /** The control sockets of processes that were killed before they could remove their own. */

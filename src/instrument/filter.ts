@@ -11,9 +11,10 @@ type Picomatch = typeof import('picomatch');
 /**
  * Required, not imported: on Node 20's hooks thread an import of picomatch would pass through
  * recall's own hooks while they wait for this module (see esm-hooks.ts). And only when there
- * are globs: loading it is a few milliseconds of every traced thread's start-up.
+ * are globs: loading it is a few milliseconds of every traced thread's start-up (and of
+ * `recall run`'s, before the program starts).
  */
-function loadPicomatch(): Picomatch {
+export function loadPicomatch(): Picomatch {
   return createRequire(import.meta.url)('picomatch') as Picomatch;
 }
 

@@ -3,7 +3,7 @@
 // following) to its child processes, marked with their parent's and the root's pid.
 
 import type { ManifestDetailSettings, TimingMode } from '../format/manifest.js';
-import type { ArgPredicateSpec } from './predicates.js';
+import type { ArgPredicateSpec } from './predicate-spec.js';
 
 /** How much of a value a snapshot describes (snapshot.ts); here so the CLI need not load the snapshotter. */
 export interface SnapshotLimits {

@@ -3,7 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argTestFor, parseArgPredicate } from './predicates.js';
+import { parseArgPredicate } from './predicate-spec.js';
+import { argTestFor } from './predicates.js';
 
 test('parses the four operators and rejects what is not a predicate', () => {
   assert.deepEqual(parseArgPredicate('parse*:0~bad'), { fn: 'parse*', index: 0, op: '~', value: 'bad' });

@@ -7,7 +7,8 @@
 import * as z from 'zod';
 import { RecallError } from '../format/errors.js';
 import type { ValueDesc } from '../format/values.js';
-import { argTestFor, parseArgPredicate, type ArgPredicateSpec, type ArgTest } from '../runtime/predicates.js';
+import { parseArgPredicate, type ArgPredicateSpec } from '../runtime/predicate-spec.js';
+import { argTestFor, type ArgTest } from '../runtime/predicates.js';
 import type { CallBrief, CallFilter, CallsPage, DetailValue } from '../query/answers.js';
 import type { QueryEngine } from '../query/engine.js';
 import { cursorOf, parseCallId } from '../query/ids.js';

@@ -10,7 +10,7 @@
 // way, for the same reason: the drain worker boots from drain-worker.cjs, and a thread that exits
 // before the worker has booted requires drain.cjs to write its trace itself. Everything else
 // (the CLI, the ES module hooks, the instrumenter, the tests) runs from tsc's output.
-import { chmodSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const dist = new URL('../dist/src/', import.meta.url);
@@ -36,6 +36,10 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
 });
+
+// The instrumenter's fingerprint (cache.ts), hashed once here instead of at every traced start.
+const { fingerprintFileText, FINGERPRINT_FILE } = await import(new URL('instrument/cache.js', dist).href);
+writeFileSync(new URL(`instrument/${FINGERPRINT_FILE}`, dist), fingerprintFileText(new URL('instrument/', dist)));
 
 chmodSync(new URL('cli/main.js', dist), 0o755);
 // The viewer's page and style sheet go beside its compiled app (tsc copies only what it compiles).

@@ -2,10 +2,10 @@
 // source, file name or format is a miss; a broken cache directory falls back to transforming.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instrumentCached, cacheKey } from './cache.js';
+import { computeFingerprint, FINGERPRINT_FILE, fingerprintFileText, instrumentCached, cacheKey } from './cache.js';
 import { instrumentSource } from './transform.js';
 
 const source = 'function add(a, b) { return a + b; }\nconsole.log(add(1, 2));\n';
@@ -42,4 +42,12 @@ test('sources that do not parse are not cached', () => {
   const broken = 'function (';
   assert.equal(instrumentCached(broken, options, dir, instrumentSource).code, broken);
   assert.deepEqual(readdirSync(dir), []);
+});
+
+test('the build wrote the fingerprint of the instrumenter files it built, with their stamp', () => {
+  const dir = new URL('./', import.meta.url);
+  const written = readFileSync(new URL(FINGERPRINT_FILE, dir), 'utf8');
+  assert.equal(written, fingerprintFileText(dir));
+  assert.match(written, /^[0-9a-f]{16} \d+:[\d.]+ \d+:[\d.]+\n$/);
+  assert.equal(written.split(' ')[0], computeFingerprint(dir));
 });

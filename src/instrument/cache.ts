@@ -5,28 +5,61 @@
 // instrumenter itself (the parser is tens of milliseconds of start-up): callers hand it in,
 // and the ES module hooks load it only on a cache miss.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RECALL_VERSION } from '../format/version.js';
 import { contentKey, murmur128 } from './source-hash.js';
 import type { InstrumentOptions, InstrumentResult, ModuleFormat } from './transform.js';
 
-/**
- * Fingerprint of the instrumenter itself (its compiled files), so that any change to what it
- * emits invalidates old cache entries without anyone having to remember to bump a number.
- */
-const TRANSFORM_FINGERPRINT = (() => {
+/** The instrumenter's compiled files, whose text is its fingerprint. */
+const FINGERPRINTED_FILES = ['transform.js', 'markers.js'];
+
+/** Where `npm run build` (scripts/postbuild.mjs) writes the fingerprint, beside those files. */
+export const FINGERPRINT_FILE = 'transform.fingerprint';
+
+/** The fingerprint of the instrumenter's files as they are now (hashing ~40 KB: ~2 ms before the JIT warms up). */
+export function computeFingerprint(dir: URL): string {
   let text = '';
-  for (const file of ['transform.js', 'markers.js']) {
+  for (const file of FINGERPRINTED_FILES) {
     try {
-      // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
-      text += readFileSync(new URL(`../instrument/${file}`, import.meta.url), 'utf8');
+      text += readFileSync(new URL(file, dir), 'utf8');
     } catch {
       text += file;
     }
     text += '\0';
   }
   return murmur128(text).slice(0, 16);
+}
+
+/** The files' sizes and modification times: whether they are still the files the build hashed. */
+function filesStamp(dir: URL): string {
+  return FINGERPRINTED_FILES.map((file) => {
+    const stat = statSync(new URL(file, dir));
+    return `${stat.size}:${stat.mtimeMs}`;
+  }).join(' ');
+}
+
+/** The fingerprint file's text: the fingerprint, then the stamp of the files it hashed. */
+export function fingerprintFileText(dir: URL): string {
+  return `${computeFingerprint(dir)} ${filesStamp(dir)}\n`;
+}
+
+/**
+ * Fingerprint of the instrumenter itself (its compiled files), so that any change to what it
+ * emits invalidates old cache entries without anyone having to remember to bump a number.
+ * Computed at build time and read here, as long as the files are the ones it hashed (a `tsc`
+ * without the rest of the build changes them): every traced process's start-up needs it.
+ */
+const TRANSFORM_FINGERPRINT = (() => {
+  // '../instrument/': this code also runs from the preload bundle in dist/src/runtime.
+  const dir = new URL('../instrument/', import.meta.url);
+  try {
+    const [fingerprint, ...stamp] = readFileSync(new URL(FINGERPRINT_FILE, dir), 'utf8').trim().split(' ');
+    if (fingerprint && /^[0-9a-f]{16}$/.test(fingerprint) && stamp.join(' ') === filesStamp(dir)) return fingerprint;
+  } catch {
+    // not built by npm run build: hash the files now
+  }
+  return computeFingerprint(dir);
 })();
 
 export interface CachedTransform {

@@ -46,8 +46,8 @@ interface Session {
   childConfig: string | null;
 }
 
-export interface DrainWorkerData {
-  recallDrain: true;
+/** What the drain worker is sent once the session exists (drain-worker.ts). */
+export interface DrainSession {
   sab: SharedArrayBuffer;
   config: RecordConfig;
   manifest: Manifest;
@@ -183,15 +183,41 @@ function announceProcess(config: Session['config'], manifest: Manifest): void {
   appendFileSync(join(config.traceDir, PROCESSES_FILE), line + '\n');
 }
 
+/** Where preload-require.cts leaves the drain worker it started before this bundle loaded. */
+const EARLY_DRAIN = Symbol.for('recall:early-drain');
+
+/** The drain worker preload-require.cts started early, taken once; null when it started none. */
+function takeEarlyDrain(): threads.Worker | null {
+  const g = globalThis as { [EARLY_DRAIN]?: threads.Worker };
+  const drain = g[EARLY_DRAIN] ?? null;
+  delete g[EARLY_DRAIN];
+  return drain;
+}
+
+/** No session after all (the recording is over, or this Node cannot trace): end the early worker unseen. */
+function dropEarlyDrain(): void {
+  const drain = takeEarlyDrain();
+  if (!drain) return;
+  hideWorkerEvents(1);
+  void drain.terminate();
+}
+
+/**
+ * Give the drain worker its session: the one preload-require.cts started, else one started
+ * now (this bundle loaded some other way). The worker waits for it (drain-worker.ts).
+ */
 function startDrain(session: Session, manifest: Manifest): void {
-  const data: DrainWorkerData = { recallDrain: true, sab: session.sab, config: session.config, manifest };
-  const drain = new threads.Worker(new URL('./drain-worker.cjs', import.meta.url), {
-    workerData: data,
-    // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
-    execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
-    name: 'recall drain',
-  });
+  const drain =
+    takeEarlyDrain() ??
+    new threads.Worker(new URL('./drain-worker.cjs', import.meta.url), {
+      workerData: { recallDrain: true },
+      // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
+      execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
+      name: 'recall drain',
+    });
   drain.unref();
+  const data: DrainSession = { sab: session.sab, config: session.config, manifest };
+  drain.postMessage(data);
   drain.on('error', (error) => {
     process.stderr.write(`recall: the trace writer stopped: ${error.message}\n`);
   });
@@ -314,8 +340,12 @@ function main(): void {
   g[LOADED] = true;
   if (threads.isMainThread) {
     const session = mainThreadSession();
-    if (!session) return;
+    if (!session) {
+      dropEarlyDrain();
+      return;
+    }
     if (!REQUIRE_ESM) {
+      dropEarlyDrain();
       process.stderr.write(requireEsmMissing(process.version));
       return;
     }

@@ -228,3 +228,23 @@ test('a worker thread that starts a child records the spawn in its own lane', ()
     [child.pid],
   );
 });
+
+test('a child that starts after the recording ended runs untraced and sees no worker of recall', () => {
+  // The session a followed child inherits (RECALL_CONFIG and NODE_OPTIONS), as recall run gives
+  // it, with the recording's --duration deadline already past when the child starts.
+  const dir = join(tempDir(), 'trace');
+  const shown = recall(['run', '--quiet', '--out', dir, '--', 'sh', '-c', 'printf %s "$RECALL_CONFIG"; printf "\\n%s" "$NODE_OPTIONS"']);
+  assert.equal(shown.status, 0, shown.stderr);
+  const [config, nodeOptions] = shown.stdout.split('\n') as [string, string];
+  const late = { ...JSON.parse(config), parentPid: process.pid, deadlineEpochMs: Date.now() - 1000 };
+  // Its preload starts the drain worker before it reads the session (preload-require.cts), then
+  // ends it: the child's async hooks, worker_threads channel and 'worker' listeners see only the
+  // worker it starts itself, as untraced.
+  const fixture = 'semantics/process-events.cjs';
+  const result = untraced(fixture, [], { env: { ...process.env, RECALL_CONFIG: JSON.stringify(late), NODE_OPTIONS: nodeOptions } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, untraced(fixture).stdout);
+  assert.match(result.stdout, /^worker events: mine$/m);
+  assert.match(result.stdout, /^worker_threads channel: 1$/m);
+  assert.deepEqual(readdirSync(dir), [], 'the late child wrote nothing into the trace');
+});

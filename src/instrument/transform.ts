@@ -480,6 +480,11 @@ class Rewriter {
       const id = node.id;
       cls = isNode(id) ? String(id.name) : parent && parent.type === 'VariableDeclarator' && isNode(parent.id) ? String(parent.id.name) : '(class)';
     }
+    if (node.type === 'LabeledStatement') {
+      // Each labelled statement's end maps to the outermost label sharing that end (L1: L2: for
+      // await ...), noted on the way down, before the loop's rewrite looks it up.
+      this.labelStarts.set(node.end, parent && parent.type === 'LabeledStatement' ? this.outermostLabel(parent) : node);
+    }
     const inner = fn ?? owner;
     const wasDerived = this.derivedClass;
     if (node.type === 'ClassBody' && parent) this.derivedClass = isNode(parent.superClass);
@@ -639,24 +644,9 @@ class Rewriter {
 
   private labelStarts = new Map<number, Node>();
 
-  /** Labels are recorded on the way down (see walkProgram); find the outermost label of a chain. */
+  /** Labels are noted on the way down (walk); the outermost label of a chain. */
   private outermostLabel(label: Node): Node {
     return this.labelStarts.get(label.end) ?? label;
-  }
-
-  noteLabels(program: Node): void {
-    // Map each labelled statement's end to the outermost label sharing that end (L1: L2: for await ...).
-    const visit = (node: Node, outerLabel: Node | null): void => {
-      if (node.type === 'LabeledStatement') {
-        const outer = outerLabel ?? node;
-        this.labelStarts.set(node.end, outer);
-        const body = node.body;
-        if (isNode(body)) visit(body, outer);
-        return;
-      }
-      forEachChild(node, (child) => visit(child, null));
-    };
-    visit(program, null);
   }
 
   private rewriteFunction(fn: FnInfo): void {
@@ -784,7 +774,6 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
   }
   const program = parsed.program as unknown as Node;
   const rewriter = new Rewriter(js, format, options.capture, options.detail !== false);
-  rewriter.noteLabels(program);
   rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;
   const s = rewriter.s;

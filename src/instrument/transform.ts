@@ -28,7 +28,7 @@
 // No newline is ever inserted, so lines never move (except where declarations are moved);
 // columns move only after an insertion on the same line, and the source map covers that.
 
-import MagicString from 'magic-string';
+import { SourceEdits } from './edits.js';
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
 import { transformSync } from 'oxc-transform';
 import remapping from '@jridgewell/remapping';
@@ -135,7 +135,11 @@ interface FnInfo {
   params: string[];
   /** What the detail probes get as `this`: 'this', or 'void 0' (arrows; derived constructors, where `this` can be unbound). */
   self: string;
-  /** Parameters a catch clause may name: those no block inside the function redeclares (a shadow or its TDZ would show). */
+  /**
+   * Parameters a catch clause may name: those no block inside the function redeclares (a shadow
+   * or its TDZ would show). Found at the function's first catch clause (catchParamsOf): it takes
+   * a walk of the body, and most functions catch nothing.
+   */
   catchParams: string[] | null;
   /** Arguments are captured on entry (InstrumentOptions.capture matched the name). */
   capture: boolean;
@@ -147,15 +151,33 @@ function isNode(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && typeof (value as Node).type === 'string';
 }
 
-/** Call `visit` on each child node of `node`, in source order. */
+/**
+ * A node with nothing inside that any walk of the instrumenter looks for: a name (with no
+ * decorators), a literal, `this`. About half of all nodes; walks skip them.
+ */
+function isLeaf(node: Node): boolean {
+  const type = node.type;
+  return type === 'Literal' || type === 'ThisExpression' || (type === 'Identifier' && !(Array.isArray(node.decorators) && node.decorators.length > 0));
+}
+
+/** Call `visit` on each child node of `node`, in source order, but for leaves (isLeaf). */
 function forEachChild(node: Node, visit: (child: Node) => void): void {
   for (const key in node) {
     if (key === 'type' || key === 'start' || key === 'end') continue;
     const value = node[key];
     if (Array.isArray(value)) {
-      for (const child of value) if (isNode(child)) visit(child);
-    } else if (isNode(value)) visit(value);
+      for (const child of value) if (isNode(child) && !isLeaf(child)) visit(child);
+    } else if (isNode(value) && !isLeaf(value)) visit(value);
   }
+}
+
+/** The function's catchParams, found on first use. */
+function catchParamsOf(fn: FnInfo): string[] {
+  if (fn.catchParams === null) {
+    const shadowed = fn.params.length > 0 ? blockScopedNames(fn.node) : null;
+    fn.catchParams = shadowed ? fn.params.filter((name) => !shadowed.has(name)) : fn.params;
+  }
+  return fn.catchParams;
 }
 
 /**
@@ -421,7 +443,7 @@ function functionLevelPlan(fn: Node, statements: Node[], bodyEnd: number): Funct
 }
 
 class Rewriter {
-  readonly s: MagicString;
+  readonly s: SourceEdits;
   readonly fns: FnInfo[] = [];
   /** Some function can run before the module body: registration must be possible on demand. */
   anyEarly = false;
@@ -437,7 +459,7 @@ class Rewriter {
     this.detail = detail;
     this.source = source;
     this.format = format;
-    this.s = new MagicString(source);
+    this.s = new SourceEdits(source);
     this.capture = capture.length > 0 ? picomatch(capture as string[]) : null;
   }
 
@@ -457,13 +479,12 @@ class Rewriter {
       const arrow = node.type === 'ArrowFunctionExpression';
       const derivedConstructor = inferred.kind === 'constructor' && this.derivedClass;
       const params = parameterNames(node);
-      const shadowed = params.length > 0 ? blockScopedNames(node) : null;
       const shortName = inferred.name.slice(inferred.name.lastIndexOf('.') + 1);
       fn = {
         node,
         params,
         self: arrow || derivedConstructor ? 'void 0' : 'this',
-        catchParams: shadowed ? params.filter((name) => !shadowed.has(name)) : params,
+        catchParams: null,
         capture: this.capture !== null && (this.capture(inferred.name) || this.capture(shortName)),
         index: this.fns.length,
         name: inferred.name,
@@ -527,7 +548,7 @@ class Rewriter {
         s.appendLeft(body.start + 1, `${R}.ca(0,${param})&&${R}.dv(0,2,${param},void 0,[]);`);
         return;
       }
-      const params = (owner.catchParams ?? []).filter((name) => name !== param);
+      const params = catchParamsOf(owner).filter((name) => name !== param);
       const id = this.id(owner);
       // After the resume check an async owner inserted at the same point.
       s.appendLeft(body.start + 1, `${R}.ca(${id},${param})&&${R}.dv(${id},2,${param},${this.values(owner, params)});`);

@@ -65,6 +65,7 @@ export class SourceEdits {
   /** Moves in the order made: start, end, to. */
   private readonly moves: number[] = [];
   private layoutCache: Layout | null = null;
+  private lineStartsCache: number[] | null = null;
 
   constructor(original: string) {
     this.original = original;
@@ -90,21 +91,35 @@ export class SourceEdits {
     this.layoutCache = null;
   }
 
+  /** Where each line of the original begins (computed once). */
+  lineStarts(): readonly number[] {
+    if (this.lineStartsCache === null) {
+      const starts = [0];
+      const text = this.original;
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.lineStartsCache = starts;
+    }
+    return this.lineStartsCache;
+  }
+
   toString(): string {
     const { intro, outro, cuts, order, pieceIntro, pieceOutro } = this.layout();
-    const parts: string[] = [intro];
+    // Concatenated (a rope V8 flattens once, on first use): twice as fast as an array join here.
+    let code = intro;
     for (const k of order) {
-      parts.push(pieceIntro[k] as string, this.original.slice(cuts[k], cuts[k + 1]), pieceOutro[k] as string);
+      const before = pieceIntro[k] as string;
+      const after = pieceOutro[k] as string;
+      if (before) code += before;
+      code += this.original.slice(cuts[k], cuts[k + 1]);
+      if (after) code += after;
     }
-    parts.push(outro);
-    return parts.join('');
+    return code + outro;
   }
 
   generateMap(options: MapOptions): EditsSourceMap {
     const { intro, outro, cuts, order, pieceIntro, pieceOutro } = this.layout();
     const original = this.original;
-    const lineStarts = [0];
-    for (let i = original.indexOf('\n'); i !== -1; i = original.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const lineStarts = this.lineStarts();
     const out = new MappingsWriter();
     const advance = (text: string): void => {
       if (!text) return;
@@ -272,8 +287,8 @@ export class SourceEdits {
   }
 }
 
-/** The 0-based line of `offset`. */
-function lineOf(lineStarts: readonly number[], offset: number): number {
+/** The 0-based line of `offset`, given where lines begin. */
+export function lineOf(lineStarts: readonly number[], offset: number): number {
   let lo = 0;
   let hi = lineStarts.length;
   while (lo < hi) {

@@ -28,7 +28,7 @@
 // No newline is ever inserted, so lines never move (except where declarations are moved);
 // columns move only after an insertion on the same line, and the source map covers that.
 
-import { SourceEdits } from './edits.js';
+import { lineOf, SourceEdits } from './edits.js';
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
 import { transformSync } from 'oxc-transform';
 import remapping from '@jridgewell/remapping';
@@ -716,21 +716,10 @@ class Rewriter {
   }
 }
 
-function lineStarts(source: string): number[] {
-  const starts = [0];
-  for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-function positionOf(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((starts[mid] as number) <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - (starts[lo] as number) };
+/** 1-based line and 0-based column of `offset`. */
+function positionOf(starts: readonly number[], offset: number): { line: number; column: number } {
+  const line = lineOf(starts, offset);
+  return { line: line + 1, column: offset - (starts[line] as number) };
 }
 
 /** Where the module-level registration statement goes: after a hashbang and the directive prologue. */
@@ -801,7 +790,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
   const file = basename(filename);
 
   // Function table: [name, line, column, kind, params] per function, positions in the original source.
-  const starts = lineStarts(js);
+  const starts = s.lineStarts();
   const tsTrace = tsMap ? new TraceMap(tsMap as ConstructorParameters<typeof TraceMap>[0]) : null;
   const table = fns.map((fn) => {
     const pos = positionOf(starts, fn.at);

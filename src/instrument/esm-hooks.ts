@@ -1,7 +1,7 @@
 // ES module customization hooks for module.register (Node 20: they run on Node's hooks
 // thread, and the main thread waits for that thread to start). `load` instruments every ES
 // module the filter accepts and compiles TypeScript; `resolve` adds the TypeScript naming
-// conventions. The instrumenter (oxc, magic-string, source maps) is loaded only when the
+// conventions. The instrumenter (oxc, its edit buffer, source maps) is loaded only when the
 // transform cache misses, so a warm start does not pay for it. TypeScript that compiles to
 // CommonJS is handed to the CommonJS loader, where cjs-hook.ts compiles it.
 

@@ -2,7 +2,7 @@
 // hooks on Node versions that have them): decide how a loaded source is compiled —
 // instrumented, type-stripped, or left alone. The off-thread ES module hooks do the same
 // asynchronously in esm-hooks.ts, loading the instrumenter only when the cache misses.
-// Here the loaders are synchronous, so the instrumenter (oxc, magic-string, source maps: 40-90 ms
+// Here the loaders are synchronous, so the instrumenter (oxc, its edit buffer, source maps: 40-90 ms
 // of start-up per thread) is loaded on the first cache miss with require() of an ES module
 // (Node 20.19+, 22.13+, 23.5+: the preload records nothing on older Node, require-esm.ts).
 

@@ -1,5 +1,5 @@
 // Whether this Node can require() an ES module quietly: the synchronous loaders load the
-// instrumenter (an ES module graph: oxc-parser, magic-string) with require() on a cache miss, so
+// instrumenter (an ES module graph: oxc-parser, oxc-transform) with require() on a cache miss, so
 // recall records a process only on a Node that can (the preload checks).
 
 /**

@@ -1,7 +1,7 @@
 // The instrumenter's AST rewrite: parse a module with oxc-parser and insert probes into every
-// function with magic-string, so that behaviour is unchanged (same results, this, arguments,
-// new.target, exceptions, .length, .name) and stack traces still point at the original
-// file:line:column through a chained, inline source map. TypeScript is first stripped of types
+// function through the edit buffer (edits.ts), so that behaviour is unchanged (same results,
+// this, arguments, new.target, exceptions, .length, .name) and stack traces still point at the
+// original file:line:column through a chained, inline source map. TypeScript is first stripped of types
 // with oxc-transform; its source map is chained with ours.
 //
 // What a function becomes (B = the module's function-id base, k = the function's index):

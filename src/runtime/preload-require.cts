@@ -18,6 +18,7 @@ import type * as Threads from 'node:worker_threads';
 const EARLY_DRAIN = Symbol.for('recall:early-drain');
 
 function startDrainEarly(threads: typeof Threads): void {
+  // RECALL_CONFIG: config.ts's CONFIG_ENV (this file is loaded before the bundle that has it).
   if (!threads.isMainThread || !process.env.RECALL_CONFIG) return;
   const drain = new threads.Worker(require('node:path').join(__dirname, 'drain-worker.cjs') as string, {
     workerData: { recallDrain: true },

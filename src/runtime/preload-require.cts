@@ -20,14 +20,8 @@ const EARLY_DRAIN = Symbol.for('recall:early-drain');
 function startDrainEarly(threads: typeof Threads): void {
   // RECALL_CONFIG: config.ts's CONFIG_ENV (this file is loaded before the bundle that has it).
   if (!threads.isMainThread || !process.env.RECALL_CONFIG) return;
-  const drain = new threads.Worker(require('node:path').join(__dirname, 'drain-worker.cjs') as string, {
-    workerData: { recallDrain: true },
-    // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
-    execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
-    name: 'recall drain',
-  });
-  drain.unref();
-  (globalThis as { [EARLY_DRAIN]?: Threads.Worker })[EARLY_DRAIN] = drain;
+  const { startDrainThread } = require('./drain-thread.cjs') as typeof import('./drain-thread.cjs');
+  (globalThis as { [EARLY_DRAIN]?: Threads.Worker })[EARLY_DRAIN] = startDrainThread(threads);
 }
 
 const threads = require('node:worker_threads') as typeof Threads;

@@ -209,13 +209,7 @@ function dropEarlyDrain(): void {
 function startDrain(session: Session, manifest: Manifest): void {
   const drain =
     takeEarlyDrain() ??
-    new threads.Worker(new URL('./drain-worker.cjs', import.meta.url), {
-      workerData: { recallDrain: true },
-      // RECALL_DRAIN_PROFILE=DIR writes a CPU profile of the drain (for performance work).
-      execArgv: process.env.RECALL_DRAIN_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.RECALL_DRAIN_PROFILE] : [],
-      name: 'recall drain',
-    });
-  drain.unref();
+    (createRequire(import.meta.url)('./drain-thread.cjs') as typeof import('./drain-thread.cjs')).startDrainThread(threads);
   const data: DrainSession = { sab: session.sab, config: session.config, manifest };
   drain.postMessage(data);
   drain.on('error', (error) => {

@@ -90,6 +90,13 @@ test('two moves to one place keep their order; an empty move changes nothing', (
   assertSame(source, [['move', c[0], c[1], source.length], ['left', source.length, '!']], 'to the end');
 });
 
+test('a move into its own range is refused, as magic-string refuses it', () => {
+  const edits = new SourceEdits('abcdef');
+  assert.throws(() => edits.move(1, 4, 2), RangeError);
+  assert.throws(() => edits.move(1, 4, 4), RangeError);
+  assert.throws(() => new MagicString('abcdef').move(1, 4, 2));
+});
+
 test('an empty source, and a source of newlines only', () => {
   assertSame('', [['left', 0, 'x'], ['right', 0, 'y']], 'empty');
   assertSame('\n\n\r\n', [['left', 1, 'a\nb'], ['right', 2, '\n']], 'newlines');

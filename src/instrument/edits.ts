@@ -81,12 +81,16 @@ export class SourceEdits {
     this.insert(index, RIGHT, text);
   }
 
-  /** Move original [start, end), with what is inserted in it and on its inner sides, to `index`. */
+  /**
+   * Move original [start, end), with what is inserted in it and on its inner sides, to `index`
+   * (outside the range). Ranges moved must not overlap, nor one be moved into another.
+   */
   move(start: number, end: number, index: number): void {
     this.checkIndex(start);
     this.checkIndex(end);
     this.checkIndex(index);
     if (start === end) return;
+    if (start > end || (index >= start && index <= end)) throw new RangeError(`cannot move ${start}-${end} to ${index}`);
     this.moves.push(start, end, index);
     this.layoutCache = null;
   }

@@ -108,6 +108,21 @@ function traceDrops(dir) {
   return dropped;
 }
 
+/**
+ * The most events any thread of a trace had waiting for its writer at once, and the room its ring
+ * and spill ring had (the manifest's backlogPeak and options): how close the run came to dropping.
+ */
+function traceBacklog(dir) {
+  let peak = 0;
+  let room = 0;
+  for (const file of readdirSync(dir).filter((f) => f === 'manifest.json' || /^p\d+\.manifest\.json$/.test(f))) {
+    const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    for (const thread of manifest.threads) peak = Math.max(peak, thread.backlogPeak ?? 0);
+    room = Math.max(room, manifest.options.ringRecords + (manifest.options.spillRecords ?? 0));
+  }
+  return { peak, room };
+}
+
 /** What a traced row says of its drops, over every measured run (the worst, not one). */
 function dropsText(perRun, warmup = 0) {
   const hit = perRun.filter((d) => d > 0);
@@ -213,9 +228,18 @@ function benchWorkload(workload) {
   };
   // Warm the transform cache (and the OS file cache) once; not counted, but its drops are.
   const warmupDrops = {};
+  // The deepest backlog of any run of each traced variant, warm-up included, and the room it had.
+  const backlog = {};
+  const noteBacklog = (name) => {
+    const seen = traceBacklog(variants[name].trace);
+    backlog[name] = { peak: Math.max(backlog[name]?.peak ?? 0, seen.peak), room: seen.room };
+  };
   for (const name of names) {
     check(name, variants[name].run());
-    if (variants[name].trace) warmupDrops[name] = traceDrops(variants[name].trace);
+    if (variants[name].trace) {
+      warmupDrops[name] = traceDrops(variants[name].trace);
+      noteBacklog(name);
+    }
   }
   const samples = Object.fromEntries(names.map((k) => [k, []]));
   const drops = Object.fromEntries(names.map((k) => [k, []]));
@@ -226,11 +250,14 @@ function benchWorkload(workload) {
       check(name, r);
       samples[name].push(r.ms);
       rss[name] = Math.max(rss[name], r.rssKB);
-      if (variants[name].trace) drops[name].push(traceDrops(variants[name].trace));
+      if (variants[name].trace) {
+        drops[name].push(traceDrops(variants[name].trace));
+        noteBacklog(name);
+      }
     }
   }
   const anyDropped = (name) => warmupDrops[name] > 0 || drops[name].some((d) => d > 0);
-  const dropped = (name) => dropsText(drops[name], warmupDrops[name]);
+  const dropped = (name) => `${dropsText(drops[name], warmupDrops[name])}; backlog at most ${fmtCount(backlog[name].peak)} of ${fmtCount(backlog[name].room)}`;
   const base = median(samples.untraced);
   const manifest = JSON.parse(readFileSync(join(out, 'trace-adaptive', 'manifest.json'), 'utf8'));
   const name = workload.label;

@@ -1,5 +1,5 @@
 // `recall info [trace]`: the manifest in brief — format and recall versions, status, command,
-// clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals,
+// clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals, the backlog peak,
 // how the recording ended, and any damage found while reading. Of one process (the root unless
 // --process PID), followed by the trace's processes (pid, parent, command, status, threads,
 // events) as a tree of parent links when there is more than one.
@@ -97,6 +97,17 @@ export function infoCommand(args: string[]): number {
     );
   }
   if (m.threadsUntraced > 0) lines.push(`WARNING        ${m.threadsUntraced} thread(s) not recorded: no free registry slot (raise --threads)`);
+  // How close the run came to dropping: the most events a thread had waiting for the writer at once.
+  let peak: { events: number; name: string } | null = null;
+  for (const t of trace.threads) {
+    const events = t.info.backlogPeak;
+    if (events !== undefined && (peak === null || events > peak.events)) peak = { events, name: t.info.name };
+  }
+  if (peak !== null) {
+    const spill = m.options.spillRecords;
+    const room = spill === undefined ? `its ring holds ${formatCount(m.options.ringRecords)}` : `its ring and spill ring hold ${formatCount(m.options.ringRecords + spill)}`;
+    lines.push(`backlog        at most ${formatCount(peak.events)} events waited for the trace writer at once (${peak.name}); ${room} before any is dropped`);
+  }
   lines.push('');
   lines.push(
     table(

@@ -52,8 +52,8 @@ options:
   --threads N         thread registry slots (default ${DEFAULT_THREAD_SLOTS})
   --ring-size N       events per thread ring, a power of two (default ${DEFAULT_RING_RECORDS})
   --spill-size N      events a thread keeps in a private ring while the drain falls behind,
-                      before any is dropped: a power of two, allocated only when needed, or
-                      0 to drop at once (default ${DEFAULT_SPILL_RECORDS}: 64 MiB)
+                      before any is dropped: a power of two, or 0 to drop at once (default
+                      ${DEFAULT_SPILL_RECORDS}: 256 MiB of address space, of memory only what is used)
   --no-follow         do not trace child processes (by default every Node.js process the
                       program starts records into the same trace)
   --no-cache          do not use the transform cache

@@ -55,6 +55,12 @@ export interface ManifestThread extends ThreadCounters {
   closed: boolean;
   /** The thread's detail-lane file, when any window persisted values on it. */
   detail?: ManifestDetailFile | null;
+  /**
+   * The most events the thread had waiting for the trace writer at once (its ring and its spill
+   * ring), as its probes' slow path saw it: how close it came to dropping, against
+   * ringRecords + spillRecords. Absent in traces written before recall recorded it.
+   */
+  backlogPeak?: number;
 }
 
 export interface ManifestDetailFile {
@@ -126,6 +132,8 @@ export interface Manifest {
   options: {
     timing?: TimingMode;
     ringRecords: number;
+    /** Events a thread may keep in its private spill ring once its ring is full (0: it drops at once); absent in older traces. */
+    spillRecords?: number;
     threadSlots: number;
     include: string[];
     exclude: string[];
@@ -240,6 +248,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
       file: t.file,
       timeOriginMs: num(t.timeOriginMs, 0),
       closed: t.closed === true,
+      ...(typeof t.backlogPeak === 'number' ? { backlogPeak: num(t.backlogPeak, 0) } : {}),
       ...(t.detail !== undefined ? { detail: detailFile(t.detail, where) } : {}),
     });
   }
@@ -295,6 +304,7 @@ export function validateManifest(value: unknown, where: string): Manifest {
     },
     options: {
       ringRecords: num(options.ringRecords, 0),
+      ...(typeof options.spillRecords === 'number' ? { spillRecords: num(options.spillRecords, 0) } : {}),
       threadSlots: num(options.threadSlots, 0),
       include: strings(options.include),
       exclude: strings(options.exclude),

@@ -66,6 +66,7 @@ export const S_MARKERS = 17; // dropped-marker records put in the ring (Atomics)
 export const S_DROPPED_I64 = 18; // int64 at words 18-19 (Atomics on a BigInt64Array): events lost to a full ring
 export const S_DETAIL_HEAD = 20; // producer: bytes put in the detail ring (wraps as int32)
 export const S_DETAIL_DROPPED = 21; // producer: detail records lost to a full detail ring (Atomics)
+export const S_BACKLOG_PEAK = 22; // producer: the most records it had waiting for the drain (ring and spill), seen at its slow path (Atomics)
 export const S_TAIL = 32; // consumer line: records taken by the drain
 export const S_DETAIL_TAIL = 33; // consumer: detail bytes taken
 

@@ -38,6 +38,7 @@ import {
   TRIGGER_THROW,
   H_SIGNAL,
   H_UNTRACED_THREADS,
+  S_BACKLOG_PEAK,
   S_DETAIL_DROPPED,
   S_DETAIL_HEAD,
   S_DETAIL_TAIL,
@@ -876,6 +877,7 @@ export class Drain {
       bytes: lane.bytes,
       chunks: lane.seq,
       closed,
+      backlogPeak: Atomics.load(this.ctl, base + S_BACKLOG_PEAK),
       detail: detail ? { file: detail.file, records: detail.records, bytes: detail.bytes, chunks: detail.seq, dropped: Atomics.load(this.ctl, base + S_DETAIL_DROPPED) } : null,
     };
   }

@@ -136,6 +136,7 @@ function initialManifest(config: Session['config']): Manifest {
     options: {
       timing: config.timing,
       ringRecords: config.ringRecords,
+      spillRecords: config.spillRecords ?? DEFAULT_SPILL_RECORDS,
       threadSlots: config.threadSlots,
       include: config.include,
       exclude: config.exclude,

@@ -44,6 +44,7 @@ import {
   TRIGGER_MARK,
   TRIGGER_THROW,
   H_UNTRACED_THREADS,
+  S_BACKLOG_PEAK,
   S_DROPPED_I64,
   S_GENERATION,
   S_HEAD,
@@ -189,6 +190,15 @@ export interface RecorderOptions {
 
 type Global = typeof globalThis & { __recall?: Probes };
 
+/** A spill ring's memory, or null when the process cannot have that much address space (a full ring then drops). */
+function spillBuffer(records: number): ArrayBuffer | null {
+  try {
+    return new ArrayBuffer(records * RECORD_WORDS * 4);
+  } catch {
+    return null;
+  }
+}
+
 export class Recorder implements Probes {
   private readonly sab: SharedArrayBuffer;
   private readonly ctl: Int32Array;
@@ -224,12 +234,11 @@ export class Recorder implements Probes {
    * makeRoom, reached every capacity/8 records, does the moving and publishes the shared head.
    */
   private spilling = false;
-  private readonly spillRecords: number;
+  private spillRecords: number;
   private spillU32: Uint32Array | null = null;
   private spillF64: Float64Array | null = null;
-  /** Spill ring: its oldest record not yet moved, and its write position between spills. */
+  /** Spill ring: its oldest record not yet moved (every spill starts at the ring's start: endSpill). */
   private spillTail = 0;
-  private spillH = 0;
   /** The shared ring while spilling: its views, and the records put in it (its head). */
   private sharedU32: Uint32Array = new Uint32Array(0);
   private sharedF64: Float64Array = new Float64Array(0);
@@ -237,6 +246,8 @@ export class Recorder implements Probes {
   /** Added to h for the thread's position in its index lane (records put): nonzero while spilling. */
   private hOffset = 0;
   private pendingDrops = 0;
+  /** The most records this thread had waiting for the drain (S_BACKLOG_PEAK), as makeRoom saw it. */
+  private backlogPeak = 0;
   /** Recording resumes after a pause (recall ctl): the next record is a gap marker (a dropped marker of 0 events). */
   private pendingGap = false;
   /** Recording is paused (recall ctl pause): the probes are the no-op until it resumes. */
@@ -671,6 +682,7 @@ export class Recorder implements Probes {
     const used = ((this.h | 0) - tail) | 0;
     let free = this.capacity - used;
     if (used >= this.capacity >> 2) Atomics.notify(ctl, H_DRAIN_WAKE);
+    if (used > this.backlogPeak) this.noteBacklog(used);
     if (this.pendingDrops > 0 || this.pendingGap) {
       if (free < 2) return this.drop();
       // Room again: write the marker that says how many events were lost here (0: a pause).
@@ -693,19 +705,29 @@ export class Recorder implements Probes {
     return true;
   }
 
+  /** A new high of records waiting for the drain: published for the manifest (how close the thread came to dropping). */
+  private noteBacklog(records: number): void {
+    this.backlogPeak = records;
+    if (this.slot >= 0) Atomics.store(this.ctl, slotBase(this.slot) + S_BACKLOG_PEAK, records);
+  }
+
   /** The shared ring is full: go on in the spill ring. */
   private startSpill(): boolean {
     if (this.spillU32 === null) {
-      const buffer = new ArrayBuffer(this.spillRecords * RECORD_WORDS * 4);
+      const buffer = spillBuffer(this.spillRecords);
+      if (buffer === null) {
+        this.spillRecords = 0; // no memory for it: drop from now on, as with --spill-size 0
+        return this.drop();
+      }
       this.spillU32 = new Uint32Array(buffer);
       this.spillF64 = new Float64Array(buffer);
     }
     this.sharedU32 = this.u32;
     this.sharedF64 = this.f64;
     this.sharedH = this.h;
-    this.h = this.spillH;
-    this.spillTail = this.spillH;
-    this.hOffset = this.sharedH - this.spillH;
+    this.h = 0;
+    this.spillTail = 0;
+    this.hOffset = this.sharedH;
     this.u32 = this.spillU32;
     this.f64 = this.spillF64 as Float64Array;
     this.mask = this.spillRecords - 1;
@@ -725,7 +747,10 @@ export class Recorder implements Probes {
     }
     const ctl = this.ctl;
     Atomics.notify(ctl, H_DRAIN_WAKE);
-    let free = this.spillRecords - (this.h - this.spillTail);
+    const spilled = this.h - this.spillTail;
+    const backlog = spilled + ((((this.sharedH | 0) - Atomics.load(ctl, this.tailIndex)) | 0));
+    if (backlog > this.backlogPeak) this.noteBacklog(backlog);
+    let free = this.spillRecords - spilled;
     if (this.pendingDrops > 0 || this.pendingGap) {
       if (free < 2) return this.drop();
       const h = this.h;
@@ -765,9 +790,12 @@ export class Recorder implements Probes {
     Atomics.store(this.ctl, slotBase(this.slot) + S_HEAD, this.sharedH);
   }
 
-  /** The spill ring is empty: the probes write to the shared ring again. */
+  /**
+   * The spill ring is empty: the probes write to the shared ring again. The next spill starts at
+   * the ring's start, so the memory a spill ring holds (committed by the OS page by page as it is
+   * first written) is the deepest backlog's, not the whole ring's.
+   */
   private endSpill(): void {
-    this.spillH = this.h;
     this.h = this.sharedH;
     this.hOffset = 0;
     this.u32 = this.sharedU32;
@@ -848,6 +876,8 @@ export class Recorder implements Probes {
       this.ctlF64[(base + S_TIME_ORIGIN_F64) >> 1] = perf.timeOrigin;
       Atomics.store(this.ctlI64, (base + S_DROPPED_I64) >> 1, 0n);
       Atomics.store(ctl, base + S_MARKERS, 0);
+      Atomics.store(ctl, base + S_BACKLOG_PEAK, 0);
+      this.backlogPeak = 0;
       Atomics.store(ctl, base + S_HEAD, 0);
       Atomics.store(ctl, base + S_TAIL, 0);
       Atomics.add(ctl, base + S_GENERATION, 1);

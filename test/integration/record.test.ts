@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { callsOf, record, recall, summaryJson, tempDir, untraced } from '../helpers.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import { MANIFEST_FUNCTIONS_MAX_BYTES } from '../../src/runtime/drain.js';
+import { DEFAULT_SPILL_RECORDS } from '../../src/runtime/config.js';
 import { openTrace } from '../../src/analysis/trace.js';
 import { REQUIRE_ESM } from '../../src/instrument/loading.js';
 
@@ -67,6 +68,9 @@ test('a tiny ring drops events with exact accounting, and summary warns', () => 
   assert.equal(main.produced, 2 * (n + 2));
   assert.ok(main.dropped > 0, 'a 64-event ring must overflow');
   for (const t of manifest.threads) assert.equal(t.written + t.dropped, t.produced, `thread ${t.id}`);
+  // With no spill ring, no more than the ring ever waited for the writer; and it filled.
+  assert.equal(manifest.options.spillRecords, 0);
+  assert.ok(main.backlogPeak !== undefined && main.backlogPeak > 0 && main.backlogPeak <= 64, `backlog peak ${main.backlogPeak}`);
   const summary = summaryJson(dir);
   const thread = summary.threads.find((t) => t.id === 0);
   assert.ok(thread);
@@ -84,11 +88,18 @@ test('a drain that falls behind a tiny ring loses nothing: the thread spills, in
   // 400,004 events through a 64-event shared ring: nearly all of them pass through the spill ring.
   const { dir, result } = record('counted.js', { args: [String(n)], flags: ['--ring-size', '64', '--trigger', 'none', '--no-runtime-events'] });
   assert.equal(result.status, 0, result.stderr);
-  const main = manifestOf(dir).threads.find((t) => t.id === 0);
+  const manifest = manifestOf(dir);
+  const main = manifest.threads.find((t) => t.id === 0);
   assert.ok(main);
   assert.equal(main.produced, 2 * (n + 2));
   assert.equal(main.dropped, 0);
   assert.equal(main.written, main.produced);
+  // The manifest says how deep the backlog went (past the ring: it spilled) and what room there was.
+  assert.equal(manifest.options.spillRecords, DEFAULT_SPILL_RECORDS);
+  assert.ok(main.backlogPeak !== undefined && main.backlogPeak > 64 && main.backlogPeak <= 64 + DEFAULT_SPILL_RECORDS, `backlog peak ${main.backlogPeak}`);
+  const info = recall(['info', dir]);
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, new RegExp(`^backlog +at most ${main.backlogPeak.toLocaleString('en-US')} events waited for the trace writer at once \\(main\\); its ring and spill ring hold ${(64 + DEFAULT_SPILL_RECORDS).toLocaleString('en-US')} before any is dropped$`, 'm'));
   const summary = summaryJson(dir);
   assert.equal(callsOf(summary, 'leaf'), n);
   assert.equal(summary.warnings.length, 0, summary.warnings.join('\n'));
@@ -116,6 +127,8 @@ test('a spill ring that fills drops with exact accounting', () => {
   assert.equal(main.produced, 2 * (n + 2));
   assert.ok(main.dropped > 0, 'a 64-event ring and a 1,024-event spill must overflow');
   assert.equal(main.written + main.dropped, main.produced);
+  // It dropped only once the ring and the spill ring were full: the backlog reached past the ring, and no further than both.
+  assert.ok(main.backlogPeak !== undefined && main.backlogPeak > 64 && main.backlogPeak <= 64 + 1024, `backlog peak ${main.backlogPeak}`);
   assert.equal(summaryJson(dir).threads.find((t) => t.id === 0)?.events, main.written);
 });
 

@@ -748,7 +748,7 @@ export class Recorder implements Probes {
     const ctl = this.ctl;
     Atomics.notify(ctl, H_DRAIN_WAKE);
     const spilled = this.h - this.spillTail;
-    const backlog = spilled + ((((this.sharedH | 0) - Atomics.load(ctl, this.tailIndex)) | 0));
+    const backlog = spilled + (((this.sharedH | 0) - Atomics.load(ctl, this.tailIndex)) | 0);
     if (backlog > this.backlogPeak) this.noteBacklog(backlog);
     let free = this.spillRecords - spilled;
     if (this.pendingDrops > 0 || this.pendingGap) {

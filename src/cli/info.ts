@@ -105,8 +105,8 @@ export function infoCommand(args: string[]): number {
   }
   if (peak !== null) {
     const spill = m.options.spillRecords;
-    const room = spill === undefined ? `its ring holds ${formatCount(m.options.ringRecords)}` : `its ring and spill ring hold ${formatCount(m.options.ringRecords + spill)}`;
-    lines.push(`backlog        at most ${formatCount(peak.events)} events waited for the trace writer at once (${peak.name}); ${room} before any is dropped`);
+    const room = spill === undefined ? `a thread's ring holds ${formatCount(m.options.ringRecords)}` : `a thread's ring and spill ring hold ${formatCount(m.options.ringRecords + spill)}`;
+    lines.push(`backlog        peak ${formatCount(peak.events)} events waiting for the trace writer (${peak.name}); ${room} before any is dropped`);
   }
   lines.push('');
   lines.push(

@@ -1,0 +1,224 @@
+// Where a traced tsc's time goes, piece by piece (issue 11). The bench's tsc workload
+// (bench/fixtures/tsc-project) runs untraced; then with its _tsc.js instrumented by recall's
+// transform but loaded with stand-in probes (no recall process, no preload, no drain): probes
+// that do nothing; that count events; that store one word per event in a shared ring without
+// any check (from a closure, or from an object's fields as a recorder that can swap its ring
+// keeps them); that also publish the head every 64 events; and that are also read by a second
+// thread as the drain reads (in 16-byte records, or in 4-byte ones: what a compact encoding
+// would move). Then under `recall run` itself. The stand-ins separate what the instrumented
+// code costs V8 before anything is recorded (the code's shape), and what a store, its
+// publication and a reader on the other core add, from the recorder's logic, the drain's own
+// work and the fixed cost of a traced process. Both forms of the exit probe are measured: with
+// the detail lane's value branch (the default) and without (--no-detail). The runs alternate,
+// many times over: a single change to the probe is worth a few percent, and this 2-core VM's
+// speed drifts by ±15% within an hour.
+//
+// usage: node bench/probe-shapes.mjs [--rounds N]   (after npm run build, with the bench's tsc
+// fixture made: node bench/run.mjs --only tsc --lines 24 makes it once). Prints what it measured.
+// Internal: node bench/probe-shapes.mjs --child <probes> <instrumented _tsc.js | plain> <tsc args...>
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PROJECT = join(ROOT, 'bench', 'fixtures', 'tsc-project');
+const LIB = join(PROJECT, 'node_modules', 'typescript', 'lib');
+const SELF = fileURLToPath(import.meta.url);
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const args = process.argv.slice(2);
+
+if (args[0] === '--child') await child(args[1], args[2]);
+else await main();
+
+/** One measured run of tsc in this process, with the stand-in probes named; its main thread's CPU goes to stderr. */
+async function child(kind, file) {
+  const { noopProbesWith } = await import(join(ROOT, 'dist', 'src', 'runtime', 'noop-probes.js'));
+  let next = 0;
+  const probes = noopProbesWith((_file, count) => {
+    const base = next;
+    next += count;
+    return base;
+  });
+  // Every stand-in keeps the no-op table's keys in the same order (one shape for V8).
+  const ring = new Uint32Array(new SharedArrayBuffer(16 << 20));
+  const state = { h: 0 };
+  if (kind === 'count') {
+    probes.en = () => (state.h++, -1);
+    probes.ex = () => (state.h++, 0);
+  } else if (kind === 'store') {
+    // One word per event, a 16-byte record stride as the real ring's, no room or timing check.
+    probes.en = (id) => {
+      const h = state.h;
+      ring[(h & 0xfffff) << 2] = id;
+      state.h = h + 1;
+      return -1;
+    };
+    probes.ex = (id) => {
+      const h = state.h;
+      ring[(h & 0xfffff) << 2] = id | 0x80000000;
+      state.h = h + 1;
+      return 0;
+    };
+  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense') {
+    // One word per event in 16-byte records (dense: 4-byte records), the head published every 64
+    // events with Atomics.store as the recorder does; 'drained*': a worker thread takes the
+    // records as they are published, as the drain does (it copies them; nothing more).
+    const shift = kind === 'drained-dense' ? 0 : 2;
+    const control = new Int32Array(new SharedArrayBuffer(64));
+    if (kind !== 'published') {
+      const { Worker } = await import('node:worker_threads');
+      const reader = new Worker(
+        `const { workerData } = require('node:worker_threads');
+         const ring = new Uint32Array(workerData.ring.buffer); const control = workerData.control; const shift = workerData.shift;
+         const copy = new Uint32Array(1 << 16); let tail = 0;
+         for (;;) {
+           const head = Atomics.load(control, 0);
+           if (head === tail) { if (Atomics.load(control, 1) === 1) break; Atomics.wait(control, 0, head, 1); continue; }
+           for (let at = tail; at !== head; at = (at + 1) | 0) copy[at & 0xffff] = ring[(at & 0xfffff) << shift];
+           tail = head;
+         }`,
+        { eval: true, workerData: { ring, control, shift } },
+      );
+      process.on('exit', () => Atomics.store(control, 1, 1));
+      reader.unref();
+    }
+    probes.en = (id) => {
+      const h = state.h;
+      ring[(h & 0xfffff) << shift] = id;
+      state.h = h + 1;
+      if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
+      return -1;
+    };
+    probes.ex = (id) => {
+      const h = state.h;
+      ring[(h & 0xfffff) << shift] = id | 0x80000000;
+      state.h = h + 1;
+      if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
+      return 0;
+    };
+  } else if (kind === 'fields') {
+    // The same store, with the ring, its head and mask in an object's fields, as a recorder that can swap its ring keeps them.
+    class Fields {
+      constructor() {
+        this.h = 0;
+        this.mask = 0xfffff;
+        this.u32 = ring;
+      }
+      en(id) {
+        const h = this.h;
+        this.u32[(h & this.mask) << 2] = id;
+        this.h = h + 1;
+        return -1;
+      }
+      ex(id) {
+        const h = this.h;
+        this.u32[(h & this.mask) << 2] = id | 0x80000000;
+        this.h = h + 1;
+        return 0;
+      }
+    }
+    // The other probes as the no-op table's, on the prototype, as the recorder's methods are.
+    for (const [name, fn] of Object.entries(probes)) if (name !== 'en' && name !== 'ex') Fields.prototype[name] = fn;
+    const fields = new Fields();
+    globalThis.__recall = fields;
+    Object.defineProperty(state, 'h', { get: () => fields.h });
+  } else if (kind !== 'noop') {
+    throw new Error(`unknown stand-in probes: ${kind}`);
+  }
+  globalThis.__recall ??= probes;
+  process.on('exit', () => {
+    const cpu = typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage() : process.cpuUsage();
+    process.stderr.write(`\nprobe-shapes ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, events: state.h })}\n`);
+  });
+  // tsc reads its arguments from process.argv[2...].
+  const script = file === 'plain' ? join(LIB, '_tsc.js') : file;
+  process.argv.splice(1, 4, script);
+  createRequire(import.meta.url)(script);
+}
+
+async function main() {
+  const at = args.indexOf('--rounds');
+  const rounds = at >= 0 ? Number(args[at + 1]) : 10;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive whole number');
+  if (!existsSync(join(LIB, '_tsc.js')) || !existsSync(join(PROJECT, 'src'))) {
+    throw new Error(`${PROJECT} is not made yet: node bench/run.mjs --only tsc --lines 24 installs and generates it`);
+  }
+  const { instrumentSource } = await import(join(ROOT, 'dist', 'src', 'instrument', 'transform.js'));
+  const source = readFileSync(join(LIB, '_tsc.js'), 'utf8');
+  // The copies must sit beside _tsc.js: tsc finds its lib.*.d.ts files next to the running script.
+  const forms = { detail: join(LIB, '_tsc.recall-shapes-detail.js'), lean: join(LIB, '_tsc.recall-shapes-lean.js') };
+  for (const [form, path] of Object.entries(forms)) {
+    // As the loader instruments it (the map out of line: this module is over 1 MiB).
+    const result = instrumentSource(source, { filename: join(LIB, '_tsc.js'), format: 'commonjs', typescript: false, detail: form === 'detail', mapKey: 'probe-shapes' });
+    writeFileSync(path, result.code);
+  }
+  const tscArgs = ['-p', PROJECT];
+  const cache = mkdtempSync(join(tmpdir(), 'recall-probe-shapes-'));
+  const variants = [
+    ['untraced', ['--child', 'noop', 'plain', ...tscArgs]],
+    ['no-op probes, detail form', ['--child', 'noop', forms.detail, ...tscArgs]],
+    ['no-op probes, --no-detail form', ['--child', 'noop', forms.lean, ...tscArgs]],
+    ['a counter per event, --no-detail form', ['--child', 'count', forms.lean, ...tscArgs]],
+    ['one store per event, detail form', ['--child', 'store', forms.detail, ...tscArgs]],
+    ['one store per event, --no-detail form', ['--child', 'store', forms.lean, ...tscArgs]],
+    ['one store per event through an object\'s fields, --no-detail form', ['--child', 'fields', forms.lean, ...tscArgs]],
+    ['one store per event, head published every 64, --no-detail form', ['--child', 'published', forms.lean, ...tscArgs]],
+    ['the same, read by another thread, --no-detail form', ['--child', 'drained', forms.lean, ...tscArgs]],
+    ['the same in 4-byte records, read by another thread, --no-detail form', ['--child', 'drained-dense', forms.lean, ...tscArgs]],
+    ['recall run --timing none --no-detail', ['recall', '--timing', 'none', '--no-detail']],
+    ['recall run --timing none', ['recall', '--timing', 'none']],
+    ['recall run (default: adaptive)', ['recall']],
+  ];
+  const results = variants.map(() => ({ wall: [], cpu: [], events: [] }));
+  try {
+    process.stderr.write(`probe shapes: tsc on ${PROJECT}, ${rounds} rounds of ${variants.length} variants\n`);
+    for (let round = 0; round < rounds + 1; round++) {
+      for (let v = 0; v < variants.length; v++) {
+        const [, spec] = variants[v];
+        const command =
+          spec[0] === 'recall'
+            ? [CLI, 'run', '--quiet', '--node-modules', ...spec.slice(1), '--out', join(cache, 'trace'), '--', process.execPath, join(LIB, 'tsc.js'), ...tscArgs]
+            : [SELF, ...spec];
+        const start = performance.now();
+        const run = spawnSync(process.execPath, command, { cwd: PROJECT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RECALL_CACHE_DIR: cache } });
+        const wall = performance.now() - start;
+        if (run.status !== 0) throw new Error(`${variants[v][0]} exited ${run.status}: ${run.stderr.slice(0, 500)}`);
+        if (round === 0) continue; // the warm-up: caches and files
+        results[v].wall.push(wall);
+        const line = /^probe-shapes (.*)$/m.exec(run.stderr);
+        if (line) {
+          const seen = JSON.parse(line[1]);
+          results[v].cpu.push(seen.cpuMs);
+          results[v].events.push(seen.events);
+        }
+      }
+    }
+  } finally {
+    for (const path of Object.values(forms)) rmSync(path, { force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const fastHalf = (values) => {
+    const sorted = [...values].sort((a, b) => a - b).slice(0, Math.ceil(values.length / 2));
+    return sorted.reduce((sum, x) => sum + x, 0) / sorted.length;
+  };
+  const base = median(results[0].wall);
+  const baseCpu = results[0].cpu.length > 0 ? median(results[0].cpu) : NaN;
+  console.log(`Node ${process.version}, ${rounds} alternating rounds after a warm-up. Wall: the whole process (recall run: both processes); CPU: the main thread of tsc (stand-ins only).\n`);
+  console.log('| variant | wall, median | wall, mean of the fastest half | / untraced | main thread CPU, median | / untraced | events the stand-in saw |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (let v = 0; v < variants.length; v++) {
+    const { wall, cpu, events } = results[v];
+    const cpuText = cpu.length > 0 ? `${(median(cpu) / 1000).toFixed(2)} s | ${(median(cpu) / baseCpu).toFixed(2)}×` : '– | –';
+    const eventsText = events.some((n) => n > 0) ? `${(median(events) / 1e6).toFixed(1)} M` : '–';
+    console.log(`| ${variants[v][0]} | ${(median(wall) / 1000).toFixed(2)} s | ${(fastHalf(wall) / 1000).toFixed(2)} s | ${(median(wall) / base).toFixed(2)}× | ${cpuText} | ${eventsText} |`);
+  }
+}

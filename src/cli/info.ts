@@ -1,8 +1,8 @@
 // `recall info [trace]`: the manifest in brief — format and recall versions, status, command,
-// clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals, the backlog peak,
-// how the recording ended, and any damage found while reading. Of one process (the root unless
-// --process PID), followed by the trace's processes (pid, parent, command, status, threads,
-// events) as a tree of parent links when there is more than one.
+// clock and precision, options, per-thread counters (produced, written, dropped, bytes), totals,
+// the deepest backlog, how the recording ended, and any damage found while reading. Of one
+// process (the root unless --process PID), followed by the trace's processes (pid, parent,
+// command, status, threads, events) as a tree of parent links when there is more than one.
 
 import { RecallError } from '../format/errors.js';
 import { openTrace } from '../analysis/trace.js';

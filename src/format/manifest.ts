@@ -57,8 +57,9 @@ export interface ManifestThread extends ThreadCounters {
   detail?: ManifestDetailFile | null;
   /**
    * The most events the thread had waiting for the trace writer at once (its ring and its spill
-   * ring), as its probes' slow path saw it: how close it came to dropping, against
-   * ringRecords + spillRecords. Absent in traces written before recall recorded it.
+   * ring), as its probes' slow path saw it (at least once every eighth of the ring): how close it
+   * came to dropping, against ringRecords + spillRecords. Absent in traces written before recall
+   * recorded it.
    */
   backlogPeak?: number;
 }

@@ -56,7 +56,7 @@ options:
                       ${DEFAULT_SPILL_RECORDS}: 256 MiB of address space, of memory only what is used)
   --no-follow         do not trace child processes (by default every Node.js process the
                       program starts records into the same trace)
-  --no-cache          do not use the transform cache
+  --no-cache          do not use the transform cache (nor recall's V8 compile cache)
   --no-runtime-events record calls only: no scheduling links, worker messages, spans, GC
   --quiet             no status line and no closing line on stderr
 

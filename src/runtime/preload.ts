@@ -27,6 +27,7 @@ import { workerLimitsWithScaledStack } from './stack-limit.js';
 import { installSyncHooks, syncHooksAvailable } from '../instrument/sync-hooks.js';
 import type { HookData } from '../instrument/esm-hooks.js';
 import { clockInfo } from './clock.js';
+import { enableCompileCacheFor } from './compile-cache.js';
 import { CONFIG_ENV, DEFAULT_DETAIL_RING_BYTES, DEFAULT_SPILL_RECORDS, detailSettings, entryCaptureGlobs, parseConfig, type RecordConfig } from './config.js';
 import { installSnapshotSignal } from './snapshot-signal.js';
 import { DRAIN_BY_EXITING_THREAD, DRAIN_UNCLAIMED, H_DRAIN_READY, H_DRAIN_WAKE, H_STOPPED, S_STATE, S_THREAD_ID, SLOT_ACTIVE, SLOT_CLOSING, createControl, layoutOf, publishThreadName, slotBase } from './control.js';
@@ -307,6 +308,7 @@ function installThread(session: Session): Recorder | null {
   const filter = { cwd: config.cwd, include: config.include, exclude: config.exclude, nodeModules: config.nodeModules };
   // Functions whose arguments are captured on entry: --capture and --trigger fn= globs.
   const capture = config.detail ? entryCaptureGlobs(config.detail) : [];
+  enableCompileCacheFor(config.cacheDir, { detail: config.detail !== null, capture });
   if (syncHooksAvailable()) {
     // Newer Node: one set of in-thread hooks covers import and require.
     installSyncHooks({ accept: createFilter(filter), cacheDir: config.cacheDir, capture, detail: config.detail !== null });

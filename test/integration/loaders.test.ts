@@ -9,7 +9,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import type { SpawnSyncOptions } from 'node:child_process';
@@ -49,6 +49,25 @@ function plain(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): Result {
   const result = run(process.execPath, nodeArgs, { cwd: FIXTURES, env: { ...process.env, ...env } });
   assert.equal(result.status, 0, `node ${nodeArgs.join(' ')} failed untraced: ${result.stderr}`);
   return result;
+}
+
+/** Every file under `dir` (relative path → its bytes, base64), or none when it does not exist. */
+function filesUnder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true }) as string[];
+  } catch {
+    return files;
+  }
+  for (const name of names.sort()) {
+    try {
+      files.set(name, readFileSync(join(dir, name)).toString('base64'));
+    } catch {
+      // a directory
+    }
+  }
+  return files;
 }
 
 /** Calls per function name over every process and thread of the trace, for the names asked. */
@@ -166,6 +185,27 @@ test(`a tsc-style launcher that calls module.enableCompileCache() first: exact c
   assert.equal(second.result.stdout, 'tool: 249\n');
   assertCounts(second.dir, expected);
   assert.equal(plain(['./loaders/compile-cache/bin.cjs'], env).stdout, 'tool: 249\n');
+});
+
+test(`recall keeps the instrumented code in a compile cache of its own: the program's cache (its default directory) is left as it was, and a warm traced run compiles from recall's${COMPILE_CACHE ? '' : ` (${process.version} has no compile cache)`}`, { skip: COMPILE_CACHE ? false : `${process.version} has no compile cache` }, () => {
+  // The launcher's enableCompileCache() takes $TMPDIR/node-compile-cache; Node keys an entry by
+  // the file's path, so instrumented code written there would replace the program's own.
+  const tmp = tempDir('recall-compile-tmp-');
+  const recallCache = tempDir('recall-compile-recall-cache-');
+  const env = { TMPDIR: tmp, NODE_COMPILE_CACHE: undefined, RECALL_CACHE_DIR: recallCache };
+  const launcher = './loaders/compile-cache/bin.cjs';
+  assert.equal(plain([launcher], env).stdout, 'tool: 249\n');
+  const programCache = join(tmp, 'node-compile-cache');
+  const before = filesUnder(programCache);
+  assert.ok(before.size > 0, 'the untraced run filled its compile cache');
+  const first = recordNode([join(LOADERS, 'compile-cache', 'bin.cjs')], [], env);
+  assertCounts(first.dir, { toolMain: 1, toolStep: 7, helperStep: 8 });
+  assert.deepEqual(filesUnder(programCache), before, "the traced run left the program's compile cache as it was");
+  assert.ok(filesUnder(join(recallCache, 'v8')).size > 0, "the traced run filled recall's compile cache");
+  const second = recordNode([join(LOADERS, 'compile-cache', 'bin.cjs')], [], { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+  assertCounts(second.dir, { toolMain: 1, toolStep: 7, helperStep: 8 });
+  assert.match(second.result.stderr, /compile-cache\/lib\/tool\.js was accepted/, 'the warm traced run compiled the instrumented tool.js from the cache');
+  assert.ok(second.result.stderr.includes(`reading cache from ${join(recallCache, 'v8')}`), "from recall's directory");
 });
 
 test("the program's own module.registerHooks hooks chain with recall's: both the program's source rewrite and the instrumentation take effect", { skip: REGISTER_HOOKS ? false : `module.registerHooks needs Node 22.15+/23.5+; this is ${process.version}` }, () => {

@@ -10,5 +10,5 @@ export const RECALL_MAP_MARKER = 'x_recall';
  * column plus the offset from its start.
  */
 export const RECALL_MAP_SPARSE = 'pieces';
-/** Every instrumented module starts its code with this (after directives): it is never instrumented twice. */
-export const ALREADY_INSTRUMENTED = `${PROBES_GLOBAL}$B=${PROBES_GLOBAL}.m(`;
+/** Every instrumented module registers itself with this (its function-id base `=` the call, after directives): it is never instrumented twice. */
+export const ALREADY_INSTRUMENTED = `=${PROBES_GLOBAL}.m(`;

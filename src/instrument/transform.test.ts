@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RAW_TRANSFER, instrumentSource, type ModuleFormat } from './transform.js';
+import { RAW_TRANSFER, instrumentSource, localNames, type ModuleFormat } from './transform.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
@@ -45,4 +45,17 @@ test('raw transfer and the JSON path instrument every file of the corpus identic
     functions += viaRaw.functions;
   }
   assert.ok(functions > 300, `only ${functions} functions in the corpus`);
+});
+
+test("the probes' local names are short unless the module's text has their prefix anywhere", () => {
+  const plain = 'function f(a) { return a + 1 }';
+  const clashing = 'var $r_x = 1; function f(a) { return a + $r_x }';
+  assert.equal(localNames(plain).threw, '$r_x');
+  assert.equal(localNames(clashing).threw, '__recall$x');
+  assert.equal(localNames('const s = "$r_";').base, '__recall$B', 'in a string too: the check is on the text');
+  const short = instrumentSource(plain, { filename: '/p/short.js', format: 'commonjs', typescript: false }).code;
+  const long = instrumentSource(clashing, { filename: '/p/long.js', format: 'commonjs', typescript: false }).code;
+  assert.match(short, /var \$r_x=1,\$r_v,\$r_t=__recall\.en\(\$r_B\+0\)/);
+  assert.match(long, /var __recall\$x=1,__recall\$v,__recall\$t=__recall\.en\(__recall\$B\+0\)/);
+  assert.ok(!long.includes('$r_x=1,'), 'no declaration of a short name where the module uses the prefix');
 });

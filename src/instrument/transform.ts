@@ -94,21 +94,42 @@ export interface InstrumentResult {
   map?: string;
 }
 
-/** Identifiers the rewrite introduces; chosen so they cannot collide with sane user code. */
 const R = PROBES_GLOBAL;
-const BASE = '__recall$B';
-const REGISTER = '__recall$r';
-const FRAME = '__recall$f';
-const AWAITING = '__recall$a';
-const ERR = '__recall$e';
-/** 1 until the function completes normally: the finally then records exit or throw. */
-const THREW = '__recall$x';
-/** The enter time of a sync call, or -1 when it is not timed. */
-const ENTERED = '__recall$t';
-/** A return value, held while THREW is cleared. */
-const VALUE = '__recall$v';
-/** Prefix of the per-finally save of THREW. */
-const SAVED = '__recall$s';
+
+/**
+ * The local names the rewrite introduces in a module: `$r_` and a letter where the module's
+ * text has no `$r_` anywhere, else `__recall$` and the letter (chosen so they cannot collide
+ * with sane user code). The short form makes the probes' text a fifth smaller: TypeScript's
+ * typescript.js instruments ~5% faster, and less code is read, hashed and compiled at load.
+ */
+export interface LocalNames {
+  /** The module's function-id base. */
+  base: string;
+  /** The function that registers the module on demand (early functions of ES modules). */
+  register: string;
+  /** An async or generator frame's serial. */
+  frame: string;
+  /** 1 while an async/generator frame is suspended at an await or yield. */
+  awaiting: string;
+  /** The binding given to `catch {` (and generators' rethrowing catch). */
+  err: string;
+  /** 1 until the function completes normally: the finally then records exit or throw. */
+  threw: string;
+  /** The enter time of a sync call, or -1 when it is not timed. */
+  entered: string;
+  /** A return value, held while `threw` is cleared. */
+  value: string;
+  /** Prefix of the per-finally save of `threw`. */
+  saved: string;
+}
+
+const SHORT_PREFIX = '$r_';
+const LONG_PREFIX = `${PROBES_GLOBAL}$`;
+
+export function localNames(source: string): LocalNames {
+  const p = source.includes(SHORT_PREFIX) ? LONG_PREFIX : SHORT_PREFIX;
+  return { base: `${p}B`, register: `${p}r`, frame: `${p}f`, awaiting: `${p}a`, err: `${p}e`, threw: `${p}x`, entered: `${p}t`, value: `${p}v`, saved: `${p}s` };
+}
 
 // oxc's ESTree nodes, typed loosely: we read type, start, end and the fields of the kinds we rewrite.
 interface Node {
@@ -461,6 +482,8 @@ function functionLevelPlan(fn: Node, statements: Node[], bodyEnd: number): Funct
 
 class Rewriter {
   readonly s: SourceEdits;
+  /** The local names of this module's probes. */
+  readonly n: LocalNames;
   readonly fns: FnInfo[] = [];
   /** Some function can run before the module body: registration must be possible on demand. */
   anyEarly = false;
@@ -477,6 +500,7 @@ class Rewriter {
     this.source = source;
     this.format = format;
     this.s = new SourceEdits(source);
+    this.n = localNames(source);
     this.capture = capture.length > 0 ? picomatch(capture as string[]) : null;
   }
 
@@ -611,10 +635,10 @@ class Rewriter {
     const s = this.s;
     if (node.type === 'CatchClause') {
       const body = node.body as Node;
-      // `catch {` has no binding for the error: give it one (ERR: no user code names it; it
+      // `catch {` has no binding for the error: give it one (n.err: no user code names it; it
       // shadows nothing the body can see), so the runtime still learns what was caught.
-      if (!isNode(node.param)) s.appendLeft(body.start, `(${ERR})`);
-      const param = isNode(node.param) ? (node.param.type === 'Identifier' ? String(node.param.name) : 'void 0') : ERR;
+      if (!isNode(node.param)) s.appendLeft(body.start, `(${this.n.err})`);
+      const param = isNode(node.param) ? (node.param.type === 'Identifier' ? String(node.param.name) : 'void 0') : this.n.err;
       if (!this.detail) {
         // No detail lane: only where it was caught (function id 0 at top level).
         s.appendLeft(body.start + 1, `${R}.ca(${owner === null ? '0' : this.id(owner)},${param});`);
@@ -638,11 +662,11 @@ class Rewriter {
 
   /** The function's id; on entry, an early function registers the module if nothing has yet. */
   private id(fn: FnInfo, entry = false): string {
-    return entry && fn.early ? `(${BASE}??${REGISTER}())+${fn.index}` : `${BASE}+${fn.index}`;
+    return entry && fn.early ? `(${this.n.base}??${this.n.register}())+${fn.index}` : `${this.n.base}+${fn.index}`;
   }
 
   private resumeCheck(fn: FnInfo): string {
-    return `${AWAITING}&&${R}.rr(${this.id(fn)},${FRAME},${AWAITING}=0);`;
+    return `${this.n.awaiting}&&${R}.rr(${this.id(fn)},${this.n.frame},${this.n.awaiting}=0);`;
   }
 
   private finallyCount = 0;
@@ -669,16 +693,16 @@ class Rewriter {
       const arg = node.argument;
       if (isNode(arg)) {
         this.spaceAfterWord(arg.start);
-        s.prependRight(arg.start, `${VALUE}=(`);
-        s.appendLeft(arg.end, `),${THREW}=0,${VALUE}`);
+        s.prependRight(arg.start, `${this.n.value}=(`);
+        s.appendLeft(arg.end, `),${this.n.threw}=0,${this.n.value}`);
       } else {
-        s.appendLeft(node.start + 'return'.length, ` ${THREW}=0,void 0`);
+        s.appendLeft(node.start + 'return'.length, ` ${this.n.threw}=0,void 0`);
       }
     } else if (node.type === 'TryStatement' && isNode(node.finalizer)) {
       const finalizer = node.finalizer;
-      const saved = `${SAVED}${this.finallyCount++}`;
-      s.appendLeft(finalizer.start + 1, `var ${saved}=${THREW};${THREW}=1;`);
-      s.appendLeft(finalizer.end - 1, `;${THREW}=${saved}`);
+      const saved = `${this.n.saved}${this.finallyCount++}`;
+      s.appendLeft(finalizer.start + 1, `var ${saved}=${this.n.threw};${this.n.threw}=1;`);
+      s.appendLeft(finalizer.end - 1, `;${this.n.threw}=${saved}`);
     }
   }
 
@@ -690,15 +714,15 @@ class Rewriter {
         const id = this.id(fn);
         const arg = node.argument;
         const keywordEnd = node.type === 'AwaitExpression' ? node.start + 5 : isNode(arg) ? arg.start : node.end;
-        s.prependRight(node.start, `${R}.rs(${id},${FRAME},`);
+        s.prependRight(node.start, `${R}.rs(${id},${this.n.frame},`);
         if (isNode(arg)) {
           this.spaceAfterWord(arg.start);
-          s.prependRight(arg.start, `${R}.sp(${id},${FRAME},`);
-          s.appendLeft(arg.end, `,${AWAITING}=1)`);
+          s.prependRight(arg.start, `${R}.sp(${id},${this.n.frame},`);
+          s.appendLeft(arg.end, `,${this.n.awaiting}=1)`);
         } else {
-          s.appendLeft(keywordEnd, ` ${R}.sp(${id},${FRAME},void 0,${AWAITING}=1)`);
+          s.appendLeft(keywordEnd, ` ${R}.sp(${id},${this.n.frame},void 0,${this.n.awaiting}=1)`);
         }
-        s.appendLeft(node.end, `,${AWAITING}=0)`);
+        s.appendLeft(node.end, `,${this.n.awaiting}=0)`);
         return;
       }
       case 'CatchClause': {
@@ -716,13 +740,13 @@ class Rewriter {
         const id = this.id(fn);
         const right = node.right as Node;
         this.spaceAfterWord(right.start);
-        s.prependRight(right.start, `${R}.sp(${id},${FRAME},`);
-        s.appendLeft(right.end, `,${AWAITING}=1)`);
+        s.prependRight(right.start, `${R}.sp(${id},${this.n.frame},`);
+        s.appendLeft(right.end, `,${this.n.awaiting}=1)`);
         const body = node.body as Node;
         const check = this.resumeCheck(fn);
         // The finally records the resume an abrupt exit skipped (rejected await, gen.return()
         // at a yield in the body) before the suspend of the loop's next step or iterator close.
-        const suspend = `}finally{${check}${R}.sp(${id},${FRAME},0,${AWAITING}=1)}`;
+        const suspend = `}finally{${check}${R}.sp(${id},${this.n.frame},0,${this.n.awaiting}=1)}`;
         if (body.type === 'BlockStatement') {
           s.appendLeft(body.start + 1, `${check}try{`);
           s.appendLeft(body.end - 1, suspend);
@@ -755,19 +779,19 @@ class Rewriter {
     const id = this.id(fn);
     const suspending = fn.async || fn.generator;
     const entryId = this.id(fn, true);
-    const locals = fn.generator ? `${THREW}=0` : `${THREW}=1,${VALUE}`;
+    const locals = fn.generator ? `${this.n.threw}=0` : `${this.n.threw}=1,${this.n.value}`;
     const captureEntry = fn.capture ? `${R}.de(${id},${this.values(fn)});` : '';
-    const entered = (suspending ? `var ${FRAME}=${R}.ea(${entryId}),${AWAITING}=0,${locals};` : `var ${locals},${ENTERED}=${R}.en(${entryId});`) + captureEntry;
-    const detail = this.detail ? `&&${R}.dv(${id},${THREW},${fn.generator ? 'void 0' : VALUE},${this.values(fn)})` : '';
+    const entered = (suspending ? `var ${this.n.frame}=${R}.ea(${entryId}),${this.n.awaiting}=0,${locals};` : `var ${locals},${this.n.entered}=${R}.en(${entryId});`) + captureEntry;
+    const detail = this.detail ? `&&${R}.dv(${id},${this.n.threw},${fn.generator ? 'void 0' : this.n.value},${this.values(fn)})` : '';
     // Async frames pass their serial (the slow trigger times them); generators' lifetimes are not calls.
-    const exit = (suspending ? `${R}.xa(${id},${THREW},${fn.generator ? 0 : FRAME})` : `${R}.ex(${id},${THREW},${ENTERED})`) + detail;
+    const exit = (suspending ? `${R}.xa(${id},${this.n.threw},${fn.generator ? 0 : this.n.frame})` : `${R}.ex(${id},${this.n.threw},${this.n.entered})`) + detail;
     const enter = `${entered}try{`;
     const check = suspending ? this.resumeCheck(fn) : '';
     // Generators can end by gen.return() at a yield, which no return statement sees: they keep
     // a catch that marks throws. Every other function marks normal completion instead.
     const leave = fn.generator
-      ? `}catch(${ERR}){${check}${THREW}=1;throw ${ERR}}finally{${check}${exit}}`
-      : `;${THREW}=0}finally{${check}${exit}}`;
+      ? `}catch(${this.n.err}){${check}${this.n.threw}=1;throw ${this.n.err}}finally{${check}${exit}}`
+      : `;${this.n.threw}=0}finally{${check}${exit}}`;
     if (body.type === 'BlockStatement') {
       const at = bodyInsertPoint(body);
       const plan = fn.plan;
@@ -788,8 +812,8 @@ class Rewriter {
       }
     } else {
       // Arrow with an expression body: give it a block body that returns the expression.
-      s.prependRight(body.start, `{${enter}return ${VALUE}=(`);
-      s.appendLeft(node.end, `),${THREW}=0,${VALUE}${leave}}`);
+      s.prependRight(body.start, `{${enter}return ${this.n.value}=(`);
+      s.appendLeft(node.end, `),${this.n.threw}=0,${this.n.value}${leave}}`);
     }
   }
 }
@@ -865,6 +889,7 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
   rewriter.walk(program, null, null, null);
   const fns = rewriter.fns;
   const s = rewriter.s;
+  const names = rewriter.n;
   const file = basename(filename);
 
   // Function table: [name, line, column, kind, params] per function, positions in the original source.
@@ -899,8 +924,8 @@ export function instrumentSource(source: string, options: InstrumentOptions): In
     const register = `${R}.m(${asciiLiteral(filename)},${fns.length},${asciiLiteral(JSON.stringify(table))}${mapKey})`;
     // With early functions, a hoisted function registers on first use, whichever comes first.
     const registration = rewriter.anyEarly
-      ? `var ${BASE}=${BASE}??${REGISTER}();function ${REGISTER}(){return ${BASE}=${register}}`
-      : `var ${BASE}=${register};`;
+      ? `var ${names.base}=${names.base}??${names.register}();function ${names.register}(){return ${names.base}=${register}}`
+      : `var ${names.base}=${register};`;
     const registrationAt = programInsertPoint(program, js);
     s.appendLeft(registrationAt, (registrationAt > 0 && js[registrationAt - 1] !== '\n' ? ';' : '') + registration);
   }

@@ -28,6 +28,7 @@ const JS_FIXTURES: { file: string; exitCode: number; lastLine: string }[] = [
   { file: 'modules.mjs', exitCode: 0, lastLine: 'createRequire same module true no main' },
   { file: 'minified.mjs', exitCode: 0, lastLine: 'minified done' },
   { file: 'process-events.cjs', exitCode: 0, lastLine: 'worker events: mine' },
+  { file: 'names.cjs', exitCode: 0, lastLine: 'names done 42' },
 ];
 
 const recordings = new Map<string, Recording>();

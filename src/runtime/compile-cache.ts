@@ -43,8 +43,12 @@ export function enableCompileCacheFor(cacheDir: string | null, form: CodeForm): 
   const getDir = (nodeModule as unknown as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir;
   if (typeof getDir === 'function' && getDir() !== undefined) return false; // on already: NODE_COMPILE_CACHE
   const wanted = compileCacheDirOf(cacheDir, form);
-  const result = enable(wanted);
-  return result.directory === wanted;
+  try {
+    // A directory that cannot be made comes back as status FAILED; nothing here may stop the program.
+    return enable(wanted).directory === wanted;
+  } catch {
+    return false;
+  }
 }
 
 /** FNV-1a, 32 bits: names a directory after a list of globs. */

@@ -217,12 +217,12 @@ test('a second run of the same program is served from the transform cache', () =
         return `${file}@${statSync(file).mtimeMs}`;
       })
       .sort();
-  const before = listing();
-  // (V8's compile cache, in v8/, holds what the process compiled after recall turned it on.)
-  assert.equal(before.filter((entry) => !entry.startsWith(join(cache, 'v8'))).length, 1, 'one instrumented module cached');
+  // The transform cache's entries: V8's compile cache beside them (v8/) is Node's to write.
+  const before = listing().filter((entry) => !entry.startsWith(join(cache, 'v8')));
+  assert.equal(before.length, 1, 'one instrumented module cached');
   const second = record('fib.js', { args: ['5'], spawn: { env } });
   assert.equal(second.result.stdout, first.result.stdout);
-  assert.deepEqual(listing(), before, 'the cache entries were read, not rewritten');
+  assert.deepEqual(listing().filter((entry) => !entry.startsWith(join(cache, 'v8'))), before, 'the cache entry was read, not rewritten');
   assert.equal(callsOf(summaryJson(second.dir), 'fib'), 15);
 });
 

@@ -99,8 +99,8 @@ const R = PROBES_GLOBAL;
 /**
  * The local names the rewrite introduces in a module: `$r_` and a letter where the module's
  * text has no `$r_` anywhere, else `__recall$` and the letter (chosen so they cannot collide
- * with sane user code). The short form makes the probes' text a fifth smaller: TypeScript's
- * typescript.js instruments ~5% faster, and less code is read, hashed and compiled at load.
+ * with sane user code). The short form makes instrumented code smaller (TypeScript's _tsc.js:
+ * 9.0 MB instead of 10.1), so less of it is read, hashed and compiled at every traced start.
  */
 export interface LocalNames {
   /** The module's function-id base. */
@@ -183,8 +183,7 @@ function isLeaf(node: Node): boolean {
 
 /**
  * The keys that hold a node's children, per node type, in source order: oxc's own table
- * (visitorKeys). A fixed list per type reads each node's fields monomorphically, where `for in`
- * over nodes of a hundred shapes was a third of the walk's time on large modules.
+ * (visitorKeys), read instead of a `for in` over every field of every node.
  */
 const CHILD_KEYS: Record<string, readonly string[] | undefined> = visitorKeys;
 
@@ -567,8 +566,9 @@ class Rewriter {
 
   /**
    * walk() each child of `node` but leaves, in source order. The commonest kinds (four in five
-   * nodes of TypeScript's typescript.js) read their fields by name, the rest through CHILD_KEYS:
-   * a third faster on large modules than reading every node's fields through the table.
+   * inner nodes of TypeScript's typescript.js) read their fields by name, the rest through
+   * CHILD_KEYS: a bare traversal of that file's 465 K inner nodes took 38 ms so, against 55 ms
+   * through the table alone and more with `for in`.
    */
   private walkChildren(node: Node, owner: FnInfo | null, cls: string | null, early: boolean): void {
     switch (node.type) {

@@ -5,7 +5,8 @@
 // any check (from a closure, or from an object's fields as a recorder that can swap its ring
 // keeps them); that also publish the head every 64 events; and that are also read by a second
 // thread as the drain reads (in 16-byte records, or in 4-byte ones: what a compact encoding
-// would move). Then under `recall run` itself. The stand-ins separate what the instrumented
+// would move); and with exits that record nothing, each enter carrying its depth (what dropping
+// untimed calls' exit records would save). Then under `recall run` itself. The stand-ins separate what the instrumented
 // code costs V8 before anything is recorded (the code's shape), and what a store, its
 // publication and a reader on the other core add, from the recorder's logic, the drain's own
 // work and the fixed cost of a traced process. Both forms of the exit probe are measured: with
@@ -45,7 +46,7 @@ async function child(kind, file) {
   });
   // Every stand-in keeps the no-op table's keys in the same order (one shape for V8).
   const ring = new Uint32Array(new SharedArrayBuffer(16 << 20));
-  const state = { h: 0 };
+  const state = { h: 0, depth: 0 };
   if (kind === 'count') {
     probes.en = () => (state.h++, -1);
     probes.ex = () => (state.h++, 0);
@@ -63,7 +64,7 @@ async function child(kind, file) {
       state.h = h + 1;
       return 0;
     };
-  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense') {
+  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense' || kind === 'drained-enters') {
     // One word per event in 16-byte records (dense: 4-byte records), the head published every 64
     // events with Atomics.store as the recorder does; 'drained*': a worker thread takes the
     // records as they are published, as the drain does (it copies them; nothing more).
@@ -100,6 +101,21 @@ async function child(kind, file) {
       if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
       return 0;
     };
+    if (kind === 'drained-enters') {
+      // Exits that record nothing: each enter carries its depth instead, which gives the call
+      // tree exactly (what untimed calls would need); the exit probe keeps the depth.
+      probes.en = (id) => {
+        const h = state.h;
+        ring[(h & 0xfffff) << shift] = id | (state.depth++ << 24);
+        state.h = h + 1;
+        if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
+        return -1;
+      };
+      probes.ex = () => {
+        state.depth--;
+        return 0;
+      };
+    }
   } else if (kind === 'fields') {
     // The same store, with the ring, its head and mask in an object's fields, as a recorder that can swap its ring keeps them.
     class Fields {
@@ -169,6 +185,7 @@ async function main() {
     ['one store per event, head published every 64, --no-detail form', ['--child', 'published', forms.lean, ...tscArgs]],
     ['the same, read by another thread, --no-detail form', ['--child', 'drained', forms.lean, ...tscArgs]],
     ['the same in 4-byte records, read by another thread, --no-detail form', ['--child', 'drained-dense', forms.lean, ...tscArgs]],
+    ['enters only (with their depth; exits record nothing), read by another thread, --no-detail form', ['--child', 'drained-enters', forms.lean, ...tscArgs]],
     ['recall run --timing none --no-detail', ['recall', '--timing', 'none', '--no-detail']],
     ['recall run --timing none', ['recall', '--timing', 'none']],
     ['recall run (default: adaptive)', ['recall']],

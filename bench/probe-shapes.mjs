@@ -6,7 +6,9 @@
 // keeps them); that also publish the head every 64 events; and that are also read by a second
 // thread as the drain reads (in 16-byte records, or in 4-byte ones: what a compact encoding
 // would move); and with exits that record nothing, each enter carrying its depth (what dropping
-// untimed calls' exit records would save). Then under `recall run` itself. The stand-ins separate what the instrumented
+// untimed calls' exit records would save); and both of those with the reader doing the drain's
+// bulk work, whole records copied into chunks that recall's encoder seals (zstd where Node has
+// it). Then under `recall run` itself. The stand-ins separate what the instrumented
 // code costs V8 before anything is recorded (the code's shape), and what a store, its
 // publication and a reader on the other core add, from the recorder's logic, the drain's own
 // work and the fixed cost of a traced process. Both forms of the exit probe are measured: with
@@ -64,13 +66,40 @@ async function child(kind, file) {
       state.h = h + 1;
       return 0;
     };
-  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense' || kind === 'drained-enters') {
+  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense' || kind === 'drained-enters' || kind === 'sealed' || kind === 'sealed-enters') {
     // One word per event in 16-byte records (dense: 4-byte records), the head published every 64
     // events with Atomics.store as the recorder does; 'drained*': a worker thread takes the
     // records as they are published, as the drain does (it copies them; nothing more).
     const shift = kind === 'drained-dense' ? 0 : 2;
     const control = new Int32Array(new SharedArrayBuffer(64));
-    if (kind !== 'published') {
+    if (kind === 'sealed' || kind === 'sealed-enters') {
+      // As the drain moves them: whole 16-byte records copied into a chunk, and every 64 K
+      // records the chunk sealed by recall's own encoder (columns, then zstd where Node has it).
+      const { Worker } = await import('node:worker_threads');
+      const codec = join(ROOT, 'dist', 'src', 'format', 'codec.js');
+      const reader = new Worker(
+        `const { workerData } = require('node:worker_threads');
+         import(workerData.codec).then(({ ChunkEncoder }) => {
+           const encoder = new ChunkEncoder();
+           const ring = new Uint32Array(workerData.ring.buffer); const control = workerData.control;
+           const CHUNK = 1 << 16; const chunk = new Uint32Array(CHUNK * 4); const bytes = new Uint8Array(chunk.buffer);
+           let tail = 0; let filled = 0; let stored = 0;
+           for (;;) {
+             const head = Atomics.load(control, 0);
+             if (head === tail) { if (Atomics.load(control, 1) === 1) break; Atomics.wait(control, 0, head, 1); continue; }
+             for (let at = tail; at !== head; at = (at + 1) | 0) {
+               const from = (at & 0xfffff) << 2; const to = filled << 2;
+               chunk[to] = ring[from]; chunk[to + 1] = ring[from + 1]; chunk[to + 2] = ring[from + 2]; chunk[to + 3] = ring[from + 3];
+               if (++filled === CHUNK) { stored += encoder.sealIndex(bytes, CHUNK).payload.byteLength; filled = 0; }
+             }
+             tail = head;
+           }
+         });`,
+        { eval: true, workerData: { ring, control, codec } },
+      );
+      process.on('exit', () => Atomics.store(control, 1, 1));
+      reader.unref();
+    } else if (kind !== 'published') {
       const { Worker } = await import('node:worker_threads');
       const reader = new Worker(
         `const { workerData } = require('node:worker_threads');
@@ -101,7 +130,7 @@ async function child(kind, file) {
       if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
       return 0;
     };
-    if (kind === 'drained-enters') {
+    if (kind === 'drained-enters' || kind === 'sealed-enters') {
       // Exits that record nothing: each enter carries its depth instead, which gives the call
       // tree exactly (what untimed calls would need); the exit probe keeps the depth.
       probes.en = (id) => {
@@ -186,6 +215,8 @@ async function main() {
     ['the same, read by another thread, --no-detail form', ['--child', 'drained', forms.lean, ...tscArgs]],
     ['the same in 4-byte records, read by another thread, --no-detail form', ['--child', 'drained-dense', forms.lean, ...tscArgs]],
     ['enters only (with their depth; exits record nothing), read by another thread, --no-detail form', ['--child', 'drained-enters', forms.lean, ...tscArgs]],
+    ['enters and exits, sealed into compressed 64 K-record chunks by another thread, --no-detail form', ['--child', 'sealed', forms.lean, ...tscArgs]],
+    ['enters only (with their depth), sealed the same way, --no-detail form', ['--child', 'sealed-enters', forms.lean, ...tscArgs]],
     ['recall run --timing none --no-detail', ['recall', '--timing', 'none', '--no-detail']],
     ['recall run --timing none', ['recall', '--timing', 'none']],
     ['recall run (default: adaptive)', ['recall']],

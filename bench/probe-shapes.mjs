@@ -34,6 +34,9 @@ const SELF = fileURLToPath(import.meta.url);
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const args = process.argv.slice(2);
 
+/** The stand-ins that store into the shared ring and publish its head. */
+const RING_KINDS = new Set(['published', 'drained', 'drained-dense', 'drained-enters', 'sealed', 'sealed-enters']);
+
 if (args[0] === '--child') await child(args[1], args[2]);
 else await main();
 
@@ -66,56 +69,13 @@ async function child(kind, file) {
       state.h = h + 1;
       return 0;
     };
-  } else if (kind === 'published' || kind === 'drained' || kind === 'drained-dense' || kind === 'drained-enters' || kind === 'sealed' || kind === 'sealed-enters') {
+  } else if (RING_KINDS.has(kind)) {
     // One word per event in 16-byte records (dense: 4-byte records), the head published every 64
-    // events with Atomics.store as the recorder does; 'drained*': a worker thread takes the
-    // records as they are published, as the drain does (it copies them; nothing more).
+    // events with Atomics.store as the recorder does; 'drained*' and 'sealed*': a worker thread
+    // takes the records as they are published (startReader).
     const shift = kind === 'drained-dense' ? 0 : 2;
     const control = new Int32Array(new SharedArrayBuffer(64));
-    if (kind === 'sealed' || kind === 'sealed-enters') {
-      // As the drain moves them: whole 16-byte records copied into a chunk, and every 64 K
-      // records the chunk sealed by recall's own encoder (columns, then zstd where Node has it).
-      const { Worker } = await import('node:worker_threads');
-      const codec = join(ROOT, 'dist', 'src', 'format', 'codec.js');
-      const reader = new Worker(
-        `const { workerData } = require('node:worker_threads');
-         import(workerData.codec).then(({ ChunkEncoder }) => {
-           const encoder = new ChunkEncoder();
-           const ring = new Uint32Array(workerData.ring.buffer); const control = workerData.control;
-           const CHUNK = 1 << 16; const chunk = new Uint32Array(CHUNK * 4); const bytes = new Uint8Array(chunk.buffer);
-           let tail = 0; let filled = 0; let stored = 0;
-           for (;;) {
-             const head = Atomics.load(control, 0);
-             if (head === tail) { if (Atomics.load(control, 1) === 1) break; Atomics.wait(control, 0, head, 1); continue; }
-             for (let at = tail; at !== head; at = (at + 1) | 0) {
-               const from = (at & 0xfffff) << 2; const to = filled << 2;
-               chunk[to] = ring[from]; chunk[to + 1] = ring[from + 1]; chunk[to + 2] = ring[from + 2]; chunk[to + 3] = ring[from + 3];
-               if (++filled === CHUNK) { stored += encoder.sealIndex(bytes, CHUNK).payload.byteLength; filled = 0; }
-             }
-             tail = head;
-           }
-         });`,
-        { eval: true, workerData: { ring, control, codec } },
-      );
-      process.on('exit', () => Atomics.store(control, 1, 1));
-      reader.unref();
-    } else if (kind !== 'published') {
-      const { Worker } = await import('node:worker_threads');
-      const reader = new Worker(
-        `const { workerData } = require('node:worker_threads');
-         const ring = new Uint32Array(workerData.ring.buffer); const control = workerData.control; const shift = workerData.shift;
-         const copy = new Uint32Array(1 << 16); let tail = 0;
-         for (;;) {
-           const head = Atomics.load(control, 0);
-           if (head === tail) { if (Atomics.load(control, 1) === 1) break; Atomics.wait(control, 0, head, 1); continue; }
-           for (let at = tail; at !== head; at = (at + 1) | 0) copy[at & 0xffff] = ring[(at & 0xfffff) << shift];
-           tail = head;
-         }`,
-        { eval: true, workerData: { ring, control, shift } },
-      );
-      process.on('exit', () => Atomics.store(control, 1, 1));
-      reader.unref();
-    }
+    if (kind !== 'published') await startReader(ring, control, shift, kind.startsWith('sealed'));
     probes.en = (id) => {
       const h = state.h;
       ring[(h & 0xfffff) << shift] = id;
@@ -183,6 +143,47 @@ async function child(kind, file) {
   const script = file === 'plain' ? join(LIB, '_tsc.js') : file;
   process.argv.splice(1, 4, script);
   createRequire(import.meta.url)(script);
+}
+
+/**
+ * A worker thread that takes the ring's records as they are published. `seal` false: it copies
+ * each record's head word, nothing more. `seal` true: as the drain moves them, whole 16-byte
+ * records into a chunk, and every 64 K records the chunk sealed by recall's own encoder
+ * (columns, then zstd where Node has it). It stops when the process exits.
+ */
+async function startReader(ring, control, shift, seal) {
+  // Loaded here: the other stand-ins (and the untraced run) do not load worker_threads.
+  const { Worker } = await import('node:worker_threads');
+  const codec = seal ? join(ROOT, 'dist', 'src', 'format', 'codec.js') : null;
+  const reader = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const { control, shift, codec } = workerData;
+     const ring = new Uint32Array(workerData.ring.buffer);
+     (codec === null ? Promise.resolve(null) : import(codec)).then((encoding) => {
+       const encoder = encoding === null ? null : new encoding.ChunkEncoder();
+       const CHUNK = 1 << 16;
+       const chunk = new Uint32Array(encoder === null ? CHUNK : CHUNK * 4);
+       const bytes = new Uint8Array(chunk.buffer);
+       let tail = 0; let filled = 0;
+       for (;;) {
+         const head = Atomics.load(control, 0);
+         if (head === tail) { if (Atomics.load(control, 1) === 1) break; Atomics.wait(control, 0, head, 1); continue; }
+         if (encoder === null) {
+           for (let at = tail; at !== head; at = (at + 1) | 0) chunk[at & 0xffff] = ring[(at & 0xfffff) << shift];
+         } else {
+           for (let at = tail; at !== head; at = (at + 1) | 0) {
+             const from = (at & 0xfffff) << 2; const to = filled << 2;
+             chunk[to] = ring[from]; chunk[to + 1] = ring[from + 1]; chunk[to + 2] = ring[from + 2]; chunk[to + 3] = ring[from + 3];
+             if (++filled === CHUNK) { encoder.sealIndex(bytes, CHUNK); filled = 0; }
+           }
+         }
+         tail = head;
+       }
+     });`,
+    { eval: true, workerData: { ring, control, shift, codec } },
+  );
+  process.on('exit', () => Atomics.store(control, 1, 1));
+  reader.unref();
 }
 
 async function main() {

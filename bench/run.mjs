@@ -92,31 +92,40 @@ const fmt = (n, digits = 2) => n.toFixed(digits);
 const fmtCount = (n) => (n < 1e3 ? String(n) : n < 999.5e3 ? `${fmt(n / 1e3, n < 9.95e3 ? 1 : 0)} K` : `${fmt(n / 1e6, n < 9.95e6 ? 1 : 0)} M`);
 
 /**
- * Events dropped in one traced run: the root's manifest and every child process's
- * (p<pid>.manifest.json), `totals.dropped` (docs/FORMAT.md). Also checks that the traced
- * program ran on the line measured, i.e. this process's Node.
+ * The manifests of one traced run: the root's and every child process's (p<pid>.manifest.json,
+ * docs/FORMAT.md). Also checks that the traced program ran on the line measured, i.e. this
+ * process's Node.
  */
+function traceManifests(dir) {
+  return readdirSync(dir)
+    .filter((f) => f === 'manifest.json' || /^p\d+\.manifest\.json$/.test(f))
+    .map((file) => {
+      const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      if (manifest.nodeVersion !== process.version) {
+        throw new Error(`${join(dir, file)}: the traced program ran on Node ${manifest.nodeVersion}, not the line measured (${process.version})`);
+      }
+      return manifest;
+    });
+}
+
+/** Events dropped in a run, given its manifests: their `totals.dropped`. */
+function droppedIn(manifests) {
+  return manifests.reduce((sum, manifest) => sum + manifest.totals.dropped, 0);
+}
+
+/** Events dropped in one traced run (checked to have run on the line measured: traceManifests). */
 function traceDrops(dir) {
-  let dropped = 0;
-  for (const file of readdirSync(dir).filter((f) => f === 'manifest.json' || /^p\d+\.manifest\.json$/.test(f))) {
-    const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    if (manifest.nodeVersion !== process.version) {
-      throw new Error(`${join(dir, file)}: the traced program ran on Node ${manifest.nodeVersion}, not the line measured (${process.version})`);
-    }
-    dropped += manifest.totals.dropped;
-  }
-  return dropped;
+  return droppedIn(traceManifests(dir));
 }
 
 /**
- * The most events any thread of a trace had waiting for its writer at once, and the room its ring
- * and spill ring had (the manifest's backlogPeak and options): how close the run came to dropping.
+ * The most events any thread of a run had waiting for its writer at once, and the room its ring
+ * and spill ring had (the manifests' backlogPeak and options): how close the run came to dropping.
  */
-function traceBacklog(dir) {
+function backlogIn(manifests) {
   let peak = 0;
   let room = 0;
-  for (const file of readdirSync(dir).filter((f) => f === 'manifest.json' || /^p\d+\.manifest\.json$/.test(f))) {
-    const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  for (const manifest of manifests) {
     for (const thread of manifest.threads) peak = Math.max(peak, thread.backlogPeak ?? 0);
     room = Math.max(room, manifest.options.ringRecords + (manifest.options.spillRecords ?? 0));
   }
@@ -230,16 +239,16 @@ function benchWorkload(workload) {
   const warmupDrops = {};
   // The deepest backlog of any run of each traced variant, warm-up included, and the room it had.
   const backlog = {};
-  const noteBacklog = (name) => {
-    const seen = traceBacklog(variants[name].trace);
+  /** A traced run's drops; its backlog goes to `backlog`. Its manifests are read once for both. */
+  const outcome = (name) => {
+    const manifests = traceManifests(variants[name].trace);
+    const seen = backlogIn(manifests);
     backlog[name] = { peak: Math.max(backlog[name]?.peak ?? 0, seen.peak), room: seen.room };
+    return droppedIn(manifests);
   };
   for (const name of names) {
     check(name, variants[name].run());
-    if (variants[name].trace) {
-      warmupDrops[name] = traceDrops(variants[name].trace);
-      noteBacklog(name);
-    }
+    if (variants[name].trace) warmupDrops[name] = outcome(name);
   }
   const samples = Object.fromEntries(names.map((k) => [k, []]));
   const drops = Object.fromEntries(names.map((k) => [k, []]));
@@ -250,10 +259,7 @@ function benchWorkload(workload) {
       check(name, r);
       samples[name].push(r.ms);
       rss[name] = Math.max(rss[name], r.rssKB);
-      if (variants[name].trace) {
-        drops[name].push(traceDrops(variants[name].trace));
-        noteBacklog(name);
-      }
+      if (variants[name].trace) drops[name].push(outcome(name));
     }
   }
   const anyDropped = (name) => warmupDrops[name] > 0 || drops[name].some((d) => d > 0);

@@ -16,7 +16,7 @@
 // many times over: a single change to the probe is worth a few percent, and this 2-core VM's
 // speed drifts by ±15% within an hour.
 //
-// usage: node bench/probe-shapes.mjs [--rounds N]   (after npm run build, with the bench's tsc
+// usage: node bench/probe-shapes.mjs [--rounds N] [--only drained,sealed-leaf,...]   (after npm run build, with the bench's tsc
 // fixture made: node bench/run.mjs --only tsc --lines 24 makes it once). Prints what it measured.
 // Internal: node bench/probe-shapes.mjs --child <probes> <instrumented _tsc.js | plain> <tsc args...>
 
@@ -35,7 +35,7 @@ const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const args = process.argv.slice(2);
 
 /** The stand-ins that store into the shared ring and publish its head. */
-const RING_KINDS = new Set(['published', 'drained', 'drained-dense', 'drained-enters', 'sealed', 'sealed-enters']);
+const RING_KINDS = new Set(['published', 'drained', 'drained-dense', 'drained-enters', 'drained-leaf', 'sealed', 'sealed-enters', 'sealed-leaf']);
 
 if (args[0] === '--child') await child(args[1], args[2]);
 else await main();
@@ -90,6 +90,30 @@ async function child(kind, file) {
       if ((h & 63) === 63) Atomics.store(control, 0, h + 1);
       return 0;
     };
+    if (kind === 'drained-leaf' || kind === 'sealed-leaf') {
+      // A leaf call in one record: the enter returns where it wrote, and an exit that finds its
+      // enter still the last record rewrites it as a leaf instead of appending (what the recorder
+      // would do for untimed calls with nothing under them). The head published is one short of
+      // h, so a record the exit may still rewrite is never the reader's.
+      probes.en = (id) => {
+        const h = state.h;
+        ring[(h & 0xfffff) << shift] = id;
+        state.h = h + 1;
+        if ((h & 63) === 63) Atomics.store(control, 0, h);
+        return -2 - h;
+      };
+      probes.ex = (id, _threw, enteredAt) => {
+        const h = state.h;
+        if (h + enteredAt === -1) {
+          ring[((h - 1) & 0xfffff) << shift] = id | 0x40000000;
+          return 0;
+        }
+        ring[(h & 0xfffff) << shift] = id | 0x80000000;
+        state.h = h + 1;
+        if ((h & 63) === 63) Atomics.store(control, 0, h);
+        return 0;
+      };
+    }
     if (kind === 'drained-enters' || kind === 'sealed-enters') {
       // Exits that record nothing: each enter carries its depth instead, which gives the call
       // tree exactly (what untimed calls would need); the exit probe keeps the depth.
@@ -204,7 +228,7 @@ async function main() {
   }
   const tscArgs = ['-p', PROJECT];
   const cache = mkdtempSync(join(tmpdir(), 'recall-probe-shapes-'));
-  const variants = [
+  const allVariants = [
     ['untraced', ['--child', 'noop', 'plain', ...tscArgs]],
     ['no-op probes, detail form', ['--child', 'noop', forms.detail, ...tscArgs]],
     ['no-op probes, --no-detail form', ['--child', 'noop', forms.lean, ...tscArgs]],
@@ -216,12 +240,18 @@ async function main() {
     ['the same, read by another thread, --no-detail form', ['--child', 'drained', forms.lean, ...tscArgs]],
     ['the same in 4-byte records, read by another thread, --no-detail form', ['--child', 'drained-dense', forms.lean, ...tscArgs]],
     ['enters only (with their depth; exits record nothing), read by another thread, --no-detail form', ['--child', 'drained-enters', forms.lean, ...tscArgs]],
+    ['a leaf call in one record, read by another thread, --no-detail form', ['--child', 'drained-leaf', forms.lean, ...tscArgs]],
     ['enters and exits, sealed into compressed 64 K-record chunks by another thread, --no-detail form', ['--child', 'sealed', forms.lean, ...tscArgs]],
     ['enters only (with their depth), sealed the same way, --no-detail form', ['--child', 'sealed-enters', forms.lean, ...tscArgs]],
+    ['a leaf call in one record, sealed the same way, --no-detail form', ['--child', 'sealed-leaf', forms.lean, ...tscArgs]],
     ['recall run --timing none --no-detail', ['recall', '--timing', 'none', '--no-detail']],
     ['recall run --timing none', ['recall', '--timing', 'none']],
     ['recall run (default: adaptive)', ['recall']],
   ];
+  // --only a,b: the variants whose stand-in (or recall's flags) name one of these, beside the untraced run.
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? args[onlyAt + 1].split(',') : null;
+  const variants = only === null ? allVariants : allVariants.filter(([, spec], i) => i === 0 || only.includes(spec[0] === 'recall' ? ['recall', ...spec.slice(1)].join(' ') : spec[1]));
   const results = variants.map(() => ({ wall: [], cpu: [], events: [] }));
   try {
     process.stderr.write(`probe shapes: tsc on ${PROJECT}, ${rounds} rounds of ${variants.length} variants\n`);

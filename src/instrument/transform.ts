@@ -178,7 +178,12 @@ function isNode(value: unknown): value is Node {
  */
 function isLeaf(node: Node): boolean {
   const type = node.type;
-  return type === 'Literal' || type === 'ThisExpression' || (type === 'Identifier' && !(Array.isArray(node.decorators) && node.decorators.length > 0));
+  return type === 'Literal' || type === 'ThisExpression' || (type === 'Identifier' && !hasDecorators(node));
+}
+
+/** An identifier with decorators (a decorated parameter) is no leaf: the decorators are code. */
+function hasDecorators(node: Node): boolean {
+  return Array.isArray(node.decorators) && node.decorators.length > 0;
 }
 
 /**
@@ -188,8 +193,8 @@ function isLeaf(node: Node): boolean {
 const CHILD_KEYS: Record<string, readonly string[] | undefined> = visitorKeys;
 
 /** The keys of `node` that can hold children: its type's from CHILD_KEYS, or all of them for a type the table lacks. */
-function childKeys(node: Node): readonly string[] {
-  const keys = CHILD_KEYS[node.type];
+function childKeys(node: Node, type: string = node.type): readonly string[] {
+  const keys = CHILD_KEYS[type];
   if (keys !== undefined) return keys;
   return Object.keys(node).filter((key) => key !== 'type' && key !== 'start' && key !== 'end');
 }
@@ -509,14 +514,22 @@ class Rewriter {
    * an import cycle can call before this module's body (and its registration) has run.
    */
   walk(node: Node, parent: Node | null, owner: FnInfo | null, className: string | null, early = false): void {
+    this.walkNode(node, node.type, parent, owner, className, early);
+  }
+
+  /**
+   * walk() with the node's type read once: nodes come in many shapes, so each `node.type` is a
+   * megamorphic load, and a node's type was read a dozen times on its way through.
+   */
+  private walkNode(node: Node, type: string, parent: Node | null, owner: FnInfo | null, className: string | null, early: boolean): void {
     let fn: FnInfo | null = null;
     let cls = className;
-    if (!early && node.type === 'FunctionDeclaration' && this.format === 'module' && parent) {
+    if (!early && type === 'FunctionDeclaration' && this.format === 'module' && parent) {
       early = parent.type === 'Program' || parent.type === 'ExportNamedDeclaration' || parent.type === 'ExportDefaultDeclaration';
     }
-    if (FUNCTION_TYPES.has(node.type)) {
+    if (type === 'FunctionDeclaration' || type === 'FunctionExpression' || type === 'ArrowFunctionExpression') {
       const inferred = inferName(node, parent, className, this.source);
-      const arrow = node.type === 'ArrowFunctionExpression';
+      const arrow = type === 'ArrowFunctionExpression';
       const derivedConstructor = inferred.kind === 'constructor' && this.derivedClass;
       const params = parameterNames(node);
       const shortName = inferred.name.slice(inferred.name.lastIndexOf('.') + 1);
@@ -537,30 +550,30 @@ class Rewriter {
       };
       if (early) this.anyEarly = true;
       this.fns.push(fn);
-    } else if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
+    } else if (type === 'ClassDeclaration' || type === 'ClassExpression') {
       const id = node.id;
       cls = isNode(id) ? String(id.name) : parent && parent.type === 'VariableDeclarator' && isNode(parent.id) ? String(parent.id.name) : '(class)';
     }
-    if (node.type === 'LabeledStatement') {
+    if (type === 'LabeledStatement') {
       // Each labelled statement's end maps to the outermost label sharing that end (L1: L2: for
       // await ...), noted on the way down, before the loop's rewrite looks it up.
       this.labelStarts.set(node.end, parent && parent.type === 'LabeledStatement' ? this.outermostLabel(parent) : node);
     }
     const inner = fn ?? owner;
     const wasDerived = this.derivedClass;
-    if (node.type === 'ClassBody' && parent) this.derivedClass = isNode(parent.superClass);
+    if (type === 'ClassBody' && parent) this.derivedClass = isNode(parent.superClass);
     // Children first (post-order), so that insertions at shared offsets nest correctly:
     // prefixes use prependRight (later = outer = earlier in text), suffixes appendLeft (later = outer = after).
-    this.walkChildren(node, inner, cls, early);
+    this.walkChildren(node, type, inner, cls, early);
     this.derivedClass = wasDerived;
     if (fn) {
       if (fn.plan !== 'skip') this.rewriteFunction(fn);
     } else if (owner && owner.plan !== 'skip') {
-      if (!owner.generator) this.rewriteCompletion(node);
-      if (owner.async || owner.generator) this.rewriteSuspendPoint(node, parent, owner);
-      this.rewriteExceptionPoint(node, owner);
+      if (!owner.generator) this.rewriteCompletion(node, type);
+      if (owner.async || owner.generator) this.rewriteSuspendPoint(node, type, parent, owner);
+      this.rewriteExceptionPoint(node, type, owner);
     } else if (owner === null) {
-      this.rewriteExceptionPoint(node, null);
+      this.rewriteExceptionPoint(node, type, null);
     }
   }
 
@@ -570,8 +583,8 @@ class Rewriter {
    * CHILD_KEYS: a bare traversal of that file's 465 K inner nodes took 38 ms so, against 55 ms
    * through the table alone and more with `for in`.
    */
-  private walkChildren(node: Node, owner: FnInfo | null, cls: string | null, early: boolean): void {
-    switch (node.type) {
+  private walkChildren(node: Node, type: string, owner: FnInfo | null, cls: string | null, early: boolean): void {
+    switch (type) {
       case 'MemberExpression':
         this.walkChild(node.object, node, owner, cls, early);
         if (node.computed === true) this.walkChild(node.property, node, owner, cls, early);
@@ -608,7 +621,7 @@ class Rewriter {
         this.walkChild(node.alternate, node, owner, cls, early);
         return;
     }
-    const keys = childKeys(node);
+    const keys = childKeys(node, type);
     for (let k = 0; k < keys.length; k++) {
       const value = node[keys[k] as string];
       if (Array.isArray(value)) this.walkList(value, node, owner, cls, early);
@@ -616,8 +629,13 @@ class Rewriter {
     }
   }
 
+  /** walk() `value` when it is a node but a leaf (isLeaf's test, its type read once). */
   private walkChild(value: unknown, parent: Node, owner: FnInfo | null, cls: string | null, early: boolean): void {
-    if (isNode(value) && !isLeaf(value)) this.walk(value, parent, owner, cls, early);
+    if (typeof value !== 'object' || value === null) return;
+    const type = (value as Node).type;
+    if (typeof type !== 'string' || type === 'Literal' || type === 'ThisExpression') return;
+    if (type === 'Identifier' && !hasDecorators(value as Node)) return;
+    this.walkNode(value as Node, type, parent, owner, cls, early);
   }
 
   private walkList(list: unknown, parent: Node, owner: FnInfo | null, cls: string | null, early: boolean): void {
@@ -631,9 +649,10 @@ class Rewriter {
   }
 
   /** Catch clauses say where an exception was caught; `throw X` hands X to the runtime. */
-  private rewriteExceptionPoint(node: Node, owner: FnInfo | null): void {
+  private rewriteExceptionPoint(node: Node, type: string, owner: FnInfo | null): void {
+    if (type !== 'CatchClause' && type !== 'ThrowStatement') return;
     const s = this.s;
-    if (node.type === 'CatchClause') {
+    if (type === 'CatchClause') {
       const body = node.body as Node;
       // `catch {` has no binding for the error: give it one (n.err: no user code names it; it
       // shadows nothing the body can see), so the runtime still learns what was caught.
@@ -687,9 +706,10 @@ class Rewriter {
    * completion in flight (throw, return, break), so it sets THREW while it runs and restores
    * it if it completes normally.
    */
-  private rewriteCompletion(node: Node): void {
+  private rewriteCompletion(node: Node, type: string): void {
+    if (type !== 'ReturnStatement' && type !== 'TryStatement') return;
     const s = this.s;
-    if (node.type === 'ReturnStatement') {
+    if (type === 'ReturnStatement') {
       const arg = node.argument;
       if (isNode(arg)) {
         this.spaceAfterWord(arg.start);
@@ -706,9 +726,9 @@ class Rewriter {
     }
   }
 
-  private rewriteSuspendPoint(node: Node, parent: Node | null, fn: FnInfo): void {
+  private rewriteSuspendPoint(node: Node, type: string, parent: Node | null, fn: FnInfo): void {
     const s = this.s;
-    switch (node.type) {
+    switch (type) {
       case 'AwaitExpression':
       case 'YieldExpression': {
         const id = this.id(fn);

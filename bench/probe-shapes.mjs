@@ -6,9 +6,12 @@
 // keeps them); that also publish the head every 64 events; and that are also read by a second
 // thread as the drain reads (in 16-byte records, or in 4-byte ones: what a compact encoding
 // would move); and with exits that record nothing, each enter carrying its depth (what dropping
-// untimed calls' exit records would save); and both of those with the reader doing the drain's
-// bulk work, whole records copied into chunks that recall's encoder seals (zstd where Node has
-// it). Then under `recall run` itself. The stand-ins separate what the instrumented
+// untimed calls' exit records would save), or with an untimed call that has nothing inside it
+// in one record (the exit rewrites its enter: a leaf record); and those with the reader doing
+// the drain's bulk work, whole records copied into chunks that recall's encoder seals (zstd where
+// Node has it). Two runs have no probes: untraced tsc with another thread computing on the other
+// core (all the time, or half of it), which is what any busy second thread costs the program on
+// a 2-core machine. Then under `recall run` itself. The stand-ins separate what the instrumented
 // code costs V8 before anything is recorded (the code's shape), and what a store, its
 // publication and a reader on the other core add, from the recorder's logic, the drain's own
 // work and the fixed cost of a traced process. Both forms of the exit probe are measured: with
@@ -155,6 +158,13 @@ async function child(kind, file) {
     const fields = new Fields();
     globalThis.__recall = fields;
     Object.defineProperty(state, 'h', { get: () => fields.h });
+  } else if (kind === 'spin' || kind === 'spin-half') {
+    // No probes at all: the other core kept busy by a thread that computes and touches no shared
+    // memory (all the time, or 5 ms of every 10), to see what any busy second thread costs the
+    // program on this machine (V8's own helper threads, for GC and compiling, then wait for a core).
+    const { Worker } = await import('node:worker_threads');
+    const duty = kind === 'spin' ? 'while (true) burn(1e6);' : 'setInterval(() => { const until = Date.now() + 5; while (Date.now() < until) burn(1e4); }, 10);';
+    new Worker(`let x = 0; function burn(n) { for (let i = 0; i < n; i++) x = (x * 31 + i) | 0; } ${duty}`, { eval: true }).unref();
   } else if (kind !== 'noop') {
     throw new Error(`unknown stand-in probes: ${kind}`);
   }
@@ -230,6 +240,8 @@ async function main() {
   const cache = mkdtempSync(join(tmpdir(), 'recall-probe-shapes-'));
   const allVariants = [
     ['untraced', ['--child', 'noop', 'plain', ...tscArgs]],
+    ['untraced, another thread computing on the other core all the time', ['--child', 'spin', 'plain', ...tscArgs]],
+    ['untraced, another thread computing on the other core 5 ms of every 10', ['--child', 'spin-half', 'plain', ...tscArgs]],
     ['no-op probes, detail form', ['--child', 'noop', forms.detail, ...tscArgs]],
     ['no-op probes, --no-detail form', ['--child', 'noop', forms.lean, ...tscArgs]],
     ['a counter per event, --no-detail form', ['--child', 'count', forms.lean, ...tscArgs]],

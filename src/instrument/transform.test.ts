@@ -59,3 +59,25 @@ test("the probes' local names are short unless the module's text has their prefi
   assert.match(long, /var __recall\$x=1,__recall\$v,__recall\$t=__recall\.en\(__recall\$B\+0\)/);
   assert.ok(!long.includes('$r_x=1,'), 'no declaration of a short name where the module uses the prefix');
 });
+
+test('the registration is ASCII whatever the names and the path, and gives them back exactly', () => {
+  // An ASCII module stays ASCII instrumented (V8 then holds it as a one-byte string): non-ASCII
+  // names, and DEL, are written as \u escapes in the function table's literal.
+  const registration = (source: string, file: string): { file: string; count: number; names: unknown[] } => {
+    const { code } = instrumentSource(source, { filename: file, format: 'commonjs', typescript: false });
+    const call = /__recall\.m\(("(?:[^"\\]|\\.)*"),(\d+),("(?:[^"\\]|\\.)*")\)/.exec(code);
+    assert.ok(call, 'a registration call');
+    const [, fileLiteral = '', count = '', tableLiteral = ''] = call;
+    assert.match(fileLiteral + tableLiteral, /^[\x20-\x7e]*$/, 'printable ASCII only');
+    const table = JSON.parse(JSON.parse(tableLiteral) as string) as unknown[][];
+    return { file: JSON.parse(fileLiteral) as string, count: Number(count), names: table.map((entry) => entry[0]) };
+  };
+  const mixed = registration('function café(a) { return a }\nconst naïve𝒳 = () => 1;\nfunction plain() {}', '/p/dïr/módule.js');
+  assert.deepEqual(mixed, { file: '/p/dïr/módule.js', count: 3, names: ['café', 'naïve𝒳', 'plain'] });
+  // DEL alone in an otherwise ASCII table and path (the fast path's byte count does not see it).
+  const del = registration('var o = { ["del\\x7f"]: function () {} };', '/p/del\u007f.js');
+  assert.deepEqual(del, { file: '/p/del\u007f.js', count: 1, names: ['del\u007f'] });
+  // A table with nothing to escape is the JSON text as is.
+  const ascii = instrumentSource('function plain() {}', { filename: '/p/a.js', format: 'commonjs', typescript: false }).code;
+  assert.ok(ascii.includes(String.raw`__recall.m("/p/a.js",1,"[[\"plain\",1,1,\"function\",[]]]")`), ascii);
+});

@@ -174,7 +174,8 @@ function isNode(value: unknown): value is Node {
 
 /**
  * A node with nothing inside that any walk of the instrumenter looks for: a name (with no
- * decorators), a literal, `this`. About half of all nodes; walks skip them.
+ * decorators), a literal, `this`. About half of all nodes; walks skip them (Rewriter.walkChild
+ * makes the same test inline, with the type it has read).
  */
 function isLeaf(node: Node): boolean {
   const type = node.type;
@@ -633,7 +634,7 @@ class Rewriter {
     }
   }
 
-  /** walk() `value` when it is a node but a leaf (isLeaf's test, its type read once). */
+  /** walk() `value` when it is a node and not a leaf (isLeaf's test, inline: its type read once). */
   private walkChild(value: unknown, parent: Node, owner: FnInfo | null, cls: string | null, early: boolean): void {
     if (typeof value !== 'object' || value === null) return;
     const type = (value as Node).type;

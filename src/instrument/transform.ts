@@ -677,7 +677,7 @@ class Rewriter {
       const id = this.id(owner);
       // After the resume check an async owner inserted at the same point.
       s.appendLeft(body.start + 1, `${R}.ca(${id},${param})&&${R}.dv(${id},2,${param},${this.values(owner, params)});`);
-    } else if (node.type === 'ThrowStatement' && isNode(node.argument) && this.detail) {
+    } else if (type === 'ThrowStatement' && isNode(node.argument) && this.detail) {
       this.spaceAfterWord(node.argument.start);
       s.prependRight(node.argument.start, `${R}.th(`);
       s.appendLeft(node.argument.end, ')');
@@ -723,7 +723,7 @@ class Rewriter {
       } else {
         s.appendLeft(node.start + 'return'.length, ` ${this.n.threw}=0,void 0`);
       }
-    } else if (node.type === 'TryStatement' && isNode(node.finalizer)) {
+    } else if (type === 'TryStatement' && isNode(node.finalizer)) {
       const finalizer = node.finalizer;
       const saved = `${this.n.saved}${this.finallyCount++}`;
       s.appendLeft(finalizer.start + 1, `var ${saved}=${this.n.threw};${this.n.threw}=1;`);
@@ -738,7 +738,7 @@ class Rewriter {
       case 'YieldExpression': {
         const id = this.id(fn);
         const arg = node.argument;
-        const keywordEnd = node.type === 'AwaitExpression' ? node.start + 5 : isNode(arg) ? arg.start : node.end;
+        const keywordEnd = type === 'AwaitExpression' ? node.start + 5 : isNode(arg) ? arg.start : node.end;
         s.prependRight(node.start, `${R}.rs(${id},${this.n.frame},`);
         if (isNode(arg)) {
           this.spaceAfterWord(arg.start);
